@@ -1,0 +1,69 @@
+"""The one place that knows how data engines differ.
+
+Everything else in ``insights`` speaks narwhals. Where narwhals has no portable
+spelling for an operation (measured: day differences of datetimes, casting
+dates to integers), the portable replacement lives here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import narwhals as nw
+import polars as pl
+
+__all__ = ["epoch_day", "to_lazy", "collect", "backend_name"]
+
+_DAYS_BEFORE_1970 = 1969 * 365 + 1969 // 4 - 1969 // 100 + 1969 // 400
+
+
+def epoch_day(column: str | nw.Expr) -> nw.Expr:
+    """Whole days since 1970-01-01 of a date or datetime column, as an integer.
+
+    Built from ``dt.year`` and ``dt.ordinal_day`` (proleptic Gregorian
+    arithmetic), which every narwhals backend supports, because a datetime
+    difference in days is not portable across Polars, DuckDB and Spark.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl, narwhals as nw
+    >>> f = nw.from_native(pl.DataFrame({"a": [dt.datetime(2024, 1, 1, 23)]}))
+    >>> f.select(d=epoch_day("a")).item()
+    19723
+    """
+    expr = nw.col(column) if isinstance(column, str) else column
+    y = expr.dt.year()
+    yy = y - 1
+    days_before_year = y * 365 + yy // 4 - yy // 100 + yy // 400 - 365
+    return days_before_year - _DAYS_BEFORE_1970 + expr.dt.ordinal_day() - 1
+
+
+def to_lazy(native: Any) -> nw.LazyFrame[Any]:
+    """Wrap a Polars (eager or lazy), DuckDB or PySpark frame as a narwhals LazyFrame."""
+    if isinstance(native, nw.LazyFrame):
+        return native
+    if isinstance(native, nw.DataFrame):
+        return native.lazy()
+    if isinstance(native, pl.DataFrame):
+        return nw.from_native(native.lazy())
+    return nw.from_native(native)
+
+
+def backend_name(frame: nw.LazyFrame[Any]) -> str:
+    """``"polars"``, ``"duckdb"``, ``"pyspark"``, ... for a narwhals frame."""
+    return str(frame.implementation).split(".")[-1].lower()
+
+
+def collect(frame: nw.LazyFrame[Any] | nw.DataFrame[Any]) -> pl.DataFrame:
+    """Collect a (small, aggregated) narwhals frame into an eager Polars frame.
+
+    Polars lazy frames are collected with the streaming engine so that inputs
+    larger than memory work; other engines compute in place and hand back Arrow.
+    """
+    if isinstance(frame, nw.DataFrame):
+        out = frame.to_native()
+        return out if isinstance(out, pl.DataFrame) else pl.from_arrow(frame.to_arrow())  # type: ignore[return-value]
+    if backend_name(frame) == "polars":
+        native = frame.to_native()
+        return native.collect(engine="streaming")
+    return frame.collect("polars").to_native()

@@ -1,0 +1,374 @@
+"""``load_dataset``: a directory or frames -> a contract-shaped, validated :class:`Dataset`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import narwhals as nw
+import polars as pl
+
+from insights.data._backend import backend_name, collect, to_lazy
+from insights.data._read import DataReadError, cast_polars, find_tables, read_config, scan_table
+from insights.data.contract import CONTRACT, TableSpec, generation_from_birth_year
+from insights.data.dataset import Dataset, parse_as_of
+from insights.data.quality import QualityEntry, QualityLog
+from insights.data.validate import check_dataset, format_report, kind_matches, label_findings
+
+__all__ = ["load_dataset", "DataValidationError", "DataReadError"]
+
+_ACTIVITY_TABLES = ("users", "orders", "views", "interactions")
+
+
+class DataValidationError(ValueError):
+    """The data breaks the contract; the message is the readable report, ``.log`` the findings."""
+
+    def __init__(self, log: QualityLog) -> None:
+        self.log = log
+        super().__init__(format_report(log, title="Data does not follow the contract"))
+
+
+def load_dataset(
+    source: str | Path | None = None,
+    /,
+    *,
+    as_of: dt.datetime | dt.date | str | None = None,
+    timezone: str | None = None,
+    currency: str | None = None,
+    mapping: Mapping[str, Mapping[str, str]] | None = None,
+    allow_unknown_labels: bool = False,
+    validate: bool = True,
+    **frames: Any,
+) -> Dataset:
+    """Load a dataset directory, or frames, into a :class:`Dataset` shaped by the data contract.
+
+    Parameters
+    ----------
+    source
+        A directory with ``<table>.parquet`` / ``<table>.csv`` files or ``<table>/``
+        directories of Parquet parts, and optionally ``dataset.yaml`` (keys ``timezone``,
+        ``as_of``, ``currency``, ``mapping``, ``allow_unknown_labels``). CSV may be UTF-8,
+        UTF-8 with BOM or GBK, delimited by ``, ; \\t |`` (see ``insights.data._read``).
+    as_of
+        Observation end, inclusive (a date means the end of that day). Default: the end of
+        the day of the latest timestamp in users, orders, views and interactions.
+        Rows after it stay in the tables but are left out by ``Dataset.table`` and counted
+        in the quality log (rule ``after_as_of``, severity info).
+    timezone
+        Local time zone of the platform (default ``Asia/Shanghai``); tz-aware timestamps
+        are converted to it and made naive.
+    currency
+        Currency of amounts (default ``CNY``).
+    mapping
+        ``{table: {canonical_column: source_column}}``; merged over ``dataset.yaml``.
+        The reverse direction (``{source: canonical}``) is recognised too.
+    allow_unknown_labels
+        Map category labels outside the contract to ``other`` (counted as warnings)
+        instead of failing.
+    validate
+        Check every contract rule; raise :class:`DataValidationError` on errors.
+    **frames
+        Tables as frames instead of a directory (``users=..., orders=...``): Polars eager
+        or lazy frames, DuckDB relations or PySpark DataFrames. Input frames are not modified.
+
+    Returns
+    -------
+    Dataset
+        Polars LazyFrames for files and Polars input, native lazy frames otherwise, with
+        ``as_of``, ``timezone``, ``currency``, ``source`` and the quality log. Nothing is
+        collected except counts and a few example keys.
+
+    Raises
+    ------
+    DataReadError
+        The input cannot be read (no directory, no users table, not Parquet/CSV, undecodable CSV).
+    DataValidationError
+        ``validate=True`` and a rule is broken.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": ["2024-01-01 10:00", "2024-01-02 09:00"]})
+    >>> ds = load_dataset(users=users, timezone="Asia/Shanghai")
+    >>> ds.as_of
+    datetime.datetime(2024, 1, 2, 23, 59, 59, 999999)
+    """
+    unknown = sorted(set(frames) - set(CONTRACT))
+    if unknown:
+        raise TypeError(
+            f"load_dataset() got unknown tables or keywords: {', '.join(unknown)}; tables are {', '.join(CONTRACT)}"
+        )
+    if (source is None) == (not frames):
+        raise TypeError(
+            "load_dataset() needs either a directory or tables as keyword frames (users=..., ...)"
+        )
+    config: dict[str, Any] = {}
+    reads: dict[str, dict[str, str]] = {}
+    if source is not None:
+        directory = Path(source).expanduser()
+        files = find_tables(directory)
+        config = read_config(directory)
+        if "users" not in files:
+            raise DataReadError(
+                f"{directory}: no users table (users.parquet, users.csv or users/); it is required"
+            )
+        raw: dict[str, Any] = {}
+        for name, path in files.items():
+            raw[name], reads[name] = scan_table(path)
+        origin = str(directory)
+    else:
+        raw = dict(frames)
+        origin = "frames"
+    tz = str(timezone or config.get("timezone") or "Asia/Shanghai")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise DataReadError(
+            f"unknown timezone {tz!r} (use an IANA name such as Asia/Shanghai)"
+        ) from exc
+    allow = bool(allow_unknown_labels or config.get("allow_unknown_labels", False))
+    maps = {t: dict(m) for t, m in (config.get("mapping") or {}).items()}
+    for table, pairs in (mapping or {}).items():
+        maps.setdefault(table, {}).update(pairs)
+
+    log = QualityLog()
+    tables: dict[str, nw.LazyFrame[Any]] = {}
+    try:
+        for name, native in raw.items():
+            spec = CONTRACT[name]
+            frame = _rename(to_lazy(native), spec, maps.get(name, {}))
+            frame = _cast(frame, spec, tz, log)
+            if allow:
+                frame = _map_unknown_labels(frame, spec, log)
+            tables[name] = _fill_refunded(frame, spec, log)
+        _harmonise_ids(tables, log)
+        cut = _resolve_as_of(as_of if as_of is not None else config.get("as_of"), tables, tz)
+        if "users" in tables:
+            tables["users"] = _derive_generation(tables["users"], cut)
+        _count_after(tables, cut, log)
+    except pl.exceptions.PolarsError as exc:
+        raise DataReadError(f"{origin}: a table could not be read while loading ({exc})") from exc
+
+    dataset = Dataset(
+        tables={name: frame.to_native() for name, frame in tables.items()},
+        as_of=cut,
+        timezone=tz,
+        currency=str(currency or config.get("currency") or "CNY"),
+        quality=log,
+        source=origin,
+        meta={
+            "reads": reads,
+            "mapping": maps,
+            "allow_unknown_labels": allow,
+            "load_findings": len(log.entries),
+            "notes": config.get("notes"),
+        },
+    )
+    if validate:
+        for entry in check_dataset(dataset, allow_unknown_labels=allow):
+            log.add(entry)
+        if not log.ok:
+            raise DataValidationError(log)
+    return dataset
+
+
+def _rename(
+    frame: nw.LazyFrame[Any], spec: TableSpec, pairs: Mapping[str, str]
+) -> nw.LazyFrame[Any]:
+    """Apply a column mapping; each pair may be written canonical: source or source: canonical."""
+    names = set(frame.collect_schema().names())
+    renames: dict[str, str] = {}
+    for a, b in pairs.items():
+        canonical, src = (b, a) if (b in spec.names and a not in spec.names) else (a, b)
+        if src in names and src != canonical:
+            renames[src] = canonical
+    if not renames:
+        return frame
+    clash = [c for c in renames.values() if c in names and c not in renames]
+    return frame.drop(clash).rename(renames) if clash else frame.rename(renames)
+
+
+def _cast(frame: nw.LazyFrame[Any], spec: TableSpec, tz: str, log: QualityLog) -> nw.LazyFrame[Any]:
+    """Cast contract columns to their kinds, counting values that cannot be cast (rule ``type``)."""
+    if backend_name(frame) == "polars":
+        native, found = cast_polars(frame.to_native(), spec, tz)
+        for entry in found:
+            log.add(entry)
+        return nw.from_native(native)
+    return _cast_engine(frame, spec, tz, log)
+
+
+def _cast_engine(
+    frame: nw.LazyFrame[Any], spec: TableSpec, tz: str, log: QualityLog
+) -> nw.LazyFrame[Any]:
+    """Other engines (DuckDB, Spark): only safe casts; text that needs parsing is reported.
+
+    Numbers widen to Float64/Int64, dates become datetimes and anything becomes text for
+    category/string columns. Text timestamps or numbers and tz-aware timestamps must be
+    cast in the engine first (its casts fail on the first bad value instead of counting).
+    """
+    schema = frame.collect_schema()
+    casts, refused = [], []
+    for col in spec.columns:
+        dtype = schema.get(col.name)
+        if dtype is None or kind_matches(dtype, col.kind):
+            continue
+        if col.kind in ("category", "string"):
+            casts.append(nw.col(col.name).cast(nw.String))
+        elif (
+            col.kind in ("float", "int", "id")
+            and dtype.is_numeric()
+            and not (col.kind != "float" and dtype.is_float())
+        ):
+            casts.append(nw.col(col.name).cast(nw.Float64 if col.kind == "float" else nw.Int64))
+        elif col.kind == "datetime" and dtype == nw.Date:
+            casts.append(nw.col(col.name).cast(nw.Datetime("us")))
+        else:
+            refused.append(col)
+    if refused:
+        counts = collect(
+            frame.select(*[nw.col(c.name).count().alias(c.name) for c in refused])
+        ).row(0, named=True)
+        engine = backend_name(frame)
+        for col in refused:
+            dtype = schema[col.name]
+            zone = (
+                f", tz-aware: convert to naive local time ({tz})"
+                if isinstance(dtype, nw.Datetime)
+                else ""
+            )
+            log.add(
+                QualityEntry(
+                    spec.name,
+                    col.name,
+                    "type",
+                    int(counts[col.name] or 0),
+                    (),
+                    "error",
+                    f"{col.name} is {dtype} on a {engine} frame but must be {col.kind}{zone}; "
+                    f"cast it in {engine} before loading (files and Polars frames are parsed automatically)",
+                )
+            )
+    return frame.with_columns(*casts) if casts else frame
+
+
+def _map_unknown_labels(
+    frame: nw.LazyFrame[Any], spec: TableSpec, log: QualityLog
+) -> nw.LazyFrame[Any]:
+    """Count unknown labels (warnings) and map them to ``other``; community actions are never mapped."""
+    found = [
+        e
+        for e in label_findings(frame, spec, allow_unknown_labels=True)
+        if e.rule == "unknown_label"
+    ]
+    mapped = []
+    for entry in found:
+        log.add(entry)
+        if entry.column is None:
+            continue
+        labels = sorted(spec.column(entry.column).labels or ())
+        col = nw.col(entry.column)
+        mapped.append(
+            nw.when(col.is_null() | col.is_in(labels))
+            .then(col)
+            .otherwise(nw.lit("other"))
+            .alias(entry.column)
+        )
+    return frame.with_columns(*mapped) if mapped else frame
+
+
+def _derive_generation(users: nw.LazyFrame[Any], as_of: dt.datetime) -> nw.LazyFrame[Any]:
+    """users.generation from birth_year when only birth_year is given (rule in ``contract``)."""
+    names = users.collect_schema().names()
+    if "generation" in names or "birth_year" not in names:
+        return users
+    return users.with_columns(generation_from_birth_year("birth_year", as_of).alias("generation"))
+
+
+def _fill_refunded(frame: nw.LazyFrame[Any], spec: TableSpec, log: QualityLog) -> nw.LazyFrame[Any]:
+    """orders.refunded defaults to False: nulls are filled and counted (info)."""
+    if spec.name != "orders" or "refunded" not in frame.collect_schema().names():
+        return frame
+    nulls = int(collect(frame.select(nw.col("refunded").is_null().sum())).item() or 0)
+    if not nulls:
+        return frame
+    log.add(
+        QualityEntry(
+            "orders",
+            "refunded",
+            "null_default",
+            nulls,
+            (),
+            "info",
+            f"{nulls} orders have no refunded flag; treated as not refunded",
+        )
+    )
+    return frame.with_columns(nw.col("refunded").fill_null(False))
+
+
+def _harmonise_ids(tables: dict[str, nw.LazyFrame[Any]], log: QualityLog) -> None:
+    """When user_id is text in one table and integer in another, make it text everywhere."""
+    kinds = {name: f.collect_schema().get("user_id") for name, f in tables.items()}
+    present = {k: v for k, v in kinds.items() if v is not None}
+    if len({str(v) for v in present.values()}) <= 1:
+        return
+    for name, dtype in present.items():
+        if dtype != nw.String:
+            tables[name] = tables[name].with_columns(nw.col("user_id").cast(nw.String))
+            log.add(
+                QualityEntry(
+                    name,
+                    "user_id",
+                    "id_cast",
+                    0,
+                    (),
+                    "info",
+                    f"user_id read as {dtype} here but as text elsewhere; compared as text",
+                )
+            )
+
+
+def _resolve_as_of(value: Any, tables: dict[str, nw.LazyFrame[Any]], tz: str) -> dt.datetime:
+    if value is not None:
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+        return parse_as_of(value)
+    latest: dt.datetime | None = None
+    for name in _ACTIVITY_TABLES:
+        column = CONTRACT[name].time_column
+        if name not in tables or column is None:
+            continue
+        dtype = tables[name].collect_schema().get(column)
+        if dtype is None or not kind_matches(dtype, "datetime"):
+            continue
+        found = collect(tables[name].select(nw.col(column).max())).item()
+        if found is not None:
+            latest = found if latest is None else max(latest, found)
+    return parse_as_of((latest or dt.datetime.now()).date())
+
+
+def _count_after(tables: dict[str, nw.LazyFrame[Any]], as_of: dt.datetime, log: QualityLog) -> None:
+    """Count rows after ``as_of`` per table (left out of analyses, never dropped silently)."""
+    for name, frame in tables.items():
+        spec = CONTRACT[name]
+        column = spec.time_column
+        dtype = frame.collect_schema().get(column) if column else None
+        if column is None or dtype is None or not kind_matches(dtype, spec.column(column).kind):
+            continue
+        bound: dt.date | dt.datetime = as_of.date() if dtype == nw.Date else as_of
+        rows = int(collect(frame.select((nw.col(column) > nw.lit(bound)).sum())).item() or 0)
+        if rows:
+            log.add(
+                QualityEntry(
+                    name,
+                    column,
+                    "after_as_of",
+                    rows,
+                    (),
+                    "info",
+                    f"{rows} rows after as_of {as_of:%Y-%m-%d %H:%M}; left out of every analysis",
+                )
+            )

@@ -1,0 +1,72 @@
+"""insights.metrics: compute in the data engine, return small tidy Polars frames."""
+
+from insights.metrics.activity import active_users, activity_90d
+from insights.metrics.activity_days import active_user_days, activity_days
+from insights.metrics.lifetimes import survival_counts, user_lifetimes
+from insights.metrics.purchase import (
+    aov,
+    aov_ratio,
+    first_purchase_conversion,
+    repurchase_cycle,
+    repurchase_rate,
+)
+from insights.metrics.retention import retention_curve, retention_rates
+
+__all__ = [
+    "active_user_days",
+    "active_users",
+    "activity_90d",
+    "activity_days",
+    "aov",
+    "aov_ratio",
+    "first_purchase_conversion",
+    "repurchase_cycle",
+    "repurchase_rate",
+    "retention_curve",
+    "retention_rates",
+    "survival_counts",
+    "user_lifetimes",
+]
+
+from insights.metrics.growth import (
+    bounce_rate,
+    cac,
+    new_user_share,
+    new_users,
+    user_share,
+    watch_minutes_per_session,
+)
+from insights.metrics.interaction import (
+    gmv_share_top_buyers,
+    interaction_intensity,
+    interaction_rate,
+    interaction_uplift,
+    repurchase_after_interaction,
+)
+from insights.metrics.lifecycle import lifecycle_layers, silent_reactivation
+from insights.metrics.private_domain import (
+    community_exit_rate,
+    private_aov_uplift,
+    public_to_private_conversion,
+    repurchase_frequency_ratio,
+)
+
+__all__ += [
+    "bounce_rate",
+    "cac",
+    "community_exit_rate",
+    "gmv_share_top_buyers",
+    "interaction_intensity",
+    "interaction_rate",
+    "interaction_uplift",
+    "lifecycle_layers",
+    "new_user_share",
+    "new_users",
+    "private_aov_uplift",
+    "public_to_private_conversion",
+    "repurchase_after_interaction",
+    "repurchase_frequency_ratio",
+    "silent_reactivation",
+    "user_share",
+    "watch_minutes_per_session",
+]

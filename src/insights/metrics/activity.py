@@ -1,0 +1,221 @@
+"""Calendar activity: quarterly active users and 90-day activity of the active base.
+
+A user is active on a calendar day with a view, an interaction or an order (the
+``sources``) and on the day of acquisition; see :mod:`insights.metrics.activity_days`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
+import polars as pl
+
+from insights.data._backend import collect
+from insights.data.dataset import Dataset
+from insights.metrics._periods import Period, PeriodLike, parse_period, quarter_of
+from insights.metrics._segments import Where, users_frame
+from insights.metrics.activity_days import DEFAULT_SOURCES, active_user_days, as_of_day
+from insights.metrics.purchase import _wilson_headline
+
+__all__ = ["active_users", "activity_90d", "default_quarters"]
+
+
+def default_quarters(as_of: dt.datetime | dt.date, *, count: int = 5) -> list[str]:
+    """Labels of the ``count`` quarters ending with the one containing ``as_of``.
+
+    Examples
+    --------
+    >>> default_quarters(dt.date(2024, 11, 5))
+    ['2023Q4', '2024Q1', '2024Q2', '2024Q3', '2024Q4']
+    """
+    day = as_of.date() if isinstance(as_of, dt.datetime) else as_of
+    out = [quarter_of(day)]
+    for _ in range(count - 1):
+        out.insert(0, quarter_of(out[0].start - dt.timedelta(days=1)))
+    return [q.label for q in out]
+
+
+def _user_days(
+    dataset: Dataset, by: str | None, where: Where, sources: Sequence[str], lo: int, hi: int
+) -> nw.LazyFrame[Any]:
+    """Active (user, segment, epoch day) rows with day in [lo, hi] (lazy)."""
+    people = users_frame(dataset, by=by, where=where)
+    days = active_user_days(
+        dataset, sources=sources, users=people.select("user_id", "first_seen_day")
+    )
+    days = days.filter((nw.col("day") >= lo) & (nw.col("day") <= hi))
+    return days.join(people.select("user_id", "segment"), on="user_id", how="inner")
+
+
+def _flags(days: nw.LazyFrame[Any], windows: dict[str, tuple[int, int]]) -> nw.LazyFrame[Any]:
+    """Per user and segment, 0/1 columns: active at least once in each window."""
+    marks = [
+        ((nw.col("day") >= lo) & (nw.col("day") <= hi)).cast(nw.Int64).alias(name)
+        for name, (lo, hi) in windows.items()
+    ]
+    return (
+        days.with_columns(*marks)
+        .group_by("user_id", "segment")
+        .agg(*[nw.col(name).max() for name in windows])
+    )
+
+
+def active_users(
+    dataset: Dataset,
+    *,
+    quarters: Sequence[PeriodLike] | None = None,
+    by: str | None = None,
+    where: Where = None,
+    index_base: PeriodLike | None = None,
+    sources: Sequence[str] = DEFAULT_SOURCES,
+) -> pl.DataFrame:
+    """Distinct active users in each quarter, optionally as an index to a base quarter.
+
+    Parameters
+    ----------
+    dataset
+        The data (events after ``as_of`` are out; a quarter ending after ``as_of`` is
+        partial and flagged ``complete = False``).
+    quarters
+        Quarters (or other periods) to count; default the five quarters ending with
+        the one containing ``as_of``.
+    by, where
+        Segment column and filter on users columns.
+    index_base
+        If given, ``value`` = 100 · count / count(base quarter) (per segment; null when
+        the base count is 0) and the metric is ``"active_users_index"``; otherwise
+        ``value`` = count and the metric is ``"active_users"``.
+    sources
+        Activity tables (acquisition day always counts).
+
+    Returns
+    -------
+    polars.DataFrame
+        Headline columns (``period`` = quarter label, ``n`` = active users, no CI)
+        plus ``complete``; one row per segment x quarter, sorted by segment and
+        quarter. One collect.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from insights.data import frames_dataset
+    >>> ds = frames_dataset(users=pl.DataFrame({"user_id": [1, 2], "first_seen_at":
+    ...     [dt.datetime(2024, 1, 5), dt.datetime(2024, 4, 5)]}), as_of="2024-06-30")
+    >>> active_users(ds, quarters=["2024Q1", "2024Q2"], index_base="2024Q1")["value"].to_list()
+    [100.0, 100.0]
+    """
+    periods = [parse_period(q) for q in (quarters or default_quarters(dataset.as_of))]
+    base = parse_period(index_base) if index_base is not None else None
+    every: list[Period] = periods + ([base] if base is not None and base not in periods else [])
+    windows = {f"q{i}": (p.start_day, p.end_day) for i, p in enumerate(every)}
+    days = _user_days(
+        dataset, by, where, sources, min(p.start_day for p in every), max(p.end_day for p in every)
+    )
+    sums = _flags(days, windows).group_by("segment").agg(*[nw.col(k).sum() for k in windows])
+    wide = collect(sums).with_columns(
+        pl.col("segment").cast(pl.String), pl.col(*windows).cast(pl.Int64)
+    )
+    labels = pl.DataFrame(
+        {
+            "q": list(windows),
+            "period": [p.label for p in every],
+            "order": list(range(len(every))),
+            "complete": [p.end_day <= as_of_day(dataset) for p in every],
+        }
+    )
+    long = wide.unpivot(index="segment", variable_name="q", value_name="count").join(labels, on="q")
+    value = pl.col("count").cast(pl.Float64)
+    metric = "active_users"
+    if base is not None:
+        base_count = long.filter(pl.col("period") == base.label).select(
+            "segment", pl.col("count").alias("base")
+        )
+        long = long.join(base_count, on="segment", how="left")
+        value = pl.when(pl.col("base") > 0).then(100.0 * pl.col("count") / pl.col("base"))
+        metric = "active_users_index"
+    keep = [p.label for p in periods]
+    return (
+        long.filter(pl.col("period").is_in(keep))
+        .sort("segment", "order")
+        .select(
+            pl.lit(metric, dtype=pl.String).alias("metric"),
+            "segment",
+            "period",
+            value.cast(pl.Float64).alias("value"),
+            pl.lit(None, dtype=pl.Float64).alias("ci_low"),
+            pl.lit(None, dtype=pl.Float64).alias("ci_high"),
+            pl.col("count").cast(pl.Int64).alias("n"),
+            "complete",
+        )
+    )
+
+
+def activity_90d(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    by: str | None = None,
+    where: Where = None,
+    alpha: float = 0.05,
+    sources: Sequence[str] = DEFAULT_SOURCES,
+) -> pl.DataFrame:
+    """Share of the active base that is active in each of the next three 30-day months.
+
+    With w0 = first day of ``period``: base = users active in [w0-30, w0-1]; months
+    M1 = [w0, w0+29], M2 = [w0+30, w0+59], M3 = [w0+60, w0+89]; value = share of the
+    base active (at least one active day) in all three. Wilson CI.
+
+    Raises
+    ------
+    ValueError
+        When ``as_of`` is before the window's last day w0+89 (the message names the window).
+
+    Returns
+    -------
+    polars.DataFrame
+        Headline columns with metric ``"active_90d"``, ``n`` = base users, plus
+        ``successes``.
+
+    Examples
+    --------
+    User 1 is active 2023-12-20 (base) and in every month from 2024-01-01; user 2
+    only in the base: 1/2.
+
+    >>> import polars as pl
+    >>> from insights.data import frames_dataset
+    >>> d = dt.datetime
+    >>> ds = frames_dataset(
+    ...     users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [d(2023, 12, 20)] * 2}),
+    ...     views=pl.DataFrame({"user_id": [1, 1, 1], "watch_seconds": [60.0] * 3,
+    ...         "started_at": [d(2024, 1, 2), d(2024, 2, 10), d(2024, 3, 25)]}),
+    ...     as_of="2024-03-31",
+    ... )
+    >>> activity_90d(ds, period="2024Q1").select("value", "n", "successes").row(0)
+    (0.5, 2, 1)
+    """
+    p = parse_period(period)
+    w0 = p.start_day
+    if as_of_day(dataset) < w0 + 89:
+        last = p.start + dt.timedelta(days=89)
+        raise ValueError(
+            f"90-day activity window {p.start}..{last} is not fully observed: "
+            f"as_of {dataset.as_of.date()} is before {last}"
+        )
+    windows = {
+        "base": (w0 - 30, w0 - 1),
+        "m1": (w0, w0 + 29),
+        "m2": (w0 + 30, w0 + 59),
+        "m3": (w0 + 60, w0 + 89),
+    }
+    days = _user_days(dataset, by, where, sources, w0 - 30, w0 + 89)
+    counts = (
+        _flags(days, windows)
+        .filter(nw.col("base") == 1)
+        .with_columns((nw.col("m1") * nw.col("m2") * nw.col("m3")).alias("__all3"))
+        .group_by("segment")
+        .agg(nw.len().alias("n"), nw.col("__all3").sum().alias("successes"))
+    )
+    return _wilson_headline(collect(counts), "active_90d", p.label, alpha)

@@ -1,0 +1,304 @@
+"""Growth headlines: who was acquired, at what cost, and how they watch.
+
+Every function computes in the data engine with narwhals, collects one small
+aggregate (one row per segment) at the end and returns the headline frame
+``metric, segment, period, value, ci_low, ci_high, n`` (+ extra columns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
+import polars as pl
+
+from insights.data._backend import collect, epoch_day
+from insights.data.dataset import Dataset
+from insights.metrics._periods import Period, PeriodLike, parse_period
+from insights.metrics._segments import Where, users_frame
+from insights.stats.proportions import wilson_frame
+from insights.stats.ratio import cluster_sums, ratio_frame
+
+__all__ = [
+    "user_share",
+    "new_user_share",
+    "new_users",
+    "cac",
+    "watch_minutes_per_session",
+    "bounce_rate",
+]
+
+_HEAD = ["metric", "segment", "period", "value", "ci_low", "ci_high", "n"]
+
+
+def _headline(
+    df: pl.DataFrame, metric: str, period: str, *, order: Sequence[str] = ("segment",)
+) -> pl.DataFrame:
+    """Columns in the agreed order and types, one row per segment (sorted)."""
+    out = df
+    if "metric" not in out.columns:
+        out = out.with_columns(metric=pl.lit(metric))
+    if "period" not in out.columns:
+        out = out.with_columns(period=pl.lit(period))
+    for c in ("value", "ci_low", "ci_high"):
+        if c not in out.columns:
+            out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
+    extras = [c for c in out.columns if c not in _HEAD]
+    return out.sort(list(order)).select(
+        pl.col("metric").cast(pl.String),
+        pl.col("segment").cast(pl.String),
+        pl.col("period").cast(pl.String),
+        *(pl.col(c).cast(pl.Float64) for c in ("value", "ci_low", "ci_high")),
+        pl.col("n").cast(pl.Int64),
+        *extras,
+    )
+
+
+def _wilson(df: pl.DataFrame, *, successes: str, n: str, alpha: float) -> pl.DataFrame:
+    """Add ``value, ci_low, ci_high`` (Wilson score interval) to a small count frame."""
+    df = df.with_columns(pl.col(successes, n).cast(pl.Int64))  # DuckDB sums come back as decimals
+    share = pl.when(pl.col(n) > 0).then(pl.col(successes) / pl.col(n)).otherwise(None)
+    return wilson_frame(
+        df.with_columns(share.alias("value")), successes=successes, n=n, alpha=alpha
+    )
+
+
+def _acquired(users: nw.LazyFrame[Any], p: Period) -> nw.LazyFrame[Any]:
+    return users.filter(nw.col("first_seen_day").is_between(p.start_day, p.end_day, closed="both"))
+
+
+def _day_between(column: str, p: Period) -> nw.Expr:
+    return epoch_day(column).is_between(p.start_day, p.end_day, closed="both")
+
+
+def user_share(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    column: str,
+    values: str | Sequence[Any],
+    by: str | None = None,
+    where: Where = None,
+    label: str | None = None,
+    alpha: float = 0.05,
+    metric: str = "user_share",
+) -> pl.DataFrame:
+    """Share of users acquired in ``period`` whose users ``column`` is in ``values``.
+
+    Denominator: users with ``first_seen_at`` in the period (after ``where``);
+    numerator: those with ``users.<column>`` in ``values`` (null counts as not in).
+    95% Wilson interval. ``segment`` is ``label`` (default ``"+".join(values)``)
+    when ``by`` is None, else the ``by`` value; the extra column ``share_of``
+    always holds the label. Collects once (one row per segment).
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> users = pl.DataFrame({"user_id": [1, 2, 3, 4], "first_seen_at": [dt.datetime(2024, 1, d) for d in (1, 2, 3, 4)],
+    ...                       "city_tier": ["tier3", "tier1", "tier4_county", "tier2"]})
+    >>> ds = frames_dataset(users=users)
+    >>> user_share(ds, period="2024Q1", column="city_tier", values=["tier3", "tier4_county"]).select("segment", "value", "n").row(0)
+    ('tier3+tier4_county', 0.5, 4)
+    """
+    p = parse_period(period)
+    vals = [values] if isinstance(values, str) or not isinstance(values, Sequence) else list(values)
+    share_of = label or "+".join(str(v) for v in vals)
+    hit = dataset.table("users").select(
+        "user_id", nw.col(column).is_in(vals).fill_null(value=False).cast(nw.Int64).alias("_hit")
+    )
+    agg = (
+        _acquired(users_frame(dataset, by=by, where=where), p)
+        .join(hit, on="user_id")
+        .group_by("segment")
+        .agg(nw.len().alias("n"), nw.col("_hit").sum().alias("users_in_values"))
+    )
+    df = collect(agg)
+    if by is None:
+        df = df.with_columns(segment=pl.lit(share_of))
+    df = _wilson(df, successes="users_in_values", n="n", alpha=alpha).with_columns(
+        share_of=pl.lit(share_of)
+    )
+    return _headline(df, metric, p.label)
+
+
+def new_user_share(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    values: str | Sequence[Any],
+    by: str | None = None,
+    where: Where = None,
+    label: str | None = None,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Share of users acquired in ``period`` whose acquisition ``channel`` is in ``values``.
+
+    :func:`user_share` on column ``channel``, metric ``"new_user_share"``.
+    """
+    return user_share(
+        dataset,
+        period=period,
+        column="channel",
+        values=values,
+        by=by,
+        where=where,
+        label=label,
+        alpha=alpha,
+        metric="new_user_share",
+    )
+
+
+def new_users(
+    dataset: Dataset,
+    *,
+    periods: Sequence[PeriodLike] | None = None,
+    by: str | None = None,
+    where: Where = None,
+) -> pl.DataFrame:
+    """Number of users acquired (``first_seen_at``) in each period (default: every calendar quarter).
+
+    One row per segment x period (periods in the order given, quarters in time
+    order); ``value`` = ``n`` = the count, no CI. Collects once.
+    """
+    users = users_frame(dataset, by=by, where=where)
+    if periods is None:
+        q = (nw.col("first_seen_at").dt.month() - 1) // 3 + 1
+        agg = (
+            users.with_columns(_y=nw.col("first_seen_at").dt.year(), _q=q)
+            .group_by("segment", "_y", "_q")
+            .agg(nw.len().alias("n"))
+        )
+        df = collect(agg).sort("segment", "_y", "_q")
+        df = df.with_columns(period=pl.format("{}Q{}", "_y", "_q")).drop("_y", "_q")
+        df = df.with_columns(_order=pl.int_range(pl.len()))
+    else:
+        ps = [parse_period(x) for x in periods]
+        agg = users.group_by("segment").agg(
+            *(
+                nw.col("first_seen_day")
+                .is_between(x.start_day, x.end_day, closed="both")
+                .cast(nw.Int64)
+                .sum()
+                .alias(f"_p{i}")
+                for i, x in enumerate(ps)
+            )
+        )
+        wide = collect(agg)
+        labels = pl.DataFrame(
+            {
+                "variable": [f"_p{i}" for i in range(len(ps))],
+                "period": [x.label for x in ps],
+                "_order": list(range(len(ps))),
+            }
+        )
+        df = (
+            wide.unpivot(index="segment", value_name="n")
+            .join(labels, on="variable")
+            .drop("variable")
+        )
+    df = df.with_columns(value=pl.col("n").cast(pl.Float64))
+    return _headline(df, "new_users", "", order=("segment", "_order")).drop("_order")
+
+
+def cac(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    by: str | None = None,
+) -> pl.DataFrame:
+    """Customer acquisition cost: spend in ``period`` / users acquired in ``period`` (yuan).
+
+    Spend rows count when ``spend.period_start`` is in the period. ``by`` must be
+    a column of both ``spend`` and ``users`` (``channel`` or ``platform``); a segment
+    with users but no spend rows has spend 0; with spend but no new users, a null
+    value. No CI (``ci_low``/``ci_high`` null); ``n`` = new users; extra column
+    ``spend_yuan``. Needs the ``spend`` table (``MissingTableError`` otherwise).
+    """
+    p = parse_period(period)
+    spend = dataset.table("spend", needed_for="CAC")
+    if by is not None and by not in spend.collect_schema().names():
+        raise ValueError(f"spend has no column {by!r}; CAC can be split only by a spend column")
+    seg = nw.lit("all") if by is None else nw.col(by).cast(nw.String).fill_null("unknown")
+    s = (
+        spend.filter(_day_between("period_start", p))
+        .with_columns(seg.alias("segment"))
+        .group_by("segment")
+        .agg(nw.col("amount").sum().alias("spend_yuan"))
+    )
+    u = _acquired(users_frame(dataset, by=by), p).group_by("segment").agg(nw.len().alias("n"))
+    joined = s.join(u, on="segment", how="full").select(
+        nw.coalesce("segment", "segment_right").alias("segment"),
+        nw.col("spend_yuan").fill_null(0.0).cast(nw.Float64),
+        nw.col("n").fill_null(0).cast(nw.Int64),
+    )
+    df = collect(joined).with_columns(
+        value=pl.when(pl.col("n") > 0).then(pl.col("spend_yuan") / pl.col("n")).otherwise(None)
+    )
+    return _headline(df, "cac_yuan", p.label)
+
+
+def _views_in(dataset: Dataset, p: Period, by: str | None, where: Where) -> nw.LazyFrame[Any]:
+    views = dataset.table("views", needed_for="watch metrics").filter(_day_between("started_at", p))
+    return views.join(
+        users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id"
+    )
+
+
+def watch_minutes_per_session(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    by: str | None = None,
+    where: Where = None,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Mean watch minutes per viewing session started in ``period``.
+
+    ``value`` = sum(watch_seconds) / 60 / number of sessions. CI: ratio-of-means
+    (delta method) with users as clusters, because sessions of one user are not
+    independent. ``n`` = sessions; extra column ``n_users``. Collects one row per
+    segment (per-user sums stay in the engine).
+    """
+    p = parse_period(period)
+    sums = cluster_sums(_views_in(dataset, p, by, where), y=nw.col("watch_seconds") / 60.0)
+    df = ratio_frame(collect(sums), alpha=alpha).with_columns(
+        n=pl.col("sum_x").round().cast(pl.Int64), n_users=pl.col("n_clusters").cast(pl.Int64)
+    )
+    return _headline(
+        df.select("segment", "value", "ci_low", "ci_high", "n", "n_users"),
+        "watch_minutes_per_session_mean",
+        p.label,
+    )
+
+
+def bounce_rate(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    threshold_seconds: float = 60,
+    by: str | None = None,
+    where: Where = None,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Share of viewing sessions started in ``period`` with ``watch_seconds < threshold_seconds``.
+
+    Wilson interval over sessions (``n`` = sessions; extra ``n_users``). Sessions of
+    one user are correlated, so with heavy viewers the interval is too narrow;
+    compare :func:`watch_minutes_per_session` for a user-clustered CI.
+    """
+    p = parse_period(period)
+    agg = (
+        _views_in(dataset, p, by, where)
+        .group_by("segment")
+        .agg(
+            nw.len().alias("n"),
+            (nw.col("watch_seconds") < threshold_seconds).cast(nw.Int64).sum().alias("bounces"),
+            nw.col("user_id").n_unique().alias("n_users"),
+        )
+    )
+    df = _wilson(collect(agg), successes="bounces", n="n", alpha=alpha)
+    return _headline(
+        df.select("segment", "value", "ci_low", "ci_high", "n", "n_users"), "bounce_rate", p.label
+    )

@@ -1,0 +1,183 @@
+"""User lifetimes (churn after a gap of inactivity) and their survival counts.
+
+Definition (``metrics.md``, agreed extension): with a user's sorted active day
+indices d1 < ... < dk (day 0 included), the user churns after d_j when the next
+``churn_gap`` days have no activity, i.e. d_{j+1} - d_j > churn_gap; then the
+lifetime is L = d_j (the first such j) and ``event = 1``. Without such a gap,
+L = d_k with ``event = 1`` when as_of_day - d_k >= churn_gap (the gap is fully
+observed), otherwise the user is right-censored at L = d_k (``event = 0``).
+
+For Kaplan–Meier the fitted time is ``duration = L + 1`` for events and
+``duration = L`` for censored users (we only know L >= d_k, i.e. T > d_k), so that
+lifelines' S(t) = P(T > t) equals P(L >= t): the share still retained on day t.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
+import polars as pl
+
+from insights.data._backend import collect
+from insights.data.dataset import Dataset
+from insights.metrics._periods import PeriodLike, parse_period
+from insights.metrics._segments import Where, users_frame
+from insights.metrics.activity_days import DEFAULT_SOURCES, activity_days, as_of_day
+
+__all__ = ["user_lifetimes", "lifetimes_of", "survival_counts"]
+
+
+def lifetimes_of(
+    dataset: Dataset,
+    users: nw.LazyFrame[Any],
+    *,
+    churn_gap: int = 30,
+    sources: Sequence[str] = DEFAULT_SOURCES,
+) -> nw.LazyFrame[Any]:
+    """Lifetimes of the given users (lazy); ``users`` needs ``user_id, first_seen_day``.
+
+    Every other column of ``users`` (e.g. ``segment``) is carried through. Output
+    columns: those of ``users`` plus ``last_active_day, L, event, duration`` (see
+    :func:`user_lifetimes`).
+    """
+    if churn_gap < 1:
+        raise ValueError(f"churn_gap must be >= 1 day, got {churn_gap}")
+    days = activity_days(dataset, sources=sources, users=users)
+    gap = nw.col("day").shift(-1).over("user_id", order_by="day") - nw.col("day")
+    per_user = (
+        days.with_columns(gap.alias("__gap"))
+        .with_columns(
+            nw.when(nw.col("__gap") > churn_gap)
+            .then(nw.col("day"))
+            .otherwise(None)
+            .alias("__churn")
+        )
+        .group_by("user_id")
+        .agg(nw.col("__churn").min().alias("__churn"), nw.col("day").max().alias("__last"))
+    )
+    horizon = nw.lit(as_of_day(dataset)) - nw.col("first_seen_day") - nw.col("__last")
+    out = (
+        users.join(per_user, on="user_id", how="inner")
+        .with_columns(
+            nw.when(~nw.col("__churn").is_null())
+            .then(nw.lit(1))
+            .when(horizon >= churn_gap)
+            .then(nw.lit(1))
+            .otherwise(nw.lit(0))
+            .cast(nw.Int64)
+            .alias("event"),
+            nw.when(~nw.col("__churn").is_null())
+            .then(nw.col("__churn"))
+            .otherwise(nw.col("__last"))
+            .cast(nw.Int64)
+            .alias("L"),
+            (nw.col("first_seen_day") + nw.col("__last")).cast(nw.Int64).alias("last_active_day"),
+        )
+        .with_columns((nw.col("L") + nw.col("event")).alias("duration"))
+    )
+    return out.drop("__churn", "__last")
+
+
+def user_lifetimes(
+    dataset: Dataset,
+    *,
+    churn_gap: int = 30,
+    sources: Sequence[str] = DEFAULT_SOURCES,
+) -> nw.LazyFrame[Any]:
+    """One row per user: ``user_id, first_seen_day, last_active_day, L, event, duration`` (lazy).
+
+    Parameters
+    ----------
+    dataset
+        The data (``as_of`` is the observation end).
+    churn_gap
+        Days without activity that make a churn (default 30).
+    sources
+        Activity tables (default views, interactions, orders; day 0 always counts).
+
+    Returns
+    -------
+    narwhals.LazyFrame
+        ``first_seen_day`` and ``last_active_day`` in days since 1970-01-01 (the
+        latter = first_seen_day + d_k, the last activity on or before ``as_of``);
+        ``L`` = lifetime in day indices (see the module docstring), ``event`` = 1
+        when churn is observed, 0 when censored; ``duration`` = L + event (the
+        Kaplan–Meier time). Not collected.
+
+    Examples
+    --------
+    Active on days 0, 3 and 40 (gap 37 > 30 after day 3): L = 3, churned.
+
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> from insights.data._backend import collect
+    >>> t0 = dt.datetime(2024, 1, 1)
+    >>> ds = frames_dataset(
+    ...     users=pl.DataFrame({"user_id": [1], "first_seen_at": [t0]}),
+    ...     views=pl.DataFrame({"user_id": [1, 1], "watch_seconds": [9.0, 9.0],
+    ...                         "started_at": [t0 + dt.timedelta(days=3), t0 + dt.timedelta(days=40)]}),
+    ... )
+    >>> collect(user_lifetimes(ds)).select("L", "event", "duration").row(0)
+    (3, 1, 4)
+    """
+    people = users_frame(dataset).select("user_id", "first_seen_day")
+    lt = lifetimes_of(dataset, people, churn_gap=churn_gap, sources=sources)
+    return lt.select(
+        "user_id",
+        nw.col("first_seen_day").cast(nw.Int64),
+        "last_active_day",
+        "L",
+        "event",
+        "duration",
+    )
+
+
+def survival_counts(
+    dataset: Dataset,
+    *,
+    period: PeriodLike | None = None,
+    by: str | None = None,
+    where: Where = None,
+    churn_gap: int = 30,
+    sources: Sequence[str] = DEFAULT_SOURCES,
+) -> pl.DataFrame:
+    """Aggregated lifetimes ``segment, duration, event, count`` ready for Kaplan–Meier.
+
+    Parameters
+    ----------
+    dataset
+        The data.
+    period
+        Keep users acquired in this period (``first_seen_at`` in it); None = all users.
+    by, where
+        Segment column and filter on users columns (see ``users_frame``).
+    churn_gap, sources
+        As :func:`user_lifetimes`.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per segment x duration x event with the number of users, sorted.
+        This function collects once (only these counts leave the engine).
+    """
+    people = users_frame(dataset, by=by, where=where)
+    if period is not None:
+        p = parse_period(period)
+        people = people.filter(
+            (nw.col("first_seen_day") >= p.start_day) & (nw.col("first_seen_day") <= p.end_day)
+        )
+    people = people.select("user_id", "first_seen_day", "segment")
+    lt = lifetimes_of(dataset, people, churn_gap=churn_gap, sources=sources)
+    counts = lt.group_by("segment", "duration", "event").agg(nw.len().alias("count"))
+    return (
+        collect(counts)
+        .with_columns(
+            pl.col("segment").cast(pl.String),
+            pl.col("duration").cast(pl.Int64),
+            pl.col("event").cast(pl.Int64),
+            pl.col("count").cast(pl.Int64),
+        )
+        .sort("segment", "duration", "event")
+    )

@@ -1,0 +1,399 @@
+"""Purchase metrics: 60-day repurchase, first-purchase conversion, AOV, repurchase cycle.
+
+Refunded orders (``orders.refunded``, optional, default False) are left out unless
+``include_refunded=True``. Order days are calendar days (``epoch_day``). Work stays
+in the engine; each function collects its per-segment aggregates once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import narwhals as nw
+import polars as pl
+
+from insights.data._backend import collect, epoch_day
+from insights.data.dataset import Dataset
+from insights.metrics._periods import PeriodLike, parse_period
+from insights.metrics._segments import Where, users_frame
+from insights.metrics.activity_days import as_of_day
+from insights.stats.km import kaplan_meier, median_survival, merge_segments
+from insights.stats.proportions import wilson_frame
+from insights.stats.ratio import cluster_sums, ratio_ci, ratio_frame
+
+__all__ = [
+    "repurchase_rate",
+    "first_purchase_conversion",
+    "aov",
+    "aov_ratio",
+    "repurchase_cycle",
+    "order_days",
+    "scope_users",
+]
+
+
+def order_days(dataset: Dataset, *, include_refunded: bool = False) -> nw.LazyFrame[Any]:
+    """Orders ``user_id, day`` (days since 1970-01-01), ``amount``; lazy, refunds dropped.
+
+    Refunded orders stay only with ``include_refunded`` (no ``refunded`` column: none).
+    """
+    orders = dataset.table("orders")
+    if not include_refunded and "refunded" in orders.collect_schema().names():
+        orders = orders.filter(~nw.col("refunded").fill_null(False))
+    return orders.select(
+        "user_id",
+        epoch_day("ordered_at").cast(nw.Int64).alias("day"),
+        nw.col("amount").cast(nw.Float64),
+    )
+
+
+def scope_users(
+    dataset: Dataset,
+    *,
+    by: str | None = None,
+    where: Where = None,
+    users_subset: nw.LazyFrame[Any] | None = None,
+) -> nw.LazyFrame[Any]:
+    """Users in scope ``user_id, first_seen_day, segment`` (lazy).
+
+    ``users_subset`` (lazy, same engine, ``user_id`` and optional ``segment``) keeps only
+    its users; its ``segment`` replaces the one from ``by`` (giving both raises
+    ``ValueError``); a user listed under several segments counts in each.
+    """
+    people = users_frame(dataset, by=by, where=where).select("user_id", "first_seen_day", "segment")
+    if users_subset is None:
+        return people
+    if "segment" in users_subset.collect_schema().names():
+        if by is not None:
+            raise ValueError("give either by= or a users_subset with a 'segment' column, not both")
+        sub = users_subset.select("user_id", nw.col("segment").cast(nw.String)).unique()
+        return people.drop("segment").join(sub, on="user_id", how="inner")
+    return people.join(users_subset.select("user_id").unique(), on="user_id", how="inner")
+
+
+def _in_period(column: str, period: Any) -> nw.Expr:
+    return (nw.col(column) >= period.start_day) & (nw.col(column) <= period.end_day)
+
+
+def _headline(
+    frame: pl.DataFrame, metric: str, label: str, value: pl.Expr, n: pl.Expr, *extra: pl.Expr
+) -> pl.DataFrame:
+    return frame.select(
+        pl.lit(metric, dtype=pl.String).alias("metric"),
+        pl.col("segment").cast(pl.String),
+        pl.lit(label, dtype=pl.String).alias("period"),
+        value.cast(pl.Float64).alias("value"),
+        pl.col("ci_low", "ci_high").cast(pl.Float64),
+        n.cast(pl.Int64).alias("n"),
+        *extra,
+    ).sort("segment")
+
+
+def _wilson_headline(counts: pl.DataFrame, metric: str, label: str, alpha: float) -> pl.DataFrame:
+    counts = counts.with_columns(pl.col("successes", "n").cast(pl.Int64))  # DuckDB: DECIMAL sums
+    out = wilson_frame(counts, successes="successes", n="n", alpha=alpha)
+    value = pl.col("successes") / pl.col("n")
+    return _headline(out, metric, label, value, pl.col("n"), pl.col("successes").cast(pl.Int64))
+
+
+def repurchase_rate(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    window: int = 60,
+    by: str | None = None,
+    where: Where = None,
+    include_refunded: bool = False,
+    users_subset: nw.LazyFrame[Any] | None = None,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Share of new buyers who order again within ``window`` days of their first order.
+
+    Denominator: buyers whose first order ever falls in ``period`` and is observable
+    for the window (first_order_day + window <= as_of day). Numerator: those with
+    another order on a later day d, 1 <= d - first_order_day <= window. Wilson CI.
+    ``users_subset`` restricts (and optionally re-segments) the buyers, see
+    :func:`scope_users`.
+
+    Returns
+    -------
+    polars.DataFrame
+        Headline columns with metric ``"repurchase_{window}d"``, ``n`` = buyers,
+        plus ``successes`` = repeat buyers. One row per segment.
+
+    Examples
+    --------
+    Buyer 1: first order 2024-01-05, again on 2024-02-20 (day 46): repurchased.
+    Buyer 2: first order 2024-01-10, again on 2024-04-01 (day 82 > 60): not.
+    Buyer 3: first order 2024-03-20 + 60 > as_of 2024-04-30, not observable. Value 1/2.
+
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> d = dt.datetime
+    >>> ds = frames_dataset(
+    ...     users=pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [d(2024, 1, 1)] * 3}),
+    ...     orders=pl.DataFrame({"order_id": [1, 2, 3, 4, 5], "user_id": [1, 1, 2, 2, 3],
+    ...         "ordered_at": [d(2024, 1, 5), d(2024, 2, 20), d(2024, 1, 10), d(2024, 4, 1),
+    ...                        d(2024, 3, 20)], "amount": [10.0] * 5}),
+    ...     as_of="2024-04-30",
+    ... )
+    >>> repurchase_rate(ds, period="2024Q1").select("metric", "value", "n").row(0)
+    ('repurchase_60d', 0.5, 2)
+    """
+    p = parse_period(period)
+    orders = order_days(dataset, include_refunded=include_refunded).select("user_id", "day")
+    first = nw.col("day").min().over("user_id")
+    rel = nw.col("day") - nw.col("first_day")
+    per_user = (
+        orders.with_columns(first.alias("first_day"))
+        .with_columns(((rel >= 1) & (rel <= window)).cast(nw.Int64).alias("__rep"))
+        .group_by("user_id")
+        .agg(nw.col("first_day").min(), nw.col("__rep").max())
+        .filter(_in_period("first_day", p) & (nw.col("first_day") + window <= as_of_day(dataset)))
+    )
+    scope = scope_users(dataset, by=by, where=where, users_subset=users_subset)
+    counts = (
+        per_user.join(scope, on="user_id", how="inner")
+        .group_by("segment")
+        .agg(nw.len().alias("n"), nw.col("__rep").sum().alias("successes"))
+    )
+    return _wilson_headline(collect(counts), f"repurchase_{window}d", p.label, alpha)
+
+
+def first_purchase_conversion(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    window: int = 30,
+    by: str | None = None,
+    where: Where = None,
+    include_refunded: bool = False,
+    users_subset: nw.LazyFrame[Any] | None = None,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Share of new users with an order on day index 0 .. window-1 (default 30 days).
+
+    Denominator: users acquired in ``period`` with first_seen_day + window <= as_of
+    day. Order day index = order day - first_seen_day, clipped at 0. Wilson CI.
+
+    Returns
+    -------
+    polars.DataFrame
+        Headline columns with metric ``"first_purchase_{window}d"``, ``n`` = users,
+        plus ``successes`` = converted users.
+
+    Examples
+    --------
+    Three users acquired 2024-01-01 (as_of 2024-03-31): user 1 orders on day 29
+    (converts), user 2 on day 30 (too late), user 3 never. Value = 1/3.
+
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> d = dt.datetime
+    >>> ds = frames_dataset(
+    ...     users=pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [d(2024, 1, 1, 20)] * 3}),
+    ...     orders=pl.DataFrame({"order_id": [1, 2], "user_id": [1, 2],
+    ...         "ordered_at": [d(2024, 1, 30, 9), d(2024, 1, 31)], "amount": [5.0, 5.0]}),
+    ...     as_of="2024-03-31",
+    ... )
+    >>> first_purchase_conversion(ds, period="2024Q1").select("value", "n", "successes").row(0)
+    (0.3333333333333333, 3, 1)
+    """
+    p = parse_period(period)
+    scope = scope_users(dataset, by=by, where=where, users_subset=users_subset).filter(
+        _in_period("first_seen_day", p) & (nw.col("first_seen_day") + window <= as_of_day(dataset))
+    )
+    orders = order_days(dataset, include_refunded=include_refunded).select("user_id", "day")
+    idx = nw.max_horizontal(nw.col("day") - nw.col("first_seen_day"), nw.lit(0))
+    buyers = (
+        orders.join(scope.select("user_id", "first_seen_day").unique(), on="user_id", how="inner")
+        .filter(idx < window)
+        .group_by("user_id")
+        .agg(nw.len().alias("__orders"))
+    )
+    counts = (
+        scope.join(buyers, on="user_id", how="left")
+        .group_by("segment")
+        .agg(nw.len().alias("n"), nw.col("__orders").count().alias("successes"))
+    )
+    return _wilson_headline(collect(counts), f"first_purchase_{window}d", p.label, alpha)
+
+
+def _aov_sums(
+    dataset: Dataset, p: Any, scope: nw.LazyFrame[Any], include_refunded: bool
+) -> pl.DataFrame:
+    orders = order_days(dataset, include_refunded=include_refunded).filter(_in_period("day", p))
+    joined = orders.join(scope.select("user_id", "segment"), on="user_id", how="inner")
+    return collect(cluster_sums(joined, y="amount", cluster="user_id", by=("segment",)))
+
+
+def aov(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    by: str | None = None,
+    where: Where = None,
+    include_refunded: bool = False,
+    users_subset: nw.LazyFrame[Any] | None = None,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Average order value: GMV / orders over orders placed in ``period``.
+
+    CI from the ratio estimator with users as clusters (delta method, see
+    :func:`insights.stats.ratio_of_means_ci`).
+
+    Returns
+    -------
+    polars.DataFrame
+        Headline columns with metric ``"aov"`` (yuan), ``n`` = orders, plus ``gmv``,
+        ``buyers`` and ``se``.
+
+    Examples
+    --------
+    User 1: orders of 10 and 30; user 2: one order of 20 -> AOV = 60 / 3 = 20.
+
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> d = dt.datetime(2024, 2, 1)
+    >>> ds = frames_dataset(
+    ...     users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [d, d]}),
+    ...     orders=pl.DataFrame({"order_id": [1, 2, 3], "user_id": [1, 1, 2],
+    ...                          "ordered_at": [d] * 3, "amount": [10.0, 30.0, 20.0]}),
+    ... )
+    >>> aov(ds, period="2024Q1").select("value", "n", "buyers").row(0)
+    (20.0, 3, 2)
+    """
+    p = parse_period(period)
+    scope = scope_users(dataset, by=by, where=where, users_subset=users_subset)
+    sums = ratio_frame(_aov_sums(dataset, p, scope, include_refunded), alpha=alpha)
+    return _headline(
+        sums,
+        "aov",
+        p.label,
+        pl.col("value"),
+        pl.col("sum_x").round(0),
+        pl.col("sum_y").cast(pl.Float64).alias("gmv"),
+        pl.col("n_clusters").cast(pl.Int64).alias("buyers"),
+        pl.col("se").cast(pl.Float64),
+    )
+
+
+def aov_ratio(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    column: str,
+    numerator_values: Sequence[str],
+    where: Where = None,
+    include_refunded: bool = False,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """AOV of users with ``users.<column>`` in ``numerator_values`` over AOV of the rest.
+
+    Both AOVs over orders in ``period`` (as :func:`aov`); the groups are disjoint
+    sets of users, so the two estimates are independent and the CI of the ratio is
+    the log-scale delta interval of :func:`insights.stats.ratio_ci`. Users with a
+    null ``column`` belong to the rest.
+
+    Returns
+    -------
+    polars.DataFrame
+        One headline row, metric ``"aov_ratio"``, segment ``"<column> in [a, b] vs rest"``,
+        ``n`` = orders of both groups, plus ``aov_in``, ``aov_rest``, ``n_in``, ``n_rest``.
+    """
+    values = [str(v) for v in numerator_values]
+    p = parse_period(period)
+    is_in = nw.col("segment").is_in(values)
+    scope = users_frame(dataset, by=column, where=where).with_columns(
+        nw.when(is_in).then(nw.lit("in")).otherwise(nw.lit("rest")).alias("segment")
+    )
+    sums = ratio_frame(_aov_sums(dataset, p, scope, include_refunded), alpha=alpha)
+    pick = {r["segment"]: r for r in sums.to_dicts()}
+    a, b = pick.get("in", {}), pick.get("rest", {})
+    parts = (a.get("value"), a.get("se"), b.get("value"), b.get("se"))
+    est = ratio_ci(*parts, alpha=alpha) if None not in parts else None  # type: ignore[arg-type]
+    n_in, n_rest = round(a.get("sum_x") or 0), round(b.get("sum_x") or 0)
+    row = {
+        "metric": "aov_ratio",
+        "segment": f"{column} in [{', '.join(values)}] vs rest",
+        "period": p.label,
+        "value": est.estimate if est else None,
+        "ci_low": est.ci_low if est else None,
+        "ci_high": est.ci_high if est else None,
+        "n": n_in + n_rest,
+        "aov_in": a.get("value"),
+        "aov_rest": b.get("value"),
+        "n_in": n_in,
+        "n_rest": n_rest,
+    }
+    return pl.DataFrame([row]).with_columns(
+        pl.col("value", "ci_low", "ci_high", "aov_in", "aov_rest").cast(pl.Float64),
+        pl.col("n", "n_in", "n_rest").cast(pl.Int64),
+    )
+
+
+def repurchase_cycle(
+    dataset: Dataset,
+    *,
+    period: PeriodLike | None = None,
+    by: str | None = "category",
+    where: Where = None,
+    groups: Mapping[str, Sequence[str]] | None = None,
+    include_refunded: bool = False,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Median days between consecutive orders (Kaplan–Meier on gaps), per segment.
+
+    Per user, gaps between consecutive distinct order days (event 1); the gap after
+    the last order is censored at as_of (as_of day - last order day, event 0). A gap
+    belongs to the period of its starting order (``period=None``: all gaps). Value =
+    KM median (first t with S(t) <= 0.5), CI Brookmeyer–Crowley (log-log). ``groups``
+    merges segment values, e.g. ``{"beauty+apparel": ["beauty", "apparel"]}``; values
+    not named in any group stay as they are.
+
+    Returns
+    -------
+    polars.DataFrame
+        Headline columns with metric ``"repurchase_cycle"`` (days; null when S never
+        reaches 0.5), ``n`` = gaps (observed + censored), plus ``events`` = observed gaps.
+
+    Examples
+    --------
+    One buyer ordering on days 0, 10, 30 with as_of on day 60: gaps 10, 20 observed
+    and 30 censored; S(10) = 2/3, S(20) = 1/3 -> median 20.
+
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> t0 = dt.datetime(2024, 1, 1)
+    >>> ds = frames_dataset(
+    ...     users=pl.DataFrame({"user_id": [1], "first_seen_at": [t0]}),
+    ...     orders=pl.DataFrame({"order_id": [1, 2, 3], "user_id": [1] * 3, "amount": [1.0] * 3,
+    ...         "ordered_at": [t0 + dt.timedelta(days=k) for k in (0, 10, 30)]}),
+    ...     as_of="2024-03-01",
+    ... )
+    >>> repurchase_cycle(ds, by=None).select("value", "n", "events").row(0)
+    (20.0, 3, 2)
+    """
+    label = parse_period(period).label if period is not None else "all"
+    days = order_days(dataset, include_refunded=include_refunded).select("user_id", "day").unique()
+    scope = users_frame(dataset, by=by, where=where).select("user_id", "segment")
+    nxt = nw.col("day").shift(-1).over("user_id", order_by="day")
+    gaps = days.join(scope, on="user_id", how="inner").with_columns(nxt.alias("__next"))
+    if period is not None:
+        gaps = gaps.filter(_in_period("day", parse_period(period)))
+    end = nw.col("__next").fill_null(nw.lit(as_of_day(dataset)))
+    gaps = gaps.with_columns(
+        (end - nw.col("day")).cast(nw.Int64).alias("duration"),
+        (~nw.col("__next").is_null()).cast(nw.Int64).alias("event"),
+    )
+    counts = collect(gaps.group_by("segment", "duration", "event").agg(nw.len().alias("count")))
+    counts = counts.with_columns(pl.col("segment").cast(pl.String), pl.col("count").cast(pl.Int64))
+    counts = merge_segments(counts, groups)
+    med = median_survival(kaplan_meier(counts, alpha=alpha))
+    totals = counts.group_by("segment").agg(
+        pl.col("count").sum().alias("n"), (pl.col("count") * pl.col("event")).sum().alias("events")
+    )
+    out = med.join(totals, on="segment", how="left")
+    events = pl.col("events").cast(pl.Int64)
+    return _headline(out, "repurchase_cycle", label, pl.col("median"), pl.col("n"), events)

@@ -1,0 +1,6 @@
+"""The simulator: a calibrated live-commerce platform written in the data contract's shape."""
+
+from insights.simulate.scenario import Scenario, default_scenario_path, load_scenario
+from insights.simulate.world import simulate
+
+__all__ = ["simulate", "Scenario", "load_scenario", "default_scenario_path"]

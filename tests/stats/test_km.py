@@ -1,0 +1,188 @@
+"""Kaplan–Meier from aggregated counts against lifelines fitted on the raw rows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+from lifelines import KaplanMeierFitter
+from lifelines.utils import median_survival_times
+
+from insights.stats.km import KM_COLUMNS, kaplan_meier, median_survival, merge_segments, survival_at
+
+
+def _raw(seed: int = 3, n: int = 400) -> pl.DataFrame:
+    """Raw per-unit rows with many ties: integer durations 0..40, ~30% censored, 3 segments."""
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame(
+        {
+            "segment": rng.choice(["a", "b", "c"], n),
+            "duration": rng.integers(0, 41, n),
+            "event": (rng.random(n) < 0.7).astype(int),
+        }
+    )
+
+
+def _counts(raw: pl.DataFrame) -> pl.DataFrame:
+    return raw.group_by("segment", "duration", "event").agg(pl.len().alias("count"))
+
+
+def _lifelines_fit(raw: pl.DataFrame, seg: str, alpha: float = 0.05) -> KaplanMeierFitter:
+    sub = raw.filter(pl.col("segment") == seg)
+    return KaplanMeierFitter(alpha=alpha).fit(
+        pd.Series(sub["duration"].to_numpy()), pd.Series(sub["event"].to_numpy())
+    )
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.1])
+def test_weighted_fit_equals_raw_lifelines(alpha: float) -> None:
+    raw = _raw()
+    counts = _counts(raw)
+    before = counts.clone()
+    km = kaplan_meier(counts, alpha=alpha)
+    assert counts.equals(before)
+    assert tuple(km.columns) == KM_COLUMNS
+    assert km["segment"].unique().sort().to_list() == ["a", "b", "c"]
+    for seg in ("a", "b", "c"):
+        ref = _lifelines_fit(raw, seg, alpha)
+        ours = km.filter(pl.col("segment") == seg).sort("t")
+        sf = ref.survival_function_.iloc[:, 0]
+        ci = ref.confidence_interval_
+        table = ref.event_table.reindex(sf.index)
+        np.testing.assert_allclose(ours["t"].to_numpy(), sf.index.to_numpy(), atol=1e-9)
+        np.testing.assert_allclose(ours["survival"].to_numpy(), sf.to_numpy(), atol=1e-9)
+        np.testing.assert_allclose(ours["ci_low"].to_numpy(), ci.iloc[:, 0].to_numpy(), atol=1e-9)
+        np.testing.assert_allclose(ours["ci_high"].to_numpy(), ci.iloc[:, 1].to_numpy(), atol=1e-9)
+        np.testing.assert_array_equal(ours["at_risk"].to_numpy(), table["at_risk"].to_numpy())
+        np.testing.assert_array_equal(ours["events"].to_numpy(), table["observed"].to_numpy())
+        np.testing.assert_array_equal(ours["censored"].to_numpy(), table["censored"].to_numpy())
+
+
+def test_hand_worked_km_and_greenwood_loglog() -> None:
+    # durations 3, 3(censored), 5, 8, 8(censored), 10(censored)
+    # t=3: n=6, d=1 -> S = 5/6; t=5: n=4, d=1 -> S = 5/6*3/4 = 0.625; t=8: n=3, d=1 -> 0.416667
+    # Greenwood sum at t=5: 1/(6*5) + 1/(4*3) = 0.116667
+    # log-log CI: v = log(0.625) = -0.470004; exp(-exp(log(-v) -/+ z sqrt(0.116667) / v))
+    c = pl.DataFrame({"duration": [3, 3, 5, 8, 8, 10], "event": [1, 0, 1, 1, 0, 0]})
+    km = kaplan_meier(c, weight=None, group=None)
+    assert km["t"].to_list() == [0, 3, 5, 8, 10]
+    assert km["survival"].to_list() == pytest.approx(
+        [1, 5 / 6, 0.625, 0.625 * 2 / 3, 0.625 * 2 / 3]
+    )
+    assert km["at_risk"].to_list() == [6, 6, 4, 3, 1]
+    assert km["events"].to_list() == [0, 1, 1, 1, 0]
+    assert km["censored"].to_list() == [0, 1, 0, 1, 1]
+    z = 1.959963984540054
+    v = math.log(0.625)
+    se = math.sqrt(1 / 30 + 1 / 12)
+    lo = math.exp(-math.exp(math.log(-v) - z * se / v))
+    hi = math.exp(-math.exp(math.log(-v) + z * se / v))
+    row = km.filter(pl.col("t") == 5).row(0, named=True)
+    assert row["ci_low"] == pytest.approx(lo, abs=1e-12)
+    assert row["ci_high"] == pytest.approx(hi, abs=1e-12)
+    assert row["segment"] == "all"
+
+
+def test_zero_counts_and_empty() -> None:
+    c = pl.DataFrame({"segment": ["a", "a"], "duration": [1, 2], "event": [1, 1], "count": [0, 3]})
+    km = kaplan_meier(c)
+    assert km["at_risk"].to_list() == [3, 3]
+    empty = kaplan_meier(c.filter(pl.lit(False)))
+    assert empty.columns == list(KM_COLUMNS) and empty.height == 0
+
+
+def test_survival_at_matches_lifelines() -> None:
+    raw = _raw(seed=11)
+    km = kaplan_meier(_counts(raw))
+    before = km.clone()
+    times = [0, 1, 7, 30, 39, 40, 60]
+    pts = survival_at(km, times)
+    assert km.equals(before)
+    assert pts.columns == ["segment", "t", "survival", "ci_low", "ci_high", "at_risk"]
+    assert pts.height == 3 * len(times)
+    for seg in ("a", "b", "c"):
+        ref = _lifelines_fit(raw, seg)
+        sub = raw.filter(pl.col("segment") == seg)
+        ours = pts.filter(pl.col("segment") == seg).sort("t")
+        expected = ref.survival_function_at_times(times).to_numpy()
+        np.testing.assert_allclose(ours["survival"].to_numpy(), expected, atol=1e-9)
+        for t, lo, hi, at_risk in ours.select("t", "ci_low", "ci_high", "at_risk").rows():
+            ci = ref.confidence_interval_.loc[:t].iloc[-1]
+            assert lo == pytest.approx(ci.iloc[0], abs=1e-9)
+            assert hi == pytest.approx(ci.iloc[1], abs=1e-9)
+            assert at_risk == int((sub["duration"] >= t).sum())
+    with pytest.raises(ValueError):
+        survival_at(km, -1)
+
+
+def test_median_matches_lifelines() -> None:
+    # continuous durations: no exact S = 0.5 ties, so lifelines' float comparison is exact
+    rng = np.random.default_rng(5)
+    n = 301
+    raw = pl.DataFrame(
+        {
+            "segment": rng.choice(["x", "y"], n),
+            "duration": np.round(rng.exponential(20.0, n), 3),
+            "event": (rng.random(n) < 0.8).astype(int),
+        }
+    )
+    before = raw.clone()
+    med = median_survival(raw, weight=None)
+    assert raw.equals(before)
+    for seg in ("x", "y"):
+        ref = _lifelines_fit(raw, seg)
+        row = med.filter(pl.col("segment") == seg).row(0, named=True)
+        assert row["median"] == pytest.approx(ref.median_survival_time_, abs=1e-9)
+        ci = median_survival_times(ref.confidence_interval_)
+        assert row["ci_low"] == pytest.approx(ci.iloc[0, 0], abs=1e-9)
+        assert row["ci_high"] == pytest.approx(ci.iloc[0, 1], abs=1e-9)
+    # the same from a fitted KM frame
+    km = kaplan_meier(raw, weight=None)
+    assert median_survival(km).equals(med)
+
+
+def test_median_brookmeyer_crowley_hand_worked() -> None:
+    # six events at 1..6: S = 5/6, 4/6, 3/6, 2/6, 1/6, 0 -> median = 3 (S(3) = 0.5 exactly;
+    # lifelines reports 4 because its product gives 0.5000000000000001).
+    # Lower limit = first t with ci_low(t) <= 0.5. At t=1: Greenwood 1/(6*5) = 1/30,
+    #   v = log(5/6) = -0.182322, ci_low = exp(-exp(log(0.182322) + 1.959964*0.182574/0.182322))
+    #   = exp(-exp(-1.701983 + 1.962705)) = exp(-1.297878) = 0.2731 <= 0.5 -> lower = 1.
+    # Upper limit = first t with ci_high(t) <= 0.5. At t=5: Greenwood 1/30+1/20+1/12+1/6+1/2 = 5/6,
+    #   v = log(1/6) = -1.791759, ci_high = exp(-exp(0.583198 - 1.959964*0.912871/1.791759))
+    #   = exp(-exp(-0.415377)) = exp(-0.660096) = 0.5168 > 0.5; at t=6 S = 0 -> upper = 6.
+    c = pl.DataFrame({"duration": [1, 2, 3, 4, 5, 6], "event": [1] * 6})
+    km = kaplan_meier(c, weight=None, group=None)
+    assert km.filter(pl.col("t") == 1)["ci_low"].item() == pytest.approx(0.2731, abs=1e-4)
+    assert km.filter(pl.col("t") == 5)["ci_high"].item() == pytest.approx(0.5168, abs=1e-4)
+    assert median_survival(km).rows() == [("all", 3.0, 1.0, 6.0)]
+
+
+def test_median_not_reached_is_null() -> None:
+    c = pl.DataFrame(
+        {"segment": ["a"] * 3, "duration": [1, 2, 3], "event": [1, 0, 0], "count": [1, 5, 5]}
+    )
+    row = median_survival(c).row(0, named=True)
+    assert row["median"] is None and row["ci_high"] is None
+
+
+def test_merge_segments() -> None:
+    c = pl.DataFrame(
+        {
+            "segment": ["beauty", "apparel", "home", "beauty"],
+            "duration": [5, 5, 7, 9],
+            "event": [1, 1, 0, 1],
+            "count": [2, 3, 4, 1],
+        }
+    )
+    before = c.clone()
+    out = merge_segments(c, {"beauty+apparel": ["beauty", "apparel"]}).sort("segment", "duration")
+    assert c.equals(before)
+    assert out.rows() == [
+        ("beauty+apparel", 5, 1, 5),
+        ("beauty+apparel", 9, 1, 1),
+        ("home", 7, 0, 4),
+    ]
+    assert merge_segments(c, None).equals(c)
