@@ -26,7 +26,8 @@ def frames() -> dict[str, pl.DataFrame]:
     user 2 (2024-01-01 20:00, b): interaction 2023-12-31 22:00 (skew -> day 0), order day 20;
             120 - 20 = 100 >= 30: L = 20, event, duration 21
     user 3 (2024-01-01, a): days 30, 60, 90, 115 (gaps of exactly 30 are not churn), view on day
-            125 is after as_of; 120 - 115 = 5 < 30: censored, L = 115, duration 115
+            125 is after as_of; 120 - 115 = 5 < 30: censored, L = 115; a churn is confirmable
+            only up to day C = 120 - 30 = 90, so duration = C + 1 = 91
     user 4 (2024-03-20, b): view day 5; as_of is day 41, 41 - 5 = 36 >= 30: L = 5, event, duration 6
     user 5 (2024-04-10, a): nothing; as_of day 20 < 30: censored at L = 0, duration 0
     user 6 (2024-05-05): first seen after as_of: out
@@ -83,9 +84,9 @@ def frames() -> dict[str, pl.DataFrame]:
 EXPECTED = {  # user: (L, event, duration, last active day index)
     1: (10, 1, 11, 45),
     2: (20, 1, 21, 20),
-    3: (115, 0, 115, 115),
+    3: (115, 0, 91, 115),
     4: (5, 1, 6, 5),
-    5: (0, 0, 0, 0),
+    5: (0, 0, 0, 0),  # C + 1 = 20 - 30 + 1 < 0 -> 0
     7: (90, 1, 91, 90),
 }
 
@@ -154,7 +155,7 @@ def test_survival_counts(make_dataset) -> None:
     # Q1 cohort: users 1, 2, 3, 4, 7 (user 5 is April)
     assert counts.rows() == [
         ("a", 11, 1, 1),
-        ("a", 115, 0, 1),
+        ("a", 91, 0, 1),
         ("b", 6, 1, 1),
         ("b", 21, 1, 1),
         ("b", 91, 1, 1),

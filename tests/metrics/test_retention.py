@@ -20,7 +20,8 @@ def hand_frames() -> dict[str, pl.DataFrame]:
 
     user 1 (a): days 0, 10, 45 -> churn after 10: L = 10 (event)
     user 2 (b): days 0, 20 -> 100 quiet days observed: L = 20 (event)
-    user 3 (a): days 0, 30, 60, 90, 115 -> censored at L = 115
+    user 3 (a): days 0, 30, 60, 90, 115 -> censored (L >= 115); churn is confirmable only up to
+            day C = 120 - 30 = 90, so the KM time is C + 1 = 91 (censored)
     user 4 (b, first seen 2024-03-20): days 0, 5 -> as_of day 41: L = 5 (event)
     user 5 (b): days 0, 20, 45, 70, 90 -> 120 - 90 = 30: L = 90 (event)
     user 6 (a, first seen 2024-04-10): not in the Q1 cohort
@@ -65,8 +66,8 @@ def test_retention_rates_hand_worked(make_dataset) -> None:
     assert set(out["period"].to_list()) == {"2024Q1"}
     # at risk on day 30: L >= 30 -> users 3 and 5
     assert out.filter(pl.col("day") == 30)["at_risk"].item() == 2
-    # CI against lifelines on the raw durations (L + 1 for events, L for censored)
-    kmf = KaplanMeierFitter().fit([11, 21, 115, 6, 91], [1, 1, 0, 1, 1])
+    # CI against lifelines on the raw durations (L + 1 for events, C + 1 for censored)
+    kmf = KaplanMeierFitter().fit([11, 21, 91, 6, 91], [1, 1, 0, 1, 1])
     for day, lo, hi in out.select("day", "ci_low", "ci_high").rows():
         ref = kmf.confidence_interval_.loc[:day].iloc[-1]
         assert lo == pytest.approx(ref.iloc[0], abs=1e-9)
@@ -97,9 +98,11 @@ def test_retention_curve(make_dataset) -> None:
         "events",
         "censored",
     ]
-    assert km["t"].to_list() == [0, 6, 11, 21, 91, 115]
-    assert km["survival"].to_list() == pytest.approx([1, 0.8, 0.6, 0.4, 0.2, 0.2])
-    assert km["at_risk"].to_list() == [5, 5, 4, 3, 2, 1]
+    # times 6, 11, 21 (events), 91 (user 5's event and user 3 censored at C + 1 = 91)
+    assert km["t"].to_list() == [0, 6, 11, 21, 91]
+    assert km["survival"].to_list() == pytest.approx([1, 0.8, 0.6, 0.4, 0.2])
+    assert km["at_risk"].to_list() == [5, 5, 4, 3, 2]
+    assert km["censored"].to_list() == [0, 0, 0, 0, 1]
     with pytest.raises(ValueError):
         retention_rates(ds, period="2024Q1", days=())
 
@@ -179,7 +182,7 @@ def reference_lifetimes(
                 "user_id": u,
                 "tier": tier[u],
                 "first": first[u],
-                "duration": L + event,
+                "duration": L + 1 if event else max(horizon - churn_gap + 1, 0),
                 "event": event,
             }
         )

@@ -146,7 +146,7 @@ def survival_at(km: pl.DataFrame, t: float | Sequence[float]) -> pl.DataFrame:
         .sort("t_query")
     )
     steps = km.sort("t").with_columns(pl.col("t").cast(tdtype).alias("t_query"))
-    joined = grid.join_asof(steps, on="t_query", by="segment", strategy="backward")
+    joined = grid.join_asof(steps, on="t_query", by="segment", strategy="backward", check_sortedness=False)
     leaving = pl.col("events") + pl.col("censored")
     return joined.select(
         "segment",

@@ -1,0 +1,204 @@
+"""Calibration: does a dataset reproduce the documents' headline figures?
+
+Each row of ``calibration_targets.csv`` (the seed documents' figures made
+consistent, with tolerances) is computed from the data with the library's own
+metric functions (never from simulator internals) and compared with its target.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from insights import metrics as m
+from insights.data.dataset import Dataset, MissingTableError
+
+__all__ = ["calibrate", "load_targets", "default_targets_path", "CALLS"]
+
+TIER12 = ["tier1", "new_tier1", "tier2"]
+LOWER = ["tier3", "tier4_county"]
+GROUPS = {"beauty+apparel": ["beauty", "apparel"], "home+digital": ["home", "digital"]}
+
+
+def default_targets_path() -> Path:
+    """``data/calibration_targets.csv`` (a copy of the shared benchmark file; shipped in the wheel)."""
+    packaged = Path(__file__).parent / "_data" / "calibration_targets.csv"
+    if packaged.exists():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "data" / "calibration_targets.csv"
+
+
+def load_targets(path: str | Path | None = None) -> list[dict[str, str]]:
+    """The target rows as dictionaries (``id, metric, segment, population, period, value, unit, tolerance, source``)."""
+    with open(path or default_targets_path(), encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@dataclass(frozen=True)
+class Call:
+    """How one target is computed: a metric call, the row to pick, and the unit scale."""
+
+    key: tuple[Any, ...]
+    fn: Callable[[Dataset], pl.DataFrame]
+    pick: dict[str, Any]
+    scale: float = 100.0
+    shift: float = 0.0
+
+
+def _ret(period: int, where: dict | None = None) -> Callable[[Dataset], pl.DataFrame]:
+    return lambda ds: m.retention_rates(ds, period=period, days=(7, 30, 60), where=where)
+
+
+def _c(key: tuple, fn: Callable[[Dataset], pl.DataFrame], scale: float = 100.0, shift: float = 0.0, **pick: Any) -> Call:
+    return Call(key, fn, pick, scale, shift)
+
+
+def _calls() -> dict[str, Call]:
+    c: dict[str, Call] = {}
+    for tid, period, where, d in [
+        ("R01", 2024, None, 7), ("R02", 2024, None, 30), ("R03", 2021, None, 30), ("R04", 2024, None, 60),
+        ("R05", 2024, {"generation": "gen_z"}, 30), ("R06", 2024, {"income_band": "new_middle_class"}, 30),
+        ("R07", 2024, {"city_tier": TIER12}, 30), ("R08", 2024, {"city_tier": LOWER}, 30),
+        ("R09", 2024, {"category": "beauty"}, 30), ("R10", 2024, {"category": "apparel"}, 30),
+        ("R11", 2024, {"category": "home"}, 30), ("R12", 2024, {"category": "digital"}, 30),
+    ]:
+        c[tid] = _c(("ret", period, repr(where)), _ret(period, where), metric=f"retention_d{d}")
+    for tid, period, where in [
+        ("P01", 2024, None), ("P02", 2021, None), ("P03", 2024, {"generation": "gen_z"}),
+        ("P04", 2024, {"income_band": "new_middle_class"}), ("P05", 2024, {"city_tier": TIER12}),
+        ("P06", 2024, {"city_tier": LOWER}),
+    ]:
+        c[tid] = _c(("rep", period, repr(where)), lambda ds, p=period, w=where: m.repurchase_rate(ds, period=p, where=w))
+    cyc = ("cycle", 2024)
+    c["P07"] = _c(cyc, lambda ds: m.repurchase_cycle(ds, period=2024, by="category", groups=GROUPS), 1.0, segment="beauty+apparel")
+    c["P08"] = _c(cyc, lambda ds: m.repurchase_cycle(ds, period=2024, by="category", groups=GROUPS), 1.0, segment="home+digital")
+    for tid, q, where in [("A01", "2024Q4", None), ("A02", "2021Q4", None), ("A03", "2024Q4", {"income_band": "new_middle_class"})]:
+        c[tid] = _c(("a90", q, repr(where)), lambda ds, q=q, w=where: m.activity_90d(ds, period=q, where=w))
+    idx = ("index",)
+    quarters = ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
+    for tid, q in [("G01", "2024Q2"), ("G02", "2024Q3"), ("G03", "2024Q4")]:
+        c[tid] = _c(idx, lambda ds: m.active_users(ds, quarters=quarters, index_base="2024Q1"), 1.0, period=q)
+    c["G04"] = _c(("nus", 2024), lambda ds: m.new_user_share(ds, period=2024, values=["organic"]))
+    c["G05"] = _c(("nus", 2021), lambda ds: m.new_user_share(ds, period=2021, values=["organic"]))
+    for tid, column, values in [
+        ("G06", "city_tier", LOWER), ("G07", "generation", ["gen_z"]), ("G08", "income_band", ["new_middle_class"]),
+        ("G09", "platform", ["douyin"]), ("G10", "platform", ["kuaishou"]), ("G11", "platform", ["taobao_live"]),
+    ]:
+        c[tid] = _c(("share", column, tuple(values)), lambda ds, col=column, v=values: m.user_share(ds, period=2024, column=col, values=v))
+    c["G12"] = _c(("cac", 2024), lambda ds: m.cac(ds, period=2024), 1.0)
+    c["G13"] = _c(("cac", 2021), lambda ds: m.cac(ds, period=2021), 1.0)
+    c["G14"] = _c(("conv", 2024), lambda ds: m.first_purchase_conversion(ds, period=2024))
+    c["G15"] = _c(("conv", 2021), lambda ds: m.first_purchase_conversion(ds, period=2021))
+    c["G16"] = _c(("aov", 2024), lambda ds: m.aov(ds, period=2024), 1.0)
+    c["G17"] = _c(("aovr",), lambda ds: m.aov_ratio(ds, period=2024, column="income_band", numerator_values=["new_middle_class"]), 1.0)
+    c["G18"] = _c(("watch", 2024), lambda ds: m.watch_minutes_per_session(ds, period=2024), 1.0)
+    c["G19"] = _c(("watch", 2021), lambda ds: m.watch_minutes_per_session(ds, period=2021), 1.0)
+    c["G20"] = _c(("bounce", 2024), lambda ds: m.bounce_rate(ds, period=2024))
+    for tid, where in [("I01", None), ("I02", {"city_tier": "tier1"}), ("I03", {"city_tier": LOWER}), ("I04", {"generation": "silver"})]:
+        c[tid] = _c(("irate", repr(where)), lambda ds, w=where: m.interaction_rate(ds, period=2024, where=w))
+    up = ("uplift",)
+    c["I05"] = _c(up, lambda ds: m.interaction_uplift(ds, period=2024), metric="aov_uplift")
+    c["I06"] = _c(up, lambda ds: m.interaction_uplift(ds, period=2024), metric="repurchase_uplift")
+    c["I07"] = _c(("rai",), lambda ds: m.repurchase_after_interaction(ds, period=2024))
+    c["I08"] = _c(("top",), lambda ds: m.gmv_share_top_buyers(ds, period=2024))
+    c["D01"] = _c(("p2p",), lambda ds: m.public_to_private_conversion(ds, period=2024))
+    c["D02"] = _c(("freq",), lambda ds: m.repurchase_frequency_ratio(ds, period=2024), 1.0)
+    c["D03"] = _c(("paov",), lambda ds: m.private_aov_uplift(ds, period=2024))
+    c["D04"] = _c(("exit",), lambda ds: m.community_exit_rate(ds, period=2024))
+    c["L01"] = _c(("silent",), lambda ds: m.silent_reactivation(ds, at="2024Q3"))
+    return c
+
+
+#: target id -> how it is computed
+CALLS: dict[str, Call] = _calls()
+
+
+def _pick(frame: pl.DataFrame, pick: dict[str, Any]) -> dict[str, Any]:
+    for column, value in pick.items():
+        frame = frame.filter(pl.col(column) == value)
+    if frame.height != 1:
+        raise ValueError(f"expected one row for {pick}, got {frame.height}")
+    return frame.row(0, named=True)
+
+
+def calibrate(
+    dataset: Dataset,
+    *,
+    targets: list[dict[str, str]] | None = None,
+    widen: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> pl.DataFrame:
+    """Compute every target's metric and compare it with the target.
+
+    Parameters
+    ----------
+    dataset
+        A loaded dataset (e.g. ``load_dataset("data/demo")``).
+    targets
+        Target rows (default: :func:`load_targets`).
+    widen
+        Widen each tolerance by the estimate's own sampling error:
+        ``tol_eff = sqrt(tol**2 + (1.96 * se)**2)`` with ``se`` from the 95% CI
+        (half-width / 1.96). Meant for small test datasets (e.g. 20k users),
+        where sampling error alone can exceed a document's tolerance.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``id, metric, segment, period, target, value, ci_low, ci_high, n, unit,
+        tolerance, tolerance_used, passed, error, source`` (values in the target's unit).
+    """
+    rows = targets if targets is not None else load_targets()
+    cache: dict[tuple[Any, ...], pl.DataFrame | Exception] = {}
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        tid = row["id"]
+        call = CALLS.get(tid)
+        record: dict[str, Any] = {
+            "id": tid, "metric": row["metric"], "segment": row["segment"], "period": row["period"],
+            "target": float(row["value"]), "value": None, "ci_low": None, "ci_high": None, "n": None,
+            "unit": row["unit"], "tolerance": float(row["tolerance"]), "tolerance_used": float(row["tolerance"]),
+            "passed": False, "error": None, "source": row["source"],
+        }
+        if progress:
+            progress(tid)
+        if call is None:
+            record["error"] = "no computation registered for this target"
+            out.append(record)
+            continue
+        if call.key not in cache:
+            try:
+                cache[call.key] = call.fn(dataset)
+            except (MissingTableError, ValueError) as exc:
+                cache[call.key] = exc
+        result = cache[call.key]
+        if isinstance(result, Exception):
+            record["error"] = str(result)
+            out.append(record)
+            continue
+        picked = _pick(result, call.pick)
+        scale = call.scale
+        shift = -100.0 if row["unit"] == "pct" and row["metric"].endswith("uplift") and call.scale == 1.0 else 0.0
+        value = picked["value"]
+        record["value"] = None if value is None else value * scale + shift
+        for k in ("ci_low", "ci_high"):
+            record[k] = None if picked.get(k) is None else picked[k] * scale + shift
+        record["n"] = picked.get("n")
+        tol = record["tolerance"]
+        if widen and record["ci_low"] is not None and record["ci_high"] is not None:
+            se = (record["ci_high"] - record["ci_low"]) / (2 * 1.959964)
+            tol = math.sqrt(tol**2 + (1.959964 * se) ** 2)
+        record["tolerance_used"] = tol
+        record["passed"] = record["value"] is not None and abs(record["value"] - record["target"]) <= tol + 1e-12
+        out.append(record)
+    return pl.DataFrame(out, schema={
+        "id": pl.String, "metric": pl.String, "segment": pl.String, "period": pl.String, "target": pl.Float64,
+        "value": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64, "unit": pl.String,
+        "tolerance": pl.Float64, "tolerance_used": pl.Float64, "passed": pl.Boolean, "error": pl.String, "source": pl.String,
+    })
