@@ -73,3 +73,13 @@ def make_dataset(backend: str) -> Callable[..., Dataset]:
         return to_dataset(merged, backend, as_of=as_of)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def sim_dir(tmp_path_factory: pytest.TempPathFactory):
+    """A CI-sized simulated dataset (20k users, seed 7), written once per test session."""
+    from insights.simulate import simulate
+
+    out = tmp_path_factory.mktemp("sim") / "s20k"
+    simulate(out, users=20_000, seed=7)
+    return out

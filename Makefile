@@ -1,0 +1,47 @@
+# insights: two commands on a fresh machine: `make report` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+DEMO    := data/demo
+CIDATA  := data/ci
+USERS   ?= 200000
+SEED    ?= 42
+
+.PHONY: help install report test lab bench lint demo clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[duckdb]" --group dev
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the package with its dev tools
+
+$(DEMO)/manifest.json: | $(STAMP)
+	$(BIN)/insights simulate --out $(DEMO) --users $(USERS) --seed $(SEED)
+
+demo: $(DEMO)/manifest.json  ## generate the default demo dataset (200k users) if missing
+
+report: $(STAMP) demo  ## set up, generate the demo data, print the KPI scorecard and the calibration table
+	$(BIN)/insights kpis $(DEMO) --quarter 2024Q4
+	$(BIN)/insights calibrate $(DEMO)
+
+test: $(STAMP)  ## run the whole test suite
+	$(BIN)/pytest -q
+
+lint: $(STAMP)  ## ruff and mypy on the package
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy src/insights
+
+lab: $(STAMP) demo  ## JupyterLab on notebooks/
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)  ## foundation benchmarks (simulate / calibrate / kpis at 200k and 1M users)
+	$(BIN)/python benchmarks/bench_foundation.py
+
+clean:  ## remove generated data and caches (keeps .venv)
+	rm -rf $(DEMO) $(CIDATA) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,167 @@
+"""``insights``: the command line, a thin typer app over the public API."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Live-commerce retention, value and strategy analytics.", no_args_is_help=True, add_completion=False)
+console = Console() if sys.stdout.isatty() else Console(width=160)
+err = Console(stderr=True)
+
+DataDir = Annotated[Path, typer.Argument(help="Dataset directory (Parquet/CSV files named after the tables).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON records instead of a table.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")]
+
+
+def _load(path: Path, debug: bool):
+    """Load a dataset or exit with code 2 (unreadable) / 1 (rules broken) and a readable message."""
+    from insights.data._read import DataReadError
+    from insights.data.load import DataValidationError, load_dataset
+
+    try:
+        return load_dataset(path)
+    except DataReadError as exc:
+        if debug:
+            traceback.print_exc()
+        err.print(f"[bold red]cannot read {path}[/]: {exc}")
+        raise typer.Exit(2) from None
+    except DataValidationError as exc:
+        if debug:
+            traceback.print_exc()
+        err.print(str(exc))
+        err.print(f"run [bold]insights validate {path}[/] for the full report")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write (replaced atomically).")],
+    users: Annotated[int, typer.Option("--users", min=1, help="Number of users.")] = 200_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")] = 42,
+    scenario: Annotated[Path | None, typer.Option("--scenario", help="Scenario YAML (default: data/scenarios/default.yaml).")] = None,
+) -> None:
+    """Generate a calibrated live-commerce dataset (2021-01-01 .. 2024-12-31)."""
+    from insights.simulate import simulate as run
+
+    start = time.perf_counter()
+    with console.status("simulating") as status:
+        manifest = run(out, users=users, seed=seed, scenario=scenario, progress=lambda s: status.update(f"simulating: {s}"))
+    rows = ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items())
+    console.print(f"wrote {out} in {time.perf_counter() - start:.1f} s: {rows}")
+
+
+@app.command()
+def validate(
+    path: DataDir,
+    json_out: JsonOpt = False,
+    debug: DebugOpt = False,
+    allow_unknown_labels: Annotated[bool, typer.Option("--allow-unknown-labels", help="Map unknown category labels to 'other' (warned, counted).")] = False,
+) -> None:
+    """Check every rule of the data contract; exit 0 clean, 1 rule broken, 2 unreadable."""
+    from insights.cli_validate import validate_command
+
+    raise typer.Exit(validate_command(path, json_out, debug, allow_unknown_labels))
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.1f}" if unit in ("pct", "days", "yuan", "index") else f"{value:.2f}"
+
+
+@app.command()
+def calibrate(
+    path: DataDir,
+    json_out: JsonOpt = False,
+    debug: DebugOpt = False,
+    widen: Annotated[bool, typer.Option("--widen", help="Widen tolerances by each estimate's sampling error (small datasets).")] = False,
+) -> None:
+    """Compare the data with every calibration target; exit 1 if any fails."""
+    from insights.calibration import calibrate as run
+
+    ds = _load(path, debug)
+    with console.status("computing targets") as status:
+        result = run(ds, widen=widen, progress=lambda tid: status.update(f"computing {tid}"))
+    if json_out:
+        print(json.dumps(result.to_dicts(), ensure_ascii=False, indent=1, default=str))
+    else:
+        table = Table(title=f"Calibration of {path}", show_lines=False)
+        for col in ("id", "metric", "segment", "period", "target", "value", "95% CI", "tol", "pass"):
+            table.add_column(col, justify="right" if col in ("target", "value", "tol") else "left")
+        for r in result.iter_rows(named=True):
+            ci = "—" if r["ci_low"] is None else f"{_fmt(r['ci_low'], r['unit'])}–{_fmt(r['ci_high'], r['unit'])}"
+            mark = "[green]pass[/]" if r["passed"] else f"[red]FAIL[/]{' ' + r['error'] if r['error'] else ''}"
+            table.add_row(r["id"], r["metric"], r["segment"], r["period"], _fmt(r["target"], r["unit"]),
+                          _fmt(r["value"], r["unit"]), ci, f"±{r['tolerance_used']:.2g}", mark)
+        console.print(table)
+        console.print(f"{result['passed'].sum()} of {result.height} targets within tolerance")
+    raise typer.Exit(0 if bool(result["passed"].all()) else 1)
+
+
+@app.command()
+def kpis(
+    path: DataDir,
+    quarter: Annotated[str | None, typer.Option("--quarter", help="Quarter such as 2024Q4 (default: the data's last full quarter).")] = None,
+    compare_to: Annotated[str, typer.Option("--compare-to", help="previous, year_ago or a quarter.")] = "previous",
+    by: Annotated[str | None, typer.Option("--by", help="Users column to split by (e.g. platform).")] = None,
+    min_cell: Annotated[int, typer.Option("--min-cell", min=1, help="Suppress segments smaller than this.")] = 10,
+    json_out: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """The KPI scorecard of a quarter with 95% CI and n, next to the comparison quarter."""
+    from insights.kpis import kpi_scorecard
+    from insights.metrics._periods import parse_period, quarter_of
+
+    ds = _load(path, debug)
+    if quarter is None:
+        quarter = quarter_of(ds.as_of.date()).label
+    try:
+        parse_period(quarter)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    frame, notes = kpi_scorecard(ds, quarter=quarter, compare_to=compare_to, by=by, min_cell=min_cell)
+    if json_out:
+        print(json.dumps(frame.to_dicts(), ensure_ascii=False, indent=1, default=str))
+    else:
+        quarters = sorted(frame["quarter"].unique().to_list())
+        table = Table(title=f"KPI scorecard {quarter} (vs {compare_to}){' by ' + by if by else ''}")
+        table.add_column("metric")
+        table.add_column("segment")
+        for q in quarters:
+            table.add_column(f"{q}", justify="right")
+            table.add_column("95% CI", justify="right")
+            table.add_column("n", justify="right")
+        for (metric, segment), part in frame.group_by(["metric", "segment"], maintain_order=True):
+            cells: list[str] = [str(metric), str(segment)]
+            for q in quarters:
+                row = part.filter(part["quarter"] == q)
+                if row.height == 0 or row["suppressed"][0]:
+                    cells += [f"<{min_cell}" if row.height else "—", "", ""]
+                    continue
+                r = row.row(0, named=True)
+                rate = metric not in ("aov_yuan", "cac_yuan", "repurchase_cycle_median_days")
+                f = (lambda v: "—" if v is None else f"{100 * v:.1f}%") if rate else (lambda v: "—" if v is None else f"{v:.1f}")
+                ci = "" if r["ci_low"] is None else f"{f(r['ci_low'])}–{f(r['ci_high'])}"
+                cells += [f(r["value"]), ci, f"{r['n']:,}"]
+            table.add_row(*cells)
+        console.print(table)
+        for note in notes:
+            console.print(f"[yellow]note[/]: {note}")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())
