@@ -10,8 +10,7 @@ import pytest
 
 from insights.data.load import load_dataset
 from insights.data.validate import validate
-from insights.simulate import load_scenario, simulate
-from insights.simulate import lifetimes, population
+from insights.simulate import lifetimes, load_scenario, population, simulate
 
 
 def test_same_seed_same_bytes(tmp_path) -> None:

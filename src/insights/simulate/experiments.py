@@ -94,7 +94,7 @@ def assign_lottery(
     truth: dict = {"d30_relative": {}, "early_hazard_mult": {}, "interactor_relative": {}, "true_d30": {}}
     for name, rel in spec["d30_relative"].items():
         target = float(rel) * base
-        mult = optimize.brentq(lambda c: float(np.mean(np.exp(-c * lam30))) - target, 1e-6, 10.0)
+        mult = optimize.brentq(lambda c, tg=target: float(np.mean(np.exp(-c * lam30))) - tg, 1e-6, 10.0)
         rows = users[arm == name]
         slopes[np.ix_(rows, early)] *= mult
         truth["d30_relative"][name] = float(rel)
