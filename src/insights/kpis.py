@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import polars as pl
 
@@ -13,7 +12,7 @@ from insights.metrics._periods import Period, parse_period, previous_quarter
 
 __all__ = ["kpi_scorecard", "KPIS", "comparison_quarter"]
 
-#: KPI id -> (metric call for a quarter, scale for display)
+#: KPI id -> the metric call for one quarter: ``call(dataset, quarter_label, by)``
 KPIS: dict[str, Callable[..., pl.DataFrame]] = {
     "retention_d7": lambda ds, q, by: m.retention_rates(ds, period=q, days=(7,), by=by),
     "retention_d30": lambda ds, q, by: m.retention_rates(ds, period=q, days=(30,), by=by),
@@ -106,8 +105,3 @@ def kpi_scorecard(
     order = {k: i for i, k in enumerate(KPIS)}
     out = out.with_columns(pl.col("metric").replace_strict(order, default=99).alias("_o")).sort("_o", "segment", "quarter").drop("_o")
     return out, notes
-
-
-def as_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    """JSON-ready records."""
-    return frame.to_dicts()

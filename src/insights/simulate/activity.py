@@ -108,11 +108,6 @@ class Interactors:
     flag: np.ndarray
     per_view: np.ndarray
 
-    @property
-    def engagement(self) -> np.ndarray:
-        """Interactions per view relative to the scenario mean (0 for non-interactors)."""
-        return self.per_view
-
 
 def draw_interactors(pop: Population, scenario: Scenario, rng: np.random.Generator, relative: np.ndarray) -> Interactors:
     """Interactor flag by segment (logit) times ``relative`` (experiments); gamma intensity."""
