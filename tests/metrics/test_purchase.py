@@ -290,3 +290,88 @@ def test_orders_without_refunded_column(make_dataset) -> None:
     src = purchase_frames()
     ds = make_dataset(users=src["users"], orders=src["orders"].drop("refunded"), as_of="2024-06-30")
     assert repurchase_rate(ds, period="2024Q1")["value"].item() == 3 / 8
+
+
+def category_orders() -> dict[str, pl.DataFrame]:
+    """as_of 2024-04-10 = day 100 after 2024-01-01. Order days and the order's category.
+
+    u1 (prefers beauty): 0 beauty, 10 home, 20 beauty, 50 beauty
+        -> beauty gaps 20, 30 and 50 censored; home 90 censored
+    u2 (prefers home): 0 home, 5 beauty, 40 home (twice), 60 beauty REFUNDED, 70 no category
+        -> home gap 40 and 60 censored; beauty 95 censored (55 + 40 censored with refunds);
+           unknown 30 censored
+    """
+    t0 = d(2024, 1, 1, 10)
+    users = pl.DataFrame(
+        {"user_id": [1, 2], "first_seen_at": [t0, t0], "category": ["beauty", "home"]}
+    )
+    rows = [  # user, day, category, refunded
+        (1, 0, "beauty", False),
+        (1, 10, "home", False),
+        (1, 20, "beauty", False),
+        (1, 50, "beauty", False),
+        (2, 0, "home", False),
+        (2, 5, "beauty", False),
+        (2, 40, "home", False),
+        (2, 40.3, "home", False),
+        (2, 60, "beauty", True),
+        (2, 70, None, False),
+    ]
+    orders = pl.DataFrame(
+        {
+            "order_id": list(range(len(rows))),
+            "user_id": [r[0] for r in rows],
+            "ordered_at": [t0 + dt.timedelta(days=r[1]) for r in rows],
+            "amount": [10.0] * len(rows),
+            "category": [r[2] for r in rows],
+            "refunded": [r[3] for r in rows],
+        }
+    )
+    return {"users": users, "orders": orders}
+
+
+def test_repurchase_cycle_by_order_category(make_dataset) -> None:
+    src = category_orders()
+    before = {k: v.clone() for k, v in src.items()}
+    ds = make_dataset(src, as_of="2024-04-10")
+    out = repurchase_cycle(ds, by="category", segment_from="orders")
+    assert all(src[k].equals(before[k]) for k in src)
+    # beauty: 20, 30 observed, 50 and 95 censored -> S(20) = 3/4, S(30) = 1/2 -> median 30
+    assert out.select("segment", "value", "n", "events").rows() == [
+        ("beauty", 30.0, 4, 2),
+        ("home", None, 3, 1),  # 40 observed, 90 and 60 censored: S never reaches 1/2
+        ("unknown", None, 1, 0),
+    ]
+    kmf = KaplanMeierFitter().fit([20, 30, 50, 95], [1, 1, 0, 0])
+    assert kmf.median_survival_time_ == 30
+    ci = median_survival_times(kmf.confidence_interval_)
+    row = out.row(0, named=True)
+    assert row["ci_low"] == pytest.approx(ci.iloc[0, 0])
+    assert (row["ci_high"] is None) == math.isinf(ci.iloc[0, 1])
+    # with refunds, u2's beauty orders are days 5 and 60: gap 55 and 40 censored
+    # beauty: 20, 30, 55 observed, 50 and 40 censored -> n = 5, events = 3
+    refunds = repurchase_cycle(ds, by="category", segment_from="orders", include_refunded=True)
+    assert refunds.filter(pl.col("segment") == "beauty").select("n", "events").row(0) == (5, 3)
+    # users' preferred category instead: u1 (beauty) gaps 10, 10, 30 + 50 censored -> median 10
+    by_user = repurchase_cycle(ds, by="category")
+    assert by_user.filter(pl.col("segment") == "beauty").select("value", "n").row(0) == (10.0, 4)
+    # where= filters users; groups= pools order categories
+    only_u2 = repurchase_cycle(
+        ds, by="category", segment_from="orders", where={"category": "home"},
+        groups={"all cats": ["beauty", "home", "unknown"]},
+    )  # fmt: skip
+    assert only_u2.select("segment", "n", "events").rows() == [("all cats", 4, 1)]
+
+
+def test_segment_columns_checked(make_dataset) -> None:
+    ds = make_dataset(category_orders(), as_of="2024-04-10")
+    with pytest.raises(ValueError, match="by='nope' is not a users column"):
+        repurchase_rate(ds, period="2024Q1", by="nope")
+    with pytest.raises(ValueError, match="by='nope' is not a users column"):
+        repurchase_cycle(ds, by="nope")
+    with pytest.raises(ValueError, match="not an orders column"):
+        repurchase_cycle(ds, by="channel", segment_from="orders")
+    with pytest.raises(ValueError, match="needs by="):
+        repurchase_cycle(ds, by=None, segment_from="orders")
+    with pytest.raises(ValueError, match="segment_from"):
+        repurchase_cycle(ds, segment_from="order")  # type: ignore[arg-type]

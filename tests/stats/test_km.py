@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -186,3 +187,29 @@ def test_merge_segments() -> None:
         ("home", 7, 0, 4),
     ]
     assert merge_segments(c, None).equals(c)
+
+
+def test_entry_and_fractional_weights_match_lifelines() -> None:
+    """Left truncation (lifelines ``entry=``) and non-integer case weights, one fit each."""
+    rng = np.random.default_rng(8)
+    n = 200
+    entry = rng.integers(0, 10, n)
+    duration = entry + rng.integers(0, 30, n)
+    event = (rng.random(n) < 0.7).astype(int)
+    weight = rng.choice([0.5, 1.0, 2.5], n)
+    raw = pl.DataFrame({"entry": entry, "duration": duration, "event": event, "w": weight})
+    counts = raw.group_by("entry", "duration", "event").agg(pl.col("w").sum())
+    km = kaplan_meier(counts, group=None, weight="w", entry="entry")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="It looks like your weights")
+        ref = KaplanMeierFitter().fit(duration, event, entry=entry, weights=weight)
+    sf = ref.survival_function_.iloc[:, 0]
+    np.testing.assert_allclose(km["t"].to_numpy(), sf.index.to_numpy())
+    np.testing.assert_allclose(km["survival"].to_numpy(), sf.to_numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        km["ci_low"].to_numpy(), ref.confidence_interval_.iloc[:, 0].to_numpy(), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        km["at_risk"].to_numpy(), ref.event_table.reindex(sf.index)["at_risk"].to_numpy()
+    )
+    assert km.schema["at_risk"] == pl.Float64

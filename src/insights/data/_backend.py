@@ -12,7 +12,7 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-__all__ = ["epoch_day", "to_lazy", "collect", "backend_name"]
+__all__ = ["epoch_day", "to_lazy", "collect", "backend_name", "with_month_index"]
 
 _DAYS_BEFORE_1970 = 1969 * 365 + 1969 // 4 - 1969 // 100 + 1969 // 400
 
@@ -67,3 +67,35 @@ def collect(frame: nw.LazyFrame[Any] | nw.DataFrame[Any]) -> pl.DataFrame:
         native = frame.to_native()
         return native.collect(engine="streaming")
     return frame.collect("polars").to_native()
+
+
+def with_month_index(frame: nw.LazyFrame[Any], day: str, out: str) -> nw.LazyFrame[Any]:
+    """Add column ``out`` = year * 12 + month - 1 of the epoch day in column ``day`` (>= 0).
+
+    The portable month truncation (``dt.truncate("1mo")`` is not portable): integer
+    civil-from-days arithmetic (H. Hinnant, "chrono-compatible low-level date
+    algorithms"), one step per column so SQL engines do not inline a huge expression.
+
+    Examples
+    --------
+    >>> f = nw.from_native(pl.DataFrame({"d": [19723, 19782]}).lazy())  # 2024-01-01, 2024-02-29
+    >>> collect(with_month_index(f, "d", "m"))["m"].to_list()
+    [24288, 24289]
+    """
+    c = nw.col
+    doe, yoe = c("__doe"), c("__yoe")
+    return (
+        frame.with_columns((c(day) + 719468).alias("__z"))
+        .with_columns((c("__z") // 146097).alias("__era"))
+        .with_columns((c("__z") - c("__era") * 146097).alias("__doe"))
+        .with_columns(((doe - doe // 1460 + doe // 36524 - doe // 146096) // 365).alias("__yoe"))
+        .with_columns((doe - (365 * yoe + yoe // 4 - yoe // 100)).alias("__doy"))
+        .with_columns(((5 * c("__doy") + 2) // 153).alias("__mp"))
+        .with_columns((c("__mp") + 2 - 12 * (c("__mp") >= 10).cast(nw.Int64)).alias("__m0"))
+        .with_columns(
+            ((yoe + c("__era") * 400 + (c("__m0") <= 1).cast(nw.Int64)) * 12 + c("__m0"))
+            .cast(nw.Int64)
+            .alias(out)
+        )
+        .drop("__z", "__era", "__doe", "__yoe", "__doy", "__mp", "__m0")
+    )

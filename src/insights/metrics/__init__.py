@@ -2,32 +2,6 @@
 
 from insights.metrics.activity import active_users, activity_90d
 from insights.metrics.activity_days import active_user_days, activity_days
-from insights.metrics.lifetimes import survival_counts, user_lifetimes
-from insights.metrics.purchase import (
-    aov,
-    aov_ratio,
-    first_purchase_conversion,
-    repurchase_cycle,
-    repurchase_rate,
-)
-from insights.metrics.retention import retention_curve, retention_rates
-
-__all__ = [
-    "active_user_days",
-    "active_users",
-    "activity_90d",
-    "activity_days",
-    "aov",
-    "aov_ratio",
-    "first_purchase_conversion",
-    "repurchase_cycle",
-    "repurchase_rate",
-    "retention_curve",
-    "retention_rates",
-    "survival_counts",
-    "user_lifetimes",
-]
-
 from insights.metrics.growth import (
     bounce_rate,
     cac,
@@ -44,17 +18,38 @@ from insights.metrics.interaction import (
     repurchase_after_interaction,
 )
 from insights.metrics.lifecycle import lifecycle_layers, silent_reactivation
+from insights.metrics.lifetimes import survival_counts, user_lifetimes
 from insights.metrics.private_domain import (
     community_exit_rate,
     private_aov_uplift,
     public_to_private_conversion,
     repurchase_frequency_ratio,
 )
+from insights.metrics.purchase import (
+    aov,
+    aov_ratio,
+    first_purchase_conversion,
+    repurchase_cycle,
+    repurchase_rate,
+)
+from insights.metrics.retention import retention_curve, retention_curves, retention_rates
+from insights.metrics.retention_index import COMPONENTS, RetentionIndex, retention_index
+from insights.metrics.retention_matrix import MATRIX_COLUMNS, retention_matrix
 
-__all__ += [
+__all__ = [
+    "COMPONENTS",
+    "MATRIX_COLUMNS",
+    "RetentionIndex",
+    "active_user_days",
+    "active_users",
+    "activity_90d",
+    "activity_days",
+    "aov",
+    "aov_ratio",
     "bounce_rate",
     "cac",
     "community_exit_rate",
+    "first_purchase_conversion",
     "gmv_share_top_buyers",
     "interaction_intensity",
     "interaction_rate",
@@ -65,8 +60,17 @@ __all__ += [
     "private_aov_uplift",
     "public_to_private_conversion",
     "repurchase_after_interaction",
+    "repurchase_cycle",
     "repurchase_frequency_ratio",
+    "repurchase_rate",
+    "retention_curve",
+    "retention_curves",
+    "retention_index",
+    "retention_matrix",
+    "retention_rates",
     "silent_reactivation",
+    "survival_counts",
+    "user_lifetimes",
     "user_share",
     "watch_minutes_per_session",
 ]

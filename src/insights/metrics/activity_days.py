@@ -104,10 +104,13 @@ def active_user_days(
             "user_id", epoch_day(TIME_COLUMNS[name]).cast(nw.Int64).alias("day")
         )
         parts.append(events)
+    # One distinct pass only: events before the first day would count on day 0, which
+    # is active anyway (the first part), so dropping them equals clipping + unique.
     events_all = nw.concat(parts, how="vertical").unique()
     joined = events_all.join(people, on="user_id", how="inner")
-    clipped = nw.max_horizontal(nw.col("day"), nw.col("first_seen_day")).alias("day")
-    return joined.select("user_id", "first_seen_day", clipped).unique()
+    return joined.filter(nw.col("day") >= nw.col("first_seen_day")).select(
+        "user_id", "first_seen_day", "day"
+    )
 
 
 def activity_days(

@@ -23,6 +23,7 @@ the known truth). Censoring at C + 1 uses only information that can be confirmed
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,7 +34,7 @@ from insights.data._backend import collect
 from insights.data.dataset import Dataset
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
-from insights.metrics.activity_days import DEFAULT_SOURCES, activity_days, as_of_day
+from insights.metrics.activity_days import DEFAULT_SOURCES, active_user_days, as_of_day
 
 __all__ = ["user_lifetimes", "lifetimes_of", "survival_counts"]
 
@@ -49,12 +50,27 @@ def lifetimes_of(
 
     Every other column of ``users`` (e.g. ``segment``) is carried through. Output
     columns: those of ``users`` plus ``last_active_day, L, event, duration`` (see
-    :func:`user_lifetimes`).
+    :func:`user_lifetimes`); ``first_seen_day`` comes back as Int64.
+
+    A unit is a pair ``(user_id, first_seen_day)``: ``first_seen_day`` may be any
+    origin day (e.g. an experiment assignment, see ``insights.metrics.durations``),
+    and one user may appear with several origins; day indices, gaps and censoring
+    are then counted from each origin, and activity before it counts on day 0.
     """
-    if churn_gap < 1:
-        raise ValueError(f"churn_gap must be >= 1 day, got {churn_gap}")
-    days = activity_days(dataset, sources=sources, users=users)
-    gap = nw.col("day").shift(-1).over("user_id", order_by="day") - nw.col("day")
+    if (
+        isinstance(churn_gap, bool)
+        or not isinstance(churn_gap, numbers.Real)
+        or churn_gap != int(churn_gap)
+        or churn_gap < 1
+    ):
+        raise ValueError(f"churn_gap must be a whole number of days >= 1, got {churn_gap!r}")
+    churn_gap = int(churn_gap)
+    users = users.with_columns(nw.col("first_seen_day").cast(nw.Int64))
+    keys = ["user_id", "first_seen_day"]
+    days = active_user_days(dataset, sources=sources, users=users).with_columns(
+        (nw.col("day") - nw.col("first_seen_day")).alias("day")
+    )
+    gap = nw.col("day").shift(-1).over(*keys, order_by="day") - nw.col("day")
     per_user = (
         days.with_columns(gap.alias("__gap"))
         .with_columns(
@@ -63,12 +79,12 @@ def lifetimes_of(
             .otherwise(None)
             .alias("__churn")
         )
-        .group_by("user_id")
+        .group_by(*keys)
         .agg(nw.col("__churn").min().alias("__churn"), nw.col("day").max().alias("__last"))
     )
     horizon = nw.lit(as_of_day(dataset)) - nw.col("first_seen_day") - nw.col("__last")
     out = (
-        users.join(per_user, on="user_id", how="inner")
+        users.join(per_user, on=keys, how="inner")
         .with_columns(
             nw.when(~nw.col("__churn").is_null())
             .then(nw.lit(1))

@@ -8,7 +8,7 @@ in the engine; each function collects its per-segment aggregates once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import narwhals as nw
 import polars as pl
@@ -33,18 +33,25 @@ __all__ = [
 ]
 
 
-def order_days(dataset: Dataset, *, include_refunded: bool = False) -> nw.LazyFrame[Any]:
-    """Orders ``user_id, day`` (days since 1970-01-01), ``amount``; lazy, refunds dropped.
+def order_days(
+    dataset: Dataset, *, include_refunded: bool = False, extra: Sequence[str] = ()
+) -> nw.LazyFrame[Any]:
+    """Orders ``user_id, day`` (days since 1970-01-01), ``amount``, then ``extra`` columns; lazy.
 
     Refunded orders stay only with ``include_refunded`` (no ``refunded`` column: none).
+    An ``extra`` column the orders table lacks raises ``ValueError`` naming it.
     """
     orders = dataset.table("orders")
-    if not include_refunded and "refunded" in orders.collect_schema().names():
+    names = orders.collect_schema().names()
+    if missing := [c for c in extra if c not in names]:
+        raise ValueError(f"{missing} is not an orders column; available: {sorted(names)}")
+    if not include_refunded and "refunded" in names:
         orders = orders.filter(~nw.col("refunded").fill_null(False))
     return orders.select(
         "user_id",
         epoch_day("ordered_at").cast(nw.Int64).alias("day"),
         nw.col("amount").cast(nw.Float64),
+        *extra,
     )
 
 
@@ -61,6 +68,7 @@ def scope_users(
     its users; its ``segment`` replaces the one from ``by`` (giving both raises
     ``ValueError``); a user listed under several segments counts in each.
     """
+    _check_by(dataset, by)
     people = users_frame(dataset, by=by, where=where).select("user_id", "first_seen_day", "segment")
     if users_subset is None:
         return people
@@ -70,6 +78,12 @@ def scope_users(
         sub = users_subset.select("user_id", nw.col("segment").cast(nw.String)).unique()
         return people.drop("segment").join(sub, on="user_id", how="inner")
     return people.join(users_subset.select("user_id").unique(), on="user_id", how="inner")
+
+
+def _check_by(dataset: Dataset, by: str | None) -> None:
+    names = dataset.table("users").collect_schema().names()
+    if by is not None and by not in names:
+        raise ValueError(f"by={by!r} is not a users column; available: {sorted(names)}")
 
 
 def _in_period(column: str, period: Any) -> nw.Expr:
@@ -342,6 +356,7 @@ def repurchase_cycle(
     groups: Mapping[str, Sequence[str]] | None = None,
     include_refunded: bool = False,
     alpha: float = 0.05,
+    segment_from: Literal["users", "orders"] = "users",
 ) -> pl.DataFrame:
     """Median days between consecutive orders (Kaplan–Meier on gaps), per segment.
 
@@ -351,6 +366,13 @@ def repurchase_cycle(
     KM median (first t with S(t) <= 0.5), CI Brookmeyer–Crowley (log-log). ``groups``
     merges segment values, e.g. ``{"beauty+apparel": ["beauty", "apparel"]}``; values
     not named in any group stay as they are.
+
+    ``segment_from="users"`` (default): ``by`` is a users column (e.g. the preferred
+    ``category``) and gaps run between a user's consecutive orders of any kind.
+    ``segment_from="orders"``: ``by`` is an orders column (e.g. the order's
+    ``category``) and gaps run between a user's consecutive orders *with the same
+    value* (time to buy the category again); each user's last order of a value is
+    censored at as_of. ``where`` filters users in both cases.
 
     Returns
     -------
@@ -376,9 +398,22 @@ def repurchase_cycle(
     (20.0, 3, 2)
     """
     label = parse_period(period).label if period is not None else "all"
-    days = order_days(dataset, include_refunded=include_refunded).select("user_id", "day").unique()
-    scope = users_frame(dataset, by=by, where=where).select("user_id", "segment")
-    nxt = nw.col("day").shift(-1).over("user_id", order_by="day")
+    if segment_from not in ("users", "orders"):
+        raise ValueError(f"segment_from must be 'users' or 'orders', got {segment_from!r}")
+    if segment_from == "orders" and by is None:
+        raise ValueError("segment_from='orders' needs by= naming an orders column, e.g. 'category'")
+    if segment_from == "orders":  # by is an orders column: gaps within each value
+        days = order_days(dataset, include_refunded=include_refunded, extra=[str(by)])
+        days = days.select(
+            "user_id", "day", nw.col(str(by)).cast(nw.String).fill_null("unknown").alias("segment")
+        )
+        scope = users_frame(dataset, where=where).select("user_id")
+    else:
+        _check_by(dataset, by)
+        days = order_days(dataset, include_refunded=include_refunded).select("user_id", "day")
+        scope = users_frame(dataset, by=by, where=where).select("user_id", "segment")
+    days = days.unique()
+    nxt = nw.col("day").shift(-1).over("user_id", "segment", order_by="day")
     gaps = days.join(scope, on="user_id", how="inner").with_columns(nxt.alias("__next"))
     if period is not None:
         gaps = gaps.filter(_in_period("day", parse_period(period)))

@@ -81,6 +81,7 @@ def draw_orders(
     freq *= _segment_product(pop, {k: v for k, v in fm.items() if isinstance(v, dict) and k != "year"}, np.arange(pop.n))
     mean_per_view = float(scenario["interaction"]["per_view_mean"])
     freq *= 1 + float(fm["interactor_per_unit_intensity"]) * interactors.per_view / mean_per_view
+    freq *= np.where(interactors.per_view > 0, float(fm.get("interactor", 1.0)), 1.0)
 
     cats = pop.labels["category"]
     shape = float(spec["gap_shape"])

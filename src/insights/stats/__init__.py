@@ -1,6 +1,12 @@
-"""insights.stats: estimators on small aggregated frames (KM, CIs, ratios)."""
+"""insights.stats: estimators on small aggregated frames (KM, RMST, tests, Cox, CIs, ratios)."""
 
+from insights.stats.adjust import adjust_pvalues, comparison_pairs
+from insights.stats.comparison import SurvivalComparison, compare_survival
+from insights.stats.cox import cox_hazard_ratios
+from insights.stats.curves import SurvivalCurves, default_tau, survival_curves
 from insights.stats.km import KM_COLUMNS, kaplan_meier, median_survival, merge_segments, survival_at
+from insights.stats.logrank import LogrankResult, logrank_test, pairwise_logrank
+from insights.stats.milestone import milestone_difference, milestone_survival, rmst_difference
 from insights.stats.proportions import (
     newcombe_diff_interval,
     wilson_frame,
@@ -14,10 +20,26 @@ from insights.stats.ratio import (
     ratio_frame,
     ratio_of_means_ci,
 )
+from insights.stats.rmst import rmst
 
 __all__ = [
     "KM_COLUMNS",
+    "LogrankResult",
     "RatioEstimate",
+    "SurvivalComparison",
+    "SurvivalCurves",
+    "adjust_pvalues",
+    "comparison_pairs",
+    "compare_survival",
+    "cox_hazard_ratios",
+    "default_tau",
+    "logrank_test",
+    "milestone_difference",
+    "milestone_survival",
+    "pairwise_logrank",
+    "rmst",
+    "rmst_difference",
+    "survival_curves",
     "cluster_sums",
     "kaplan_meier",
     "median_survival",

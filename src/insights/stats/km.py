@@ -29,6 +29,7 @@ def kaplan_meier(
     weight: str | None = "count",
     group: str | None = "segment",
     alpha: float = 0.05,
+    entry: str | None = None,
 ) -> pl.DataFrame:
     """Kaplan–Meier estimate per group from aggregated counts, as a tidy frame.
 
@@ -41,13 +42,16 @@ def kaplan_meier(
         Column names; ``group=None`` fits one curve labelled ``"all"``.
     alpha
         1 - confidence level.
+    entry
+        Column of left-truncation (delayed entry) times, or ``None`` (everyone at
+        risk from 0). A unit is at risk from its entry on (lifelines' ``entry=``).
 
     Returns
     -------
     polars.DataFrame
         ``segment, t, survival, ci_low, ci_high, at_risk, events, censored``: one row
         per group and time of lifelines' timeline (t = 0 first, then each distinct
-        duration). ``survival`` is S(t) = P(T > t) (lifelines convention);
+        duration, and each entry time when ``entry`` is given). ``survival`` is S(t) = P(T > t) (lifelines convention);
         variance by Greenwood's formula; CI on the log(-log S) scale
         ("exponential Greenwood", lifelines' default); ``at_risk`` = units with
         duration >= t; ``events``/``censored`` = units ending at t. Rows are sorted
@@ -67,14 +71,21 @@ def kaplan_meier(
         pl.col(duration).alias("d"),
         pl.col(event).cast(pl.Int8).alias("e"),
         w_expr.alias("w"),
+        (pl.col(entry) if entry is not None else pl.lit(0)).alias("entry"),
     ).filter(pl.col("w") > 0)
-    int_time = counts.schema[duration].is_integer()
+    int_time = counts.schema[duration].is_integer() and (
+        entry is None or counts.schema[entry].is_integer()
+    )
     int_weight = weight is None or counts.schema[weight].is_integer()
     parts: list[pl.DataFrame] = []
     for seg in sorted(frame["segment"].unique().to_list()):
         sub = frame.filter(pl.col("segment") == seg)
         fit = fit_kaplan_meier(
-            sub["d"].to_numpy(), sub["e"].to_numpy(), sub["w"].to_numpy(), alpha=alpha
+            sub["d"].to_numpy(),
+            sub["e"].to_numpy(),
+            sub["w"].to_numpy(),
+            alpha=alpha,
+            entry=sub["entry"].to_numpy() if entry is not None else None,
         )
         parts.append(
             pl.DataFrame(
@@ -146,7 +157,9 @@ def survival_at(km: pl.DataFrame, t: float | Sequence[float]) -> pl.DataFrame:
         .sort("t_query")
     )
     steps = km.sort("t").with_columns(pl.col("t").cast(tdtype).alias("t_query"))
-    joined = grid.join_asof(steps, on="t_query", by="segment", strategy="backward", check_sortedness=False)
+    joined = grid.join_asof(
+        steps, on="t_query", by="segment", strategy="backward", check_sortedness=False
+    )
     leaving = pl.col("events") + pl.col("censored")
     return joined.select(
         "segment",

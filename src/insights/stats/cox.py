@@ -1,0 +1,316 @@
+"""Cox proportional hazards ratios for segment columns, fitted on aggregated counts.
+
+Each segment column is dummy-coded against a reference level. Two engines:
+
+``"exact"`` (default)
+    Newton–Raphson on Efron's partial likelihood for *frequency* weights: a row with
+    count w stands for w identical users, so a time with d tied events (d = the sum
+    of the events' counts) gets Efron's correction over d, exactly as the fit on the
+    expanded per-user rows (what lifelines or R give there). The inner sums over the
+    d tied events, Σ_{l<d} log(R − (l/d)D) and its derivatives, are written in closed
+    form with log-gamma, digamma and trigamma functions (exact sums when d <= 64), so
+    the cost depends on the number of distinct rows and event times, not on users.
+``"lifelines"``
+    lifelines' ``CoxPHFitter`` with ``weights_col=count`` (through
+    ``stats/_lifelines.py``): lifelines' (and R ``coxph(weights=)``) Efron correction
+    counts tied *rows*, not users: a row of w users dying on the same day enters like
+    Breslow's approximation, so with aggregated daily data the coefficients are pulled
+    towards 0 (measured on 6,000 simulated users in 3 groups: 0.2386 vs 0.2390 and
+    0.6638 vs 0.6653; on 60,000: 0.6931 vs 0.6982, 0.4 standard errors, a gap that
+    grows as √n in standard-error units). Identical to ``"exact"`` only when no two
+    users share an event time.
+
+Variances are model-based (inverse observed information), which is correct for
+frequency weights; for non-integer case weights they treat the weights as counts.
+Left truncation (``entry``) is supported by the exact engine with the same risk sets
+as the log-rank test (entry <= t <= duration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal, get_args
+
+import numpy as np
+import polars as pl
+from scipy.special import digamma, gammaln, polygamma
+from scipy.stats import norm
+
+from insights.stats._lifelines import fit_cox
+from insights.stats.logrank import _entry_expr, _validate
+from insights.stats.proportions import z_value
+
+__all__ = ["CoxEngine", "cox_hazard_ratios"]
+
+#: How the counts enter the partial likelihood (see the module docstring).
+CoxEngine = Literal["exact", "lifelines"]
+
+_DIRECT = 64  # tied-event counts up to this are summed term by term
+
+
+def _tie_sums(a: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, ...]:
+    """For m_l = a − l, l = 0..d−1: Σ log m, Σ 1/m, Σ 1/m², Σ l/m, Σ l/m², Σ l²/m².
+
+    ``a = d R / D >= d`` (the risk set contains the tied events). Integer d <= 64 is
+    summed directly; otherwise the gamma-function forms (valid for any real d > 0):
+    Σ log m = lnΓ(a+1) − lnΓ(a−d+1), Σ 1/m = ψ(a+1) − ψ(a−d+1),
+    Σ 1/m² = ψ'(a−d+1) − ψ'(a+1), and l = a − m for the others.
+    """
+    direct = (d <= _DIRECT) & (np.abs(d - np.round(d)) < 1e-9)
+    out = [np.zeros_like(a) for _ in range(6)]
+    if np.any(direct):
+        ad, dd = a[direct][:, None], np.round(d[direct])[:, None]
+        ell = np.arange(_DIRECT)[None, :]
+        use = ell < dd
+        mm = np.where(use, ad - ell, 1.0)
+        inv = np.where(use, 1.0 / mm, 0.0)
+        for i, v in enumerate(
+            (np.where(use, np.log(mm), 0.0), inv, inv**2, ell * inv, ell * inv**2, ell**2 * inv**2)
+        ):
+            out[i][direct] = v.sum(axis=1)
+    far = ~direct
+    if np.any(far):
+        af, df = a[far], d[far]
+        lo = af - df + 1.0
+        s_log = gammaln(af + 1.0) - gammaln(lo)
+        p1 = digamma(af + 1.0) - digamma(lo)
+        p2 = polygamma(1, lo) - polygamma(1, af + 1.0)
+        for i, v in enumerate(
+            (s_log, p1, p2, af * p1 - df, af * p2 - p1, af**2 * p2 - 2 * af * p1 + df)
+        ):
+            out[i][far] = v
+    return tuple(out)
+
+
+def _interval_sums(lo: np.ndarray, hi: np.ndarray, values: np.ndarray, m: int) -> np.ndarray:
+    """Σ of ``values`` rows over the event-time indices [lo, hi) of each row: (m, ...)."""
+    diff = np.zeros((m + 1, *values.shape[1:]))
+    np.add.at(diff, lo, values)
+    np.add.at(diff, hi, -values)
+    return np.cumsum(diff, axis=0)[:m]
+
+
+def _efron(
+    beta: np.ndarray,
+    x: np.ndarray,
+    strata: np.ndarray,
+    entry: np.ndarray,
+    duration: np.ndarray,
+    event: np.ndarray,
+    weight: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Frequency-weighted Efron log partial likelihood, gradient and Hessian at ``beta``."""
+    p = x.shape[1]
+    loglik, grad, hess = 0.0, np.zeros(p), np.zeros((p, p))
+    risk = weight * np.exp(x @ beta)
+    for s in np.unique(strata):  # strata: few; each fully vectorised
+        rows = strata == s
+        ev = rows & event
+        times = np.unique(duration[ev])
+        m = times.size
+        if m == 0:
+            continue
+        xr, rr = x[rows], risk[rows]
+        lo = np.searchsorted(times, entry[rows], side="left")
+        hi = np.searchsorted(times, duration[rows], side="right")
+        r0 = _interval_sums(lo, hi, rr, m)
+        r1 = _interval_sums(lo, hi, rr[:, None] * xr, m)
+        r2 = _interval_sums(lo, hi, rr[:, None, None] * xr[:, :, None] * xr[:, None, :], m)
+        j = np.searchsorted(times, duration[ev])
+        xe, re, we = x[ev], risk[ev], weight[ev]
+        d = np.bincount(j, weights=we, minlength=m)
+        d0 = np.bincount(j, weights=re, minlength=m)
+        d1 = np.zeros((m, p))
+        np.add.at(d1, j, re[:, None] * xe)
+        d2 = np.zeros((m, p, p))
+        np.add.at(d2, j, re[:, None, None] * xe[:, :, None] * xe[:, None, :])
+        xd = np.zeros((m, p))
+        np.add.at(xd, j, we[:, None] * xe)
+        a = np.maximum(d * r0 / d0, d)  # >= d up to rounding
+        s_log, p1, p2, q1, q2, q3 = _tie_sums(a, d)
+        c = d0 / d
+        s10, s11 = d * p1 / d0, q1 / d0
+        s20, s21, s22 = d**2 * p2 / d0**2, d * q2 / d0**2, q3 / d0**2
+        loglik += float(np.sum(xd @ beta) - np.sum(d * np.log(c) + s_log))
+        grad += xd.sum(axis=0) - (r1 * s10[:, None] - d1 * s11[:, None]).sum(axis=0)
+        outer = (
+            r1[:, :, None] * r1[:, None, :] * s20[:, None, None]
+            - (r1[:, :, None] * d1[:, None, :] + d1[:, :, None] * r1[:, None, :])
+            * s21[:, None, None]
+            + d1[:, :, None] * d1[:, None, :] * s22[:, None, None]
+        )
+        hess -= (r2 * s10[:, None, None] - d2 * s11[:, None, None] - outer).sum(axis=0)
+    return loglik, grad, hess
+
+
+def _newton(
+    x: np.ndarray, *args: np.ndarray, max_iter: int = 60
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Maximise the partial likelihood (step halving); returns beta, covariance, loglik."""
+    beta = np.zeros(x.shape[1])
+    loglik, grad, hess = _efron(beta, x, *args)
+    for _ in range(max_iter):
+        try:
+            step = np.linalg.solve(-hess, grad)
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                "the Cox design is singular: a column is constant or duplicates another "
+                "(e.g. cox=['group', <a by-column>])"
+            ) from None
+        for _halving in range(30):
+            new = beta + step
+            new_ll, new_grad, new_hess = _efron(new, x, *args)
+            if np.isfinite(new_ll) and new_ll >= loglik - 1e-10 * abs(loglik):
+                break
+            step = step / 2
+        else:
+            break
+        beta, loglik, grad, hess = new, new_ll, new_grad, new_hess
+        if np.max(np.abs(step)) < 1e-10 or np.max(np.abs(grad)) < 1e-9 * max(1.0, abs(loglik)):
+            cov = np.linalg.inv(-hess)
+            return beta, cov, loglik
+    raise ValueError(
+        "the Cox model did not converge (often a level with no events, whose hazard ratio is 0)"
+    )
+
+
+def _design(
+    counts: pl.DataFrame, columns: Sequence[str], reference: str | Mapping[str, str] | None
+) -> tuple[np.ndarray, list[tuple[str, str, str]]]:
+    blocks, terms = [], []
+    for col in columns:
+        values = counts[col].cast(pl.String)
+        if values.null_count():
+            raise ValueError(f"cox column {col!r} has missing values; fill or filter them first")
+        levels = sorted(values.unique().to_list())
+        if isinstance(reference, Mapping):
+            ref = reference.get(col, levels[0])
+        elif isinstance(reference, str) and reference in levels:
+            ref = reference
+        else:
+            ref = levels[0]
+        if ref not in levels:
+            raise ValueError(
+                f"reference {ref!r} for column {col!r} is not one of its levels {levels}"
+            )
+        if len(levels) < 2:
+            raise ValueError(
+                f"cox column {col!r} has a single level {levels}: no contrast to estimate"
+            )
+        arr = values.to_numpy()
+        for lvl in levels:
+            if lvl != ref:
+                blocks.append((arr == lvl).astype(float))
+                terms.append((col, lvl, ref))
+    return np.column_stack(blocks), terms
+
+
+def cox_hazard_ratios(
+    counts: pl.DataFrame,
+    *,
+    columns: str | Sequence[str] = "group",
+    reference: str | Mapping[str, str] | None = None,
+    strata: str | None = None,
+    alpha: float = 0.05,
+    engine: CoxEngine = "exact",
+) -> pl.DataFrame:
+    """Hazard ratios (with Wald CIs) of segment levels against a reference level.
+
+    Parameters
+    ----------
+    counts
+        Survival counts ``[entry,] duration, event, count`` plus the ``columns``.
+    columns
+        One or more categorical columns, each dummy-coded (an additive model).
+    reference
+        Reference level: a mapping ``{column: level}``, or one label used for every
+        column that has it; default the first level in sorted order.
+    strata
+        Column with strata (separate baseline hazards), or ``None``.
+    alpha
+        1 − confidence level.
+    engine
+        ``"exact"`` (frequency weights, equals the fit on expanded rows) or
+        ``"lifelines"`` (lifelines' weighted fit); see the module docstring.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``column, level, reference, n, events, coef, se, hazard_ratio, ci_low, ci_high,
+        z, p_value``: one row per non-reference level; ``coef`` = log hazard ratio,
+        ``ci_low``/``ci_high`` = exp(coef ∓ z·se); ``n``/``events`` of the level.
+
+    Examples
+    --------
+    >>> c = pl.DataFrame({"group": ["a", "a", "b", "b"], "duration": [2, 4, 1, 3],
+    ...                   "event": [1, 1, 1, 1], "count": [3.0, 3.0, 3.0, 3.0]})
+    >>> cox_hazard_ratios(c).select("level", "reference").rows()
+    [('b', 'a')]
+    """
+    if engine not in get_args(CoxEngine):
+        raise ValueError(f"engine must be one of {get_args(CoxEngine)}, got {engine!r}")
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    if not cols:
+        raise ValueError("columns must name at least one segment column")
+    _validate(counts, cols[0], strata)
+    missing = [c for c in cols if c not in counts.columns]
+    if missing:
+        raise ValueError(f"cox columns {missing} are not in counts (columns: {counts.columns})")
+    data = counts.filter(pl.col("count") > 0)
+    if not data.filter(pl.col("event") == 1).height:
+        raise ValueError("counts has no events (all units censored): no hazard ratio to estimate")
+    x, terms = _design(data, cols, reference)
+    duration = data["duration"].cast(pl.Float64).to_numpy()
+    event = data["event"].to_numpy() == 1
+    weight = data["count"].cast(pl.Float64).to_numpy()
+    entry = data.with_columns(_entry_expr(data).cast(pl.Float64).alias("__entry"))[
+        "__entry"
+    ].to_numpy()
+    strata_codes = (
+        np.unique(data[strata].cast(pl.String).to_numpy().astype(str), return_inverse=True)[1]
+        if strata is not None
+        else np.zeros(data.height, dtype=np.intp)
+    )
+    for i, (col, lvl, _) in enumerate(terms):
+        if not np.any(event & (x[:, i] == 1)):
+            raise ValueError(
+                f"level {lvl!r} of {col!r} has no events: its hazard ratio is 0 (no estimate)"
+            )
+    z = z_value(alpha)
+    names = [f"{col}={lvl}" for col, lvl, _ in terms]
+    if engine == "lifelines":
+        if np.any(entry > 0):
+            raise ValueError(
+                "engine='lifelines' does not handle entry (left truncation); use engine='exact'"
+            )
+        fit = fit_cox(
+            duration,
+            event,
+            x,
+            names,
+            weights=weight,
+            strata=data[strata].cast(pl.String).to_numpy() if strata is not None else None,
+            alpha=alpha,
+        )
+        coef, se = fit.coef, fit.se
+    else:
+        coef, cov, _ = _newton(x, strata_codes, entry, duration, event, weight)
+        se = np.sqrt(np.diag(cov))
+    level_n = (x * weight[:, None]).sum(axis=0)
+    level_events = (x * (weight * event)[:, None]).sum(axis=0)
+    return pl.DataFrame(
+        {
+            "column": [t[0] for t in terms],
+            "level": [t[1] for t in terms],
+            "reference": [t[2] for t in terms],
+            "n": level_n,
+            "events": level_events,
+            "coef": coef,
+            "se": se,
+            "hazard_ratio": np.exp(coef),
+            "ci_low": np.exp(coef - z * se),
+            "ci_high": np.exp(coef + z * se),
+            "z": coef / se,
+            "p_value": 2.0 * norm.sf(np.abs(coef / se)),
+        }
+    )

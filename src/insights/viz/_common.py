@@ -1,0 +1,94 @@
+"""Small helpers shared by the ``plot_*`` functions (argument checks, axes, text)."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
+from matplotlib.ticker import PercentFormatter
+
+__all__ = [
+    "check_choice",
+    "check_min_cell",
+    "format_count",
+    "format_p",
+    "new_axes",
+    "percent_axis",
+    "small_text",
+    "text_colour_on",
+]
+
+
+def check_min_cell(min_cell: int) -> int:
+    """Validate ``min_cell`` (a non-negative integer)."""
+    if isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 0:
+        raise ValueError(f"min_cell must be a non-negative integer, got {min_cell!r}")
+    return min_cell
+
+
+def check_choice(name: str, value: object, allowed: tuple[object, ...]) -> None:
+    """Raise a ``ValueError`` naming ``name`` when ``value`` is not in ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    """``ax`` itself, or the axes of a new figure of ``figsize`` inches."""
+    if ax is not None:
+        return ax
+    _fig, new = plt.subplots(figsize=figsize, layout=None)
+    return new
+
+
+def percent_axis(axis: object, *, decimals: int | None = 0) -> None:
+    """Format an x or y axis (``ax.xaxis``/``ax.yaxis``) as percentages of 1."""
+    axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals))  # type: ignore[attr-defined]
+
+
+def format_p(p: float) -> str:
+    """A p-value as printed on figures: ``"p < 0.001"``, ``"p = 0.003"``, ``"p = 0.42"``.
+
+    Three decimals below 0.1, two above; ``"p > 0.99"`` at the top.
+
+    Examples
+    --------
+    >>> [format_p(x) for x in (0.0004, 0.003, 0.0312, 0.42, 0.999)]
+    ['p < 0.001', 'p = 0.003', 'p = 0.031', 'p = 0.42', 'p > 0.99']
+    """
+    if p is None or not math.isfinite(p) or p < 0 or p > 1:
+        raise ValueError(f"p-value must be a number in [0, 1], got {p!r}")
+    if p < 0.001:
+        return "p < 0.001"
+    if p > 0.99:
+        return "p > 0.99"
+    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+
+
+def small_text(min_cell: int) -> str:
+    """What a suppressed count shows: ``"<10"`` for ``min_cell=10``."""
+    return f"<{min_cell}"
+
+
+def format_count(value: float, min_cell: int) -> str:
+    """A count as printed, ``"<min_cell"`` when 0 < value < min_cell.
+
+    Zero is printed (it reveals no individual); counts are rounded to integers.
+
+    Examples
+    --------
+    >>> [format_count(v, 10) for v in (0, 3, 10, 1234)]
+    ['0', '<10', '10', '1,234']
+    """
+    v = round(float(value))
+    if 0 < v < min_cell:
+        return small_text(min_cell)
+    return f"{v:,}"
+
+
+def text_colour_on(colour: object) -> str:
+    """Black or white, whichever reads better on ``colour`` (relative luminance)."""
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(colour))  # type: ignore[arg-type]
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "black" if luminance > 0.3 else "white"

@@ -1,0 +1,154 @@
+"""Finding a font that has Chinese glyphs, and applying it to a figure.
+
+Matplotlib draws a blank box and warns "Glyph ... missing from font(s)" when the
+font lacks a character. For ``lang="zh"`` we therefore look up a CJK font through
+matplotlib's ``font_manager`` (refreshing it from the system font files when the
+cache predates the font install) and fail with a clear message naming the package
+to install when there is none. Families are given as a fallback list (CJK first,
+then DejaVu Sans), which matplotlib >= 3.6 resolves glyph by glyph.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+from matplotlib import font_manager, rc_context
+from matplotlib.axes import Axes
+from matplotlib.ft2font import FT2Font
+
+__all__ = [
+    "CJK_FAMILIES",
+    "MissingFontError",
+    "apply_fonts",
+    "cjk_font",
+    "font_context",
+    "font_families",
+]
+
+#: Families tried in order (Simplified Chinese first).
+CJK_FAMILIES: tuple[str, ...] = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK TC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "SimHei",
+    "Heiti SC",
+    "Arial Unicode MS",
+)
+
+#: Characters every label catalog entry in Chinese needs.
+_PROBE = "留存率天数风险人数同期群中位数"
+
+_INSTALL_HINT = (
+    "no CJK font found for lang='zh' (needed to draw Chinese labels). Install Noto Sans "
+    "CJK: `apt-get install fonts-noto-cjk` on Debian/Ubuntu, `dnf install "
+    "google-noto-sans-cjk-fonts` on Fedora, `brew install --cask font-noto-sans-cjk` on "
+    "macOS; then restart Python (matplotlib reads its font list once). Or use lang='en'."
+)
+
+
+class MissingFontError(RuntimeError):
+    """No installed font can draw Chinese text."""
+
+
+def _covers(path: str, text: str) -> bool:
+    """Whether the font file at ``path`` has a glyph for every character of ``text``."""
+    try:
+        font = FT2Font(path)
+    except (OSError, RuntimeError):
+        return False
+    return all(font.get_char_index(ord(ch)) != 0 for ch in text)
+
+
+def _find_registered() -> str | None:
+    by_name: dict[str, str] = {}
+    for entry in font_manager.fontManager.ttflist:
+        by_name.setdefault(entry.name, entry.fname)
+    for family in CJK_FAMILIES:
+        path = by_name.get(family)
+        if path is not None and Path(path).exists() and _covers(path, _PROBE):
+            return family
+    return None
+
+
+def _register_system_cjk_files() -> None:
+    """Add system font files that look like CJK fonts (cache older than the install)."""
+    for path in font_manager.findSystemFonts():
+        name = Path(path).name.lower()
+        if any(key in name for key in ("cjk", "sourcehan", "wqy", "notosanssc", "simhei")):
+            with contextlib.suppress(Exception):
+                font_manager.fontManager.addfont(path)
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str:
+    """Family name of an installed font with Chinese glyphs.
+
+    Returns
+    -------
+    str
+        The first available of :data:`CJK_FAMILIES` (e.g. ``"Noto Sans CJK SC"``)
+        whose file covers the characters of the label catalog.
+
+    Raises
+    ------
+    MissingFontError
+        When no such font is installed; the message names the package to install.
+
+    Examples
+    --------
+    >>> cjk_font()  # doctest: +SKIP
+    'Noto Sans CJK SC'
+    """
+    family = _find_registered()
+    if family is None:
+        _register_system_cjk_files()
+        family = _find_registered()
+    if family is None:
+        raise MissingFontError(_INSTALL_HINT)
+    return family
+
+
+def font_families(lang: str) -> list[str] | None:
+    """Font fallback list for ``lang``: ``None`` keeps matplotlib's defaults.
+
+    ``"zh"`` requires a CJK font (:class:`MissingFontError` otherwise); ``"en"``
+    adds one as a fallback when installed, so Chinese group names still render.
+    """
+    if lang == "zh":
+        return [cjk_font(), "DejaVu Sans"]
+    try:
+        return ["DejaVu Sans", cjk_font()]
+    except MissingFontError:
+        return None
+
+
+@contextlib.contextmanager
+def font_context(lang: str) -> Iterator[list[str] | None]:
+    """Set the font family for text created inside the block; yields the list used."""
+    families = font_families(lang)
+    if families is None:
+        yield None
+        return
+    with rc_context({"font.family": families}):
+        yield families
+
+
+def apply_fonts(ax: Axes, families: list[str] | None) -> None:
+    """Make tick labels created later (at draw time) use ``families`` too."""
+    if families is None:
+        return
+    for axis in (ax.xaxis, ax.yaxis):
+        for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+            for text in (tick.label1, tick.label2):
+                text.set_fontfamily(families)
+    ax.tick_params(axis="both", which="both", labelfontfamily=families)  # type: ignore[arg-type]
