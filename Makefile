@@ -8,10 +8,18 @@ CIDATA  := data/ci
 USERS   ?= 200000
 SEED    ?= 42
 
-.PHONY: help install report test lab bench lint demo clean
+.PHONY: help system install report test lab bench lint demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+system:  ## system packages: the CJK font for Chinese reports and figures (Debian/Ubuntu, needs root or sudo)
+	@if fc-list 2>/dev/null | grep -q "Noto Sans CJK"; then echo "CJK font present"; \
+	elif command -v apt-get >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get install -y -q fonts-noto-cjk poppler-utils >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q fonts-noto-cjk poppler-utils >/dev/null; }; \
+	else echo "install the Noto Sans CJK font (e.g. fonts-noto-cjk) for Chinese output"; fi
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -26,11 +34,11 @@ $(DEMO)/manifest.json: | $(STAMP)
 
 demo: $(DEMO)/manifest.json  ## generate the default demo dataset (200k users) if missing
 
-report: $(STAMP) demo  ## set up, generate the demo data, print the KPI scorecard and the calibration table
+report: system $(STAMP) demo  ## set up, generate the demo data, print the KPI scorecard and the calibration table
 	$(BIN)/insights kpis $(DEMO) --quarter 2024Q4
 	$(BIN)/insights calibrate $(DEMO)
 
-test: $(STAMP)  ## run the whole test suite
+test: system $(STAMP)  ## run the whole test suite
 	$(BIN)/pytest -q
 
 lint: $(STAMP)  ## ruff and mypy on the package

@@ -14,9 +14,9 @@ __all__ = ["kpi_scorecard", "KPIS", "comparison_quarter"]
 
 #: KPI id -> the metric call for one quarter: ``call(dataset, quarter_label, by)``
 KPIS: dict[str, Callable[..., pl.DataFrame]] = {
-    "retention_d7": lambda ds, q, by: m.retention_rates(ds, period=q, days=(7,), by=by),
-    "retention_d30": lambda ds, q, by: m.retention_rates(ds, period=q, days=(30,), by=by),
-    "retention_d60": lambda ds, q, by: m.retention_rates(ds, period=q, days=(60,), by=by),
+    "retention_d7": lambda ds, q, by: _retention(ds, q, by).filter(pl.col("day") == 7),
+    "retention_d30": lambda ds, q, by: _retention(ds, q, by).filter(pl.col("day") == 30),
+    "retention_d60": lambda ds, q, by: _retention(ds, q, by).filter(pl.col("day") == 60),
     "repurchase_60d": lambda ds, q, by: m.repurchase_rate(ds, period=q, by=by),
     "active_90d": lambda ds, q, by: m.activity_90d(ds, period=q, by=by),
     "first_purchase_30d": lambda ds, q, by: m.first_purchase_conversion(ds, period=q, by=by),
@@ -27,6 +27,20 @@ KPIS: dict[str, Callable[..., pl.DataFrame]] = {
     "cac_yuan": lambda ds, q, by: m.cac(ds, period=q),
     "repurchase_cycle_median_days": lambda ds, q, by: m.repurchase_cycle(ds, period=q, by=by),
 }
+
+
+_RETENTION_CACHE: dict[tuple[int, str, str | None], pl.DataFrame] = {}
+
+
+def _retention(ds: Dataset, quarter: str, by: str | None) -> pl.DataFrame:
+    """D7/D30/D60 from one Kaplan–Meier fit (the lifetimes are the costly part).
+
+    Cached for the duration of one :func:`kpi_scorecard` call (it clears the cache).
+    """
+    key = (id(ds), quarter, by)
+    if key not in _RETENTION_CACHE:
+        _RETENTION_CACHE[key] = m.retention_rates(ds, period=quarter, days=(7, 30, 60), by=by)
+    return _RETENTION_CACHE[key]
 
 
 def comparison_quarter(quarter: Period, compare_to: str) -> Period:
@@ -91,7 +105,10 @@ def kpi_scorecard(
     q = parse_period(quarter)
     other = comparison_quarter(q, compare_to)
     notes: list[str] = []
-    frames = _one_quarter(dataset, q, by, notes) + _one_quarter(dataset, other, by, notes)
+    try:
+        frames = _one_quarter(dataset, q, by, notes) + _one_quarter(dataset, other, by, notes)
+    finally:
+        _RETENTION_CACHE.clear()
     if not frames:
         return pl.DataFrame(schema={"metric": pl.String, "segment": pl.String, "quarter": pl.String, "value": pl.Float64,
                                     "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64, "suppressed": pl.Boolean}), notes

@@ -104,12 +104,16 @@ def active_user_days(
             "user_id", epoch_day(TIME_COLUMNS[name]).cast(nw.Int64).alias("day")
         )
         parts.append(events)
-    # One distinct pass only: events before the first day would count on day 0, which
-    # is active anyway (the first part), so dropping them equals clipping + unique.
-    events_all = nw.concat(parts, how="vertical").unique()
+    # Join first, so that only the events of the users in scope are made distinct (a
+    # quarter's cohort is a small part of all events); one distinct pass only: events
+    # before the first day would count on day 0, which is active anyway (the first
+    # part), so dropping them equals clipping + unique.
+    events_all = nw.concat(parts, how="vertical")
     joined = events_all.join(people, on="user_id", how="inner")
-    return joined.filter(nw.col("day") >= nw.col("first_seen_day")).select(
-        "user_id", "first_seen_day", "day"
+    return (
+        joined.filter(nw.col("day") >= nw.col("first_seen_day"))
+        .select("user_id", "first_seen_day", "day")
+        .unique()
     )
 
 
