@@ -1,5 +1,6 @@
 """insights.metrics: compute in the data engine, return small tidy Polars frames."""
 
+from insights.metrics._periods import Period, parse_period
 from insights.metrics.activity import active_users, activity_90d
 from insights.metrics.activity_days import active_user_days, activity_days
 from insights.metrics.growth import (
@@ -37,6 +38,8 @@ from insights.metrics.retention_index import COMPONENTS, RetentionIndex, retenti
 from insights.metrics.retention_matrix import MATRIX_COLUMNS, retention_matrix
 
 __all__ = [
+    "Period",
+    "parse_period",
     "COMPONENTS",
     "MATRIX_COLUMNS",
     "RetentionIndex",

@@ -27,7 +27,8 @@ def _ts(seconds: np.ndarray) -> pl.Series:
 
 
 def _labels(values: list[str], codes: np.ndarray) -> pl.Series:
-    return pl.Series(np.asarray(values, dtype=object)[codes], dtype=pl.String)
+    # gather from the small label Series: no Python object per row (memory at 1M users)
+    return pl.Series(values, dtype=pl.String).gather(codes.astype(np.int64))
 
 
 def simulate(
@@ -78,6 +79,7 @@ def simulate(
     ords = orders.draw_orders(pop, eps, buyer_class, interactors, members, forced, sc, rng)
     i_user, i_at, i_kind = activity.draw_interactions(sessions, interactors, sc, rng)
 
+    del days, eps  # the tables need sessions, not the active days: free them first (memory at 1M users)
     say("tables")
     frames = _frames(pop, sessions, ords, (i_user, i_at, i_kind), members, (newcomer, lottery, ret_pack, invite), sc, rng)
     frames["spend"] = spend.draw_spend(pop, sc, rng)
@@ -129,15 +131,18 @@ def _frames(pop, sessions, ords, inter, members, assignments, sc: Scenario, rng)
     view_cat = np.where(
         rng.random(sessions.user.size) < 0.6, pop.codes["category"][sessions.user], rng.integers(0, len(cats), sessions.user.size)
     ).astype(np.int8)
+    # rows in output order (started_at, user_id) built once: no unsorted copy of the table
+    order = np.lexsort((pop.user_id[sessions.user], sessions.at))
     views = pl.DataFrame(
         {
-            "user_id": pop.user_id[sessions.user],
-            "started_at": _ts(sessions.at),
-            "watch_seconds": sessions.watch,
-            "category": _labels(cats, view_cat),
-            "host_tier": _labels(["head", "waist", "tail"], host),
+            "user_id": pop.user_id[sessions.user[order]],
+            "started_at": _ts(sessions.at[order]),
+            "watch_seconds": sessions.watch[order],
+            "category": _labels(cats, view_cat[order]),
+            "host_tier": _labels(["head", "waist", "tail"], host[order]),
         }
     )
+    del order, view_cat, host
     i_user, i_at, i_kind = inter
     interactions = pl.DataFrame(
         {
@@ -148,12 +153,11 @@ def _frames(pop, sessions, ords, inter, members, assignments, sc: Scenario, rng)
     )
     # a join happens right after the user's last view of that day; a leave at a random time
     joined = np.flatnonzero(members.join < community.NO_DAY)
-    last_view = (
-        views.select("user_id", "started_at")
-        .with_columns(day=pl.col("started_at").dt.date())
-        .group_by("user_id", "day")
-        .agg(pl.col("started_at").max())
+    # first and last view of each (user, calendar day), one pass over the views
+    per_day = views.group_by("user_id", pl.col("started_at").dt.date().alias("day")).agg(
+        first=pl.col("started_at").min(), started_at=pl.col("started_at").max()
     )
+    last_view = per_day.select("user_id", "day", "started_at")
     join_days = pl.DataFrame(
         {"user_id": pop.user_id[joined], "day": (pop.first_day[joined] + members.join[joined]).astype("datetime64[D]")}
     ).with_columns(pl.col("day").cast(pl.Date))
@@ -187,9 +191,8 @@ def _frames(pop, sessions, ords, inter, members, assignments, sc: Scenario, rng)
         )
     exps = pl.concat(exp_rows)
     # the invite is assigned at the first view of the assignment day
-    first_view = (
-        views.select("user_id", "started_at").with_columns(day=pl.col("started_at").dt.date()).group_by("user_id", "day").agg(first=pl.col("started_at").min())
-    )
+    first_view = per_day.select("user_id", "day", "first")
+    del per_day, last_view
     exps = (
         exps.with_columns(day=pl.col("assigned_at").dt.date())
         .join(first_view, on=["user_id", "day"], how="left")
@@ -199,7 +202,6 @@ def _frames(pop, sessions, ords, inter, members, assignments, sc: Scenario, rng)
         .drop("day", "first")
         .sort("experiment", "assigned_at", "user_id")
     )
-    views = views.sort("started_at", "user_id")
     interactions = interactions.sort("at", "user_id")
     return {"users": users, "orders": orders_df, "views": views, "interactions": interactions,
             "community": community_df, "experiments": exps}

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from matplotlib import font_manager, rc_context
+import matplotlib as mpl
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.ft2font import FT2Font
 
@@ -139,8 +140,15 @@ def font_context(lang: str) -> Iterator[list[str] | None]:
     if families is None:
         yield None
         return
-    with rc_context({"font.family": families}):
+    # Save and restore only font.family: matplotlib's rc_context restores *every*
+    # rcParam on exit, including ``interactive``, which silently stops later figures
+    # from showing in Jupyter/papermill.
+    saved = mpl.rcParams["font.family"]
+    mpl.rcParams["font.family"] = families
+    try:
         yield families
+    finally:
+        mpl.rcParams["font.family"] = saved
 
 
 def apply_fonts(ax: Axes, families: list[str] | None) -> None:
