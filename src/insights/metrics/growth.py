@@ -13,11 +13,13 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from insights.data._backend import collect, epoch_day
+from insights.data._backend import collect
 from insights.data.dataset import Dataset
+from insights.metrics._common import headline as _headline
+from insights.metrics._common import in_period as _in_period
+from insights.metrics._common import wilson as _wilson
 from insights.metrics._periods import Period, PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
-from insights.stats.proportions import wilson_frame
 from insights.stats.ratio import cluster_sums, ratio_frame
 
 __all__ = [
@@ -29,47 +31,9 @@ __all__ = [
     "bounce_rate",
 ]
 
-_HEAD = ["metric", "segment", "period", "value", "ci_low", "ci_high", "n"]
-
-
-def _headline(
-    df: pl.DataFrame, metric: str, period: str, *, order: Sequence[str] = ("segment",)
-) -> pl.DataFrame:
-    """Columns in the agreed order and types, one row per segment (sorted)."""
-    out = df
-    if "metric" not in out.columns:
-        out = out.with_columns(metric=pl.lit(metric))
-    if "period" not in out.columns:
-        out = out.with_columns(period=pl.lit(period))
-    for c in ("value", "ci_low", "ci_high"):
-        if c not in out.columns:
-            out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
-    extras = [c for c in out.columns if c not in _HEAD]
-    return out.sort(list(order)).select(
-        pl.col("metric").cast(pl.String),
-        pl.col("segment").cast(pl.String),
-        pl.col("period").cast(pl.String),
-        *(pl.col(c).cast(pl.Float64) for c in ("value", "ci_low", "ci_high")),
-        pl.col("n").cast(pl.Int64),
-        *extras,
-    )
-
-
-def _wilson(df: pl.DataFrame, *, successes: str, n: str, alpha: float) -> pl.DataFrame:
-    """Add ``value, ci_low, ci_high`` (Wilson score interval) to a small count frame."""
-    df = df.with_columns(pl.col(successes, n).cast(pl.Int64))  # DuckDB sums come back as decimals
-    share = pl.when(pl.col(n) > 0).then(pl.col(successes) / pl.col(n)).otherwise(None)
-    return wilson_frame(
-        df.with_columns(share.alias("value")), successes=successes, n=n, alpha=alpha
-    )
-
 
 def _acquired(users: nw.LazyFrame[Any], p: Period) -> nw.LazyFrame[Any]:
     return users.filter(nw.col("first_seen_day").is_between(p.start_day, p.end_day, closed="both"))
-
-
-def _day_between(column: str, p: Period) -> nw.Expr:
-    return epoch_day(column).is_between(p.start_day, p.end_day, closed="both")
 
 
 def user_share(
@@ -222,7 +186,7 @@ def cac(
         raise ValueError(f"spend has no column {by!r}; CAC can be split only by a spend column")
     seg = nw.lit("all") if by is None else nw.col(by).cast(nw.String).fill_null("unknown")
     s = (
-        spend.filter(_day_between("period_start", p))
+        spend.filter(_in_period("period_start", p))
         .with_columns(seg.alias("segment"))
         .group_by("segment")
         .agg(nw.col("amount").sum().alias("spend_yuan"))
@@ -240,7 +204,7 @@ def cac(
 
 
 def _views_in(dataset: Dataset, p: Period, by: str | None, where: Where) -> nw.LazyFrame[Any]:
-    views = dataset.table("views", needed_for="watch metrics").filter(_day_between("started_at", p))
+    views = dataset.table("views", needed_for="watch metrics").filter(_in_period("started_at", p))
     return views.join(
         users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id"
     )

@@ -12,11 +12,15 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from insights.data._backend import collect, epoch_day
+from insights.data._backend import collect
 from insights.data.dataset import Dataset
-from insights.metrics._periods import Period, PeriodLike, parse_period
+from insights.metrics._common import headline as _headline
+from insights.metrics._common import in_period as _in_period
+from insights.metrics._common import paid_orders as _paid_orders
+from insights.metrics._common import period_viewers
+from insights.metrics._common import wilson as _wilson
+from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
-from insights.metrics.growth import _headline, _wilson
 from insights.metrics.purchase import aov, repurchase_rate
 from insights.stats.ratio import ratio_ci
 
@@ -31,17 +35,6 @@ __all__ = [
 HIGH, ORDINARY = "high", "ordinary"
 # Guards "rank <= ceil(top * n)" against float noise such as 0.7 * 10 = 7.000000000000001.
 _EPS = 1e-9
-
-
-def _in_period(column: str, p: Period) -> nw.Expr:
-    return epoch_day(column).is_between(p.start_day, p.end_day, closed="both")
-
-
-def _paid_orders(dataset: Dataset, include_refunded: bool) -> nw.LazyFrame[Any]:
-    orders = dataset.table("orders")
-    if include_refunded or "refunded" not in orders.collect_schema().names():
-        return orders
-    return orders.filter(~nw.col("refunded").fill_null(value=False))
 
 
 def interaction_rate(
@@ -70,13 +63,7 @@ def interaction_rate(
     (0.5, 2)
     """
     p = parse_period(period)
-    viewers = (
-        dataset.table("views", needed_for="interaction rate")
-        .filter(_in_period("started_at", p))
-        .select("user_id")
-        .unique()
-        .join(users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id")
-    )
+    viewers = period_viewers(dataset, p, by=by, where=where, needed_for="interaction rate")
     interacted = (
         dataset.table("interactions", needed_for="interaction rate")
         .filter(_in_period("at", p))

@@ -16,12 +16,20 @@ import polars as pl
 
 from insights.data._backend import collect
 from insights.data.dataset import Dataset
-from insights.metrics._periods import PeriodLike, parse_period
+from insights.metrics._common import headline, wilson
+from insights.metrics._periods import Period, PeriodLike, parse_period, quarter_of
 from insights.metrics._segments import Where, users_frame
 from insights.metrics.activity_days import active_user_days, as_of_day
-from insights.metrics.growth import _headline, _wilson
 
-__all__ = ["silent_reactivation", "lifecycle_layers", "LAYERS"]
+__all__ = [
+    "LAYERS",
+    "lifecycle_layers",
+    "layers_by_quarter",
+    "quarter_ends",
+    "silent_reactivation",
+    "user_layers",
+    "wide_layers",
+]
 
 #: The layers, in reporting order.
 LAYERS = ("new", "active", "silent", "churned")
@@ -110,14 +118,128 @@ def silent_reactivation(
     agg = base.group_by("segment").agg(
         nw.len().alias("n"), nw.col("_back").fill_null(0).cast(nw.Int64).sum().alias("reactivated")
     )
-    df = _wilson(collect(agg), successes="reactivated", n="n", alpha=alpha)
-    return _headline(df, f"silent_reactivation_{window}d", label)
+    df = wilson(collect(agg), successes="reactivated", n="n", alpha=alpha)
+    return headline(df, f"silent_reactivation_{window}d", label)
+
+
+def _check_windows(new_days: int, active_days: int, silent_days: int) -> None:
+    if new_days < 0 or active_days <= 0 or silent_days < active_days:
+        raise ValueError(
+            "windows must satisfy new_days >= 0 and 0 < active_days <= silent_days, got "
+            f"new_days={new_days}, active_days={active_days}, silent_days={silent_days}"
+        )
+
+
+def _checked_days(dataset: Dataset, dates: list[AtLike]) -> tuple[list[int], list[str]]:
+    """Epoch days and labels of ``dates``, each on or before ``as_of``."""
+    if not dates:
+        raise ValueError("at must name at least one date or period")
+    resolved = [_resolve_at(d) for d in dates]
+    last = as_of_day(dataset)
+    for day, label in resolved:
+        if day > last:
+            raise ValueError(
+                f"lifecycle layers at {label} need data up to that day; as_of is {dataset.as_of:%Y-%m-%d}"
+            )
+    return [d for d, _ in resolved], [lb for _, lb in resolved]
+
+
+def wide_layers(
+    dataset: Dataset,
+    users: nw.LazyFrame[Any],
+    days: list[int],
+    *,
+    new_days: int = 30,
+    active_days: int = 30,
+    silent_days: int = 90,
+) -> nw.LazyFrame[Any]:
+    """Per user, the layer at each of ``days``: ``user_id, segment, _layer_0, _layer_1, ...`` (lazy).
+
+    One pass over the active days (one group-by with a conditional max per date); a
+    user not yet first seen at ``days[j]`` has a null ``_layer_j``. Users first seen
+    after the last of ``days`` are dropped.
+    """
+    _check_windows(new_days, active_days, silent_days)
+    people = users.filter(nw.col("first_seen_day") <= max(days))
+    lasts = (
+        active_user_days(dataset, users=people)
+        .group_by("user_id")
+        .agg(
+            *(
+                nw.when(nw.col("day") <= d)
+                .then(nw.col("day"))
+                .otherwise(None)
+                .max()
+                .alias(f"_last_{j}")
+                for j, d in enumerate(days)
+            )
+        )
+    )
+    joined = people.join(lasts, on="user_id", how="left")
+
+    def layer(j: int, d: int) -> nw.Expr:
+        age = d - nw.col("first_seen_day")
+        gap = d - nw.col(f"_last_{j}")
+        return (
+            nw.when(age < 0)
+            .then(nw.lit(None, dtype=nw.String))
+            .otherwise(
+                nw.when(age < new_days)
+                .then(nw.lit("new"))
+                .otherwise(
+                    nw.when(gap < active_days)
+                    .then(nw.lit("active"))
+                    .otherwise(
+                        nw.when(gap <= silent_days)
+                        .then(nw.lit("silent"))
+                        .otherwise(nw.lit("churned"))
+                    )
+                )
+            )
+            .alias(f"_layer_{j}")
+        )
+
+    return joined.select("user_id", "segment", *(layer(j, d) for j, d in enumerate(days)))
+
+
+def user_layers(
+    dataset: Dataset,
+    *,
+    at: AtLike,
+    new_days: int = 30,
+    active_days: int = 30,
+    silent_days: int = 90,
+    users: nw.LazyFrame[Any] | None = None,
+    by: str | None = None,
+    where: Where = None,
+) -> nw.LazyFrame[Any]:
+    """Each user's lifecycle layer at date d: ``user_id, segment, layer`` (lazy, not collected).
+
+    Users first seen after d are left out; the rules are those of :func:`lifecycle_layers`.
+    ``users`` (a lazy frame as from ``users_frame``) replaces ``by``/``where`` when given.
+    This is a per-user frame: collect it only when you need the rows.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> from insights.data._backend import collect
+    >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1), dt.datetime(2024, 3, 20)]})
+    >>> ds = frames_dataset(users=users, as_of="2024-03-31")
+    >>> collect(user_layers(ds, at="2024-03-31")).sort("user_id")["layer"].to_list()
+    ['silent', 'new']
+    """
+    days, _labels = _checked_days(dataset, [at])
+    people = users_frame(dataset, by=by, where=where) if users is None else users
+    windows = {"new_days": new_days, "active_days": active_days, "silent_days": silent_days}
+    wide = wide_layers(dataset, people, days, **windows)
+    return wide.select("user_id", "segment", nw.col("_layer_0").alias("layer"))
 
 
 def lifecycle_layers(
     dataset: Dataset,
     *,
-    at: AtLike,
+    at: AtLike | list[AtLike],
     new_days: int = 30,
     active_days: int = 30,
     silent_days: int = 90,
@@ -135,15 +257,19 @@ def lifecycle_layers(
     - **silent**: ``active_days <= gap <= silent_days``;
     - **churned**: ``gap > silent_days``.
 
-    One row per segment x layer (layers in the order new, active, silent, churned):
+    ``at`` may be a list of dates/periods (a tuple is one ``(start, end)`` period): the
+    layers at each, from one pass over the activity days and one collect, rows in the
+    order given, labelled in ``period``.
+
+    One row per date x segment x layer (layers in the order new, active, silent, churned):
     metric ``"lifecycle_layer_share"``, ``value`` = share of the segment's users, Wilson
     interval, ``n`` = users in the segment; extra columns ``layer`` and ``users``
-    (the layer's size).
+    (the layer's size). A segment with no user yet at a date has no rows for it.
 
     Raises
     ------
     ValueError
-        When d is after the dataset's ``as_of``.
+        When d is after the dataset's ``as_of``, or the windows are inconsistent.
 
     Examples
     --------
@@ -154,44 +280,109 @@ def lifecycle_layers(
     >>> lifecycle_layers(ds, at="2024Q1").select("layer", "users").rows()
     [('new', 1), ('active', 0), ('silent', 1), ('churned', 0)]
     """
-    day, label = _resolve_at(at)
-    if day > as_of_day(dataset):
-        raise ValueError(
-            f"lifecycle layers at {label} need data up to that day; as_of is {dataset.as_of:%Y-%m-%d}"
-        )
-    age = day - nw.col("first_seen_day")
-    gap = day - nw.col("_last")
-    layer = (
-        nw.when(age < new_days)
-        .then(nw.lit("new"))
-        .otherwise(
-            nw.when(gap < active_days)
-            .then(nw.lit("active"))
-            .otherwise(
-                nw.when(gap <= silent_days).then(nw.lit("silent")).otherwise(nw.lit("churned"))
-            )
-        )
+    days, labels = _checked_days(dataset, at if isinstance(at, list) else [at])
+    windows = {"new_days": new_days, "active_days": active_days, "silent_days": silent_days}
+    wide = wide_layers(dataset, users_frame(dataset, by=by, where=where), days, **windows)
+    sums = [
+        (nw.col(f"_layer_{j}") == name)
+        .fill_null(value=False)
+        .cast(nw.Int64)
+        .sum()
+        .alias(f"{j}|{name}")
+        for j in range(len(days))
+        for name in LAYERS
+    ]
+    wide_counts = collect(wide.group_by("segment").agg(*sums))
+    counts = (
+        wide_counts.unpivot(index="segment", variable_name="_key", value_name="users")
+        .with_columns(pl.col("_key").str.split_exact("|", 1).struct.rename_fields(["_at", "layer"]))
+        .unnest("_key")
+        .with_columns(pl.col("_at").cast(pl.Int64), pl.col("users").cast(pl.Int64))
     )
-    users = users_frame(dataset, by=by, where=where).filter(nw.col("first_seen_day") <= day)
-    agg = (
-        _last_active(dataset, users, day)
-        .with_columns(layer.alias("layer"))
-        .group_by("segment", "layer")
-        .agg(nw.len().alias("users"))
-    )
-    counts = collect(agg)
-    grid = (
-        counts.select("segment")
-        .unique()
-        .join(
-            pl.DataFrame({"layer": list(LAYERS), "_order": list(range(len(LAYERS)))}), how="cross"
-        )
-    )
+    layer_order = pl.DataFrame({"layer": list(LAYERS), "_order": list(range(len(LAYERS)))})
+    periods = pl.DataFrame({"_at": list(range(len(days))), "period": labels})
     df = (
-        grid.join(counts, on=["segment", "layer"], how="left")
-        .with_columns(pl.col("users").fill_null(0).cast(pl.Int64))
-        .with_columns(n=pl.col("users").sum().over("segment"))
+        counts.join(layer_order, on="layer")
+        .join(periods.with_columns(pl.col("_at").cast(pl.Int64)), on="_at")
+        .with_columns(n=pl.col("users").sum().over("_at", "segment"))
+        .filter(pl.col("n") > 0)
     )
-    df = _wilson(df, successes="users", n="n", alpha=alpha)
-    out = _headline(df, "lifecycle_layer_share", label, order=("segment", "_order"))
+    df = wilson(df, successes="users", n="n", alpha=alpha)
+    out = headline(df, "lifecycle_layer_share", labels[0], order=("_at", "segment", "_order"))
     return out.select(*out.columns[:7], "layer", "users")
+
+
+def quarter_ends(
+    dataset: Dataset, *, start: PeriodLike | None = None, end: PeriodLike | None = None
+) -> list[Period]:
+    """The calendar quarters whose last day is on or before ``as_of``, from ``start`` to ``end``.
+
+    ``start`` defaults to the quarter of the earliest ``first_seen_at`` (one tiny collect),
+    ``end`` to the last quarter fully observed by ``as_of``.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> ds = frames_dataset(users=pl.DataFrame({"user_id": [1], "first_seen_at": [dt.datetime(2024, 2, 1)]}),
+    ...                     as_of="2024-09-30")
+    >>> [p.label for p in quarter_ends(ds)]
+    ['2024Q1', '2024Q2', '2024Q3']
+    """
+    last_day = as_of_day(dataset)
+    if start is None:
+        first = collect(users_frame(dataset).select(nw.col("first_seen_day").min()))
+        first_day = first.item()
+        if first_day is None:
+            return []
+        first_q = quarter_of(_EPOCH + dt.timedelta(days=int(first_day)))
+    else:
+        first_q = quarter_of(parse_period(start).end)
+    last_q = quarter_of(parse_period(end).end) if end is not None else None
+    out: list[Period] = []
+    q = first_q
+    while q.end_day <= last_day and (last_q is None or q.end <= last_q.end):
+        out.append(q)
+        q = quarter_of(q.end + dt.timedelta(days=1))
+    return out
+
+
+def layers_by_quarter(
+    dataset: Dataset,
+    *,
+    start: PeriodLike | None = None,
+    end: PeriodLike | None = None,
+    new_days: int = 30,
+    active_days: int = 30,
+    silent_days: int = 90,
+    by: str | None = None,
+    where: Where = None,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """:func:`lifecycle_layers` at every quarter end (see :func:`quarter_ends`), ``period`` = quarter.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1), dt.datetime(2024, 6, 20)]})
+    >>> ds = frames_dataset(users=users, as_of="2024-06-30")
+    >>> layers_by_quarter(ds).filter(pl.col("users") > 0).select("period", "layer", "users").rows()
+    [('2024Q1', 'silent', 1), ('2024Q2', 'new', 1), ('2024Q2', 'churned', 1)]
+    """
+    quarters = quarter_ends(dataset, start=start, end=end)
+    if not quarters:
+        raise ValueError(
+            f"no quarter between start={start!r} and end={end!r} ends on or before as_of "
+            f"{dataset.as_of:%Y-%m-%d}"
+        )
+    return lifecycle_layers(
+        dataset,
+        at=list[AtLike](quarters),
+        new_days=new_days,
+        active_days=active_days,
+        silent_days=silent_days,
+        by=by,
+        where=where,
+        alpha=alpha,
+    )

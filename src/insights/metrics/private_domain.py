@@ -14,9 +14,12 @@ import polars as pl
 
 from insights.data._backend import collect, epoch_day
 from insights.data.dataset import Dataset
-from insights.metrics._periods import Period, PeriodLike, parse_period
+from insights.metrics._common import headline as _headline
+from insights.metrics._common import in_period as _in_period
+from insights.metrics._common import paid_orders as _paid_orders
+from insights.metrics._common import wilson as _wilson
+from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
-from insights.metrics.growth import _headline, _wilson
 from insights.stats.km import kaplan_meier, survival_at
 from insights.stats.ratio import cluster_sums, ratio_ci, ratio_frame
 
@@ -33,17 +36,6 @@ _EPOCH = dt.date(1970, 1, 1)
 def _joins(dataset: Dataset) -> nw.LazyFrame[Any]:
     community = dataset.table("community", needed_for="private-domain metrics")
     return community.filter(nw.col("action") == "join")
-
-
-def _paid_orders(dataset: Dataset, include_refunded: bool) -> nw.LazyFrame[Any]:
-    orders = dataset.table("orders")
-    if include_refunded or "refunded" not in orders.collect_schema().names():
-        return orders
-    return orders.filter(~nw.col("refunded").fill_null(value=False))
-
-
-def _in_period(column: str, p: Period) -> nw.Expr:
-    return epoch_day(column).is_between(p.start_day, p.end_day, closed="both")
 
 
 def public_to_private_conversion(

@@ -15,6 +15,7 @@ import polars as pl
 
 from insights.data._backend import collect, epoch_day
 from insights.data.dataset import Dataset
+from insights.metrics._common import days_in_period as _in_period
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
 from insights.metrics.activity_days import as_of_day
@@ -84,10 +85,6 @@ def _check_by(dataset: Dataset, by: str | None) -> None:
     names = dataset.table("users").collect_schema().names()
     if by is not None and by not in names:
         raise ValueError(f"by={by!r} is not a users column; available: {sorted(names)}")
-
-
-def _in_period(column: str, period: Any) -> nw.Expr:
-    return (nw.col(column) >= period.start_day) & (nw.col(column) <= period.end_day)
 
 
 def _headline(

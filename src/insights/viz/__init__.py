@@ -9,17 +9,25 @@ Axes it drew on.
 from insights.viz._fonts import MissingFontError, cjk_font
 from insights.viz._matrix_html import RetentionMatrixHTML, retention_matrix_html
 from insights.viz._palette import group_palette
+from insights.viz.dose_response import plot_dose_response
+from insights.viz.funnel import plot_funnel
+from insights.viz.pareto import plot_pareto
 from insights.viz.retention_matrix import plot_retention_matrix
 from insights.viz.segment_rates import plot_segment_rates
 from insights.viz.survival import plot_survival
+from insights.viz.transitions import plot_transitions
 
 __all__ = [
     "MissingFontError",
     "RetentionMatrixHTML",
     "cjk_font",
     "group_palette",
+    "plot_dose_response",
+    "plot_funnel",
+    "plot_pareto",
     "plot_retention_matrix",
     "plot_segment_rates",
     "plot_survival",
+    "plot_transitions",
     "retention_matrix_html",
 ]

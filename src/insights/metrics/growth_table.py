@@ -1,0 +1,168 @@
+"""The quarterly growth table: active and new users, QoQ/YoY growth, conversion and CAC.
+
+:func:`growth_table` stacks, per quarter (and segment), the existing headline
+metrics (:func:`insights.metrics.activity.active_users`,
+:func:`insights.metrics.growth.new_users`,
+:func:`insights.metrics.purchase.first_purchase_conversion`,
+:func:`insights.metrics.growth.cac`) and the quarter-on-quarter and
+year-on-year growth of the user counts, into one tidy frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from insights.data.dataset import Dataset
+from insights.metrics._periods import PeriodLike, parse_period, previous_quarter
+from insights.metrics.activity import active_users, default_quarters
+from insights.metrics.growth import cac, new_users
+from insights.metrics.purchase import first_purchase_conversion
+from insights.stats.proportions import z_value
+
+__all__ = ["growth_table", "count_growth"]
+
+_COLUMNS = ["metric", "segment", "period", "value", "ci_low", "ci_high", "n", "base_period"]
+
+
+def count_growth(
+    counts: pl.DataFrame,
+    *,
+    lags: dict[str, dict[str, str]],
+    ci: bool,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Growth ``count / count(base) - 1`` of a per-segment count series (small Polars frame).
+
+    ``counts`` has ``metric, segment, period, n``; ``lags`` maps a suffix (``"qoq"``)
+    to ``{period: base_period}``. With ``ci``, the interval treats the two counts as
+    independent Poisson counts (log ratio ± z·sqrt(1/n + 1/n_base), minus 1) — right
+    for disjoint sets such as users acquired in two quarters, not for overlapping
+    ones such as active users (``ci=False`` there). Null when the base count is 0.
+
+    Examples
+    --------
+    >>> c = pl.DataFrame({"metric": "new_users", "segment": "all", "period": ["2024Q1", "2024Q2"], "n": [100, 150]})
+    >>> count_growth(c, lags={"qoq": {"2024Q2": "2024Q1"}}, ci=False)["value"].to_list()
+    [0.5]
+    """
+    z = z_value(alpha)
+    out = []
+    for suffix, pairs in lags.items():
+        link = pl.DataFrame(
+            {"period": list(pairs), "base_period": list(pairs.values())},
+            schema={"period": pl.String, "base_period": pl.String},
+        )
+        base = counts.select(
+            "segment", pl.col("period").alias("base_period"), pl.col("n").alias("base_n")
+        )
+        g = counts.join(link, on="period").join(base, on=["segment", "base_period"], how="left")
+        ok = (pl.col("base_n") > 0) & (pl.col("n") > 0)
+        half = z * (1.0 / pl.col("n") + 1.0 / pl.col("base_n")).sqrt()
+        log_r = (pl.col("n") / pl.col("base_n")).log()
+        g = g.with_columns(
+            metric=pl.col("metric") + f"_{suffix}",
+            value=pl.when(pl.col("base_n") > 0).then(pl.col("n") / pl.col("base_n") - 1.0),
+            ci_low=pl.when(ok & ci).then((log_r - half).exp() - 1.0),
+            ci_high=pl.when(ok & ci).then((log_r + half).exp() - 1.0),
+        )
+        out.append(g.select(_COLUMNS))
+    schema = dict.fromkeys(_COLUMNS, pl.String) | {
+        c: pl.Float64 for c in ("value", "ci_low", "ci_high")
+    }
+    schema["n"] = pl.Int64
+    return pl.concat([o.cast(schema) for o in out]) if out else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
+
+
+def growth_table(
+    dataset: Dataset,
+    *,
+    quarters: Sequence[PeriodLike] | None = None,
+    by: str | None = None,
+    window: int = 30,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Active and new users per quarter with QoQ/YoY growth, first-purchase conversion and CAC.
+
+    Parameters
+    ----------
+    dataset
+        The data; ``orders`` and ``spend`` are optional (without them, no
+        first-purchase or CAC rows).
+    quarters
+        Quarter labels (default: the five quarters ending with the one holding ``as_of``).
+        The previous and year-earlier quarters are counted too, for growth.
+    by
+        A users column (``channel``, ``platform``, ``city_tier``, ``generation``,
+        ``category``, ...) to split every row by. CAC rows appear only when ``by`` is
+        None or a ``spend`` column (``channel``/``platform``).
+    window
+        First-purchase conversion window in days.
+    alpha
+        1 - confidence level.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``metric, segment, period, value, ci_low, ci_high, n, base_period``, sorted by
+        metric, segment, quarter. Metrics: ``active_users`` and ``new_users`` (value =
+        n = count); ``*_qoq`` / ``*_yoy`` (value = count / base count - 1, ``n`` =
+        count, ``base_period`` = the comparison quarter; Poisson log-ratio CI for
+        new users, whose quarters are disjoint sets, none for active users, whose
+        quarters overlap); ``first_purchase_{window}d`` (Wilson CI; only users
+        observable for ``window`` days); ``cac_yuan`` (no CI, ``n`` = new users).
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> users = pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [dt.datetime(2024, 1, 5), dt.datetime(2024, 4, 5), dt.datetime(2024, 5, 5)]})
+    >>> t = growth_table(frames_dataset(users=users, as_of="2024-06-30"), quarters=["2024Q1", "2024Q2"])
+    >>> t.filter(metric="new_users_qoq")["value"].to_list()  # 2023Q4 had no new users
+    [None, 1.0]
+    """
+    labels = [parse_period(q).label for q in (quarters or default_quarters(dataset.as_of))]
+    ps = [parse_period(q) for q in labels]
+    qoq = {p.label: previous_quarter(p).label for p in ps}
+    yoy = {p.label: previous_quarter(p, years=1).label for p in ps}
+    every = list(dict.fromkeys([*labels, *qoq.values(), *yoy.values()]))
+    active = active_users(dataset, quarters=every, by=by).select("metric", "segment", "period", "n")
+    new = new_users(dataset, periods=every, by=by).select("metric", "segment", "period", "n")
+    lags = {"qoq": qoq, "yoy": yoy}
+    parts = [
+        count_growth(active, lags=lags, ci=False, alpha=alpha),
+        count_growth(new, lags=lags, ci=True, alpha=alpha),
+    ]
+    for frame in (active, new):
+        parts.append(
+            frame.filter(pl.col("period").is_in(labels)).with_columns(
+                value=pl.col("n").cast(pl.Float64),
+                ci_low=pl.lit(None, dtype=pl.Float64),
+                ci_high=pl.lit(None, dtype=pl.Float64),
+                base_period=pl.lit(None, dtype=pl.String),
+            )
+        )
+    if dataset.has("orders"):
+        parts.extend(
+            first_purchase_conversion(dataset, period=p, window=window, by=by, alpha=alpha)
+            for p in ps
+        )
+    if dataset.has("spend"):
+        spend_cols = dataset.table("spend").collect_schema().names()
+        if by is None or by in spend_cols:
+            parts.extend(cac(dataset, period=p, by=by) for p in ps)
+    order = {label: i for i, label in enumerate(every)}
+    out = pl.concat(
+        [
+            x.with_columns(
+                *(pl.lit(None, dtype=pl.String).alias(c) for c in _COLUMNS if c not in x.columns)
+            )
+            .select(_COLUMNS)
+            .cast({"n": pl.Int64, "value": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64})
+            for x in parts
+        ]
+    )
+    keep = out.filter(pl.col("period").is_in(labels))
+    rank = pl.col("period").replace_strict(order, return_dtype=pl.Int64)
+    return keep.sort("metric", "segment", rank)

@@ -1,0 +1,372 @@
+"""What interaction goes with: participation by quarter, type mix, high vs ordinary, dose, fatigue.
+
+Builds on :mod:`insights.metrics.interaction` (``interaction_rate``,
+``interaction_intensity``) and :mod:`insights.metrics.purchase` (``aov``,
+``repurchase_rate``) so each definition lives in one place. Heavy work stays in
+the engine; only per-group aggregates are collected.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import narwhals as nw
+import polars as pl
+
+from insights.data._backend import collect, epoch_day
+from insights.data.dataset import Dataset
+from insights.metrics._common import headline, in_period, paid_orders, wilson
+from insights.metrics._periods import PeriodLike, parse_period
+from insights.metrics._segments import Where, users_frame
+from insights.metrics.activity import default_quarters
+from insights.metrics.activity_days import as_of_day
+from insights.metrics.interaction import (
+    HIGH,
+    ORDINARY,
+    _uplift_row,
+    interaction_intensity,
+    interaction_rate,
+)
+from insights.metrics.lifetimes import lifetimes_of
+from insights.metrics.purchase import aov, repurchase_rate
+from insights.stats.km import kaplan_meier, survival_at
+from insights.stats.proportions import z_value
+
+__all__ = [
+    "interaction_participation",
+    "interaction_type_mix",
+    "high_vs_ordinary",
+    "interaction_dose_response",
+    "interaction_fatigue",
+]
+
+GAP = "high vs ordinary"
+
+
+def interaction_participation(
+    dataset: Dataset,
+    *,
+    quarters: Sequence[PeriodLike] | None = None,
+    by: str | None = None,
+    where: Where = None,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Interaction participation rate (互动参与率) per quarter and segment.
+
+    :func:`insights.metrics.interaction.interaction_rate` for each quarter (default:
+    the five ending with the one holding ``as_of``), stacked in quarter order.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1)] * 2})
+    >>> views = pl.DataFrame({"user_id": [1, 2], "started_at": [dt.datetime(2024, 1, 5)] * 2, "watch_seconds": [60.0] * 2})
+    >>> inter = pl.DataFrame({"user_id": [1], "at": [dt.datetime(2024, 1, 5)], "kind": ["like"]})
+    >>> ds = frames_dataset(users=users, views=views, interactions=inter)
+    >>> interaction_participation(ds, quarters=["2024Q1"])["value"].to_list()
+    [0.5]
+    """
+    labels = quarters or default_quarters(dataset.as_of)
+    return pl.concat(
+        [interaction_rate(dataset, period=q, by=by, where=where, alpha=alpha) for q in labels]
+    )
+
+
+def interaction_type_mix(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    by: str | None = None,
+    where: Where = None,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Share of the period's interactions of each ``kind`` (type mix), per segment.
+
+    ``value`` = interactions of the kind / all interactions of the segment in the
+    period; Wilson CI over interactions (they cluster within users, so the interval
+    is too narrow for heavy interactors). ``n`` = all interactions of the segment;
+    extra columns ``kind``, ``interactions`` (of the kind), ``users`` (distinct users
+    with that kind). Sorted by segment, then share (largest first).
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> t = dt.datetime(2024, 1, 5)
+    >>> inter = pl.DataFrame({"user_id": [1, 1, 2, 2], "at": [t] * 4, "kind": ["like", "like", "like", "gift"]})
+    >>> ds = frames_dataset(users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [t] * 2}), interactions=inter)
+    >>> interaction_type_mix(ds, period="2024Q1").select("kind", "value").rows()
+    [('like', 0.75), ('gift', 0.25)]
+    """
+    p = parse_period(period)
+    rows = (
+        dataset.table("interactions", needed_for="interaction type mix")
+        .filter(in_period("at", p))
+        .join(users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id")
+        .with_columns(nw.col("kind").cast(nw.String).fill_null("unknown"))
+    )
+    agg = rows.group_by("segment", "kind").agg(
+        nw.len().alias("interactions"), nw.col("user_id").n_unique().alias("users")
+    )
+    df = collect(agg).with_columns(pl.col("interactions", "users").cast(pl.Int64))
+    df = df.with_columns(n=pl.col("interactions").sum().over("segment"))
+    df = wilson(df, successes="interactions", n="n", alpha=alpha).with_columns(
+        _neg=-pl.col("value")
+    )
+    out = headline(df, "interaction_type_share", p.label, order=("segment", "_neg", "kind"))
+    return out.drop("_neg").select(*out.columns[:7], "kind", "interactions", "users")
+
+
+def _km_se(value: float | None, lo: float | None, alpha: float) -> float | None:
+    """se(S) recovered from a log(-log) CI: se = S·|log S|·log(log lo / log S) / z."""
+    if value is None or lo is None or not 0 < lo < value < 1:
+        return None
+    return value * abs(math.log(value)) * math.log(math.log(lo) / math.log(value)) / z_value(alpha)
+
+
+def high_vs_ordinary(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    top: float = 0.2,
+    window: int = 60,
+    retention_day: int = 30,
+    churn_gap: int = 30,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """High- vs ordinary-interaction viewers: AOV, repurchase and retention with the relative gap.
+
+    Classes from :func:`insights.metrics.interaction.interaction_intensity` (viewers in
+    ``period``, top ``top`` share by interactions per watch-hour). Per outcome three
+    rows, ``segment`` = ``"high"``, ``"ordinary"`` and ``"high vs ordinary"``:
+
+    - ``aov``: GMV / orders of the class's orders in the period (user-clustered CI);
+    - ``repurchase_{window}d``: buyers whose first order is in the period and observable
+      (Wilson CI);
+    - ``retention_d{retention_day}``: Kaplan–Meier S(retention_day) of the viewers
+      acquired in the period (churn lifetime as everywhere; log-log CI).
+
+    The gap row: ``value`` = high / ordinary - 1 with a delta-method CI on the log
+    ratio (AOV: clustered SEs; repurchase: binomial; retention: the Greenwood SE
+    recovered from the log-log interval), extra columns ``value_high``,
+    ``value_ordinary``, ``n_high``, ``n_ordinary`` (null on the arm rows).
+    """
+    p = parse_period(period)
+    subset = interaction_intensity(dataset, period=p, top=top).select("user_id", "segment")
+    a = aov(dataset, period=p, users_subset=subset, alpha=alpha)
+    r = repurchase_rate(dataset, period=p, window=window, users_subset=subset, alpha=alpha)
+    cohort = users_frame(dataset).filter(
+        nw.col("first_seen_day").is_between(p.start_day, p.end_day, closed="both")
+    )
+    people = cohort.select("user_id", "first_seen_day").join(subset, on="user_id")
+    lt = lifetimes_of(dataset, people, churn_gap=churn_gap)
+    counts = collect(lt.group_by("segment", "duration", "event").agg(nw.len().alias("count")))
+    counts = counts.with_columns(pl.col("duration", "event", "count").cast(pl.Int64))
+    if counts.is_empty():
+        s = pl.DataFrame(schema={"segment": pl.String, "value": pl.Float64, "n": pl.Int64})
+    else:
+        km = kaplan_meier(counts, alpha=alpha)
+        s = survival_at(km, retention_day).rename({"survival": "value"})
+        sizes = counts.group_by("segment").agg(pl.col("count").sum().alias("n"))
+        s = s.join(sizes, on="segment")
+
+    def prop_se(arm: dict[str, Any]) -> float | None:
+        v, n = arm["value"], arm["n"]
+        return math.sqrt(v * (1 - v) / n) if v is not None and n else None
+
+    out = []
+    for metric, frame, se_of in (
+        ("aov", a, lambda arm: arm.get("se")),
+        (f"repurchase_{window}d", r, prop_se),
+        (f"retention_d{retention_day}", s, lambda arm: _km_se(arm["value"], arm["ci_low"], alpha)),
+    ):
+        arms = {
+            seg: (frame.filter(pl.col("segment") == seg).to_dicts() or [None])[0]
+            for seg in (HIGH, ORDINARY)
+        }
+        for seg, row in arms.items():
+            if row is not None:
+                out.append({k: row.get(k) for k in ("value", "ci_low", "ci_high", "n")})
+                out[-1] |= {"metric": metric, "segment": seg}
+        empty = {"value": None, "ci_low": None, "ci_high": None, "n": 0, "se": None}
+        h, o = arms[HIGH] or empty, arms[ORDINARY] or empty
+        gap = _uplift_row(metric, h, o, (se_of(h), se_of(o)), alpha) | {"segment": GAP}
+        out.append(gap)
+    schema = {
+        "metric": pl.String, "segment": pl.String, "value": pl.Float64, "ci_low": pl.Float64,
+        "ci_high": pl.Float64, "n": pl.Int64, "value_high": pl.Float64, "value_ordinary": pl.Float64,
+        "n_high": pl.Int64, "n_ordinary": pl.Int64,
+    }  # fmt: skip
+    df = pl.DataFrame([{k: row.get(k) for k in schema} for row in out], schema=schema)
+    return headline(df, "", p.label, order=("metric", "segment"))
+
+
+def _deciles(dataset: Dataset, p: Any, bins: int, where: Where) -> nw.LazyFrame[Any]:
+    """Viewers with ``decile``: 0 = no interaction, 1..bins = intensity bins of interactors."""
+    v = interaction_intensity(dataset, period=p, where=where)
+    inter = v.filter(nw.col("interactions") > 0)
+    n = inter.select(nw.len().alias("_n"))
+    rank = nw.col("intensity").rank(method="min").cast(nw.Int64)
+    binned = (
+        inter.join(n, how="cross")
+        .with_columns((((rank - 1) * bins) // nw.col("_n") + 1).cast(nw.Int64).alias("decile"))
+        .drop("_n", "segment")
+    )
+    zero = v.filter(nw.col("interactions") == 0).drop("segment")
+    zero = zero.with_columns(nw.lit(0, dtype=nw.Int64).alias("decile"))
+    both = nw.concat([binned.select(zero.columns), zero])
+    label = nw.concat_str(nw.lit("d"), nw.col("decile").cast(nw.String).str.zfill(2))
+    return both.with_columns(label.alias("segment"))
+
+
+def interaction_dose_response(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    outcome: Literal["order_rate", "repurchase"] = "order_rate",
+    bins: int = 10,
+    window: int = 60,
+    where: Where = None,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Outcome by interaction-intensity decile (dose–response).
+
+    Viewers in ``period`` (after ``where``) are binned by interactions per watch-hour
+    (:func:`insights.metrics.interaction.interaction_intensity`): ``d00`` = no
+    interaction in the period, ``d01`` .. ``d{bins}`` = equal-count bins of the
+    interactors by intensity (ties share the lower bin, so bins can be uneven).
+    ``outcome``: ``"order_rate"`` = share of the bin's viewers with a paid order in the
+    period (``n`` = viewers); ``"repurchase"`` = ``window``-day repurchase of the bin's
+    buyers whose first order is in the period (``n`` = buyers). Wilson CIs. Extra
+    columns ``decile`` (0..bins), ``intensity_min``, ``intensity_max``, ``viewers``.
+    Observational: higher bins differ in more than interaction.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> t = dt.datetime(2024, 1, 5)
+    >>> users = pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [t] * 3})
+    >>> views = pl.DataFrame({"user_id": [1, 2, 3], "started_at": [t] * 3, "watch_seconds": [3600.0] * 3})
+    >>> inter = pl.DataFrame({"user_id": [1, 2, 2], "at": [t] * 3, "kind": ["like"] * 3})
+    >>> orders = pl.DataFrame({"order_id": [1], "user_id": [2], "ordered_at": [t], "amount": [9.0]})
+    >>> ds = frames_dataset(users=users, views=views, interactions=inter, orders=orders)
+    >>> interaction_dose_response(ds, period="2024Q1", bins=2).select("segment", "value").rows()
+    [('d00', 0.0), ('d01', 0.0), ('d02', 1.0)]
+    """
+    if outcome not in ("order_rate", "repurchase"):
+        raise ValueError(f"outcome must be 'order_rate' or 'repurchase', got {outcome!r}")
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    p = parse_period(period)
+    viewers = _deciles(dataset, p, bins, where)
+    ranges = collect(
+        viewers.group_by("segment", "decile").agg(
+            nw.len().alias("viewers"),
+            nw.col("intensity").min().alias("intensity_min"),
+            nw.col("intensity").max().alias("intensity_max"),
+        )
+    ).with_columns(pl.col("decile", "viewers").cast(pl.Int64))
+    if outcome == "repurchase":
+        r = repurchase_rate(
+            dataset, period=p, window=window, users_subset=viewers.select("user_id", "segment")
+        )
+        df = r.drop("period", "metric").join(ranges, on="segment", how="right")
+        df = df.with_columns(pl.col("n").fill_null(0)).with_columns(metric=pl.lit(r["metric"][0]))
+        metric = f"repurchase_{window}d"
+    else:
+        buyers = (
+            paid_orders(dataset, include_refunded=False)
+            .filter(in_period("ordered_at", p))
+            .select("user_id")
+            .unique()
+            .with_columns(nw.lit(1).alias("_hit"))
+        )
+        agg = (
+            viewers.join(buyers, on="user_id", how="left")
+            .group_by("segment")
+            .agg(nw.len().alias("n"), nw.col("_hit").fill_null(0).cast(nw.Int64).sum().alias("k"))
+        )
+        df = wilson(collect(agg), successes="k", n="n", alpha=alpha).join(ranges, on="segment")
+        metric = "order_rate"
+    df = df.select(
+        "segment", "value", "ci_low", "ci_high", "n",
+        "decile", "intensity_min", "intensity_max", "viewers",
+    )  # fmt: skip
+    return headline(df.with_columns(metric=pl.lit(metric)), metric, p.label)
+
+
+def interaction_fatigue(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    horizon: int = 7,
+    cap: int = 10,
+    where: Where = None,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Fatigue curve: return rate by the number of interactions a viewer made that day.
+
+    Definition. Units are viewer-days: (user, calendar day) with a view started that
+    day, the day in ``period`` and observable (day + ``horizon`` <= ``as_of`` day).
+    Dose k = the user's interactions on that day, capped at ``cap`` (segment
+    ``"{cap}+"``); outcome = the user views again on one of the next ``horizon`` days
+    (day + 1 .. day + horizon). A curve that rises and then falls with k is the
+    fatigue signal (heavy prompting going with less return). Wilson CIs over
+    viewer-days (days of one user are correlated; the CIs are too narrow for heavy
+    viewers). ``n`` = viewer-days; extra columns ``interactions`` (k, the cap for the
+    top bin), ``users``. Per day rather than per session, because interactions are
+    not tied to a viewing session in the data contract.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> d = lambda n: dt.datetime(2024, 1, n, 12)
+    >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [d(1)] * 2})
+    >>> views = pl.DataFrame({"user_id": [1, 1, 2], "started_at": [d(1), d(3), d(1)], "watch_seconds": [60.0] * 3})
+    >>> inter = pl.DataFrame({"user_id": [1], "at": [d(1)], "kind": ["like"]})
+    >>> ds = frames_dataset(users=users, views=views, interactions=inter, as_of="2024-03-31")
+    >>> interaction_fatigue(ds, period="2024Q1").select("segment", "value", "n").rows()
+    [('0', 0.0, 2), ('1', 1.0, 1)]
+    """
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        raise ValueError(f"cap must be a positive integer, got {cap!r}")
+    p = parse_period(period)
+    last = as_of_day(dataset) - horizon
+    days = (
+        dataset.table("views", needed_for="interaction fatigue")
+        .select("user_id", epoch_day("started_at").cast(nw.Int64).alias("day"))
+        .unique()
+        .with_columns(nw.col("day").shift(-1).over("user_id", order_by="day").alias("_next"))
+        .filter(nw.col("day").is_between(p.start_day, min(p.end_day, last), closed="both"))
+        .join(users_frame(dataset, where=where).select("user_id"), on="user_id")
+    )
+    per_day = (
+        dataset.table("interactions", needed_for="interaction fatigue")
+        .select("user_id", epoch_day("at").cast(nw.Int64).alias("day"))
+        .group_by("user_id", "day")
+        .agg(nw.len().alias("_k"))
+    )
+    k = nw.col("_k").fill_null(0).cast(nw.Int64)
+    units = days.join(per_day, on=["user_id", "day"], how="left").with_columns(
+        nw.when(k >= cap).then(nw.lit(cap)).otherwise(k).cast(nw.Int64).alias("interactions"),
+        ((nw.col("_next") - nw.col("day")) <= horizon).fill_null(False).cast(nw.Int64).alias("_r"),
+    )
+    agg = units.group_by("interactions").agg(
+        nw.len().alias("n"),
+        nw.col("_r").sum().alias("returned"),
+        nw.col("user_id").n_unique().alias("users"),
+    )
+    df = wilson(collect(agg), successes="returned", n="n", alpha=alpha)
+    df = df.with_columns(
+        pl.col("interactions", "users").cast(pl.Int64),
+        segment=pl.when(pl.col("interactions") >= cap)
+        .then(pl.format("{}+", pl.col("interactions")))
+        .otherwise(pl.col("interactions").cast(pl.String)),
+    )
+    df = df.select("segment", "value", "ci_low", "ci_high", "n", "interactions", "users")
+    return headline(df, f"return_{horizon}d", p.label, order=("interactions",))

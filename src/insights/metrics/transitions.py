@@ -1,0 +1,198 @@
+"""Lifecycle transition matrix: where the users of each layer at one date are at a later date.
+
+Layers are those of :func:`insights.metrics.lifecycle.lifecycle_layers`. Users acquired
+after the start date (and on or before the end date) start in the row
+``"not_yet_acquired"``; users acquired after the end date are left out. The per-user
+layers at all dates come from one pass over the activity days in the data engine;
+only the from x to counts are collected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import narwhals as nw
+import polars as pl
+
+from insights.data._backend import collect
+from insights.data.dataset import Dataset
+from insights.metrics._common import headline, wilson
+from insights.metrics._periods import PeriodLike
+from insights.metrics._segments import Where, users_frame
+from insights.metrics.activity_days import as_of_day
+from insights.metrics.lifecycle import LAYERS, AtLike, _resolve_at, quarter_ends, wide_layers
+
+__all__ = ["FROM_LAYERS", "NOT_YET_ACQUIRED", "lifecycle_transitions", "transitions_by_quarter"]
+
+#: Row label of users acquired between the two dates.
+NOT_YET_ACQUIRED = "not_yet_acquired"
+#: The from-layers (rows), in reporting order; the to-layers are ``LAYERS``.
+FROM_LAYERS = (NOT_YET_ACQUIRED, *LAYERS)
+
+
+def _check_min_cell(min_cell: int) -> None:
+    if isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 0:
+        raise ValueError(f"min_cell must be a non-negative integer, got {min_cell!r}")
+
+
+def _transition_counts(
+    dataset: Dataset, days: list[int], users: nw.LazyFrame[Any], windows: dict[str, int]
+) -> pl.DataFrame:
+    """``_pair, segment, from_layer, to_layer, users`` for each consecutive pair of ``days``.
+
+    One pass: the per-user layers at every day side by side (lazy), then one group-by
+    per segment summing a 0/1 indicator per (pair, from, to) cell; one collect.
+    """
+    wide = wide_layers(dataset, users, days, **windows)
+    sums = []
+    for j in range(len(days) - 1):
+        before = nw.col(f"_layer_{j}").fill_null(NOT_YET_ACQUIRED)
+        after = nw.col(f"_layer_{j + 1}")
+        for a in FROM_LAYERS:
+            for b in LAYERS:
+                hit = ((before == a) & (after == b)).fill_null(value=False)
+                sums.append(hit.cast(nw.Int64).sum().alias(f"{j}|{a}|{b}"))
+    counts = collect(wide.group_by("segment").agg(*sums))
+    long = counts.unpivot(index="segment", variable_name="_key", value_name="users")
+    return long.with_columns(
+        pl.col("_key")
+        .str.split_exact("|", 2)
+        .struct.rename_fields(["_pair", "from_layer", "to_layer"])
+    ).unnest("_key")
+
+
+def _finish(counts: pl.DataFrame, labels: list[str], alpha: float, min_cell: int) -> pl.DataFrame:
+    """Full from x to grid per (pair, segment), row shares with Wilson CIs, small cells hidden."""
+    counts = counts.with_columns(pl.col("_pair", "users").cast(pl.Int64))
+    order_from = pl.DataFrame({"from_layer": list(FROM_LAYERS), "_fo": range(len(FROM_LAYERS))})
+    order_to = pl.DataFrame({"to_layer": list(LAYERS), "_to": range(len(LAYERS))})
+    pairs = pl.DataFrame({"_pair": range(len(labels)), "period": labels}).with_columns(
+        pl.col("_pair").cast(pl.Int64)
+    )
+    grid = (
+        pairs.join(counts.select("segment").unique(), how="cross")
+        .join(order_from, how="cross")
+        .join(order_to, how="cross")
+    )
+    df = (
+        grid.join(counts, on=["_pair", "segment", "from_layer", "to_layer"], how="left")
+        .with_columns(pl.col("users").fill_null(0).cast(pl.Int64))
+        .with_columns(n=pl.col("users").sum().over("_pair", "segment", "from_layer"))
+    )
+    df = wilson(df, successes="users", n="n", alpha=alpha)
+    small = (pl.col("users") > 0) & (pl.col("users") < min_cell)
+    df = df.with_columns(
+        *(
+            pl.when(~small).then(pl.col(c)).alias(c)
+            for c in ("value", "ci_low", "ci_high", "users")
+        ),
+        small.alias("suppressed"),
+    )
+    out = headline(
+        df, "lifecycle_transition_share", labels[0], order=("_pair", "segment", "_fo", "_to")
+    )
+    return out.select(*out.columns[:7], "from_layer", "to_layer", "users", "suppressed")
+
+
+def lifecycle_transitions(
+    dataset: Dataset,
+    *,
+    start: AtLike,
+    end: AtLike,
+    new_days: int = 30,
+    active_days: int = 30,
+    silent_days: int = 90,
+    by: str | None = None,
+    where: Where = None,
+    alpha: float = 0.05,
+    min_cell: int = 10,
+) -> pl.DataFrame:
+    """Transition matrix of lifecycle layers from date ``start`` to date ``end``.
+
+    Each user first seen on or before ``end`` has a to-layer at ``end`` and a from-layer
+    at ``start`` (``"not_yet_acquired"`` when first seen after ``start``). Dates are
+    dates or periods (their last day), as in :func:`lifecycle_layers`, with the same
+    windows.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per segment x from-layer x to-layer (every combination, rows in the
+        order ``FROM_LAYERS`` x ``LAYERS``): metric ``"lifecycle_transition_share"``,
+        ``period`` = ``"<start>-><end>"``, ``value`` = share of the from-layer's users
+        who are in the to-layer (a row share), Wilson interval, ``n`` = users in the
+        from-layer (row total); extra columns ``from_layer``, ``to_layer``, ``users``
+        (the cell count) and ``suppressed``. A cell with ``0 < users < min_cell`` is
+        kept, flagged ``suppressed`` and its ``users``, ``value`` and CI are null; row
+        totals ``n`` stay (complementary suppression is not attempted).
+
+    Raises
+    ------
+    ValueError
+        When ``end`` is not after ``start``, ``end`` is after ``as_of``, or ``min_cell`` < 0.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1), dt.datetime(2024, 6, 20)]})
+    >>> ds = frames_dataset(users=users, as_of="2024-06-30")
+    >>> out = lifecycle_transitions(ds, start="2024Q1", end="2024Q2", min_cell=0)
+    >>> out.filter(pl.col("users") > 0).select("from_layer", "to_layer", "users").rows()
+    [('not_yet_acquired', 'new', 1), ('silent', 'churned', 1)]
+    """
+    _check_min_cell(min_cell)
+    (d0, l0), (d1, l1) = _resolve_at(start), _resolve_at(end)
+    if d1 <= d0:
+        raise ValueError(f"end ({l1}) must be after start ({l0})")
+    if d1 > as_of_day(dataset):
+        raise ValueError(
+            f"lifecycle layers at {l1} need data up to that day; as_of is {dataset.as_of:%Y-%m-%d}"
+        )
+    windows = {"new_days": new_days, "active_days": active_days, "silent_days": silent_days}
+    users = users_frame(dataset, by=by, where=where)
+    counts = _transition_counts(dataset, [d0, d1], users, windows)
+    return _finish(counts, [f"{l0}->{l1}"], alpha, min_cell)
+
+
+def transitions_by_quarter(
+    dataset: Dataset,
+    *,
+    start: PeriodLike | None = None,
+    end: PeriodLike | None = None,
+    new_days: int = 30,
+    active_days: int = 30,
+    silent_days: int = 90,
+    by: str | None = None,
+    where: Where = None,
+    alpha: float = 0.05,
+    min_cell: int = 10,
+) -> pl.DataFrame:
+    """:func:`lifecycle_transitions` between each pair of consecutive quarter ends.
+
+    Quarters as :func:`insights.metrics.lifecycle.quarter_ends` (from ``start`` to ``end``,
+    only those ending on or before ``as_of``); ``period`` = ``"2024Q1->2024Q2"``. All
+    pairs are computed in one collect.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> users = pl.DataFrame({"user_id": [1], "first_seen_at": [dt.datetime(2024, 1, 1)]})
+    >>> ds = frames_dataset(users=users, as_of="2024-09-30")
+    >>> out = transitions_by_quarter(ds, min_cell=0).filter(pl.col("users") > 0)
+    >>> out.select("period", "from_layer", "to_layer").rows()
+    [('2024Q1->2024Q2', 'silent', 'churned'), ('2024Q2->2024Q3', 'churned', 'churned')]
+    """
+    _check_min_cell(min_cell)
+    quarters = quarter_ends(dataset, start=start, end=end)
+    if len(quarters) < 2:
+        raise ValueError(
+            f"need at least two quarter ends between start={start!r} and end={end!r} on or "
+            f"before as_of {dataset.as_of:%Y-%m-%d}; found {[q.label for q in quarters]}"
+        )
+    windows = {"new_days": new_days, "active_days": active_days, "silent_days": silent_days}
+    users = users_frame(dataset, by=by, where=where)
+    counts = _transition_counts(dataset, [q.end_day for q in quarters], users, windows)
+    labels = [f"{a.label}->{b.label}" for a, b in zip(quarters[:-1], quarters[1:], strict=True)]
+    return _finish(counts, labels, alpha, min_cell)
