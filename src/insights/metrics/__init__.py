@@ -41,6 +41,8 @@ from insights.metrics.lifecycle import (
     user_layers,
 )
 from insights.metrics.lifetimes import survival_counts, user_lifetimes
+from insights.metrics.ltv import cohort_ltv, ltv_matrix
+from insights.metrics.ltv_projection import ltv_backtest, projected_ltv
 from insights.metrics.pareto import pareto_curve
 from insights.metrics.private_domain import (
     community_exit_rate,
@@ -61,8 +63,15 @@ from insights.metrics.retention_index import COMPONENTS, RetentionIndex, retenti
 from insights.metrics.retention_matrix import MATRIX_COLUMNS, retention_matrix
 from insights.metrics.rfm import RFM_SEGMENTS, rfm_scores, rfm_segments
 from insights.metrics.transitions import lifecycle_transitions, transitions_by_quarter
+from insights.metrics.unit_economics import ltv_cac, retention_ltv_elasticity
 
 __all__ = [
+    "cohort_ltv",
+    "ltv_matrix",
+    "ltv_backtest",
+    "projected_ltv",
+    "ltv_cac",
+    "retention_ltv_elasticity",
     "community_activity",
     "community_leave_curves",
     "community_spells",

@@ -1,12 +1,21 @@
 """insights.stats: estimators on small aggregated frames (KM, RMST, tests, Cox, CIs, ratios)."""
 
 from insights.stats.adjust import adjust_pvalues, comparison_pairs
+from insights.stats.btyd import (
+    customer_clv,
+    expected_purchases,
+    expected_spend,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    p_alive,
+)
 from insights.stats.comparison import SurvivalComparison, compare_survival
 from insights.stats.cox import cox_hazard_ratios
 from insights.stats.curves import SurvivalCurves, default_tau, survival_curves
 from insights.stats.km import KM_COLUMNS, kaplan_meier, median_survival, merge_segments, survival_at
 from insights.stats.logrank import LogrankResult, logrank_test, pairwise_logrank
 from insights.stats.milestone import milestone_difference, milestone_survival, rmst_difference
+from insights.stats.parametric import extended_survival
 from insights.stats.proportions import (
     newcombe_diff_interval,
     wilson_frame,
@@ -23,6 +32,13 @@ from insights.stats.ratio import (
 from insights.stats.rmst import rmst
 
 __all__ = [
+    "customer_clv",
+    "expected_purchases",
+    "expected_spend",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "p_alive",
+    "extended_survival",
     "KM_COLUMNS",
     "LogrankResult",
     "RatioEstimate",

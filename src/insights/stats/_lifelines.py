@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["CoxArrays", "KMArrays", "fit_cox", "fit_kaplan_meier"]
+__all__ = [
+    "CoxArrays",
+    "KMArrays",
+    "ParametricArrays",
+    "fit_cox",
+    "fit_kaplan_meier",
+    "fit_parametric_survival",
+]
 
 
 @dataclass(frozen=True)
@@ -184,3 +191,68 @@ def fit_cox(
         p_value=cph.summary.loc[labels, "p"].to_numpy(dtype=float),
         log_likelihood=float(cph.log_likelihood_),
     )
+
+
+@dataclass(frozen=True)
+class ParametricArrays:
+    """A lifelines parametric survival fit: its name, fit statistics and S(t) on a grid.
+
+    ``name`` is ``"weibull"``, ``"log_logistic"`` or ``"log_normal"``; ``params`` the
+    fitted parameters by lifelines' names; ``aic`` = 2k - 2 log L (weighted);
+    ``survival`` is S(t) at the ``times`` asked for.
+    """
+
+    name: str
+    params: dict[str, float]
+    log_likelihood: float
+    aic: float
+    times: np.ndarray
+    survival: np.ndarray
+
+
+def fit_parametric_survival(
+    durations: ArrayLike,
+    events: ArrayLike,
+    weights: ArrayLike | None = None,
+    *,
+    times: ArrayLike,
+    models: tuple[str, ...] = ("weibull", "log_logistic", "log_normal"),
+) -> list[ParametricArrays]:
+    """Fit lifelines' Weibull / log-logistic / log-normal fitters (weighted) and evaluate S.
+
+    Rows with duration <= 0 are dropped (these fitters need positive times; a unit
+    censored at 0 carries no information). A model that fails to converge is left
+    out of the result (the caller picks the smallest AIC among those returned).
+    """
+    from lifelines import LogLogisticFitter, LogNormalFitter, WeibullFitter
+
+    fitters = {
+        "weibull": WeibullFitter,
+        "log_logistic": LogLogisticFitter,
+        "log_normal": LogNormalFitter,
+    }
+    d = np.asarray(durations, dtype=float)
+    e = np.asarray(events, dtype=bool)
+    w = np.ones_like(d) if weights is None else np.asarray(weights, dtype=float)
+    keep = (d > 0) & (w > 0)
+    grid = np.asarray(times, dtype=float)
+    out: list[ParametricArrays] = []
+    for name in models:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                f = fitters[name]().fit(d[keep], e[keep], weights=w[keep])
+            except Exception:  # noqa: BLE001 - lifelines raises several types on non-convergence
+                continue
+            surv = np.asarray(f.survival_function_at_times(np.maximum(grid, 1e-9)), dtype=float)
+            out.append(
+                ParametricArrays(
+                    name=name,
+                    params={str(k): float(v) for k, v in f.params_.items()},
+                    log_likelihood=float(f.log_likelihood_),
+                    aic=float(f.AIC_),
+                    times=grid,
+                    survival=surv,
+                )
+            )
+    return out

@@ -11,6 +11,7 @@ from insights.viz._matrix_html import RetentionMatrixHTML, retention_matrix_html
 from insights.viz._palette import group_palette
 from insights.viz.dose_response import plot_dose_response
 from insights.viz.funnel import plot_funnel
+from insights.viz.ltv import plot_ltv
 from insights.viz.pareto import plot_pareto
 from insights.viz.retention_matrix import plot_retention_matrix
 from insights.viz.segment_rates import plot_segment_rates
@@ -24,6 +25,7 @@ __all__ = [
     "group_palette",
     "plot_dose_response",
     "plot_funnel",
+    "plot_ltv",
     "plot_pareto",
     "plot_retention_matrix",
     "plot_segment_rates",

@@ -1,0 +1,292 @@
+"""Observed cohort LTV: cumulative GMV per acquired user by day since acquisition.
+
+:func:`cohort_ltv` follows each acquisition cohort (month, quarter or year of
+``first_seen_at``) and reports, at a grid of days ``t`` since first_seen, the mean
+cumulative GMV per *acquired* user (buyers and non-buyers alike) over days
+``0..t`` (inclusive), with a bootstrap CI over users. A value is reported only
+over observable t: a user counts at t only when ``as_of`` is at least ``t`` days
+after their first_seen day; ``n`` is the number of such users and ``complete``
+says whether every user of the cohort is observed that long.
+
+Projections (:func:`insights.metrics.ltv_projection.projected_ltv`) live next door.
+
+The data engine does the heavy work: orders are bucketed on the day grid and
+summed per user x bucket (only buyers come back, one row per buyer x bucket) and
+users are counted per cohort x first_seen day. The bootstrap runs on those small
+aggregates (multinomial resampling of the cohort's users; non-buyers carry 0).
+:func:`ltv_matrix` lays the result out as a cohort matrix (one row per cohort,
+one column per t).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, get_args
+
+import narwhals as nw
+import numpy as np
+import polars as pl
+
+from insights.data._backend import collect, epoch_day
+from insights.data.dataset import Dataset
+from insights.metrics._segments import Where, users_frame
+from insights.metrics.activity_days import as_of_day
+
+__all__ = [
+    "Cohort",
+    "DEFAULT_GRID",
+    "LTV_COLUMNS",
+    "cohort_ltv",
+    "ltv_matrix",
+    "order_gmv",
+]
+
+Cohort = Literal["month", "quarter", "year"]
+#: Days since first_seen at which cumulative LTV is reported (cut at ``horizon``).
+DEFAULT_GRID: tuple[int, ...] = (0, 7, 14, 30, 60, 90, 180, 365)
+LTV_COLUMNS = ("group", "cohort", "t", "ltv", "ci_low", "ci_high", "n", "complete")
+
+
+def order_gmv(dataset: Dataset, *, include_refunded: bool = False) -> nw.LazyFrame[Any]:
+    """Orders as ``user_id, day, amount`` (lazy); refunded orders dropped unless asked.
+
+    ``day`` is the epoch day of ``ordered_at``. Needs the ``orders`` table.
+    """
+    orders = dataset.table("orders", needed_for="LTV")
+    if not include_refunded and "refunded" in orders.collect_schema().names():
+        orders = orders.filter(~nw.col("refunded").fill_null(False))
+    return orders.select(
+        "user_id",
+        epoch_day("ordered_at").alias("day"),
+        nw.col("amount").cast(nw.Float64).fill_null(0.0).alias("amount"),
+    )
+
+
+def _cohort_key(cohort: str) -> nw.Expr:
+    year = nw.col("first_seen_at").dt.year()
+    if cohort == "year":
+        return year * 100
+    month = nw.col("first_seen_at").dt.month()
+    if cohort == "quarter":
+        return year * 100 + (month - 1) // 3 + 1
+    return year * 100 + month
+
+
+def _cohort_label(cohort: str) -> pl.Expr:
+    y = (pl.col("cohort_key") // 100).cast(pl.String)
+    r = pl.col("cohort_key") % 100
+    if cohort == "year":
+        return y
+    if cohort == "quarter":
+        return pl.concat_str([y, pl.lit("Q"), r.cast(pl.String)])
+    return pl.concat_str([y, pl.lit("-"), r.cast(pl.String).str.zfill(2)])
+
+
+def _grid(horizon: int, grid: Sequence[int] | None) -> list[int]:
+    points = sorted({int(t) for t in (grid or DEFAULT_GRID) if 0 <= int(t) <= horizon})
+    if not points or points[-1] != horizon:
+        points.append(int(horizon))
+    return points
+
+
+def _bucket(age: nw.Expr, grid: Sequence[int]) -> nw.Expr:
+    """Index of the first grid point g with age <= g (ages past the last point: null)."""
+    out = nw.when(age <= grid[-1]).then(nw.lit(len(grid) - 1))
+    for i in range(len(grid) - 2, -1, -1):
+        out = nw.when(age <= grid[i]).then(nw.lit(i)).otherwise(out)
+    return out
+
+
+def cohort_ltv(
+    dataset: Dataset,
+    *,
+    cohort: Cohort = "month",
+    horizon: int = 365,
+    by: str | None = None,
+    where: Where = None,
+    include_refunded: bool = False,
+    bootstrap: int = 200,
+    alpha: float = 0.05,
+    seed: int = 0,
+    grid: Sequence[int] | None = None,
+) -> pl.DataFrame:
+    """Observed cumulative GMV per acquired user by day since first_seen, per cohort.
+
+    Parameters
+    ----------
+    dataset
+        The data (needs ``users`` and ``orders``; ``as_of`` = observation end).
+    cohort
+        Acquisition cohort: ``"month"`` (label ``2024-01``), ``"quarter"``
+        (``2024Q1``) or ``"year"`` (``2024``) of ``first_seen_at``.
+    horizon
+        Last day reported (default 365).
+    by, where
+        Segment column of ``users`` (column ``group``; ``"all"`` when None) and a
+        filter on users columns.
+    include_refunded
+        Count refunded orders in GMV (default False).
+    bootstrap
+        Bootstrap resamples of users for the CI (0: no CI).
+    alpha
+        1 - confidence level of the percentile bootstrap CI.
+    seed
+        Random seed of the bootstrap.
+    grid
+        Days t reported (default 0, 7, 14, 30, 60, 90, 180, 365, cut at ``horizon``;
+        ``horizon`` is always included). LTV(t) = GMV on days 0..t (inclusive) of
+        the users observed at least t days / their number. Orders dated before
+        first_seen (clock skew) count on day 0.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``group, cohort, t, ltv, ci_low, ci_high, n, complete``, one row per group x
+        cohort x observable t (``n`` > 0), sorted. ``complete`` is True when all
+        users of the cohort are observed at t.
+
+    Examples
+    --------
+    Two users first seen 2024-01-01: user 1 buys 10 yuan on day 0 and 20 on day
+    5, user 2 never buys. LTV(0) = 10 / 2 = 5, LTV(7) = 30 / 2 = 15.
+
+    >>> import datetime as dt, polars as pl
+    >>> from insights.data import frames_dataset
+    >>> t0 = dt.datetime(2024, 1, 1, 12)
+    >>> ds = frames_dataset(
+    ...     users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [t0, t0]}),
+    ...     orders=pl.DataFrame({"order_id": [1, 2], "user_id": [1, 1], "amount": [10.0, 20.0],
+    ...                          "ordered_at": [t0, t0 + dt.timedelta(days=5)]}),
+    ...     as_of="2024-01-20",
+    ... )
+    >>> cohort_ltv(ds, horizon=14, bootstrap=0).select("cohort", "t", "ltv", "n").rows()
+    [('2024-01', 0, 5.0, 2), ('2024-01', 7, 15.0, 2), ('2024-01', 14, 15.0, 2)]
+    """
+    if cohort not in get_args(Cohort):
+        raise ValueError(f"cohort must be one of {get_args(Cohort)}, got {cohort!r}")
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 0:
+        raise ValueError(
+            f"horizon must be a whole number of days >= 0 (default 365), got {horizon!r}"
+        )
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1 (0.05 for 95% intervals), got {alpha!r}")
+    if bootstrap < 0:
+        raise ValueError(f"bootstrap must be >= 0 resamples (0: no CI), got {bootstrap!r}")
+    points = _grid(horizon, grid)
+    end = as_of_day(dataset)
+    users = users_frame(dataset, by=by, where=where).with_columns(
+        _cohort_key(cohort).alias("cohort_key")
+    )
+    sizes = collect(
+        users.group_by("segment", "cohort_key", "first_seen_day").agg(nw.len().alias("users"))
+    )
+    orders = order_gmv(dataset, include_refunded=include_refunded)
+    age = nw.max_horizontal(nw.col("day") - nw.col("first_seen_day"), nw.lit(0))
+    buyers = collect(
+        orders.join(users, on="user_id", how="inner")
+        .filter(nw.col("day") <= end)
+        .with_columns(_bucket(age, points).alias("bucket"))
+        .filter(~nw.col("bucket").is_null())
+        .group_by("user_id", "segment", "cohort_key", "first_seen_day", "bucket")
+        .agg(nw.col("amount").sum().alias("gmv"))
+    )
+    out = _ltv_table(sizes, buyers, points, end, bootstrap=bootstrap, alpha=alpha, seed=seed)
+    return out.with_columns(_cohort_label(cohort).alias("cohort")).select(*LTV_COLUMNS)
+
+
+def _ltv_table(
+    sizes: pl.DataFrame,
+    buyers: pl.DataFrame,
+    points: list[int],
+    end: int,
+    *,
+    bootstrap: int,
+    alpha: float,
+    seed: int,
+) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    k = len(points)
+    rows: list[dict[str, Any]] = []
+    sizes = sizes.with_columns(pl.col("users").cast(pl.Int64))
+    for (seg, key), part in sizes.sort("segment", "cohort_key").group_by(
+        ["segment", "cohort_key"], maintain_order=True
+    ):
+        total = int(part["users"].sum())
+        who = buyers.filter((pl.col("segment") == seg) & (pl.col("cohort_key") == key))
+        # one row per buyer, cumulative GMV at each grid point
+        wide = np.zeros((0, k))
+        first_day = np.zeros(0, dtype=np.int64)
+        if who.height:
+            ids = who.select("user_id", "first_seen_day").unique(maintain_order=True)
+            idx = ids.with_row_index("i").join(who, on=["user_id", "first_seen_day"])
+            wide = np.zeros((ids.height, k))
+            np.add.at(wide, (idx["i"].to_numpy(), idx["bucket"].to_numpy()), idx["gmv"].to_numpy())
+            wide = np.cumsum(wide, axis=1)
+            first_day = ids["first_seen_day"].to_numpy()
+        days = part["first_seen_day"].to_numpy()
+        counts = part["users"].to_numpy()
+        for j, t in enumerate(points):
+            n = int(counts[days + t <= end].sum())
+            if n == 0:
+                continue
+            seen = first_day + t <= end
+            values = wide[seen, j]
+            ltv = float(values.sum() / n)
+            low = high = None
+            if bootstrap and values.size:
+                # multinomial resampling of the n users: buyers one by one, non-buyers lumped
+                p = np.append(np.full(values.size, 1.0 / n), (n - values.size) / n)
+                draws = rng.multinomial(n, np.clip(p, 0.0, 1.0), size=bootstrap)
+                stats = draws[:, : values.size] @ values / n
+                low, high = (float(q) for q in np.quantile(stats, [alpha / 2, 1 - alpha / 2]))
+            elif bootstrap:
+                low = high = 0.0
+            rows.append(
+                {
+                    "group": seg,
+                    "cohort_key": int(key),
+                    "t": t,
+                    "ltv": ltv,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "n": n,
+                    "complete": n == total,
+                }  # fmt: skip
+            )
+    schema = {"group": pl.String, "cohort_key": pl.Int64, "t": pl.Int64, "ltv": pl.Float64,
+              "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64, "complete": pl.Boolean}  # fmt: skip
+    return pl.DataFrame(rows, schema=schema).sort("group", "cohort_key", "t")
+
+
+def ltv_matrix(ltv: pl.DataFrame, *, value: str = "ltv") -> pl.DataFrame:
+    """The cohort-matrix layout of :func:`cohort_ltv`: one row per group x cohort, one column per t.
+
+    Columns ``group, cohort, n`` (cohort size: the largest ``n``) then ``d{t}`` for every t;
+    cells not observable are null.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"group": "all", "cohort": ["2024-01", "2024-01", "2024-02"],
+    ...                   "t": [0, 7, 0], "ltv": [5.0, 15.0, 4.0], "n": [2, 2, 3]})
+    >>> ltv_matrix(f).rows()
+    [('all', '2024-01', 2, 5.0, 15.0), ('all', '2024-02', 3, 4.0, None)]
+    """
+    missing = {"group", "cohort", "t", "n", value} - set(ltv.columns)
+    if missing:
+        raise ValueError(
+            f"ltv frame lacks columns {sorted(missing)}; pass the output of cohort_ltv"
+        )
+    ts = sorted(ltv["t"].unique().to_list())
+    sizes = ltv.group_by("group", "cohort").agg(pl.col("n").max())
+    wide = ltv.select("group", "cohort", pl.format("d{}", "t").alias("day"), value).pivot(
+        on="day", index=["group", "cohort"], values=value
+    )
+    cols = [f"d{t}" for t in ts]
+    for c in cols:
+        if c not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
+    return (
+        sizes.join(wide, on=["group", "cohort"])
+        .select("group", "cohort", "n", *cols)
+        .sort("group", "cohort")
+    )

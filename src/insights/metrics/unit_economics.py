@@ -1,0 +1,138 @@
+"""Unit economics: LTV/CAC with payback, and the retention → LTV elasticity.
+
+LTV is the projected LTV(T) of :func:`insights.metrics.ltv.projected_ltv` (GMV per
+acquired user, times ``margin`` for contribution); CAC is
+:func:`insights.metrics.growth.cac` (spend in the period / users acquired in it).
+Payback = first day t with margin · cumulative LTV(t) >= CAC.
+
+The elasticity scales the hazard: S'(t) = S(t)^k with k chosen so that
+S'(30) = (1 + lift) · S(30) (a proportional-hazards change), m(t) unchanged, so
+LTV' = Σ S(t)^k · m(t).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from insights.data.dataset import Dataset
+from insights.metrics._periods import PeriodLike, parse_period
+from insights.metrics._segments import Where
+from insights.metrics.growth import cac
+from insights.metrics.ltv_projection import projected_ltv
+
+__all__ = ["ltv_cac", "retention_ltv_elasticity"]
+
+
+def ltv_cac(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    by: str | None = "channel",
+    margin: float = 0.3,
+    horizon: int = 365,
+    discount_monthly: float = 0.0,
+) -> pl.DataFrame:
+    """LTV/CAC and payback days of the users acquired in ``period``, per ``by`` group.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``group, period, n, cac, ltv_gmv, ltv_margin, ltv_cac, payback_days, model``:
+        ``ltv_margin`` = margin · projected LTV(horizon); ``ltv_cac`` = ltv_margin / cac
+        (null without spend); ``payback_days`` null when not reached within the horizon.
+        Needs the ``spend`` table (``by`` must be a spend column, e.g. channel).
+    """
+    if not 0 < margin <= 1:
+        raise ValueError(f"margin must be in (0, 1] (contribution margin on GMV), got {margin!r}")
+    p = parse_period(period)
+    costs = cac(dataset, period=period, by=by)
+    daily = projected_ltv(
+        dataset,
+        horizon=horizon,
+        by=by,
+        period=period,
+        discount_monthly=discount_monthly,
+        curve=True,
+    )
+    costs = costs.select(pl.col("segment").alias("group"), pl.col("value").alias("cac"))
+    out = (
+        daily.group_by("group")
+        .agg(pl.col("ltv").last(), pl.col("model").first(), pl.col("n").first())
+        .join(costs, on="group", how="left")
+    )
+    paid = daily.join(costs, on="group", how="left").filter(pl.col("ltv") * margin >= pl.col("cac"))
+    payback = paid.group_by("group").agg(pl.col("t").min().alias("payback_days"))
+    return (
+        out.join(payback, on="group", how="left")
+        .select(
+            "group",
+            pl.lit(p.label).alias("period"),
+            "n",
+            "cac",
+            pl.col("ltv").alias("ltv_gmv"),
+            (pl.col("ltv") * margin).alias("ltv_margin"),
+            pl.when(pl.col("cac") > 0)
+            .then(pl.col("ltv") * margin / pl.col("cac"))
+            .alias("ltv_cac"),
+            pl.col("payback_days").cast(pl.Int64),
+            "model",
+        )
+        .sort("group")
+    )
+
+
+def retention_ltv_elasticity(
+    dataset: Dataset,
+    *,
+    lift: float = 0.10,
+    day: int = 30,
+    horizon: int = 365,
+    by: str | None = None,
+    where: Where = None,
+    period: PeriodLike | None = None,
+    discount_monthly: float = 0.0,
+) -> pl.DataFrame:
+    """LTV change when the hazard is scaled so that D``day`` retention rises by ``lift`` (relative).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``group, retention, retention_new, hazard_scale, ltv, ltv_new, ltv_change,
+        elasticity``: ``hazard_scale`` = k (S' = S^k), ``ltv_change`` relative,
+        ``elasticity`` = ltv_change / lift.
+    """
+    if lift <= 0:
+        raise ValueError(f"lift must be > 0 (0.10 = D30 retention up 10% relative), got {lift!r}")
+    daily = projected_ltv(
+        dataset, horizon=horizon, by=by, where=where, period=period,
+        discount_monthly=discount_monthly, curve=True,
+    )  # fmt: skip
+    rows = []
+    for group, part in daily.group_by("group", maintain_order=True):
+        s = part["survival"].to_numpy()
+        v = part["value"].to_numpy()
+        s_day = float(s[min(day, s.size - 1)])
+        target = (1 + lift) * s_day
+        if not 0 < s_day < 1 or target >= 1:
+            raise ValueError(
+                f"D{day} retention of group {group[0]!r} is {s_day:.3f}: a {lift:.0%} lift is not "
+                "possible (it must stay below 1); choose a smaller lift"
+            )
+        k = np.log(target) / np.log(s_day)
+        scale = np.where(s > 0, np.maximum(s, 1e-300) ** (k - 1), 0.0)
+        ltv, ltv_new = float(v.sum()), float((v * scale).sum())
+        change = ltv_new / ltv - 1 if ltv > 0 else None
+        rows.append(
+            {
+                "group": group[0],
+                "retention": s_day,
+                "retention_new": target,
+                "hazard_scale": k,
+                "ltv": ltv,
+                "ltv_new": ltv_new,
+                "ltv_change": change,
+                "elasticity": None if change is None else change / lift,
+            }  # fmt: skip
+        )
+    return pl.DataFrame(rows).sort("group")

@@ -1,0 +1,145 @@
+"""Cohort LTV, projected LTV and its back-test: hand-worked examples and the simulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from insights.data import load_dataset
+from insights.metrics.ltv import cohort_ltv, ltv_matrix
+from insights.metrics.ltv_projection import ltv_backtest, projected_ltv
+
+T0 = dt.datetime(2024, 1, 1, 12)
+T1 = dt.datetime(2024, 2, 10, 12)
+
+
+def _frames() -> dict[str, pl.DataFrame]:
+    users = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3, 4],
+            "first_seen_at": [T0, T0, T0, T1],
+            "channel": ["a", "a", "b", "a"],
+        }
+    )
+    orders = pl.DataFrame(
+        {
+            "order_id": [1, 2, 3, 4, 5, 6],
+            "user_id": [1, 1, 1, 3, 3, 4],
+            "amount": [10.0, 20.0, 40.0, 5.0, 100.0, 8.0],
+            "ordered_at": [
+                T0,
+                T0 + dt.timedelta(days=5),
+                T0 + dt.timedelta(days=40),
+                T0 + dt.timedelta(days=1),
+                T0 + dt.timedelta(days=3),
+                T1,
+            ],  # fmt: skip
+            "refunded": [False, False, False, False, True, False],
+        }
+    )
+    return {"users": users, "orders": orders}
+
+
+def test_cohort_ltv_hand_worked(make_dataset):
+    ds = make_dataset(**_frames(), as_of="2024-03-01")
+    out = cohort_ltv(ds, horizon=30, grid=(0, 7, 30), bootstrap=0)
+    jan = {r["t"]: (r["ltv"], r["n"], r["complete"]) for r in out.iter_rows(named=True)
+           if r["cohort"] == "2024-01"}  # fmt: skip
+    # 3 users: day 0: 10; by day 7: 10+20+5 (refund excluded); day 40 is past 30
+    assert jan == {0: (10 / 3, 3, True), 7: (35 / 3, 3, True), 30: (35 / 3, 3, True)}
+    feb = out.filter(pl.col("cohort") == "2024-02")
+    # user 4 seen 2024-02-10, as_of 2024-03-01: observable 20 days, so t = 30 is not reported
+    assert feb["t"].to_list() == [0, 7] and feb["ltv"].to_list() == [8.0, 8.0]
+    with_refunds = cohort_ltv(ds, horizon=30, grid=(7,), bootstrap=0, include_refunded=True)
+    assert with_refunds.filter(pl.col("cohort") == "2024-01", pl.col("t") == 7)["ltv"].item() == (
+        pytest.approx(135 / 3)
+    )
+
+
+def test_cohort_ltv_by_and_matrix(make_dataset):
+    ds = make_dataset(**_frames(), as_of="2024-03-01")
+    out = cohort_ltv(ds, cohort="quarter", horizon=7, grid=(0,), by="channel", bootstrap=50)
+    b = out.filter(pl.col("group") == "b", pl.col("t") == 7).row(0, named=True)
+    assert b["cohort"] == "2024Q1" and b["ltv"] == 5.0 and b["ci_low"] == b["ci_high"] == 5.0
+    m = ltv_matrix(out)
+    assert m.columns == ["group", "cohort", "n", "d0", "d7"]
+    assert m.filter(pl.col("group") == "a")["d7"].item() == pytest.approx(38 / 3)
+
+
+def test_bootstrap_ci_matches_normal_approximation(make_dataset):
+    rng = np.random.default_rng(1)
+    n = 400
+    amounts = rng.exponential(50.0, n) * (rng.random(n) < 0.3)
+    buyers = np.flatnonzero(amounts > 0)
+    users = pl.DataFrame({"user_id": np.arange(n), "first_seen_at": [T0] * n})
+    orders = pl.DataFrame({"order_id": buyers, "user_id": buyers, "amount": amounts[buyers],
+                           "ordered_at": [T0] * buyers.size})  # fmt: skip
+    ds = make_dataset(users=users, orders=orders, as_of="2024-01-31")
+    r = cohort_ltv(ds, horizon=0, bootstrap=400, seed=3).row(0, named=True)
+    se = amounts.std(ddof=1) / np.sqrt(n)
+    assert r["ltv"] == pytest.approx(amounts.mean())
+    assert r["ci_low"] == pytest.approx(amounts.mean() - 1.96 * se, rel=0.15)
+    assert r["ci_high"] == pytest.approx(amounts.mean() + 1.96 * se, rel=0.15)
+
+
+def test_bad_arguments(make_dataset):
+    ds = make_dataset(**_frames(), as_of="2024-03-01")
+    with pytest.raises(ValueError, match="cohort must be one of"):
+        cohort_ltv(ds, cohort="week")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="horizon"):
+        projected_ltv(ds, horizon=0)
+
+
+def test_projection_equals_observed_when_data_cover_horizon(sim_dir):
+    ds = load_dataset(sim_dir)
+    proj = projected_ltv(ds, period="2022Q1", horizon=180).row(0, named=True)
+    real = ltv_backtest(ds, cutoff="2024-12-31", period="2022Q1", horizon_days=180).row(
+        0, named=True
+    )
+    assert proj["model"] == "none"
+    assert proj["ltv"] == pytest.approx(real["realised"])
+
+
+def test_backtest_on_simulator_within_10_percent(sim_dir):
+    ds = load_dataset(sim_dir)
+    out = ltv_backtest(ds, cutoff="2023-12-31", period=("2023-01-01", "2023-06-30"))
+    row = out.row(0, named=True)
+    assert row["model"] in {"weibull", "log_logistic", "log_normal"}
+    assert abs(row["error"]) < 0.10, row
+    with pytest.raises(ValueError, match="not observed"):
+        ltv_backtest(ds, cutoff="2024-06-30", period="2024Q3")
+
+
+def test_projection_same_on_every_engine(make_dataset):
+    from insights.data import frames_dataset
+
+    rng = np.random.default_rng(5)
+    n = 60
+    life = rng.geometric(0.05, n)  # active days 0, 3, 6, ... up to the user's life
+    uid = np.repeat(np.arange(n), life // 3 + 1)
+    day = np.concatenate([np.arange(0, x + 1, 3) for x in life])
+    first = [T0 + dt.timedelta(days=int(d)) for d in rng.integers(0, 20, n)]
+    views = pl.DataFrame({"user_id": uid, "watch_seconds": 60.0}).with_columns(
+        started_at=pl.Series(
+            [first[u] + dt.timedelta(days=int(d)) for u, d in zip(uid, day, strict=True)]
+        )
+    )
+    orders = views.filter(pl.Series(rng.random(views.height) < 0.3)).with_row_index("order_id")
+    orders = orders.select("order_id", "user_id", pl.col("started_at").alias("ordered_at"),
+                           pl.lit(20.0).alias("amount"))  # fmt: skip
+    frames = {"users": pl.DataFrame({"user_id": np.arange(n), "first_seen_at": first}),
+              "views": views, "orders": orders}  # fmt: skip
+    engine = projected_ltv(make_dataset(frames, as_of="2024-04-15"), horizon=120)
+    reference = projected_ltv(frames_dataset(as_of="2024-04-15", **frames), horizon=120)
+    out = [engine, reference]
+    assert out[0].equals(out[1])
+    row = out[0].row(0, named=True)
+    assert row["ltv"] >= row["ltv_observed"] > 0 and row["model"] in {
+        "none",
+        "weibull",
+        "log_logistic",
+        "log_normal",
+    }
