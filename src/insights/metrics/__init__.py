@@ -9,6 +9,7 @@ from insights.metrics.community import (
     community_spells,
     private_gmv_share,
 )
+from insights.metrics.experiments import DEFAULT_OUTCOMES, ExperimentEffects, experiment_effects
 from insights.metrics.funnel import funnel_frame, interaction_funnel, private_funnel
 from insights.metrics.growth import (
     bounce_rate,
@@ -66,6 +67,9 @@ from insights.metrics.transitions import lifecycle_transitions, transitions_by_q
 from insights.metrics.unit_economics import ltv_cac, retention_ltv_elasticity
 
 __all__ = [
+    "DEFAULT_OUTCOMES",
+    "ExperimentEffects",
+    "experiment_effects",
     "cohort_ltv",
     "ltv_matrix",
     "ltv_backtest",

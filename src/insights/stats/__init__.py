@@ -12,6 +12,18 @@ from insights.stats.btyd import (
 from insights.stats.comparison import SurvivalComparison, compare_survival
 from insights.stats.cox import cox_hazard_ratios
 from insights.stats.curves import SurvivalCurves, default_tau, survival_curves
+from insights.stats.effects import (
+    PARALLEL_TRENDS,
+    DiDResult,
+    Effect,
+    SRMResult,
+    did_effect,
+    mde,
+    normal_effect,
+    proportion_effect,
+    srm_test,
+    welch_effect,
+)
 from insights.stats.km import KM_COLUMNS, kaplan_meier, median_survival, merge_segments, survival_at
 from insights.stats.logrank import LogrankResult, logrank_test, pairwise_logrank
 from insights.stats.milestone import milestone_difference, milestone_survival, rmst_difference
@@ -32,6 +44,16 @@ from insights.stats.ratio import (
 from insights.stats.rmst import rmst
 
 __all__ = [
+    "PARALLEL_TRENDS",
+    "DiDResult",
+    "Effect",
+    "SRMResult",
+    "did_effect",
+    "mde",
+    "normal_effect",
+    "proportion_effect",
+    "srm_test",
+    "welch_effect",
     "customer_clv",
     "expected_purchases",
     "expected_spend",

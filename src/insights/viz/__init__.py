@@ -10,6 +10,7 @@ from insights.viz._fonts import MissingFontError, cjk_font
 from insights.viz._matrix_html import RetentionMatrixHTML, retention_matrix_html
 from insights.viz._palette import group_palette
 from insights.viz.dose_response import plot_dose_response
+from insights.viz.effects import plot_effects
 from insights.viz.funnel import plot_funnel
 from insights.viz.ltv import plot_ltv
 from insights.viz.pareto import plot_pareto
@@ -24,6 +25,7 @@ __all__ = [
     "cjk_font",
     "group_palette",
     "plot_dose_response",
+    "plot_effects",
     "plot_funnel",
     "plot_ltv",
     "plot_pareto",
