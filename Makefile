@@ -34,9 +34,10 @@ $(DEMO)/manifest.json: | $(STAMP)
 
 demo: $(DEMO)/manifest.json  ## generate the default demo dataset (200k users) if missing
 
-report: system $(STAMP) demo  ## set up, generate the demo data, print the KPI scorecard and the calibration table
+report: system $(STAMP) demo  ## set up, generate the demo data, render the 2024Q4 report (zh + en, PDF + HTML) into reports/
 	$(BIN)/insights kpis $(DEMO) --quarter 2024Q4
 	$(BIN)/insights calibrate $(DEMO)
+	$(BIN)/insights report $(DEMO) --quarter 2024Q4 --lang zh,en --format pdf,html --out reports
 
 test: system $(STAMP)  ## run the whole test suite
 	$(BIN)/pytest -q

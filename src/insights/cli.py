@@ -159,6 +159,58 @@ def kpis(
             console.print(f"[yellow]note[/]: {note}")
 
 
+@app.command()
+def report(
+    path: DataDir,
+    quarter: Annotated[str | None, typer.Option("--quarter", help="Quarter such as 2024Q4 (default: the data's last quarter).")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh, en, or both: zh,en.")] = "zh",
+    formats: Annotated[str, typer.Option("--format", help="pdf, html or pdf,html.")] = "pdf,html",
+    out: Annotated[Path, typer.Option("--out", help="Output root: files go to OUT/<quarter>/.")] = Path("reports"),
+    backend: Annotated[str, typer.Option("--backend", help="auto (quarto when installed), quarto or builtin.")] = "auto",
+    by: Annotated[str | None, typer.Option("--by", help="One report per value of this users column (e.g. platform).")] = None,
+    compare_to: Annotated[str, typer.Option("--compare-to", help="previous, year_ago or a quarter.")] = "previous",
+    min_cell: Annotated[int, typer.Option("--min-cell", help="Suppress segments smaller than this.")] = 10,
+    chapters: Annotated[str | None, typer.Option("--chapters", help="Only these chapters, e.g. 00,02-retention.")] = None,
+    notebooks: Annotated[Path | None, typer.Option("--notebooks", help="Chapter notebooks directory (default ./notebooks).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", help="Chapters executed at once (one kernel each).")] = 2,
+    debug: DebugOpt = False,
+) -> None:
+    """Execute the chapter notebooks and render the quarterly report (PDF/HTML); exit 2 on bad parameters, 1 on a failed render."""
+    from rich.markup import escape
+
+    from insights.report import RenderError, render
+
+    if quarter is None and path.is_dir():
+        from insights.metrics._periods import quarter_of
+
+        quarter = quarter_of(_load(path, debug).as_of.date()).label
+    for one in [x.strip() for x in lang.split(",") if x.strip()] or [lang]:
+        start = time.perf_counter()
+        try:
+            files = render(
+                path, quarter=quarter or "", lang=one, formats=formats, out=out, backend=backend,  # type: ignore[arg-type]
+                by=by, min_cell=min_cell, compare_to=compare_to, notebooks=notebooks, jobs=jobs,
+                chapters=chapters.split(",") if chapters else None, progress=sys.stderr.isatty(),
+            )  # fmt: skip
+        except RenderError as exc:
+            if debug:
+                traceback.print_exc()
+            trace = getattr(exc, "traceback", None)
+            if trace:
+                err.print(trace, markup=False, highlight=False)
+            err.print(f"[bold red]report failed[/] ({one}): {escape(str(exc))}", highlight=False)
+            err.print("the failed report was not written")
+            raise typer.Exit(1) from None
+        except ValueError as exc:
+            if debug:
+                traceback.print_exc()
+            err.print(f"[bold red]bad parameter[/]: {escape(str(exc))}")
+            raise typer.Exit(2) from None
+        for file in files:
+            console.print(f"wrote {file}")
+        console.print(f"{one}: {len(files)} file(s) in {time.perf_counter() - start:.1f} s")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -1,1 +1,38 @@
-"""insights.report."""
+"""``insights.report``: render the parameterised chapter notebooks into the quarterly report.
+
+Two backends behind one :func:`render`:
+
+``quarto``
+    ``quarto render`` of the book declared in ``reports/_quarto.yml`` (when the
+    ``quarto`` executable exists).
+``builtin``
+    papermill executes each chapter with the injected parameters (``data, quarter,
+    compare_to, filters, lang, min_cell``) → nbconvert turns it into Markdown (figures
+    extracted) → pandoc (``pypandoc_binary``) converts it to Typst with
+    ``reports/templates/crossref.lua`` → the ``typst`` package compiles the PDF with
+    ``reports/templates/insights.typ``; HTML is pandoc's self-contained page.
+
+Both use the same typst template. The built-in backend supports the subset of Quarto
+syntax documented in :mod:`insights.report._syntax` and fails on anything else; the
+privacy rule applied to every report is in :mod:`insights.report._privacy`.
+
+>>> from insights.report import render
+>>> render("data/demo", quarter="2024Q4", lang="zh", formats="pdf")  # doctest: +SKIP
+"""
+
+from insights.report._errors import RenderError
+from insights.report._execute import ChapterError
+from insights.report._privacy import PrivacyError
+from insights.report._syntax import QuartoSyntaxError
+from insights.report._typst import FontError
+from insights.report.renderer import render, report_path
+
+__all__ = [
+    "ChapterError",
+    "FontError",
+    "PrivacyError",
+    "QuartoSyntaxError",
+    "RenderError",
+    "render",
+    "report_path",
+]

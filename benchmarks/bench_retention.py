@@ -1,0 +1,509 @@
+"""Retention benchmark: ``retention_curves`` by 5 segments at the M (1M users) and L (10M) tiers.
+
+Cases, each in a fresh process (wall and CPU seconds; peak RSS from the child's
+``resource.getrusage(RUSAGE_SELF)``; the pattern of ``bench_foundation.py``):
+
+``polars``
+    ``retention_curves(load_dataset(dir), by=BY)`` on Polars LazyFrames.
+``duckdb``
+    The same on DuckDB relations (``con.read_parquet`` per table, then
+    ``load_dataset(**relations)``).
+``lifelines``
+    The usual way: one row per user (``user_lifetimes`` joined to the segment,
+    collected to pandas), then ``lifelines.KaplanMeierFitter`` per segment on the raw
+    rows. Its time is split into "per-user rows" and "fit on raw rows".
+
+Within a process, ``load`` (building the Dataset, ``validate=False``: validation is
+the foundation benchmark's business) and the analysis call are timed separately;
+the goals of issue 3 are checked against the call. The survival values of
+``polars`` and ``lifelines`` are compared at every time of either fit (goal: equal
+to 1e-9). The load average is recorded next to every timing (shared machine).
+
+Tiers: M = 1,000,000 users (~30M events), L = 10,000,000 users, built by
+:func:`build_tier` from 1M-user chunks. Results: ``benchmarks/results/retention.json``
+and ``retention.md``.
+
+Usage: ``python benchmarks/bench_retention.py [--tiers M L] [--data DIR_M] [--work /tmp/bench_l]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+HERE = Path(__file__).resolve().parent
+BY = "city_tier"  # 5 values: tier1, new_tier1, tier2, tier3, tier4_county
+TIERS = {"M": 1_000_000, "L": 10_000_000}
+CASES = ("polars", "duckdb", "lifelines")
+TABLES = ("users", "orders", "views", "interactions", "community", "experiments", "spend")
+#: ids are offset by chunk index x this (simulated ids are < 10**9 for 1M-user chunks)
+ID_OFFSET = 10**10
+
+
+# --------------------------------------------------------------------------- data
+
+
+def simulate_dir(out: Path, *, users: int, seed: int) -> Path:
+    """Simulate ``users`` users into ``out`` with the CLI unless a manifest is already there."""
+    if not (out / "manifest.json").exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "insights.cli",
+                "simulate",
+                "--out",
+                str(out),
+                "--users",
+                str(users),
+                "--seed",
+                str(seed),
+            ],
+            check=True,
+        )
+    return out
+
+
+def build_tier(
+    users: int, out: Path, *, chunk: int = 1_000_000, seed0: int = 42, work: Path | None = None
+) -> Path:
+    """A dataset directory of ``users`` users built from simulated chunks of ``chunk`` users.
+
+    The simulator holds a whole dataset in memory, so large tiers are simulated as
+    ``users // chunk`` independent chunks (seeds ``seed0, seed0 + 1, ...``, each in
+    ``work/chunk-<i>``); every table of ``out`` is then the chunks' Parquet files
+    concatenated lazily (``scan_parquet`` + ``sink_parquet``, streaming, never all in
+    memory) with ``user_id`` and ``order_id`` made unique by adding ``i * ID_OFFSET``
+    for chunk ``i``. ``spend`` is summed per period and channel. ``manifest.json``
+    lists the chunks; ``dataset.yaml`` is the first chunk's.
+
+    Issue 6 will move chunked generation into the simulator itself
+    (``insights simulate --users 10000000`` writing Parquet parts); this function is
+    the benchmark's stop-gap until then.
+
+    Parameters
+    ----------
+    users
+        Total users (a multiple of ``chunk``).
+    out
+        Output directory (left untouched if it already has ``manifest.json``).
+    chunk
+        Users per simulated chunk.
+    seed0
+        Seed of chunk 0; chunk ``i`` uses ``seed0 + i``.
+    work
+        Where the chunks go (default ``out.parent / "chunks"``); chunks already
+        simulated there are reused.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    if users % chunk:
+        raise ValueError(f"users must be a multiple of chunk={chunk}, got {users}")
+    if (out / "manifest.json").exists():
+        return out
+    work = work or out.parent / "chunks"
+    parts = [
+        simulate_dir(work / f"chunk-{i}", users=chunk, seed=seed0 + i)
+        for i in range(users // chunk)
+    ]
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for table in TABLES:
+        frames = []
+        for i, part in enumerate(parts):
+            frame = pl.scan_parquet(part / f"{table}.parquet")
+            names = frame.collect_schema().names()
+            shift = [pl.col(c) + i * ID_OFFSET for c in ("user_id", "order_id") if c in names]
+            frames.append(frame.with_columns(shift) if shift else frame)
+        joined = pl.concat(frames, how="vertical")
+        if table == "spend":
+            joined = joined.group_by("period_start", "channel", maintain_order=True).agg(
+                pl.col("amount").sum()
+            )
+        joined.sink_parquet(tmp / f"{table}.parquet")
+    shutil.copy(parts[0] / "dataset.yaml", tmp / "dataset.yaml")
+    manifests = [json.loads((p / "manifest.json").read_text()) for p in parts]
+    rows = {t: sum(m["rows"][t] for m in manifests) for t in manifests[0]["rows"]}
+    rows["spend"] = manifests[0]["rows"]["spend"]
+    manifest = {
+        **{
+            k: manifests[0][k]
+            for k in (
+                "generator",
+                "generator_version",
+                "start",
+                "end",
+                "as_of",
+                "timezone",
+                "currency",
+            )
+        },
+        "users": users,
+        "rows": rows,
+        "chunks": [str(p) for p in parts],
+        "chunk_seeds": [m["seed"] for m in manifests],
+        "id_offset": ID_OFFSET,
+        "note": "built by benchmarks/bench_retention.py::build_tier",
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return out
+
+
+# --------------------------------------------------------------------------- cases (child side)
+
+
+def case(name: str, data: str, dump: str) -> dict:
+    """Run one case in this process; phase seconds (and writes the fitted curves to ``dump``)."""
+    t0 = time.perf_counter()
+    from insights.data import load_dataset
+    from insights.metrics.retention import retention_curves
+
+    as_of = json.loads((Path(data) / "manifest.json").read_text())["as_of"]
+    out: dict = {"import": time.perf_counter() - t0}
+    if name in ("polars", "lifelines"):
+        t = time.perf_counter()
+        ds = load_dataset(data, validate=False)
+        out["load"] = time.perf_counter() - t
+    elif name == "duckdb":
+        import duckdb
+
+        t = time.perf_counter()
+        con = duckdb.connect()
+        rels = {
+            tb: con.read_parquet(str(Path(data) / f"{tb}.parquet"))
+            for tb in TABLES
+            if (Path(data) / f"{tb}.parquet").exists()
+        }
+        ds = load_dataset(as_of=as_of, validate=False, **rels)
+        out["load"] = time.perf_counter() - t
+    else:
+        raise ValueError(f"case must be one of {CASES}, got {name!r}")
+
+    if name in ("polars", "duckdb"):
+        t, c = time.perf_counter(), time.process_time()
+        curves = retention_curves(ds, by=BY)
+        out["call"] = time.perf_counter() - t
+        out["call_cpu"] = time.process_time() - c
+        from insights.stats.curves import survival_curves
+
+        t = time.perf_counter()
+        survival_curves(curves.counts, by=[BY])  # the fit alone, from the collected counts
+        out["fit_counts"] = time.perf_counter() - t
+        out["count_rows"] = curves.counts.height
+        table = curves.table.select("group", "t", "survival")
+        out["n"] = int(curves.summary["n"].sum())
+        out["groups"] = curves.summary.height
+    else:
+        import narwhals as nw
+        from lifelines import KaplanMeierFitter
+
+        from insights.data._backend import collect
+        from insights.metrics.lifetimes import user_lifetimes
+
+        t, c = time.perf_counter(), time.process_time()
+        seg = ds.table("users").select(
+            "user_id", nw.col(BY).cast(nw.String).fill_null("unknown").alias("group")
+        )
+        rows = collect(
+            user_lifetimes(ds)
+            .join(seg, on="user_id", how="inner")
+            .select("group", "duration", "event")
+        )
+        pdf = rows.to_pandas()
+        out["per_user_rows"] = time.perf_counter() - t
+        t = time.perf_counter()
+        fits = {}
+        for g, sub in pdf.groupby("group", sort=True):
+            fits[g] = KaplanMeierFitter().fit(sub["duration"], event_observed=sub["event"])
+        out["fit_raw_rows"] = time.perf_counter() - t
+        out["call"] = out["per_user_rows"] + out["fit_raw_rows"]
+        out["call_cpu"] = time.process_time() - c
+        table = pl.concat(
+            pl.DataFrame(
+                {
+                    "group": g,
+                    "t": f.survival_function_.index.to_numpy().astype("int64"),
+                    "survival": f.survival_function_.iloc[:, 0].to_numpy(),
+                }
+            )
+            for g, f in fits.items()
+        )
+        out["n"] = len(pdf)
+        out["groups"] = len(fits)
+    table.write_parquet(dump)
+    # this process's own peak RSS (kB on Linux); DuckDB and Polars allocate in-process
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
+
+
+def child(args: list[str]) -> None:
+    """Child-process entry: run the case, print its JSON line."""
+    print(json.dumps(case(*args)))
+
+
+# --------------------------------------------------------------------------- parent side
+
+
+def run_case(name: str, data: Path, dump: Path) -> dict:
+    """The case in a fresh interpreter: wall and CPU seconds, peak RSS (MB), load average, phases.
+
+    The peak RSS is the child's own ``RUSAGE_SELF`` (``RUSAGE_CHILDREN`` of this parent
+    would be the maximum over every case run so far).
+    """
+    load_before = os.getloadavg()[0]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = usage.ru_utime + usage.ru_stime
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, __file__, "--one", name, str(data), str(dump)],
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = {
+        "case": name,
+        "process_seconds": round(wall, 1),
+        "process_cpu_seconds": round(usage.ru_utime + usage.ru_stime - cpu_before, 1),
+        "peak_mb": None,
+        "exit": proc.returncode,
+        "loadavg_before": round(load_before, 2),
+        "loadavg_after": round(os.getloadavg()[0], 2),
+    }
+    if proc.returncode == 0:
+        res.update(
+            json.loads(proc.stdout.strip().splitlines()[-1])
+        )  # incl. the child's own peak_mb
+        res["peak_mb"] = round(res["peak_mb"])
+    else:
+        res["tail"] = (proc.stdout + proc.stderr)[-800:]
+    return res
+
+
+def max_difference(ours: pl.DataFrame, theirs: pl.DataFrame) -> float:
+    """Largest |S_ours(t) - S_theirs(t)| over every time of either fit (step functions)."""
+
+    def at(curve: pl.DataFrame, times: pl.DataFrame) -> pl.DataFrame:
+        return (
+            times.sort("group", "t")
+            .join_asof(
+                curve.sort("group", "t").rename({"survival": "s"}),
+                on="t",
+                by="group",
+                strategy="backward",
+                check_sortedness=False,
+            )
+            .with_columns(pl.col("s").fill_null(1.0))
+        )
+
+    times = pl.concat([ours.select("group", "t"), theirs.select("group", "t")]).unique()
+    a = at(ours, times).rename({"s": "a"})
+    b = at(theirs, times).rename({"s": "b"})
+    diff = a.join(b, on=["group", "t"]).select((pl.col("a") - pl.col("b")).abs().max()).item()
+    return float(diff)
+
+
+def tier_dir(tier: str, a: argparse.Namespace) -> Path | None:
+    """The dataset of a tier (building it if needed); None when it cannot be built."""
+    users = TIERS[tier]
+    if tier == "M":
+        data = a.data or Path("/tmp/bench/sim-1000000")
+        return simulate_dir(data, users=users, seed=42)
+    free = shutil.disk_usage(a.work).free / 2**30
+    if free < 40:
+        print(f"skipping tier L: only {free:.0f} GB free under {a.work} (needs ~40 GB)")
+        return None
+    return build_tier(users, a.work / "sim-10000000", work=a.work / "chunks")
+
+
+GOALS = {("M", "polars"): 5.0, ("M", "duckdb"): 5.0, ("L", "polars"): 60.0, ("L", "duckdb"): 60.0}
+GOAL_MB = {"L": 8 * 1024}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--tiers", nargs="+", choices=list(TIERS), default=["M"])
+    ap.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="M-tier dataset dir (default /tmp/bench/sim-1000000)",
+    )
+    ap.add_argument(
+        "--work", type=Path, default=Path("/tmp/bench_l"), help="L-tier chunks and fitted curves"
+    )
+    ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument(
+        "--report-only", action="store_true", help="rewrite retention.md from retention.json"
+    )
+    a = ap.parse_args()
+    if a.report_only:
+        saved = json.loads((a.out / "retention.json").read_text())
+        tiers = sorted({r["tier"] for r in saved["rows"]})
+        text = report(saved["rows"], saved["checks"], saved["meta"], tiers)
+        (a.out / "retention.md").write_text(text)
+        print(text)
+        return
+    a.work.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    checks: dict[str, dict] = {}
+    for tier in a.tiers:
+        data = tier_dir(tier, a)
+        if data is None:
+            rows.append({"tier": tier, "case": "all", "skipped": "not enough disk"})
+            continue
+        dumps = {}
+        for name in a.cases:
+            dumps[name] = a.work / f"curves-{tier}-{name}.parquet"
+            res = run_case(name, data, dumps[name])
+            goal = GOALS.get((tier, name))
+            users = json.loads((data / "manifest.json").read_text())["users"]
+            res.update(
+                tier=tier,
+                users=users,
+                goal_seconds=goal,
+                met=None if goal is None or "call" not in res else res["call"] <= goal,
+            )
+            if tier in GOAL_MB and name in ("polars", "duckdb"):
+                res.update(
+                    goal_mb=GOAL_MB[tier],
+                    met_mb=None if res["peak_mb"] is None else res["peak_mb"] <= GOAL_MB[tier],
+                )
+            rows.append(res)
+            print(json.dumps(res), flush=True)
+        ok = {n: d for n, d in dumps.items() if d.exists()}
+        check: dict = {}
+        if "polars" in ok and "lifelines" in ok:
+            check["max_abs_diff_vs_lifelines"] = max_difference(
+                pl.read_parquet(ok["polars"]), pl.read_parquet(ok["lifelines"])
+            )
+        if "polars" in ok and "duckdb" in ok:
+            check["max_abs_diff_duckdb_vs_polars"] = max_difference(
+                pl.read_parquet(ok["polars"]), pl.read_parquet(ok["duckdb"])
+            )
+        byname = {r["case"]: r for r in rows if r.get("tier") == tier and "call" in r}
+        if "polars" in byname and "lifelines" in byname:
+            check["speedup_vs_lifelines"] = round(
+                byname["lifelines"]["call"] / byname["polars"]["call"], 2
+            )
+            check["speedup_cpu_vs_lifelines"] = round(
+                byname["lifelines"]["call_cpu"] / byname["polars"]["call_cpu"], 2
+            )
+            check["speedup_fit_only"] = round(
+                byname["lifelines"]["fit_raw_rows"] / byname["polars"]["fit_counts"], 1
+            )
+        checks[tier] = check
+        print(tier, json.dumps(check), flush=True)
+    meta = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cores",
+        "python": platform.python_version(),
+        "polars": pl.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "by": BY,
+    }
+    a.out.mkdir(parents=True, exist_ok=True)
+    (a.out / "retention.json").write_text(
+        json.dumps({"meta": meta, "rows": rows, "checks": checks}, indent=1)
+    )
+    text = report(rows, checks, meta, a.tiers)
+    (a.out / "retention.md").write_text(text)
+    print(text)
+
+
+def report(rows: list[dict], checks: dict, meta: dict, tiers: list[str]) -> str:
+    """The Markdown table of the results, with goals and whether they are met."""
+    yn = {True: "yes", False: "no", None: "—"}
+    lines = [
+        f'# retention_curves(dataset, by="{BY}") — 5 segments',
+        "",
+        "| tier | users | case | call s (wall) | call CPU s | load s | process s (wall / CPU) | peak MB "
+        "| load avg (before/after) | goal | met |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "skipped" in r:
+            lines.append(
+                f"| {r['tier']} | {TIERS[r['tier']]:,} | — | skipped: {r['skipped']} | | | | | | | |"
+            )
+            continue
+        if "call" not in r:
+            lines.append(
+                f"| {r['tier']} | {r['users']:,} | {r['case']} | failed (exit {r['exit']}) | | "
+                f"{r['process_seconds']} | {r['peak_mb']} | | | | |"
+            )
+            continue
+        call = f"{r['call']:.2f}"
+        if r["case"] == "lifelines":
+            call += f" ({r['per_user_rows']:.2f} per-user rows + {r['fit_raw_rows']:.2f} fit on raw rows)"
+        else:
+            call += f" (of which KM fit from {r['count_rows']:,} count rows {r['fit_counts']:.3f})"
+        goal = f"≤ {r['goal_seconds']:g} s" if r.get("goal_seconds") else "—"
+        met = yn[r.get("met")]
+        if "goal_mb" in r:
+            goal += f", ≤ {r['goal_mb'] // 1024} GB"
+            met += f" / {yn[r['met_mb']]}"
+        lines.append(
+            f"| {r['tier']} | {r['users']:,} | {r['case']} | {call} | {r['call_cpu']:.2f} | {r['load']:.2f} | "
+            f"{r['process_seconds']} / {r['process_cpu_seconds']} | {r['peak_mb']} | {r['loadavg_before']}/{r['loadavg_after']} | "
+            f"{goal} | {met} |"
+        )
+    lines.append("")
+    for tier, c in checks.items():
+        parts = []
+        if "max_abs_diff_vs_lifelines" in c:
+            d = c["max_abs_diff_vs_lifelines"]
+            parts.append(
+                f"max |S_ours − S_lifelines| over all times = {d:.2e} (goal ≤ 1e-9: {yn[d <= 1e-9]})"
+            )
+        if "max_abs_diff_duckdb_vs_polars" in c:
+            parts.append(f"DuckDB vs Polars max diff = {c['max_abs_diff_duckdb_vs_polars']:.2e}")
+        if "speedup_vs_lifelines" in c:
+            goal = " (goal ≥ 5x at L)" if tier == "L" else " (the ≥ 5x goal is set at L)"
+            parts.append(
+                f"speed-up vs lifelines (per-user rows + fit) = {c['speedup_vs_lifelines']}x wall, "
+                f"{c['speedup_cpu_vs_lifelines']}x CPU{goal}; fit alone (KM from counts vs "
+                f"KaplanMeierFitter on raw rows) {c['speedup_fit_only']}x"
+            )
+        lines.append(f"- {tier}: " + "; ".join(parts))
+    if "L" not in tiers:
+        lines.append(
+            "- L tier (10M users): NOT run. Building it takes 10 simulations of 1M users (~6 min each "
+            "and ~6 GB RAM on this shared, overloaded machine), which did not fit the session; the goals "
+            "at L (≤ 60 s, ≤ 8 GB, ≥ 5x lifelines) are therefore unmeasured. Run "
+            "`python benchmarks/bench_retention.py --tiers L` (builds it with `build_tier`)."
+        )
+    lines += [
+        "",
+        "call = the analysis call in-process (retention_curves; for lifelines per-user rows + KM fits); "
+        "load = load_dataset (validate=False); process = whole fresh interpreter incl. imports. "
+        "Load average = 1-min `os.getloadavg()` before/after the case (2-core machine shared with other jobs).",
+        "",
+        f"{meta}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--one":
+        child(sys.argv[2:])
+    else:
+        main()

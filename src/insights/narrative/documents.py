@@ -1,0 +1,376 @@
+"""What the seed documents say about a metric, next to what this data says.
+
+The documents' figures are ``seed_figures.csv`` (a copy of the shared benchmark
+file, shipped in this package: seed file, section, metric, segment, period, value,
+unit, kind). :data:`DOC_MAP` says which of those rows quote the same quantity as
+one of our metrics (``retention_d30`` ↔ the documents' ``retention_30d``), for which
+of our segments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from insights.narrative.catalog import check_lang, message, metric_label
+from insights.narrative.numbers import fmt_ci, fmt_diff, fmt_value, is_missing
+from insights.narrative.registry import metric_info
+
+__all__ = [
+    "DocRef",
+    "DOC_MAP",
+    "DocKind",
+    "seed_figures",
+    "seed_figures_path",
+    "document_figures",
+    "document_vs_data",
+    "document_lines",
+]
+
+DocKind = Literal["observed", "target", "projection", "case"]
+
+
+def seed_figures_path() -> Path:
+    """The packaged ``seed_figures.csv``."""
+    return Path(__file__).parent / "seed_figures.csv"
+
+
+@cache
+def seed_figures() -> pl.DataFrame:
+    """Every figure the five seed documents state (read once).
+
+    Columns ``seed, section, metric, segment, period, value, unit, kind, note``
+    (``period`` and ``section`` as strings, ``value`` as float).
+    """
+    return pl.read_csv(
+        seed_figures_path(), schema_overrides={"section": pl.String, "period": pl.String}
+    )
+
+
+@dataclass(frozen=True)
+class DocRef:
+    """A documents' metric (and segment) that quotes one of our metrics.
+
+    ``transform="complement"`` reads a churn figure as retention (100 - x);
+    ``high_metric`` names the row holding the upper end of a quoted range.
+    """
+
+    metric: str
+    segment: str
+    transform: Literal["same", "complement"] = "same"
+    high_metric: str | None = None
+
+
+def _refs(**segments: list[DocRef]) -> dict[str, list[DocRef]]:
+    return {k.replace("__", "+"): v for k, v in segments.items()}
+
+
+R = DocRef
+#: our metric id -> our segment value ("*" = any) -> the documents' rows quoting it
+DOC_MAP: dict[str, dict[str, list[DocRef]]] = {
+    "retention_d30": _refs(
+        all=[R("retention_30d", "all"), R("retention_30d", "partner_platforms")],
+        gen_z=[R("retention_30d", "gen_z")],
+        new_middle_class=[R("retention_30d", "new_middle_class")],
+        tier12=[R("retention_30d", "tier12_city")],
+        lower_tier=[R("retention_30d", "lower_tier")],
+        beauty=[R("retention_30d", "beauty")],
+        apparel=[R("retention_30d", "apparel")],
+        home=[R("retention_30d", "home")],
+        digital=[R("retention_30d", "digital")],
+    ),
+    "retention_d7": _refs(
+        all=[R("churn_week1", "new_users", "complement"), R("retention_7d", "new_users")]
+    ),
+    "churn_week1": _refs(all=[R("churn_week1", "new_users")]),
+    "churn_month1": _refs(all=[R("churn_month1", "new_users")]),
+    "repurchase_60d": _refs(
+        all=[R("repurchase_60d", "all")],
+        gen_z=[R("repurchase_60d", "gen_z")],
+        new_middle_class=[R("repurchase_60d", "new_middle_class")],
+        lower_tier=[R("repurchase_60d", "lower_tier")],
+        tier12=[R("repurchase_60d", "tier12_city")],
+    ),
+    "active_90d": _refs(
+        all=[R("active_90d", "all")], new_middle_class=[R("active_90d", "new_middle_class")]
+    ),
+    "first_purchase_30d": _refs(all=[R("new_user_conversion_rate", "new_users")]),
+    "aov": _refs(all=[R("aov_yuan", "smb_merchants")]),
+    "aov_yuan": _refs(all=[R("aov_yuan", "smb_merchants")]),
+    "interaction_rate": _refs(
+        all=[R("interaction_rate", "all")],
+        tier1=[R("interaction_rate", "tier1_city")],
+        douyin=[R("interaction_rate", "douyin")],
+        kuaishou=[R("interaction_rate", "kuaishou")],
+        silver=[R("interaction_rate", "age_50_plus")],
+    ),
+    "public_to_private_conversion_30d": _refs(
+        all=[
+            R(
+                "private_domain_conversion_rate_benchmark_low",
+                "ecommerce_industry_avg",
+                high_metric="private_domain_conversion_rate_benchmark_high",
+            ),
+            R("public_to_private_conversion_rate", "live_viewers"),
+        ]
+    ),
+    "community_exit_rate_90d": _refs(all=[R("community_exit_rate", "private_domain")]),
+    "cac_yuan": _refs(all=[R("cac_yuan", "all")]),
+    "repurchase_cycle": _refs(
+        beauty__apparel=[R("repurchase_cycle", "beauty_apparel")],
+        home__digital=[R("repurchase_cycle", "home_digital")],
+    ),
+    "silent_reactivation_30d": _refs(all=[R("reactivation_30d", "silent_users")]),
+    "repurchase_frequency_ratio": {"*": [R("repurchase_frequency_ratio", "private_domain")]},
+    "aov_uplift": {
+        "private vs public": [R("aov_premium_vs_public", "private_domain")],
+        "high_interaction vs ordinary": [R("aov_uplift", "high_interaction")],
+    },
+    "repurchase_uplift": {
+        "high_interaction vs ordinary": [R("repurchase_uplift", "high_interaction")]
+    },
+    "gmv_share_top20pct_buyers": _refs(all=[R("gmv_share", "high_value_users")]),
+    "watch_minutes_per_session_mean": _refs(all=[R("watch_time_per_session", "all")]),
+    "bounce_rate": _refs(all=[R("bounce_rate", "all")]),
+    "new_user_share": _refs(
+        organic=[R("traffic_share", "organic")], paid=[R("traffic_share", "paid")]
+    ),
+    "user_share": _refs(
+        gen_z=[R("user_share", "gen_z")],
+        lower_tier=[R("user_share", "lower_tier")],
+        new_middle_class=[R("user_share", "new_middle_class")],
+    ),
+}
+DOC_MAP["repurchase_cycle_median_days"] = DOC_MAP["repurchase_cycle"]
+
+
+def _year(period: str | None) -> str | None:
+    return period[:4] if period and period[:4].isdigit() else None
+
+
+def _pick(rows: pl.DataFrame, year: str | None) -> pl.DataFrame:
+    """One row per (seed, kind): the period matching ``year``, else the latest year, else undated."""
+    numeric = pl.col("period").str.contains(r"^\d{4}$")
+    rank = (
+        pl.when(pl.col("period") == (year or ""))
+        .then(0)
+        .when(numeric)
+        .then(10_000 - pl.col("period").str.slice(0, 4).cast(pl.Int32, strict=False))
+        .otherwise(20_000)
+    )
+    return (
+        rows.with_columns(_rank=rank, _order=pl.int_range(pl.len()))
+        .sort("_rank", "_order")
+        .unique(subset=["seed", "kind"], keep="first", maintain_order=True)
+        .drop("_rank", "_order")
+    )
+
+
+def document_figures(
+    metric: str,
+    *,
+    segment: str = "all",
+    period: str | None = None,
+    kinds: Sequence[DocKind] = ("observed", "target"),
+) -> pl.DataFrame:
+    """The documents' figures for ``metric`` in ``segment``, in the metric's own unit.
+
+    Parameters
+    ----------
+    metric, segment
+        Our metric id and segment value (see :data:`DOC_MAP`).
+    period
+        The data's period (``2024Q4``, ``2024``): a document row of the same year is
+        preferred, otherwise the latest dated one, otherwise an undated one.
+    kinds
+        Which kinds of document statements to return.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``seed, section, doc_metric, doc_period, kind, raw_value, raw_unit, value``
+        (``value`` converted: percentages to fractions, ``complement`` applied) and
+        ``high`` (upper end of a quoted range, else null). Empty when no document
+        quotes the metric.
+
+    Examples
+    --------
+    >>> document_figures("retention_d30", period="2024Q4").select("seed", "section", "kind", "value").rows()
+    [('000_4a2f2b99f1c1976d.txt', '2.2', 'observed', 0.35), ('000_4a2f2b99f1c1976d.txt', '1.3', 'target', 0.6)]
+    """
+    refs = DOC_MAP.get(metric, {})
+    chosen = refs.get(segment, refs.get("*", []))
+    kind = metric_info(metric).kind
+    seeds = seed_figures()
+    frames = []
+    for ref in chosen:
+        rows = seeds.filter(
+            (pl.col("metric") == ref.metric)
+            & (pl.col("segment") == ref.segment)
+            & pl.col("kind").is_in(list(kinds))
+        )
+        if rows.is_empty():
+            continue
+        picked = _pick(rows, _year(period))
+        scale = 100.0 if kind in ("rate", "uplift") else 1.0
+        raw = pl.col("value").cast(pl.Float64)
+        value = (100.0 - raw) if ref.transform == "complement" else raw
+        high = None
+        if ref.high_metric:
+            hi = seeds.filter(
+                (pl.col("metric") == ref.high_metric) & (pl.col("segment") == ref.segment)
+            )
+            high = float(hi["value"][0]) / scale if hi.height else None
+        frames.append(
+            picked.select(
+                "seed",
+                "section",
+                pl.col("metric").alias("doc_metric"),
+                pl.col("period").alias("doc_period"),
+                "kind",
+                raw.alias("raw_value"),
+                pl.col("unit").alias("raw_unit"),
+                (value / scale).alias("value"),
+                pl.lit(high, dtype=pl.Float64).alias("high"),
+                pl.lit(ref.transform).alias("transform"),
+            )
+        )
+    if not frames:
+        return pl.DataFrame(
+            schema={
+                "seed": pl.String,
+                "section": pl.String,
+                "doc_metric": pl.String,
+                "doc_period": pl.String,
+                "kind": pl.String,
+                "raw_value": pl.Float64,
+                "raw_unit": pl.String,
+                "value": pl.Float64,
+                "high": pl.Float64,
+                "transform": pl.String,
+            }
+        )
+    return pl.concat(frames).sort(
+        pl.col("kind").replace_strict(
+            {"observed": 0, "target": 1, "projection": 2, "case": 3}, default=9
+        ),
+        maintain_order=True,
+    )
+
+
+def _gap(value: float, low: float, high: float | None) -> float:
+    """``value`` minus the document's figure, or minus the nearest end of a quoted range."""
+    if high is None:
+        return value - low
+    return value - low if value < low else (value - high if value > high else 0.0)
+
+
+def document_vs_data(
+    metric: str,
+    value: float | None,
+    *,
+    lang: str,
+    ci: tuple[float | None, float | None] | None = None,
+    segment: str = "all",
+    period: str | None = None,
+    n: int | None = None,
+    min_cell: int = 10,
+    kinds: Sequence[DocKind] = ("observed", "target"),
+) -> list[str]:
+    """ "Document 000_….txt (§2.2) reports 35.0% (2024); this data: 35.2% (95% CI …), +0.2 points from the document."
+
+    One sentence per document statement found for ``metric``/``segment``; an empty
+    list when no document quotes it, when ``value`` is missing, or when ``n`` is
+    below ``min_cell`` (small cells are never shown).
+
+    Examples
+    --------
+    >>> document_vs_data("retention_d30", 0.352, lang="en", period="2024Q4")[0]
+    'Document 000_4a2f2b99f1c1976d.txt (§2.2) reports 35.0% (2024); this data: 35.2%, +0.2 points from the document.'
+    """
+    check_lang(lang)
+    if is_missing(value) or (n is not None and n < min_cell):
+        return []
+    assert value is not None
+    kind = metric_info(metric).kind
+    docs = document_figures(metric, segment=segment, period=period, kinds=kinds)
+    ci_text = fmt_ci(ci[0], ci[1], kind, lang=lang) if ci else ""
+    ci_part = message("meta.paren", lang=lang, x=ci_text) if ci_text else ""
+    out = []
+    for row in docs.iter_rows(named=True):  # a handful of document statements
+        if row["high"] is not None:
+            doc_value = message(
+                "doc.range",
+                lang=lang,
+                low=fmt_value(row["value"], kind, lang=lang),
+                high=fmt_value(row["high"], kind, lang=lang),
+            )
+        elif row["transform"] == "complement":
+            raw = fmt_value(row["raw_value"] / 100, "rate", lang=lang)
+            doc_value = f"{metric_label(row['doc_metric'], lang=lang)} {raw}" + message(
+                "doc.derived",
+                lang=lang,
+                derived=f"{metric_label(metric, lang=lang)} {fmt_value(row['value'], kind, lang=lang)}",
+            )
+        else:
+            doc_value = fmt_value(row["value"], kind, lang=lang)
+        period_text = (
+            row["doc_period"]
+            if row["doc_period"] and row["doc_period"] not in ("undated", "unspecified")
+            else message("doc.undated", lang=lang)
+        )
+        out.append(
+            message(
+                f"doc.{row['kind']}",
+                lang=lang,
+                doc=row["seed"],
+                section=row["section"],
+                doc_value=doc_value,
+                period=period_text,
+                value=fmt_value(value, kind, lang=lang),
+                ci_part=ci_part,
+                diff=fmt_diff(_gap(value, row["value"], row["high"]), kind, lang=lang),
+            )
+        )
+    return out
+
+
+def document_lines(
+    frame: pl.DataFrame,
+    *,
+    lang: str,
+    period: str | None = None,
+    min_cell: int = 10,
+    kinds: Sequence[DocKind] = ("observed", "target"),
+) -> list[str]:
+    """:func:`document_vs_data` for every row of a tidy metric frame (rows below ``min_cell`` skipped).
+
+    ``period`` defaults to each row's ``period`` (or ``quarter``) value.
+    """
+    check_lang(lang)
+    out: list[str] = []
+    period_col = (
+        "period"
+        if "period" in frame.columns
+        else ("quarter" if "quarter" in frame.columns else None)
+    )
+    for row in frame.iter_rows(named=True):  # one row per metric x segment
+        if row.get("suppressed") or row.get("metric") not in DOC_MAP:
+            continue
+        out += document_vs_data(
+            str(row["metric"]),
+            row.get("value"),
+            lang=lang,
+            ci=(row.get("ci_low"), row.get("ci_high")),
+            segment=str(row.get("segment", "all")),
+            period=period or (str(row[period_col]) if period_col and row.get(period_col) else None),
+            n=row.get("n"),
+            min_cell=min_cell,
+            kinds=kinds,
+        )
+    return out

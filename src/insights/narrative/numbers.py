@@ -1,0 +1,160 @@
+"""Numbers as the narrative writes them: percentages, money, days, CIs and p-values."""
+
+from __future__ import annotations
+
+import math
+
+from insights.narrative.catalog import message
+from insights.narrative.registry import Kind
+
+__all__ = [
+    "fmt_value",
+    "fmt_range",
+    "fmt_ci",
+    "fmt_change",
+    "fmt_diff",
+    "fmt_p",
+    "is_missing",
+    "MINUS",
+]
+
+MINUS = "\u2212"
+
+
+def is_missing(value: object) -> bool:
+    """True for ``None`` and NaN."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _num(x: float, digits: int, *, sign: bool = False) -> str:
+    text = f"{abs(x):,.{digits}f}"
+    if x < 0 and float(text.replace(",", "")) != 0:
+        return MINUS + text
+    return ("+" + text) if sign else text
+
+
+def _bare(value: float, kind: Kind, *, sign: bool = False) -> str:
+    """The number of ``value`` in the unit of ``kind``, without the unit."""
+    if kind in ("rate", "uplift"):
+        return _num(value * 100, 1, sign=sign)
+    if kind == "ratio":
+        return _num(value, 2, sign=sign)
+    if kind == "count":
+        return _num(value, 0, sign=sign)
+    if kind == "days":
+        return _num(value, 0 if float(value).is_integer() else 1, sign=sign)
+    return _num(value, 1, sign=sign)
+
+
+_UNIT = {
+    "rate": "percent",
+    "uplift": "percent",
+    "yuan": "yuan",
+    "days": "days",
+    "minutes": "minutes",
+    "ratio": "ratio",
+    "count": "count",
+    "index": "index",
+}
+
+
+def fmt_value(value: float | None, kind: Kind, *, lang: str) -> str:
+    """``value`` with its unit: rates are fractions shown as %, uplifts signed.
+
+    Examples
+    --------
+    >>> fmt_value(0.3517, "rate", lang="en"), fmt_value(128.84, "yuan", lang="zh")
+    ('35.2%', '128.8元')
+    >>> fmt_value(0.272, "uplift", lang="en"), fmt_value(12000, "count", lang="en")
+    ('+27.2%', '12,000')
+    """
+    if is_missing(value):
+        return "–"
+    assert value is not None
+    return message(f"unit.{_UNIT[kind]}", lang=lang, x=_bare(value, kind, sign=kind == "uplift"))
+
+
+def fmt_range(low: float | None, high: float | None, kind: Kind, *, lang: str) -> str:
+    """ "34.8–35.6%" (the unit written once); "–" when a bound is missing.
+
+    Examples
+    --------
+    >>> fmt_range(15, 18, "days", lang="en"), fmt_range(118.3, 139.3, "yuan", lang="en")
+    ('15–18 days', '¥118.3–139.3')
+    """
+    if is_missing(low) or is_missing(high):
+        return "–"
+    assert low is not None and high is not None
+    if kind == "uplift":
+        return f"{fmt_value(low, kind, lang=lang)} – {fmt_value(high, kind, lang=lang)}"
+    return message(f"unit.{_UNIT[kind]}", lang=lang, x=f"{_bare(low, kind)}–{_bare(high, kind)}")
+
+
+def fmt_ci(low: float | None, high: float | None, kind: Kind, *, lang: str) -> str:
+    """ "95% CI 34.8–35.6%" (the unit written once); empty when a bound is missing.
+
+    Examples
+    --------
+    >>> fmt_ci(0.348, 0.356, "rate", lang="en")
+    '95% CI 34.8–35.6%'
+    >>> fmt_ci(118.3, 139.3, "yuan", lang="zh")
+    '95%置信区间 118.3–139.3元'
+    """
+    if is_missing(low) or is_missing(high):
+        return ""
+    return message("ci", lang=lang, range=fmt_range(low, high, kind, lang=lang))
+
+
+def fmt_change(diff: float, kind: Kind, *, lang: str, previous: float | None = None) -> str:
+    """The size of a change, without its direction.
+
+    Rates and uplifts change in percentage points; other kinds by a relative %
+    of ``previous`` (or in their own unit when ``previous`` is missing or 0).
+
+    Examples
+    --------
+    >>> fmt_change(-0.021, "rate", lang="en")
+    '2.1 points'
+    >>> fmt_change(5.0, "yuan", lang="en", previous=125.0)
+    '4.0%'
+    """
+    if kind in ("rate", "uplift"):
+        return message("unit.points", lang=lang, x=_num(abs(diff) * 100, 1))
+    if previous is not None and not is_missing(previous) and previous != 0:
+        return message("unit.percent", lang=lang, x=_num(abs(diff / previous) * 100, 1))
+    return fmt_value(abs(diff), kind, lang=lang)
+
+
+def fmt_diff(diff: float | None, kind: Kind, *, lang: str) -> str:
+    """A signed difference in the unit of ``kind`` (rates in points).
+
+    Examples
+    --------
+    >>> fmt_diff(0.0013, "rate", lang="en"), fmt_diff(-8.84, "yuan", lang="en")
+    ('+0.1 points', '−¥8.8')
+    """
+    if is_missing(diff):
+        return "–"
+    assert diff is not None
+    if kind in ("rate", "uplift"):
+        return message("unit.points", lang=lang, x=_num(diff * 100, 1, sign=True))
+    sign = MINUS if _bare(diff, kind).startswith(MINUS) else "+"
+    return sign + fmt_value(abs(diff), kind, lang=lang)
+
+
+def fmt_p(p: float | None) -> str:
+    """ "p < 0.001", "p = 0.012" or "p = 0.34".
+
+    Examples
+    --------
+    >>> fmt_p(0.0004), fmt_p(0.01234), fmt_p(0.3391)
+    ('p < 0.001', 'p = 0.012', 'p = 0.34')
+    """
+    if is_missing(p):
+        return "p = –"
+    assert p is not None
+    if p < 0.001:
+        return "p < 0.001"
+    if p < 0.1:
+        return f"p = {p:.3f}"
+    return f"p = {p:.2f}"

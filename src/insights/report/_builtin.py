@@ -1,0 +1,151 @@
+"""The built-in backend: papermill -> nbconvert -> pandoc -> typst (PDF) and pandoc (HTML)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import polars as pl
+
+from insights.report._chapters import Chapter
+from insights.report._execute import execute_chapter
+from insights.report._labels import (
+    cover_details,
+    report_subtitle,
+    report_title,
+    short_title,
+    toc_title,
+)
+from insights.report._markdown import chapter_markdown
+from insights.report._pandoc import markdown_to_html, markdown_to_typst
+from insights.report._params import Request
+from insights.report._privacy import check_privacy
+from insights.report._typst import check_glyphs, compile_pdf, typst_string
+
+__all__ = ["render_builtin"]
+
+APPENDIX_MARK = "::: {.insights-appendix}\n:::"
+
+
+def render_builtin(
+    book: list[Chapter],
+    *,
+    metas: dict[str, dict[str, Any]],
+    request: Request,
+    parameters: dict[str, Any],
+    segment: str | None,
+    templates: Path,
+    work: Path,
+    known_ids: pl.Series,
+    as_of: dt.datetime,
+    jobs: int,
+    on_done: Callable[[str], None],
+) -> dict[str, Path]:
+    """Render one report into ``work``; ``{"pdf": path, "html": path}`` of the finished files.
+
+    Chapters run in up to ``jobs`` kernels at once; the first failing chapter in book
+    order raises (chapters not yet started are cancelled).
+    """
+    executed = _execute_all(book, parameters, work=work, jobs=jobs, on_done=on_done)
+    parts: list[str] = []
+    for chapter, nb in zip(book, executed, strict=True):
+        if chapter.appendix and APPENDIX_MARK not in parts:
+            parts.append(APPENDIX_MARK)
+        meta = metas[chapter.name]
+        parts.append(chapter_markdown(nb, chapter, meta=meta, lang=request.lang, workdir=work))
+    markdown = "\n\n".join(parts) + "\n"
+    (work / "report.md").write_text(markdown, encoding="utf-8")
+    check_privacy(markdown, known_ids=known_ids)
+
+    seg = (request.by, segment) if segment is not None and request.by else None
+    title = report_title(request.lang)
+    subtitle = report_subtitle(request.quarter, request.lang, seg)
+    today = dt.date.today().isoformat()
+    files: dict[str, Path] = {}
+    if "pdf" in request.formats:
+        check_glyphs(markdown)
+        body = markdown_to_typst(markdown, lang=request.lang, templates=templates)
+        shutil.copy2(templates / "insights.typ", work / "insights.typ")
+        details = cover_details(
+            lang=request.lang, data=request.data.name, compare_to=request.compare_to,
+            min_cell=request.min_cell, as_of=as_of.date().isoformat(), segment=seg,
+        )  # fmt: skip
+        preamble = _preamble(request, title=title, subtitle=subtitle, date=today, details=details)
+        (work / "main.typ").write_text(preamble + body, encoding="utf-8")
+        files["pdf"] = work / "report.pdf"
+        compile_pdf(work / "main.typ", files["pdf"], root=work)
+    if "html" in request.formats:
+        files["html"] = work / "report.html"
+        markdown_to_html(
+            markdown, lang=request.lang, templates=templates, resource_dir=work,
+            output=files["html"], title=title, subtitle=subtitle, date=today,
+            toc_title=toc_title(request.lang),
+        )  # fmt: skip
+    return files
+
+
+def _execute_all(
+    book: list[Chapter],
+    parameters: dict[str, Any],
+    *,
+    work: Path,
+    jobs: int,
+    on_done: Callable[[str], None],
+) -> list[nbformat.NotebookNode]:
+    def run(chapter: Chapter) -> nbformat.NotebookNode:
+        nb = execute_chapter(chapter, parameters, workdir=work)
+        on_done(chapter.name)
+        return nb
+
+    def run_in_thread(chapter: Chapter) -> nbformat.NotebookNode:
+        try:
+            return run(chapter)
+        finally:
+            _close_thread_loop()
+
+    if jobs <= 1 or len(book) == 1:
+        return [run(chapter) for chapter in book]
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="chapter") as pool:
+        futures: list[Future[nbformat.NotebookNode]] = [pool.submit(run_in_thread, c) for c in book]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def _close_thread_loop() -> None:
+    """Close the event loop the kernel client opened in this worker thread."""
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        return
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
+    asyncio.set_event_loop(None)
+
+
+def _preamble(
+    request: Request, *, title: str, subtitle: str, date: str, details: list[tuple[str, str]]
+) -> str:
+    """The head of ``main.typ``: import the template and apply it with the cover values."""
+    rows = ", ".join(f"({typst_string(k)}, {typst_string(v)})" for k, v in details)
+    return (
+        '#import "insights.typ": *\n'
+        "#show: insights-report.with(\n"
+        f"  title: {typst_string(title)},\n"
+        f"  subtitle: {typst_string(subtitle)},\n"
+        f"  short-title: {typst_string(short_title(request.lang))},\n"
+        f"  quarter: {typst_string(request.quarter)},\n"
+        f"  lang: {typst_string(request.lang)},\n"
+        f"  date: {typst_string(date)},\n"
+        f"  details: ({rows},),\n"
+        ")\n\n"
+    )

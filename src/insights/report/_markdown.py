@@ -1,0 +1,221 @@
+"""An executed chapter notebook -> pandoc Markdown plus its figure files (nbconvert).
+
+Code cells become Markdown by their ``#|`` options (see :mod:`insights.report._syntax`):
+a labelled figure becomes ``![caption](figures/…png){#fig-x}``, a labelled table a
+``::: {#tbl-x tbl-cap="…"}`` div that ``crossref.lua`` turns into a captioned table.
+Figures are extracted by nbconvert's ``ExtractOutputPreprocessor``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbconvert.exporters import MarkdownExporter
+from nbconvert.preprocessors import Preprocessor
+
+from insights.report._chapters import Chapter
+from insights.report._errors import RenderError
+from insights.report._pandoc import html_to_markdown
+from insights.report._syntax import CellOptions, QuartoSyntaxError, cell_options
+
+__all__ = ["chapter_markdown"]
+
+_IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
+_OBJECT_REPR = re.compile(r"^<[^\n]*>$")
+_GLYPH_WARNING = re.compile(r"Glyph \d+ .*missing from (current )?font")
+_TABLE_LINE = re.compile(r"^\s*(\|.*\||\+[-=+:]+\+)\s*$", re.MULTILINE)
+_SKIP_TAGS = {"parameters", "injected-parameters"}
+
+
+def chapter_markdown(
+    nb: nbformat.NotebookNode, chapter: Chapter, *, meta: dict[str, Any], lang: str, workdir: Path
+) -> str:
+    """Markdown of one executed chapter; figures are written under ``workdir/figures/<chapter>/``.
+
+    The chapter starts with a level-1 heading: the notebook's own (first Markdown) or
+    the front matter's ``title-<lang>`` / ``title``, with the id ``sec-<name>`` (the
+    name without its number, e.g. ``sec-retention`` for ``02-retention``).
+    """
+    nb = nbformat.from_dict(nb)  # a copy: never change the caller's notebook
+    injected = [i for i, c in enumerate(nb.cells) if "injected-parameters" in _tags(c)]
+    cells = _QuartoCells(
+        chapter=chapter.name,
+        defaults=meta.get("execute") or {},
+        lang=lang,
+        injected_at=injected[0] if injected else None,
+    )
+    exporter = MarkdownExporter()
+    exporter.register_preprocessor(cells, enabled=True)
+    given: dict[str, Any] = {
+        "unique_key": chapter.name,
+        "output_files_dir": f"figures/{chapter.name}",
+    }
+    body, resources = exporter.from_notebook_node(nb, resources=given)
+    outputs: dict[str, bytes] = resources.get("outputs") or {}
+    for name, data in outputs.items():
+        target = workdir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    body = body.strip() + "\n"
+    if not re.match(r"#\s", body):
+        title = meta.get(f"title-{lang}") or meta.get("title") or chapter.name
+        ident = "sec-" + chapter.name.split("-", 1)[-1]
+        body = f"# {title} {{#{ident}}}\n\n{body}"
+    return body
+
+
+class _QuartoCells(Preprocessor):
+    """Replace each code cell by the Markdown its options and outputs call for."""
+
+    def __init__(
+        self,
+        *,
+        chapter: str,
+        defaults: dict[str, Any],
+        lang: str,
+        injected_at: int | None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(**kw)
+        self.chapter = chapter
+        self.lang = lang
+        self.defaults = defaults
+        self.injected_at = injected_at
+
+    def preprocess_cell(
+        self, cell: nbformat.NotebookNode, resources: dict[str, Any], index: int
+    ) -> tuple[nbformat.NotebookNode, dict[str, Any]]:
+        skip = (index == 0 and cell.cell_type == "raw") or _SKIP_TAGS & _tags(cell)
+        if skip or cell.cell_type == "raw":
+            return nbformat.v4.new_markdown_cell(""), resources
+        if cell.cell_type != "code":
+            return cell, resources
+        shift = 1 if self.injected_at is not None and index > self.injected_at else 0
+        where = f"chapter {self.chapter}, cell {index - shift}"
+        options, code = cell_options(
+            cell.source, where=where, defaults=self.defaults, lang=self.lang
+        )
+        text = _cell_markdown(cell, options, code, where=where, auto_id=f"{self.chapter}-{index}")
+        return nbformat.v4.new_markdown_cell(text), resources
+
+
+def _cell_markdown(
+    cell: nbformat.NotebookNode, options: CellOptions, code: str, *, where: str, auto_id: str
+) -> str:
+    if not options.include:
+        return ""
+    parts: list[str] = []
+    if options.echo and code.strip():
+        parts.append(f"```python\n{code.strip()}\n```")
+    if options.output is False:
+        return "\n\n".join(parts)
+    asis = options.output == "asis"
+    images: list[str] = []
+    blocks: list[str] = []
+    stdout = ""
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            if out.name == "stderr":
+                _check_stderr(out.text, where)
+            else:
+                stdout += out.text
+            continue
+        if stdout:
+            blocks.append(_text_block(stdout, asis))
+            stdout = ""
+        if out.output_type not in ("display_data", "execute_result"):
+            continue
+        block = _rich_output(out, asis=asis, where=where, images=images)
+        if block:
+            blocks.append(block)
+    if stdout:
+        blocks.append(_text_block(stdout, asis))
+
+    is_figure = bool(options.fig_cap) or (options.label or "").startswith("fig-")
+    is_table = bool(options.tbl_cap) or (options.label or "").startswith("tbl-")
+    if is_figure:
+        if len(images) != 1:
+            said = " ".join(" ".join(blocks).split())[:160]
+            raise QuartoSyntaxError(
+                f"{where}: a figure cell ({options.label or 'fig-cap'}) must draw exactly one "
+                f"figure; it drew {len(images)}" + (f" and printed {said!r}" if said else "")
+            )
+        ident = f"#{options.label} " if options.label else ""
+        parts += blocks
+        parts.append(f"![{_inline(options.fig_cap or '')}]({images[0]}){{{ident}width=88%}}")
+    elif is_table:
+        tables = [b for b in blocks if _TABLE_LINE.search(b)]
+        if len(tables) != 1:
+            raise QuartoSyntaxError(
+                f"{where}: a table cell ({options.label or 'tbl-cap'}) must output exactly one "
+                f"Markdown or HTML table; it output {len(tables)}"
+            )
+        ident = options.label or f"tbl-{auto_id}"
+        caption = _attribute(options.tbl_cap or "")
+        others = [b for b in blocks if b is not tables[0]]
+        parts += others
+        parts.append(f'::: {{#{ident} tbl-cap="{caption}"}}\n{tables[0].strip()}\n:::')
+    else:
+        parts += blocks
+        parts += [f"![]({path}){{width=88%}}" for path in images]
+    return "\n\n".join(p for p in parts if p.strip())
+
+
+def _rich_output(out: nbformat.NotebookNode, *, asis: bool, where: str, images: list[str]) -> str:
+    data = out.get("data", {})
+    if "text/markdown" in data:
+        return str(data["text/markdown"])
+    for mime in _IMAGE_TYPES:
+        if mime in data:
+            path = out.get("metadata", {}).get("filenames", {}).get(mime)
+            if path is None:  # pragma: no cover - ExtractOutputPreprocessor names every image
+                raise RenderError(f"{where}: figure output was not extracted")
+            images.append(str(path))
+            return ""
+    if "text/html" in data:
+        html = str(data["text/html"])
+        if "<table" in html:
+            return html_to_markdown(html)
+        raise QuartoSyntaxError(
+            f"{where}: HTML output that is not a table cannot go into the PDF; "
+            "display Markdown, a figure or a table instead"
+        )
+    if "text/plain" in data:
+        text = str(data["text/plain"])
+        if _OBJECT_REPR.match(text.strip()):
+            return ""
+        return _text_block(text, asis)
+    return ""
+
+
+def _tags(cell: nbformat.NotebookNode) -> set[str]:
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def _text_block(text: str, asis: bool) -> str:
+    if asis:
+        return text.strip("\n")
+    fence = "````" if "```" in text else "```"
+    return f"{fence}text\n{text.rstrip()}\n{fence}"
+
+
+def _check_stderr(text: str, where: str) -> None:
+    if _GLYPH_WARNING.search(text):
+        raise RenderError(
+            f"{where}: a figure uses characters its font lacks ({_GLYPH_WARNING.search(text).group(0)}). "  # type: ignore[union-attr]
+            "Install a CJK font (apt-get install fonts-noto-cjk) and draw with it "
+            "(matplotlib font.family 'Noto Sans CJK SC')."
+        )
+
+
+def _inline(text: str) -> str:
+    """Caption text safe inside ``![...]``."""
+    return text.replace("\n", " ").replace("[", "\\[").replace("]", "\\]")
+
+
+def _attribute(text: str) -> str:
+    """Caption text safe inside a double-quoted pandoc attribute."""
+    return text.replace("\n", " ").replace("\\", "\\\\").replace('"', '\\"')

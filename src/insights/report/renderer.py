@@ -1,0 +1,276 @@
+"""``render``: execute the chapter notebooks with parameters and publish the report."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from insights.metrics._periods import parse_period
+from insights.report._builtin import render_builtin
+from insights.report._chapters import discover_chapters, quarto_config
+from insights.report._errors import RenderError
+from insights.report._execute import check_chapter
+from insights.report._labels import report_title
+from insights.report._params import Backend, Format, Lang, Request, check_request
+from insights.report._quarto import quarto_executable, render_quarto
+from insights.report._typst import check_fonts
+
+__all__ = ["render", "report_path"]
+
+# reports/templates of a source checkout, or the copy a wheel ships inside the package
+_DEFAULT_TEMPLATES = (
+    Path(__file__).resolve().parents[3] / "reports" / "templates",
+    Path(__file__).resolve().parent / "templates",
+)
+
+
+def report_path(
+    out: str | Path, quarter: str, lang: str, segment: str | None = None, *, fmt: str = "pdf"
+) -> Path:
+    """Where a report lands: ``<out>/<quarter>/insights-<quarter>-<lang>[-<segment>].<fmt>``.
+
+    >>> report_path("reports", "2024Q4", "zh").as_posix()
+    'reports/2024Q4/insights-2024Q4-zh.pdf'
+    """
+    suffix = "" if segment is None else "-" + re.sub(r"[^\w.]+", "-", segment).strip("-")
+    return Path(out) / quarter / f"insights-{quarter}-{lang}{suffix}.{fmt}"
+
+
+def render(
+    data: str | Path,
+    *,
+    quarter: str,
+    lang: Lang = "zh",
+    formats: str | Sequence[Format] = ("pdf", "html"),
+    out: str | Path = "reports",
+    backend: Backend = "auto",
+    by: str | None = None,
+    min_cell: int = 10,
+    chapters: Sequence[str] | None = None,
+    compare_to: str = "previous",
+    notebooks: str | Path | None = None,
+    jobs: int = 2,
+    progress: bool = True,
+) -> list[Path]:
+    """Render the quarterly report of ``data``: one PDF and/or HTML per language and segment.
+
+    Parameters
+    ----------
+    data
+        Dataset directory (``users.parquet`` … as written by ``insights simulate``).
+    quarter
+        Quarter reported, like ``"2024Q4"``.
+    lang
+        ``"zh"`` or ``"en"``: the language of the narrative, captions and cover.
+    formats
+        ``"pdf"``, ``"html"`` or both (a sequence or ``"pdf,html"``).
+    out
+        Output root; files go to ``<out>/<quarter>/insights-<quarter>-<lang>[-<segment>].<fmt>``.
+    backend
+        ``"quarto"`` (needs the ``quarto`` executable), ``"builtin"`` (papermill,
+        nbconvert, pandoc, typst), or ``"auto"``: quarto when installed, else builtin.
+    by
+        A users column (e.g. ``"platform"``): one report per value, each with
+        ``filters={by: value}``; values with fewer than ``min_cell`` users are skipped.
+    min_cell
+        Smallest segment the chapters may show (passed to every chapter).
+    chapters
+        Render only these chapters (names like ``"02-retention"`` or ``"02"``).
+    compare_to
+        ``"previous"``, ``"year_ago"`` or a quarter (passed to every chapter).
+    notebooks
+        Directory of the chapter notebooks (default ``./notebooks``); the book order
+        comes from ``../reports/_quarto.yml`` next to it, else from the file names.
+    jobs
+        Chapters executed at once (one kernel each) by the built-in backend.
+    progress
+        Show a progress bar (chapters executed).
+
+    Returns
+    -------
+    list of Path
+        The files written. Nothing is written unless a report rendered completely:
+        work happens in a temporary directory and finished files are moved into place.
+
+    Raises
+    ------
+    ValueError
+        A bad parameter, found before any kernel starts.
+    RenderError
+        A chapter failed (``ChapterError`` names chapter, cell and error), a font is
+        missing, or the report would list user ids.
+
+    Examples
+    --------
+    >>> render("data/demo", quarter="2024Q4", lang="en", formats="pdf")  # doctest: +SKIP
+    [PosixPath('.../reports/2024Q4/insights-2024Q4-en.pdf')]
+    """
+    request = check_request(
+        data, quarter=quarter, lang=lang, formats=formats, out=out, backend=backend,
+        by=by, min_cell=min_cell, compare_to=compare_to,
+    )  # fmt: skip
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs: must be a whole number >= 1; got {jobs!r}")
+    folder = Path(notebooks) if notebooks is not None else Path.cwd() / "notebooks"
+    book = discover_chapters(folder, only=chapters)
+    metas = {c.name: check_chapter(c) for c in book}
+    use_quarto = _choose_backend(request.backend)
+    templates = _templates(folder)
+    if "pdf" in request.formats and not use_quarto:
+        check_fonts()
+    dataset = _load(request.data)
+    if parse_period(request.quarter).start > dataset.as_of.date():
+        raise ValueError(
+            f"quarter: {request.quarter} starts after the data ends ({dataset.as_of.date()}); "
+            "choose a quarter the data covers"
+        )
+    segments = _segments(dataset, request) if request.by else [None]
+    known_ids = _user_ids(dataset)
+
+    written: list[Path] = []
+    bar = _progress(progress)
+    with bar if bar is not None else nullcontext():
+        task = bar.add_task("report", total=len(segments) * len(book)) if bar is not None else None
+        for segment in segments:
+            label = f"{request.quarter} {request.lang}" + (
+                f" {request.by}={segment}" if segment else ""
+            )
+
+            def done(chapter: str, label: str = label) -> None:
+                if bar is not None and task is not None:
+                    bar.update(task, advance=1, description=f"{label}: {chapter}")
+
+            with tempfile.TemporaryDirectory(prefix="insights-report-") as tmp:
+                work = Path(tmp)
+                parameters = _parameters(request, segment)
+                if use_quarto:
+                    files = render_quarto(
+                        book, config=quarto_config(folder), templates=templates,
+                        parameters=parameters, formats=request.formats,
+                        title=report_title(request.lang), workdir=work,
+                    )  # fmt: skip
+                else:
+                    files = render_builtin(
+                        book, metas=metas, request=request, parameters=parameters,
+                        segment=segment, templates=templates, work=work, known_ids=known_ids,
+                        as_of=dataset.as_of, jobs=jobs, on_done=done,
+                    )  # fmt: skip
+                written += _publish(files, request, segment)
+    return written
+
+
+def _choose_backend(backend: str) -> bool:
+    """True for quarto."""
+    if backend == "quarto":
+        if quarto_executable() is None:
+            raise ValueError(
+                "backend: 'quarto' needs the quarto executable on PATH "
+                "(pip install 'insights[quarto]' where there is internet); use 'builtin'"
+            )
+        return True
+    return backend == "auto" and quarto_executable() is not None
+
+
+def _templates(notebooks: Path) -> Path:
+    """The project's ``reports/templates`` beside the notebooks, else the default one."""
+    candidates = (notebooks.parent / "reports" / "templates", *_DEFAULT_TEMPLATES)
+    for folder in candidates:
+        if (folder / "insights.typ").is_file():
+            return folder
+    raise RenderError(f"report templates not found (looked in {[str(c) for c in candidates]})")
+
+
+def _load(path: Path) -> Any:
+    from insights.data.load import load_dataset
+
+    return load_dataset(path, validate=False)
+
+
+def _segments(dataset: Any, request: Request) -> list[str]:
+    """Values of ``request.by`` with at least ``min_cell`` users, most users first."""
+    import narwhals as nw
+
+    from insights.data._backend import collect
+    from insights.metrics._segments import users_frame
+
+    columns = dataset.table("users").collect_schema().names()
+    if request.by not in columns:
+        raise ValueError(f"by: {request.by!r} is not a users column; choose one of {columns}")
+    users = users_frame(dataset, by=request.by)
+    counts = collect(users.group_by("segment").agg(nw.len().alias("n")))
+    counts = counts.sort(["n", "segment"], descending=[True, False])
+    kept = counts.filter(pl.col("n") >= request.min_cell)["segment"].to_list()
+    if not kept:
+        raise ValueError(
+            f"by: no value of {request.by!r} has at least min_cell={request.min_cell} users"
+        )
+    return [str(v) for v in kept]
+
+
+def _user_ids(dataset: Any) -> pl.Series:
+    from insights.data._backend import collect
+
+    return collect(dataset.raw("users").select("user_id"))["user_id"]
+
+
+def _parameters(request: Request, segment: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "data": str(request.data),
+        "quarter": request.quarter,
+        "compare_to": request.compare_to,
+        "lang": request.lang,
+        "min_cell": request.min_cell,
+    }
+    if segment is not None and request.by is not None:
+        params["filters"] = {request.by: segment}
+    return params
+
+
+def _publish(files: dict[str, Path], request: Request, segment: str | None) -> list[Path]:
+    """Move finished files into ``<out>/<quarter>/``: copy beside the target, then rename."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for fmt, source in files.items():
+            target = report_path(request.out, request.quarter, request.lang, segment, fmt=fmt)
+            if source.is_dir():  # quarto's HTML book is a folder
+                target = target.with_name(f"{target.stem}-html")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.partial")
+            if source.is_dir():
+                shutil.copytree(source, partial, dirs_exist_ok=True)
+            else:
+                shutil.copy2(source, partial)
+            staged.append((partial, target))
+        for partial, target in staged:
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(partial, target)
+    except BaseException:
+        for partial, _ in staged:
+            if partial.is_dir():
+                shutil.rmtree(partial, ignore_errors=True)
+            else:
+                partial.unlink(missing_ok=True)
+        raise
+    return [target for _, target in staged]
+
+
+def _progress(enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )

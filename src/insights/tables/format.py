@@ -1,0 +1,317 @@
+"""Tidy frames as publishable tables: localized headers, units, CIs, small cells hidden."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import polars as pl
+
+from insights.narrative.catalog import catalog, check_lang, message, metric_label, value_label
+from insights.narrative.numbers import MINUS, fmt_range, fmt_value, is_missing
+from insights.narrative.registry import Kind, MetricInfo, metric_info
+
+__all__ = [
+    "format_table",
+    "table_frame",
+    "PRIVATE_COLUMNS",
+    "KIND_COLUMNS",
+    "BASE_COLUMNS",
+    "LABEL_COLUMNS",
+]
+
+#: Columns never shown in a published table.
+PRIVATE_COLUMNS = ("user_id",)
+#: Columns formatted in the unit of the row's ``metric`` (when there is a metric column).
+KIND_COLUMNS = (
+    "value",
+    "ci_low",
+    "ci_high",
+    "previous",
+    "year_ago",
+    "target",
+    "prev_value",
+    "doc_value",
+    "data_value",
+    "control",
+    "treatment",
+)
+#: Columns holding the two group values behind a relative metric (formatted in its ``base`` kind).
+BASE_COLUMNS = (
+    "value_high",
+    "value_ordinary",
+    "aov_private",
+    "aov_public",
+    "frequency_members",
+    "frequency_never_joined",
+    "value_in",
+    "value_rest",
+)
+#: Columns whose values are category codes shown with their catalog names.
+LABEL_COLUMNS = (
+    "segment",
+    "layer",
+    "arm",
+    "channel",
+    "platform",
+    "city_tier",
+    "generation",
+    "category",
+    "from",
+    "to",
+    "group",
+    "group_a",
+    "group_b",
+    "experiment",
+)
+
+
+def _info(metric: Any) -> MetricInfo | None:
+    try:
+        return metric_info(str(metric))
+    except ValueError:
+        return None
+
+
+def _plain(value: Any, *, digits: int) -> str:
+    if is_missing(value):
+        return "–"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        text = f"{abs(value):,.{digits}f}"
+        return (MINUS + text) if value < 0 and text.strip("0.,") else text
+    return str(value)
+
+
+_MEASURES = [
+    (re.compile(r"^S\((\d+(?:\.\d+)?)\) difference$"), "measure.s_diff"),
+    (re.compile(r"^RMST\((\d+(?:\.\d+)?)\) difference$"), "measure.rmst_diff"),
+    (re.compile(r"^hazard ratio$"), "measure.hazard_ratio"),
+    (re.compile(r"^pairwise logrank$"), "measure.pairwise_logrank"),
+    (re.compile(r"^logrank$"), "measure.logrank"),
+]
+
+
+def _label(column: str, value: str, lang: str) -> str:
+    if column == "dimension":
+        return catalog(lang).get(f"dimension.{value}", value)
+    if column == "measure":
+        for pattern, key in _MEASURES:
+            match = pattern.match(value)
+            if match:
+                t = match.group(1) if match.groups() else ""
+                return message(key, lang=lang, t=f"{float(t):g}" if t else "")
+        return value
+    if "=" in value:  # "group=treatment" in model summaries: the level is what matters
+        return value_label(value.partition("=")[2], lang=lang)
+    return value_label(value, lang=lang)
+
+
+def table_frame(
+    frame: pl.DataFrame,
+    *,
+    lang: str,
+    percent_cols: Sequence[str] = (),
+    min_cell: int = 10,
+    n_cols: Sequence[str] = ("n",),
+    kinds: Mapping[str, Kind] | None = None,
+    ci: bool = True,
+    digits: int = 1,
+    labels: Mapping[str, str] | None = None,
+) -> pl.DataFrame:
+    """The table as a frame of display strings (what :func:`format_table` renders).
+
+    Steps: drop :data:`PRIVATE_COLUMNS` and ``suppressed``; for rows whose any
+    ``n_cols`` value is below ``min_cell`` (or flagged ``suppressed``) show the count as
+    "<min_cell" and every other number as "–"; merge ``ci_low``/``ci_high`` into a
+    ``ci`` column; format ``percent_cols`` as %, :data:`KIND_COLUMNS` in the unit of
+    the row's ``metric``, ``kinds`` columns in the given unit, other numbers plainly;
+    show metric ids and category codes with their catalog names; headers from the
+    catalog's ``column.*`` (or ``labels``).
+    """
+    check_lang(lang)
+    cols = [c for c in frame.columns if c not in PRIVATE_COLUMNS and c != "suppressed"]
+    if (
+        "ci_low" in cols
+        and "ci_high" in cols
+        and frame["ci_low"].is_null().all()
+        and frame["ci_high"].is_null().all()
+    ):
+        cols = [c for c in cols if c not in ("ci_low", "ci_high")]
+    small = pl.lit(False)
+    for c in n_cols:
+        if c in frame.columns:
+            small = small | (pl.col(c).is_not_null() & (pl.col(c) < min_cell))
+    if "n" in n_cols and "n" in frame.columns:
+        small = small | pl.col("n").is_null()
+    if "suppressed" in frame.columns:
+        small = small | pl.col("suppressed").fill_null(False)
+    flags = frame.with_columns(small.alias("_small"))["_small"].to_list()
+    kinds = dict(kinds or {})
+    data = frame.select(cols).to_dicts()  # a display table: a few dozen aggregate rows
+    hidden = message("table.suppressed", lang=lang, min_cell=min_cell)
+    rows: list[dict[str, str]] = []
+    merge_ci = ci and "ci_low" in cols and "ci_high" in cols
+    for row, is_small in zip(data, flags, strict=True):
+        info = _info(row["metric"]) if "metric" in row else None
+        row_kind = info.kind if info else None
+        base_kind = info.base if info else None
+        out: dict[str, str] = {}
+        for c in cols:
+            v = row[c]
+            if merge_ci and c == "ci_high":
+                continue
+            kind: Kind | None = kinds.get(c) or ("rate" if c in percent_cols else None)
+            if kind is None and c in KIND_COLUMNS:
+                kind = row_kind
+            if kind is None and c in BASE_COLUMNS:
+                kind = base_kind
+            if c in n_cols and is_small:
+                out[c] = hidden
+                continue
+            if is_small and isinstance(v, int | float) and not isinstance(v, bool):
+                out["ci" if (merge_ci and c == "ci_low") else c] = "–"
+                continue
+            if merge_ci and c == "ci_low":
+                lo, hi = row["ci_low"], row["ci_high"]
+                if is_missing(lo) or is_missing(hi):
+                    out["ci"] = "–"
+                elif kind is not None:
+                    out["ci"] = fmt_range(lo, hi, kind, lang=lang)
+                else:
+                    out["ci"] = f"{_plain(lo, digits=digits)} – {_plain(hi, digits=digits)}"
+                continue
+            if c == "metric" and v is not None:
+                out[c] = metric_label(str(v), lang=lang)
+            elif (c in LABEL_COLUMNS or c in ("dimension", "measure")) and isinstance(v, str):
+                out[c] = _label(c, v, lang)
+            elif isinstance(v, bool):
+                out[c] = message("table.yes" if v else "table.no", lang=lang)
+            elif kind is not None and isinstance(v, int | float):
+                out[c] = fmt_value(v, kind, lang=lang)
+            else:
+                out[c] = _plain(v, digits=digits)
+        rows.append(out)
+    names = [
+        ("ci" if (merge_ci and c == "ci_low") else c)
+        for c in cols
+        if not (merge_ci and c == "ci_high")
+    ]
+    messages = catalog(lang)
+    header = {c: (labels or {}).get(c) or messages.get(f"column.{c}", c) for c in names}
+    if not rows:
+        return pl.DataFrame(
+            {header[c]: [] for c in names}, schema={header[c]: pl.String for c in names}
+        )
+    return pl.DataFrame(
+        [{header[c]: r.get(c, "") for c in names} for r in rows],
+        schema={header[c]: pl.String for c in names},
+    )
+
+
+_UNIT_WORDS = ("days", "day", "min", "points", "个百分点", "分钟", "元", "天", "倍", "✓", "✗", "*")
+_NUMBER_CHARS = set("0123456789,.%+-\u2212\u2013<¥× ")
+
+
+def _looks_numeric(text: str) -> bool:
+    for word in _UNIT_WORDS:
+        text = text.replace(word, "")
+    return bool(text.strip()) and set(text) <= _NUMBER_CHARS
+
+
+def _numeric(column: pl.Series) -> bool:
+    """A display column of numbers (right-aligned): most of its cells read as numbers."""
+    cells = [v for v in column.to_list() if v not in (None, "", "–")]
+    return bool(cells) and sum(_looks_numeric(v) for v in cells) * 2 > len(cells)
+
+
+def _markdown(display: pl.DataFrame) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    head = "| " + " | ".join(cell(c) for c in display.columns) + " |"
+    rule = "|" + "|".join("---:" if _numeric(display[c]) else ":---" for c in display.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in display.iter_rows()]
+    return "\n".join([head, rule, *body])
+
+
+def _html(display: pl.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in display.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
+        for row in display.iter_rows()
+    )
+    return (
+        f'<table class="insights-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
+
+
+def format_table(
+    frame: pl.DataFrame,
+    *,
+    lang: str,
+    percent_cols: Sequence[str] = (),
+    min_cell: int = 10,
+    n_cols: Sequence[str] = ("n",),
+    kinds: Mapping[str, Kind] | None = None,
+    ci: bool = True,
+    digits: int = 1,
+    labels: Mapping[str, str] | None = None,
+    to: Literal["markdown", "html"] = "markdown",
+) -> str:
+    """A tidy frame as a Markdown (pipe) or HTML table, ready to print in an ``output: asis`` cell.
+
+    Parameters
+    ----------
+    frame
+        Any small frame (metric frames: ``metric, segment, value, ci_low, ci_high, n``).
+    lang
+        ``zh`` or ``en``: headers (catalog ``column.*``), metric and category names.
+    percent_cols
+        Columns holding fractions to show as percentages.
+    min_cell
+        Rows with a count in ``n_cols`` below it are suppressed ("<10", numbers "–").
+    n_cols
+        The count columns that decide suppression (default ``n``).
+    kinds
+        Unit kind per column (``"yuan"``, ``"days"`` ...), overriding the defaults.
+    ci
+        Merge ``ci_low``/``ci_high`` into one "95% CI" column.
+    digits
+        Decimals of other floats.
+    labels
+        Header overrides ``{column: text}``.
+    to
+        ``"markdown"`` or ``"html"``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"metric": ["retention_d30"] * 2, "segment": ["gen_z", "silver"],
+    ...                   "value": [0.41, 0.5], "ci_low": [0.36, 0.1], "ci_high": [0.46, 0.9],
+    ...                   "n": [741, 4], "user_id": [1, 2]})
+    >>> print(format_table(f, lang="en"))
+    | Metric | Segment | Value | 95% CI | n |
+    |:---|:---|---:|---:|---:|
+    | D30 retention | Gen Z | 41.0% | 36.0–46.0% | 741 |
+    | D30 retention | Silver (50+) | – | – | <10 |
+    """
+    if to not in ("markdown", "html"):
+        raise ValueError(f"to must be 'markdown' or 'html', got {to!r}")
+    display = table_frame(
+        frame,
+        lang=lang,
+        percent_cols=percent_cols,
+        min_cell=min_cell,
+        n_cols=n_cols,
+        kinds=kinds,
+        ci=ci,
+        digits=digits,
+        labels=labels,
+    )
+    return _markdown(display) if to == "markdown" else _html(display)
