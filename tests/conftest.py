@@ -75,6 +75,20 @@ def make_dataset(backend: str) -> Callable[..., Dataset]:
     return make
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _validation_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Keep the validation cache of ``load_dataset`` inside the test session."""
+    import os
+
+    old = os.environ.get("INSIGHTS_CACHE_DIR")
+    os.environ["INSIGHTS_CACHE_DIR"] = str(tmp_path_factory.mktemp("insights-cache"))
+    yield
+    if old is None:
+        os.environ.pop("INSIGHTS_CACHE_DIR", None)
+    else:
+        os.environ["INSIGHTS_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def sim_dir(tmp_path_factory: pytest.TempPathFactory):
     """A CI-sized simulated dataset (20k users, seed 7), written once per test session."""

@@ -12,6 +12,7 @@ import narwhals as nw
 import polars as pl
 
 from insights.data._backend import backend_name, collect, to_lazy
+from insights.data._cache import fingerprint, load_findings, store_findings
 from insights.data._read import DataReadError, cast_polars, find_tables, read_config, scan_table
 from insights.data.contract import CONTRACT, TableSpec, generation_from_birth_year
 from insights.data.dataset import Dataset, parse_as_of
@@ -69,7 +70,10 @@ def load_dataset(
         Map category labels outside the contract to ``other`` (counted as warnings)
         instead of failing.
     validate
-        Check every contract rule; raise :class:`DataValidationError` on errors.
+        Check every contract rule; raise :class:`DataValidationError` on errors. A
+        directory that passed is remembered by a fingerprint of its files and options
+        (``insights.data._cache``; ``INSIGHTS_CACHE_DIR=off`` disables it) and is not
+        checked again until a file or an option changes.
     **frames
         Tables as frames instead of a directory (``users=..., orders=...``): Polars eager
         or lazy frames, DuckDB relations or PySpark DataFrames. Input frames are not modified.
@@ -168,10 +172,22 @@ def load_dataset(
         },
     )
     if validate:
-        for entry in check_dataset(dataset, allow_unknown_labels=allow):
+        key = None
+        if source is not None:
+            options = {"as_of": cut, "tz": tz, "allow": allow, "maps": maps}
+            key = fingerprint(Path(source).expanduser(), files, options)
+            cached = load_findings(key)
+            if cached is not None:
+                for entry in cached:
+                    log.add(entry)
+                return dataset
+        found = check_dataset(dataset, allow_unknown_labels=allow)
+        for entry in found:
             log.add(entry)
         if not log.ok:
             raise DataValidationError(log)
+        if key is not None:
+            store_findings(key, found)
     return dataset
 
 
