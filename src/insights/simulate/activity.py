@@ -14,6 +14,7 @@ __all__ = ["calendar_year", "ActiveDays", "draw_active_days", "Sessions", "draw_
 
 MAX_GAP = 28  # < churn_gap: a living user is never mistaken for a churned one
 _SHIFT = 4096  # day indices fit in 12 bits (the calendar spans < 4096 days)
+DAY_KEY = _SHIFT  # (user, day) -> user * DAY_KEY + day, ascending in the order sessions come
 
 
 @dataclass

@@ -106,6 +106,26 @@ def simulate(
     return manifest
 
 
+def _view_span(sessions, user: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last view (epoch second) of each queried (user index, day index); -1 without a view.
+
+    Sessions come grouped by (user, day) in ascending order, so a binary search finds
+    each day's block; only the queried days are reduced (no per-day table of all views).
+    """
+    key = sessions.user.astype(np.int64) * activity.DAY_KEY + sessions.day
+    q = user.astype(np.int64) * activity.DAY_KEY + day
+    lo, hi = np.searchsorted(key, q, "left"), np.searchsorted(key, q, "right")
+    has = hi > lo
+    first = np.full(q.size, -1, dtype=np.int64)
+    last = np.full(q.size, -1, dtype=np.int64)
+    if has.any():
+        at = np.append(sessions.at.astype(np.int64), 0)  # sentinel keeps every bound in range
+        bounds = np.ravel(np.column_stack([lo[has], hi[has]]))
+        first[has] = np.minimum.reduceat(at, bounds)[::2]
+        last[has] = np.maximum.reduceat(at, bounds)[::2]
+    return first, last
+
+
 def _frames(pop, sessions, ords, inter, members, assignments, sc: Scenario, rng) -> dict[str, pl.DataFrame]:
     cats = pop.labels["category"]
     users = pl.DataFrame(
@@ -153,27 +173,17 @@ def _frames(pop, sessions, ords, inter, members, assignments, sc: Scenario, rng)
     )
     # a join happens right after the user's last view of that day; a leave at a random time
     joined = np.flatnonzero(members.join < community.NO_DAY)
-    # first and last view of each (user, calendar day), one pass over the views
-    per_day = views.group_by("user_id", pl.col("started_at").dt.date().alias("day")).agg(
-        first=pl.col("started_at").min(), started_at=pl.col("started_at").max()
-    )
-    last_view = per_day.select("user_id", "day", "started_at")
-    join_days = pl.DataFrame(
-        {"user_id": pop.user_id[joined], "day": (pop.first_day[joined] + members.join[joined]).astype("datetime64[D]")}
-    ).with_columns(pl.col("day").cast(pl.Date))
-    join_at = join_days.join(last_view, on=["user_id", "day"], how="left").with_columns(
-        at=pl.min_horizontal(
-            pl.col("started_at") + pl.duration(seconds=60),
-            pl.col("day").cast(pl.Datetime("us")) + pl.duration(seconds=86399),
-        ).fill_null(pl.col("day").cast(pl.Datetime("us")) + pl.duration(hours=21))
-    )
+    # a join happens one minute after the user's last view that day (21:00 without a view)
+    day_start = (pop.first_day[joined] + members.join[joined]) * 86400
+    _, last = _view_span(sessions, joined, members.join[joined])
+    join_sec = np.where(last >= 0, np.minimum(last + 60, day_start + 86399), day_start + 21 * 3600)
     kinds = list(sc["community"]["kind_mix"])
     left = joined[members.leave[joined] < community.NO_DAY]
     leave_at = (pop.first_day[left] + members.leave[left]) * 86400 + population.time_of_day(rng, left.size)
     community_df = pl.concat(
         [
-            join_at.select(
-                "user_id", "at", action=pl.lit("join"), kind=_labels(kinds, members.kind[joined])
+            pl.DataFrame(
+                {"user_id": pop.user_id[joined], "at": _ts(join_sec), "action": "join", "kind": _labels(kinds, members.kind[joined])}
             ),
             pl.DataFrame(
                 {"user_id": pop.user_id[left], "at": _ts(leave_at), "action": "leave", "kind": _labels(kinds, members.kind[left])}
@@ -183,6 +193,9 @@ def _frames(pop, sessions, ords, inter, members, assignments, sc: Scenario, rng)
     exp_rows = []
     for a in assignments:
         seconds = (pop.first_day[a.user] + a.day) * 86400 + np.where(a.day == 0, pop.first_second[a.user], 10 * 3600)
+        if a.experiment == "private_domain_invite":  # assigned at the first view of the assignment day
+            first, _ = _view_span(sessions, a.user, a.day)
+            seconds = np.where(first >= 0, first, seconds)
         exp_rows.append(
             pl.DataFrame(
                 {"user_id": pop.user_id[a.user], "experiment": a.experiment, "arm": pl.Series(a.arm.astype(str), dtype=pl.String),
@@ -190,18 +203,7 @@ def _frames(pop, sessions, ords, inter, members, assignments, sc: Scenario, rng)
             )
         )
     exps = pl.concat(exp_rows)
-    # the invite is assigned at the first view of the assignment day
-    first_view = per_day.select("user_id", "day", "first")
-    del per_day, last_view
-    exps = (
-        exps.with_columns(day=pl.col("assigned_at").dt.date())
-        .join(first_view, on=["user_id", "day"], how="left")
-        .with_columns(
-            assigned_at=pl.when(pl.col("experiment") == "private_domain_invite").then(pl.col("first").fill_null(pl.col("assigned_at"))).otherwise(pl.col("assigned_at"))
-        )
-        .drop("day", "first")
-        .sort("experiment", "assigned_at", "user_id")
-    )
+    exps = exps.sort("experiment", "assigned_at", "user_id")
     interactions = interactions.sort("at", "user_id")
     return {"users": users, "orders": orders_df, "views": views, "interactions": interactions,
             "community": community_df, "experiments": exps}
