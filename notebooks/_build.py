@@ -47,12 +47,16 @@ where = filters
 dims = [segment_by] if isinstance(segment_by, str) else list(segment_by or nr.DEFAULT_SEGMENTS)"""
 
 
-def front(title: str) -> nbformat.NotebookNode:
-    return new_raw_cell(f'---\ntitle: "{title}"\njupyter: python3\nexecute:\n  echo: false\n---')
+def front(title: str, index: int) -> nbformat.NotebookNode:
+    """Quarto front matter; ``title-zh``/``title-en`` let the built-in renderer print the report's language."""
+    zh, en = chapter_title(index, lang="zh"), chapter_title(index, lang="en")
+    return new_raw_cell(
+        f'---\ntitle: "{title}"\ntitle-zh: "{zh}"\ntitle-en: "{en}"\njupyter: python3\nexecute:\n  echo: false\n---'
+    )
 
 
 def code(source: str, **options: str) -> nbformat.NotebookNode:
-    quote = {"fig_cap", "tbl_cap"}
+    quote = {"fig_cap", "tbl_cap", "fig_cap_zh", "fig_cap_en", "tbl_cap_zh", "tbl_cap_en"}
     head = "".join(
         f"#| {k.replace('_', '-')}: {json.dumps(v, ensure_ascii=False) if k in quote else v}\n"
         for k, v in options.items()
@@ -66,20 +70,33 @@ def asis(source: str) -> nbformat.NotebookNode:
 
 def figure(label: str, source: str) -> nbformat.NotebookNode:
     """A figure cell; its caption is the English ``caption.<label>`` of the narrative catalog."""
-    return code(source, label=label, fig_cap=caption(label, lang="en"))
+    return code(
+        source,
+        label=label,
+        fig_cap=caption(label, lang="en"),
+        fig_cap_zh=caption(label, lang="zh"),
+        fig_cap_en=caption(label, lang="en"),
+    )
 
 
 def table(label: str, source: str) -> nbformat.NotebookNode:
     """A table cell printing one Markdown table; caption from the catalog like :func:`figure`."""
-    return code(source, label=label, tbl_cap=caption(label, lang="en"), output="asis")
+    return code(
+        source,
+        label=label,
+        tbl_cap=caption(label, lang="en"),
+        tbl_cap_zh=caption(label, lang="zh"),
+        tbl_cap_en=caption(label, lang="en"),
+        output="asis",
+    )
 
 
-def notebook(title: str, cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
+def notebook(title: str, cells: list[nbformat.NotebookNode], index: int) -> nbformat.NotebookNode:
     params = new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]})
     setup = SETUP
     if not any("m." in c.source.replace("nr.", "") for c in cells):
         setup = setup.replace("import insights.metrics as m\n", "")
-    nb = new_notebook(cells=[front(title), params, new_code_cell(setup), *cells])
+    nb = new_notebook(cells=[front(title, index), params, new_code_cell(setup), *cells])
     for i, cell in enumerate(nb.cells):  # stable ids: rebuilding gives the same file
         cell.id = f"cell-{i:02d}"
     nb.metadata["kernelspec"] = {
@@ -636,7 +653,7 @@ def build(out: Path = HERE) -> list[Path]:
     paths = []
     for i, (name, (title, cells)) in enumerate(CHAPTERS.items()):
         assert title == chapter_title(i, lang="en"), (name, title)
-        nb = notebook(title, cells)
+        nb = notebook(title, cells, i)
         nbformat.validate(nb)
         path = out / f"{name}.ipynb"
         nbformat.write(nb, path)

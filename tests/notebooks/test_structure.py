@@ -35,7 +35,17 @@ PARAMETERS = {
     "min_cell": 10,
 }
 #: The ``#|`` options the chapters may use (the built-in renderer supports these).
-OPTIONS = {"label", "fig-cap", "tbl-cap", "echo", "output"}
+OPTIONS = {
+    "label",
+    "fig-cap",
+    "tbl-cap",
+    "fig-cap-zh",
+    "fig-cap-en",
+    "tbl-cap-zh",
+    "tbl-cap-en",
+    "echo",
+    "output",
+}
 
 
 def _read(name: str) -> nbformat.NotebookNode:
@@ -68,7 +78,10 @@ def test_front_matter_parameters_and_clean_cells(name: str) -> None:
     )
     meta = yaml.safe_load(first.source.strip("-\n"))
     assert meta["title"] == chapter_title(NAMES.index(name), lang="en")
-    assert set(meta) <= {"title", "jupyter", "execute"} and meta["execute"] == {"echo": False}
+    assert set(meta) <= {"title", "title-zh", "title-en", "jupyter", "execute"}
+    assert meta["execute"] == {"echo": False}
+    for lang in ("zh", "en"):  # the built-in renderer prints the report's language
+        assert meta[f"title-{lang}"] == chapter_title(NAMES.index(name), lang=lang)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and "injected-parameters" not in json.dumps(
         [c.metadata for c in nb.cells]
@@ -95,6 +108,8 @@ def test_cells_use_supported_options_and_hold_no_reusable_logic(name: str) -> No
             kind = "fig-cap" if label.startswith("fig-") else "tbl-cap"
             assert options[kind] == caption(label, lang="en")
             assert f"caption.{label}" in catalog("zh")
+            for lang in ("zh", "en"):  # per-language captions for the built-in renderer
+                assert options[f"{kind}-{lang}"] == caption(label, lang=lang)
             if kind == "tbl-cap":
                 assert options["output"] == "asis"
         assert not re.search(r"^\s*(def|class)\s|lambda\s", cell.source, re.MULTILINE), cell.source[
