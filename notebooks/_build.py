@@ -598,8 +598,26 @@ if ds.has("experiments"):
     print(format_table(effects.select("experiment", "measure", "group_a", "group_b", "estimate", "ci_low", "ci_high",
                                       "p_value", "p_adjusted"), lang=lang, min_cell=min_cell, digits=3))""",
     ),
+    table(
+        "tbl-experiment-outcomes",
+        """\
+from insights.metrics import DEFAULT_OUTCOMES, experiment_effects
+
+primary = {"return_benefit_pack": ("order_90d",), "private_domain_invite": ("join_30d",)}
+if ds.has("experiments"):
+    outcome_tables = [
+        experiment_effects(ds, experiment=e, outcomes=(*DEFAULT_OUTCOMES, *primary.get(e, ())), survival=False)
+        .summary.with_columns(experiment=pl.lit(e))
+        for e in experiments
+    ]
+    outcomes = pl.concat(outcome_tables)
+    print(format_table(outcomes.select("experiment", "outcome", "arm", "n_arm", "n_control", "value_arm", "value_control",
+                                       "difference", "ci_low", "ci_high", "p_adjusted", "mde"),
+                       lang=lang, min_cell=min_cell, n_cols=("n_arm", "n_control"), digits=3))""",
+    ),
     code("""\
 if ds.has("experiments"):
+    assert outcomes["p_adjusted"].drop_nulls().is_between(0, 1).all()
     assert all(set(s) >= {"control"} for s in sizes.values())
     assert all(t.milestones["survival_a"].is_between(0, 1).all() for t in tests.values())"""),
 )
