@@ -14,6 +14,7 @@ __all__ = [
     "check_min_cell",
     "format_count",
     "format_p",
+    "hidden_note",
     "new_axes",
     "percent_axis",
     "small_text",
@@ -92,3 +93,21 @@ def text_colour_on(colour: object) -> str:
     r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(colour))  # type: ignore[arg-type]
     luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
     return "black" if luminance > 0.3 else "white"
+
+
+def hidden_note(ax: Axes, hidden: int, *, lang: str, min_cell: int, corner: str = "top") -> None:
+    """Say in a corner of ``ax`` how many groups were hidden for being under ``min_cell``."""
+    from insights.viz._labels import label
+
+    if not hidden:
+        return
+    ax.text(
+        0.99,
+        0.99 if corner == "top" else 0.01,
+        label("hidden_cells", lang, k=hidden, m=min_cell),
+        transform=ax.transAxes,
+        ha="right",
+        va=corner,
+        fontsize="small",
+        gid="hidden-note",
+    )

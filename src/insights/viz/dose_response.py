@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from insights.viz._common import check_min_cell, format_count, percent_axis
+from insights.viz._common import check_min_cell, format_count, hidden_note, percent_axis
 from insights.viz._fonts import apply_fonts, font_context
 from insights.viz._labels import check_lang, label
 from insights.viz._palette import PaletteLike, group_palette
@@ -136,17 +136,7 @@ def plot_dose_response(
         ax.set_ylabel(ylabel if ylabel is not None else (metric or label("value", lang)))
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        if hidden:
-            ax.text(
-                0.99,
-                0.99,
-                label("hidden_cells", lang, k=hidden, m=min_cell),
-                transform=ax.transAxes,
-                ha="right",
-                va="top",
-                fontsize="small",
-                gid="hidden-note",
-            )
+        hidden_note(ax, hidden, lang=lang, min_cell=min_cell, corner="top")
         if title is not None:
             ax.set_title(title)
         apply_fonts(ax, families)

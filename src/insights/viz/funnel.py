@@ -14,9 +14,9 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from insights.viz._common import check_min_cell, format_count, percent_axis
+from insights.viz._common import check_min_cell, format_count, hidden_note, percent_axis
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import check_lang, label
+from insights.viz._labels import check_lang
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["plot_funnel"]
@@ -142,17 +142,7 @@ def plot_funnel(
         ax.set_ylabel(text["stage"])
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        if hidden:
-            ax.text(
-                0.99,
-                0.01,
-                label("hidden_cells", lang, k=hidden, m=min_cell),
-                transform=ax.transAxes,
-                ha="right",
-                va="bottom",
-                fontsize="small",
-                gid="hidden-note",
-            )
+        hidden_note(ax, hidden, lang=lang, min_cell=min_cell, corner="bottom")
         if title is not None:
             ax.set_title(title)
         apply_fonts(ax, families)
