@@ -123,34 +123,24 @@ class SurvivalComparison:
                     "p_adjusted",
                 )
             )
-        if self.milestones is not None:
-            parts.append(
-                self.milestones.select(
-                    pl.format("S({}) difference", _number("t")).alias("measure"),
-                    "group_a",
-                    "group_b",
-                    pl.col("difference").alias("estimate"),
-                    "ci_low",
-                    "ci_high",
-                    pl.lit(None, pl.Float64).alias("statistic"),
-                    "p_value",
-                    "p_adjusted",
+        for frame, measure in (
+            (self.milestones, pl.format("S({}) difference", _number("t"))),
+            (self.rmst_difference, pl.format("RMST({}) difference", _number("tau"))),
+        ):
+            if frame is not None:
+                parts.append(
+                    frame.select(
+                        measure.alias("measure"),
+                        "group_a",
+                        "group_b",
+                        pl.col("difference").alias("estimate"),
+                        "ci_low",
+                        "ci_high",
+                        pl.lit(None, pl.Float64).alias("statistic"),
+                        "p_value",
+                        "p_adjusted",
+                    )
                 )
-            )
-        if self.rmst_difference is not None:
-            parts.append(
-                self.rmst_difference.select(
-                    pl.format("RMST({}) difference", _number("tau")).alias("measure"),
-                    "group_a",
-                    "group_b",
-                    pl.col("difference").alias("estimate"),
-                    "ci_low",
-                    "ci_high",
-                    pl.lit(None, pl.Float64).alias("statistic"),
-                    "p_value",
-                    "p_adjusted",
-                )
-            )
         if self.hazard_ratios is not None:
             parts.append(
                 self.hazard_ratios.select(
