@@ -56,6 +56,8 @@ def active_user_days(
     *,
     sources: Sequence[str] = DEFAULT_SOURCES,
     users: nw.LazyFrame[Any] | None = None,
+    distinct: bool = True,
+    carry: Sequence[str] = (),
 ) -> nw.LazyFrame[Any]:
     """Distinct active calendar days per user: ``user_id, first_seen_day, day`` (lazy).
 
@@ -70,6 +72,12 @@ def active_user_days(
     users
         Users to consider (a lazy frame with ``user_id`` and ``first_seen_day``, as
         from ``users_frame``); default every user of the dataset.
+    distinct
+        One row per distinct day (default). ``False`` keeps one row per event
+        (plus the first day), for consumers that tolerate repeated days and would
+        rather skip the costly distinct pass (see ``lifetimes_of``).
+    carry
+        Further columns of ``users`` to carry onto every row (e.g. a unit index).
 
     Returns
     -------
@@ -95,7 +103,7 @@ def active_user_days(
     """
     chosen = _check_sources(sources)
     people = users_frame(dataset) if users is None else users
-    people = people.select("user_id", nw.col("first_seen_day").cast(nw.Int64))
+    people = people.select("user_id", nw.col("first_seen_day").cast(nw.Int64), *carry)
     parts = [people.select("user_id", nw.col("first_seen_day").alias("day"))]
     for name in chosen:
         if not dataset.has(name):
@@ -110,11 +118,10 @@ def active_user_days(
     # part), so dropping them equals clipping + unique.
     events_all = nw.concat(parts, how="vertical")
     joined = events_all.join(people, on="user_id", how="inner")
-    return (
-        joined.filter(nw.col("day") >= nw.col("first_seen_day"))
-        .select("user_id", "first_seen_day", "day")
-        .unique()
+    out = joined.filter(nw.col("day") >= nw.col("first_seen_day")).select(
+        "user_id", "first_seen_day", *carry, "day"
     )
+    return out.unique() if distinct else out
 
 
 def activity_days(

@@ -30,7 +30,7 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from insights.data._backend import collect
+from insights.data._backend import collect, gap_summary
 from insights.data.dataset import Dataset
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
@@ -67,20 +67,13 @@ def lifetimes_of(
     churn_gap = int(churn_gap)
     users = users.with_columns(nw.col("first_seen_day").cast(nw.Int64))
     keys = ["user_id", "first_seen_day"]
-    days = active_user_days(dataset, sources=sources, users=users).with_columns(
-        (nw.col("day") - nw.col("first_seen_day")).alias("day")
-    )
-    gap = nw.col("day").shift(-1).over(*keys, order_by="day") - nw.col("day")
-    per_user = (
-        days.with_columns(gap.alias("__gap"))
-        .with_columns(
-            nw.when(nw.col("__gap") > churn_gap)
-            .then(nw.col("day"))
-            .otherwise(None)
-            .alias("__churn")
-        )
-        .group_by(*keys)
-        .agg(nw.col("__churn").min().alias("__churn"), nw.col("day").max().alias("__last"))
+    # A dense integer per unit lets the engine sort one packed key (see gap_summary).
+    units = users.select(*keys).unique().with_row_index("__unit", order_by=keys)
+    days = active_user_days(
+        dataset, sources=sources, users=units, distinct=False, carry=["__unit"]
+    ).select("__unit", (nw.col("day") - nw.col("first_seen_day")).alias("day"))
+    per_user = gap_summary(days, unit="__unit", day="day", gap=churn_gap).join(
+        units, on="__unit", how="inner"
     )
     horizon = nw.lit(as_of_day(dataset)) - nw.col("first_seen_day") - nw.col("__last")
     out = (
@@ -112,7 +105,7 @@ def lifetimes_of(
             .alias("duration")
         )
     )
-    return out.drop("__churn", "__last")
+    return out.drop("__churn", "__last", "__unit")
 
 
 def user_lifetimes(
@@ -148,7 +141,7 @@ def user_lifetimes(
 
     >>> import datetime as dt, polars as pl
     >>> from insights.data import frames_dataset
-    >>> from insights.data._backend import collect
+    >>> from insights.data._backend import collect, gap_summary
     >>> t0 = dt.datetime(2024, 1, 1)
     >>> ds = frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1], "first_seen_at": [t0]}),
