@@ -13,13 +13,19 @@ SEED    ?= 42
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-system:  ## system packages: the CJK font for Chinese reports and figures (Debian/Ubuntu, needs root or sudo)
-	@if fc-list 2>/dev/null | grep -q "Noto Sans CJK"; then echo "CJK font present"; \
+system:  ## system packages: CJK font (Chinese reports), poppler (PDF checks), chromium (HTML check); Debian/Ubuntu, root or sudo
+	@missing=""; \
+	fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -z "$$missing" ]; then echo "system packages present"; \
 	elif command -v apt-get >/dev/null; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get install -y -q fonts-noto-cjk poppler-utils >/dev/null 2>&1 || \
-		{ $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q fonts-noto-cjk poppler-utils >/dev/null; }; \
-	else echo "install the Noto Sans CJK font (e.g. fonts-noto-cjk) for Chinese output"; fi
+		echo "installing$$missing"; \
+		$$SUDO apt-get install -y -q $$missing >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q $$missing >/dev/null; } || \
+		echo "could not install$$missing: Chinese output needs the Noto Sans CJK font; the PDF/HTML checks are skipped"; \
+	else echo "please install:$$missing (Noto Sans CJK is needed for Chinese output)"; fi
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)

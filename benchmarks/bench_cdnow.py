@@ -36,11 +36,12 @@ def transactions(master: bool) -> pl.DataFrame:
         )
     root = Path(next(iter(spec.submodule_search_locations))) / "datasets"
     name = "CDNOW_master.txt" if master else "CDNOW_sample.txt"
-    fields = [line.split() for line in (root / name).read_text().splitlines() if line.strip()]
+    lines = (root / name).read_text().splitlines()
+    fields = [f for f in (line.split() for line in lines) if f and f[0].isdigit()]  # no header
     tx = pl.DataFrame(
         {
             "id": [int(f[0]) for f in fields],
-            "date": [f[2] for f in fields],
+            "date": [f[-3] for f in fields],
             "amount": [float(f[-1]) for f in fields],
         }  # fmt: skip
     ).with_columns(pl.col("date").str.to_date("%Y%m%d"))

@@ -9,9 +9,13 @@ Cases, each in a fresh process (wall and CPU seconds; peak RSS from the child's
     The same on DuckDB relations (``con.read_parquet`` per table, then
     ``load_dataset(**relations)``).
 ``lifelines``
-    The usual way: one row per user (``user_lifetimes`` joined to the segment,
-    collected to pandas), then ``lifelines.KaplanMeierFitter`` per segment on the raw
-    rows. Its time is split into "per-user rows" and "fit on raw rows".
+    The way an analyst writes it without ``insights``: the Parquet columns read into
+    pandas, per-user lifetimes with ``drop_duplicates`` / ``sort_values`` /
+    ``groupby().diff()`` (:func:`pandas_lifetimes`, same definition as
+    ``metrics.md``), then ``lifelines.KaplanMeierFitter`` per segment on the raw
+    rows. Its time is split into "per-user rows" and "fit on raw rows". The child
+    runs under an address-space limit (env ``BENCH_PANDAS_LIMIT_GB``, default 18) so
+    that an out-of-memory at the L tier is reported instead of taking the machine down.
 
 Within a process, ``load`` (building the Dataset, ``validate=False``: validation is
 the foundation benchmark's business) and the analysis call are timed separately;
@@ -38,6 +42,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -168,6 +173,48 @@ def build_tier(
 # --------------------------------------------------------------------------- cases (child side)
 
 
+def pandas_lifetimes(data: Path, *, as_of: Any, churn_gap: int) -> Any:
+    """One row per user ``group, duration, event``, the way an analyst writes it in pandas.
+
+    Independent of ``insights``: reads the Parquet columns into pandas, cuts at
+    ``as_of``, takes calendar days since the first-seen day (events before it count
+    on day 0), drops repeated days, sorts, and finds the first gap longer than
+    ``churn_gap`` with ``groupby().diff()``; censoring as ``metrics.md`` (censored
+    at as_of - first_seen - churn_gap + 1). The lifelines baseline of issue 3.
+    """
+    import numpy as np
+    import pandas as pd
+
+    cut = pd.Timestamp(as_of)
+    users = pd.read_parquet(data / "users.parquet", columns=["user_id", "first_seen_at", BY])
+    users = users[users["first_seen_at"] <= cut]
+    users["fs"] = users["first_seen_at"].dt.normalize()
+    parts = [users[["user_id", "fs"]].rename(columns={"fs": "day"})]
+    for table, column in (("views", "started_at"), ("interactions", "at"), ("orders", "ordered_at")):
+        ev = pd.read_parquet(data / f"{table}.parquet", columns=["user_id", column])
+        ev = ev[ev[column] <= cut]
+        parts.append(pd.DataFrame({"user_id": ev["user_id"], "day": ev[column].dt.normalize()}))
+        del ev
+    ev = pd.concat(parts, ignore_index=True).merge(users[["user_id", "fs"]], on="user_id")
+    ev["d"] = ((ev["day"] - ev["fs"]).dt.days).clip(lower=0)
+    ev = ev[["user_id", "d"]].drop_duplicates().sort_values(["user_id", "d"])
+    ev["next_gap"] = -ev.groupby("user_id")["d"].diff(-1)
+    churn = ev[ev["next_gap"] > churn_gap].groupby("user_id")["d"].min()
+    last = ev.groupby("user_id")["d"].max()
+    per = users.set_index("user_id")[["fs", BY]].join(last.rename("last")).join(churn.rename("churn"))
+    horizon = (cut.normalize() - per["fs"]).dt.days
+    churned = per["churn"].notna() | (horizon - per["last"] >= churn_gap)
+    lifetime = per["churn"].fillna(per["last"])
+    censored_at = np.maximum(horizon - churn_gap + 1, 0)
+    return pd.DataFrame(
+        {
+            "group": per[BY].astype("string").fillna("unknown").to_numpy(),
+            "duration": np.where(churned, lifetime + 1, censored_at).astype("int64"),
+            "event": churned.astype("int64").to_numpy(),
+        }
+    )
+
+
 def case(name: str, data: str, dump: str) -> dict:
     """Run one case in this process; phase seconds (and writes the fitted curves to ``dump``)."""
     t0 = time.perf_counter()
@@ -210,22 +257,10 @@ def case(name: str, data: str, dump: str) -> dict:
         out["n"] = int(curves.summary["n"].sum())
         out["groups"] = curves.summary.height
     else:
-        import narwhals as nw
         from lifelines import KaplanMeierFitter
 
-        from insights.data._backend import collect
-        from insights.metrics.lifetimes import user_lifetimes
-
         t, c = time.perf_counter(), time.process_time()
-        seg = ds.table("users").select(
-            "user_id", nw.col(BY).cast(nw.String).fill_null("unknown").alias("group")
-        )
-        rows = collect(
-            user_lifetimes(ds)
-            .join(seg, on="user_id", how="inner")
-            .select("group", "duration", "event")
-        )
-        pdf = rows.to_pandas()
+        pdf = pandas_lifetimes(Path(data), as_of=ds.as_of, churn_gap=30)
         out["per_user_rows"] = time.perf_counter() - t
         t = time.perf_counter()
         fits = {}
@@ -252,8 +287,18 @@ def case(name: str, data: str, dump: str) -> dict:
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
 
 
+PANDAS_LIMIT_GB = float(os.environ.get("BENCH_PANDAS_LIMIT_GB", "18"))
+
+
 def child(args: list[str]) -> None:
-    """Child-process entry: run the case, print its JSON line."""
+    """Child-process entry: run the case, print its JSON line.
+
+    The pandas case runs under ``RLIMIT_AS`` = ``BENCH_PANDAS_LIMIT_GB`` (default 18 GB):
+    pandas holds every event in memory, and a MemoryError is a result, not a crash.
+    """
+    if args[0] == "lifelines":
+        limit = int(PANDAS_LIMIT_GB * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     print(json.dumps(case(*args)))
 
 

@@ -147,7 +147,12 @@ print(nr.bullets(nr.document_lines(scorecard.filter(pl.col("quarter") == quarter
 assert {"retention_d7", "retention_d30", "aov_yuan"} <= set(scorecard["metric"])
 rates = scorecard.filter(pl.col("metric").str.starts_with("retention") & pl.col("value").is_not_null())
 assert rates["value"].is_between(0, 1).all()
-assert summary.height == scorecard["metric"].n_unique()"""),
+assert summary.height == scorecard["metric"].n_unique()
+# the scorecard agrees with the metrics computed directly for the quarter
+direct = {"retention_d30": m.retention_rates(ds, period=quarter, days=(30,))["value"][0], "aov_yuan": m.aov(ds, period=quarter)["value"][0]}
+for metric, value in direct.items():
+    shown = summary.filter(pl.col("metric") == metric)["value"][0]
+    assert shown is None or abs(shown - value) < 1e-9, (metric, shown, value)"""),
 )
 
 chapter(
@@ -238,7 +243,10 @@ print(nr.bullets(nr.document_lines(pl.concat([f.select("metric", "segment", "per
                                               for f in frames]), lang=lang, period=year, min_cell=min_cell)))"""),
     code("""\
 assert active["value"].min() > 0
-assert organic["value"].is_between(0, 1).all() and conversion["value"].is_between(0, 1).all()"""),
+assert organic["value"].is_between(0, 1).all() and conversion["value"].is_between(0, 1).all()
+# new users of each quarter add up over channels
+for q in quarters:
+    assert new.filter(pl.col("period") == q)["n"][0] == by_channel.filter(pl.col("period") == q)["n"].sum(), q"""),
 )
 
 chapter(
@@ -331,7 +339,10 @@ print(nr.bullets(nr.document_lines(pl.concat([index_now, m.retention_rates(ds, p
     code("""\
 assert rates["value"].is_between(0, 1).all()
 assert (rates.sort("day")["value"].diff().drop_nulls() <= 0).all()
-assert curves.table["survival"].is_between(0, 1).all()"""),
+assert curves.table["survival"].is_between(0, 1).all()
+# D30 retention is the Kaplan-Meier curve at day 30
+km30 = curves.table.filter(pl.col("t") <= 30).sort("t")["survival"][-1]
+assert abs(rates.filter(pl.col("day") == 30)["value"][0] - km30) < 1e-9, km30"""),
 )
 
 chapter(
@@ -391,7 +402,12 @@ rows = pl.concat([m.repurchase_rate(ds, period=int(year), where=where).select(co
 print(nr.bullets(nr.document_lines(rows, lang=lang, min_cell=min_cell)))"""),
     code("""\
 assert repurchase["value"].is_between(0, 1).all()
-assert (cycle["value"].drop_nulls() > 0).all()"""),
+assert (cycle["value"].drop_nulls() > 0).all()
+# the year's repurchase rate pools the segments of the first dimension
+overall = m.repurchase_rate(ds, period=int(year), where=where)
+parts = repurchase.filter(pl.col("dimension") == dims[0])
+if parts["n"].sum() == overall["n"][0]:
+    assert abs(parts["successes"].sum() / parts["n"].sum() - overall["value"][0]) < 1e-9"""),
 )
 
 chapter(
@@ -441,7 +457,11 @@ print(nr.bullets(nr.document_lines(pl.concat([m.interaction_rate(ds, period=int(
                                    lang=lang, min_cell=min_cell)))"""),
     code("""\
 assert by_quarter["value"].is_between(0, 1).all()
-assert set(uplift["metric"]) == {"aov_uplift", "repurchase_uplift"}"""),
+assert set(uplift["metric"]) == {"aov_uplift", "repurchase_uplift"}
+# the quarter's interaction rate pools the city tiers
+tiers, now = by_dim.filter(pl.col("dimension") == "city_tier"), by_quarter.filter(pl.col("period") == quarter)
+if tiers["n"].sum() == now["n"][0]:
+    assert abs(tiers["interacted"].sum() / tiers["n"].sum() - now["value"][0]) < 1e-9"""),
 )
 
 chapter(
@@ -508,7 +528,11 @@ if ds.has("community"):
     code("""\
 if ds.has("community"):
     assert conversion["value"].is_between(0, 1).all()
-    assert frequency["value"][0] > 0"""),
+    assert frequency["value"][0] > 0
+    # the quarter's conversion pools the segments of the first dimension
+    parts, now = by_dim.filter(pl.col("dimension") == dims[0]), conversion.filter(pl.col("period") == quarter)
+    if parts["n"].sum() == now["n"][0]:
+        assert abs(parts["converted"].sum() / parts["n"].sum() - now["value"][0]) < 1e-9"""),
 )
 
 chapter(
@@ -555,7 +579,10 @@ print(nr.bullets(nr.document_lines(pl.concat([reactivation.select("metric", "seg
     code("""\
 shares = layers.group_by("period").agg(pl.col("value").sum())
 assert ((shares["value"] - 1).abs() < 1e-9).all()
-assert set(layers["layer"]) == {"new", "active", "silent", "churned"}"""),
+assert set(layers["layer"]) == {"new", "active", "silent", "churned"}
+# the reactivation base is the silent layer of the comparison quarter
+silent = layers.filter((pl.col("period") == previous) & (pl.col("layer") == "silent"))
+assert silent.height == 0 or silent["users"][0] == reactivation["n"][0], (silent, reactivation)"""),
 )
 
 chapter(
@@ -605,12 +632,9 @@ from insights.metrics import DEFAULT_OUTCOMES, experiment_effects
 
 primary = {"return_benefit_pack": ("order_90d",), "private_domain_invite": ("join_30d",)}
 if ds.has("experiments"):
-    outcome_tables = [
-        experiment_effects(ds, experiment=e, outcomes=(*DEFAULT_OUTCOMES, *primary.get(e, ())), survival=False)
-        .summary.with_columns(experiment=pl.lit(e))
-        for e in experiments
-    ]
-    outcomes = pl.concat(outcome_tables)
+    effects_of = {e: experiment_effects(ds, experiment=e, outcomes=(*DEFAULT_OUTCOMES, *primary.get(e, ())), survival=False)
+                  for e in experiments}
+    outcomes = pl.concat([f.summary.with_columns(experiment=pl.lit(e)) for e, f in effects_of.items()])
     print(format_table(outcomes.select("experiment", "outcome", "arm", "n_arm", "n_control", "value_arm", "value_control",
                                        "difference", "ci_low", "ci_high", "p_adjusted", "mde"),
                        lang=lang, min_cell=min_cell, n_cols=("n_arm", "n_control"), digits=3))""",
@@ -619,7 +643,12 @@ if ds.has("experiments"):
 if ds.has("experiments"):
     assert outcomes["p_adjusted"].drop_nulls().is_between(0, 1).all()
     assert all(set(s) >= {"control"} for s in sizes.values())
-    assert all(t.milestones["survival_a"].is_between(0, 1).all() for t in tests.values())"""),
+    assert all(t.milestones["survival_a"].is_between(0, 1).all() for t in tests.values())
+    # the arm sizes of the outcome analysis are those of the survival curves; no outcome counts more users
+    for e, f in effects_of.items():
+        assert dict(f.arms.select("arm", "n").iter_rows()) == sizes[e], (e, sizes[e])
+    for r in outcomes.iter_rows(named=True):
+        assert r["n_arm"] <= sizes[r["experiment"]][r["arm"]] and r["n_control"] <= sizes[r["experiment"]]["control"]"""),
 )
 
 chapter(
@@ -662,7 +691,12 @@ if manifest.exists():
 print(nr.heading("methods", lang=lang))
 print(nr.bullets(nr.method_notes(lang=lang, min_cell=min_cell)))"""),
     code("""\
-assert bench.height > 0"""),
+assert bench.height > 0
+# the benchmark's D30 retention of the year is the metric computed directly (shown in %)
+d30 = bench.filter((pl.col("metric") == "retention_d30") & (pl.col("segment") == "all") & (pl.col("period") == year))
+if d30.height:
+    direct = m.retention_rates(ds, period=int(year), days=(30,))["value"][0]
+    assert abs(d30["value"][0] / 100 - direct) < 1e-9, (d30["value"][0], direct)"""),
 )
 
 

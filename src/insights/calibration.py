@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from insights import metrics as m
+from insights.data._cache import memo
 from insights.data.dataset import Dataset, MissingTableError
 
 __all__ = ["calibrate", "load_targets", "default_targets_path", "CALLS"]
@@ -153,8 +154,20 @@ def calibrate(
     polars.DataFrame
         ``id, metric, segment, period, target, value, ci_low, ci_high, n, unit,
         tolerance, tolerance_used, passed, error, source`` (values in the target's unit).
+        Remembered per data files and arguments (``insights.data._cache.memo``); a
+        remembered table reports no ``progress``.
     """
     rows = targets if targets is not None else load_targets()
+    params = {"targets": rows, "widen": widen}
+    return memo(dataset, "calibrate", params, lambda: _calibrate(dataset, rows, widen, progress))
+
+
+def _calibrate(
+    dataset: Dataset,
+    rows: list[dict[str, str]],
+    widen: bool,
+    progress: Callable[[str], None] | None,
+) -> pl.DataFrame:
     cache: dict[tuple[Any, ...], pl.DataFrame | Exception] = {}
     out: list[dict[str, Any]] = []
     for row in rows:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import polars as pl
 
 from insights import metrics as m
+from insights.data._cache import memo
 from insights.data.dataset import Dataset, MissingTableError
 from insights.metrics._periods import Period, parse_period, previous_quarter
 
@@ -101,7 +102,15 @@ def kpi_scorecard(
     (polars.DataFrame, list[str])
         ``metric, segment, quarter, value, ci_low, ci_high, n, suppressed`` and notes
         on KPIs that were skipped (missing tables, windows not yet observable).
+        Remembered per data files and arguments (``insights.data._cache.memo``).
     """
+    params = {"quarter": quarter, "compare_to": compare_to, "by": by, "min_cell": min_cell}
+    return memo(dataset, "kpi_scorecard", params, lambda: _scorecard(dataset, quarter, compare_to, by, min_cell))
+
+
+def _scorecard(
+    dataset: Dataset, quarter: str, compare_to: str, by: str | None, min_cell: int
+) -> tuple[pl.DataFrame, list[str]]:
     q = parse_period(quarter)
     other = comparison_quarter(q, compare_to)
     notes: list[str] = []

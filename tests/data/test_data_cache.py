@@ -50,3 +50,50 @@ def test_cache_can_be_switched_off(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(load_module, "check_dataset", lambda *a, **k: calls.append(1) or [])
     load_dataset(tmp_path / "d")
     assert calls == [1]
+
+
+def _counted(calls: list[int], value: object):
+    def compute():
+        calls.append(1)
+        return value
+
+    return compute
+
+
+def test_memo_computes_once_per_files_as_of_and_arguments(tmp_path) -> None:
+    from insights.data._cache import memo
+
+    _write(tmp_path / "d", _users([1, 2, 3]))
+    calls: list[int] = []
+    frame = pl.DataFrame({"x": [1.5, None]})
+    ds = load_dataset(tmp_path / "d")
+    first = memo(ds, "f", {"q": "2024Q4", "by": None}, _counted(calls, frame))
+    again = memo(load_dataset(tmp_path / "d"), "f", {"by": None, "q": "2024Q4"}, _counted(calls, None))
+    assert calls == [1] and again.equals(first)  # a fresh load of the same files: remembered
+    memo(ds, "f", {"q": "2024Q3", "by": None}, _counted(calls, frame))  # other arguments
+    memo(ds, "g", {"q": "2024Q4", "by": None}, _counted(calls, frame))  # another call
+    memo(ds.with_as_of("2024-01-02"), "f", {"q": "2024Q4", "by": None}, _counted(calls, frame))
+    assert calls == [1, 1, 1, 1]
+    _write(tmp_path / "d", _users([1, 2, 4]))  # the data changed: computed again
+    memo(load_dataset(tmp_path / "d"), "f", {"q": "2024Q4", "by": None}, _counted(calls, frame))
+    assert calls == [1, 1, 1, 1, 1]
+
+
+def test_memo_never_remembers_frames_in_memory_or_unplain_arguments(tmp_path, monkeypatch) -> None:
+    from insights.data import frames_dataset
+    from insights.data._cache import memo
+
+    calls: list[int] = []
+    mem = frames_dataset(users=_users([1]))
+    for _ in range(2):
+        memo(mem, "f", {}, _counted(calls, 1))
+    assert calls == [1, 1]
+    _write(tmp_path / "d", _users([1, 2]))
+    ds = load_dataset(tmp_path / "d")
+    for _ in range(2):
+        memo(ds, "f", {"where": pl.col("x") > 1}, _counted(calls, 1))
+    assert calls == [1, 1, 1, 1]
+    monkeypatch.setenv("INSIGHTS_CACHE_DIR", "off")
+    for _ in range(2):
+        memo(ds, "f", {}, _counted(calls, 1))
+    assert len(calls) == 6

@@ -1,4 +1,4 @@
-"""Remember that a dataset directory passed validation, so it is checked once per change.
+"""Remember work done on a dataset directory: its validation, and results of heavy calls.
 
 Validating every rule of the contract scans every table (about 2 s at 200k users,
 10 s at 1M); a report run loads the same directory many times. After a clean
@@ -8,22 +8,35 @@ footer with its statistics), plus the loading options, the contract and the
 package version. Any change to a file, an option or the contract gives another
 fingerprint, so the data are validated again. Failed validations are never stored.
 
+Results of heavy, deterministic calls (the KPI scorecard, the calibration table)
+are remembered the same way by :func:`memo`: under the dataset's fingerprint, its
+``as_of``, the call's name and arguments, and a hash of the package's own source
+(so editing the code recomputes). A report renders nine chapters in two
+languages, each in its own kernel; without this, each would recompute them.
+
 The cache lives in ``$INSIGHTS_CACHE_DIR`` (default ``~/.cache/insights``);
 ``INSIGHTS_CACHE_DIR=off`` disables it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import functools
 import hashlib
 import importlib
 import json
 import os
+import pickle
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from insights.data.quality import QualityEntry
 
-__all__ = ["fingerprint", "load_findings", "store_findings"]
+__all__ = ["fingerprint", "load_findings", "store_findings", "memo", "remembered"]
+
+T = TypeVar("T")
 
 _TAIL = 65_536
 
@@ -105,3 +118,89 @@ def store_findings(key: str, entries: list[QualityEntry]) -> None:
         os.replace(tmp, target)
     except OSError:
         return
+
+
+@functools.cache
+def _code_hash() -> str:
+    """Hash of every module of the installed ``insights`` package (read once per process)."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _plain(value: Any) -> bool:
+    """True for values whose text identifies them (the cacheable arguments)."""
+    if value is None or isinstance(value, str | int | float | bool | dt.date):
+        return True
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        frozen = type(value).__dataclass_params__.frozen  # type: ignore[attr-defined]
+        return bool(frozen) and all(_plain(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def memo(dataset: Any, name: str, params: Mapping[str, Any], compute: Callable[[], T]) -> T:
+    """``compute()``, remembered on disk for a dataset loaded from files.
+
+    Computed afresh (and not stored) when the dataset has no file fingerprint (frames
+    built in memory), an argument is not plain data (numbers, strings, lists, dicts),
+    or the cache is off. The stored value is pickled (the cache directory is the
+    user's own); a stored value that cannot be read is recomputed.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from insights.data import frames_dataset
+    >>> ds = frames_dataset(users=pl.DataFrame({"user_id": [1]}), as_of="2024-01-01")
+    >>> memo(ds, "answer", {"x": 1}, lambda: 42)  # in-memory data: just computed
+    42
+    """
+    root = _cache_dir()
+    fp = getattr(dataset, "meta", {}).get("fingerprint")
+    if root is None or fp is None or not _plain(dict(params)):
+        return compute()
+    h = hashlib.sha256()
+    text = json.dumps(dict(params), sort_keys=True, default=repr)
+    for part in (fp, str(dataset.as_of), name, text, _code_hash()):
+        h.update(part.encode())
+        h.update(b"\0")
+    path = root / "results" / f"{h.hexdigest()}.pkl"
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)  # type: ignore[no-any-return]
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass
+    value = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass
+    return value
+
+
+def remembered(func: Callable[..., T]) -> Callable[..., T]:
+    """Decorate ``func(dataset, *, ...)`` so that its results go through :func:`memo`.
+
+    For the heavy analyses a report calls from several chapters and in both
+    languages; the keyword arguments are the key (see :func:`memo` for when nothing
+    is remembered).
+    """
+    name = f"{func.__module__}.{func.__qualname__}"
+
+    @functools.wraps(func)
+    def wrapper(dataset: Any, /, *args: Any, **kwargs: Any) -> T:
+        if args:
+            return func(dataset, *args, **kwargs)
+        return memo(dataset, name, kwargs, lambda: func(dataset, **kwargs))
+
+    return wrapper

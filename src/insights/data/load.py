@@ -156,6 +156,10 @@ def load_dataset(
     except pl.exceptions.PolarsError as exc:
         raise DataReadError(f"{origin}: a table could not be read while loading ({exc})") from exc
 
+    key = None  # the files' fingerprint: validation and results caches (insights.data._cache)
+    if source is not None:
+        options = {"as_of": cut, "tz": tz, "allow": allow, "maps": maps}
+        key = fingerprint(Path(source).expanduser(), files, options)
     dataset = Dataset(
         tables={name: frame.to_native() for name, frame in tables.items()},
         as_of=cut,
@@ -169,13 +173,11 @@ def load_dataset(
             "allow_unknown_labels": allow,
             "load_findings": len(log.entries),
             "notes": config.get("notes"),
+            "fingerprint": key,
         },
     )
     if validate:
-        key = None
-        if source is not None:
-            options = {"as_of": cut, "tz": tz, "allow": allow, "maps": maps}
-            key = fingerprint(Path(source).expanduser(), files, options)
+        if key is not None:
             cached = load_findings(key)
             if cached is not None:
                 for entry in cached:

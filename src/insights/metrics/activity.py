@@ -14,6 +14,7 @@ import narwhals as nw
 import polars as pl
 
 from insights.data._backend import collect
+from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._periods import Period, PeriodLike, parse_period, quarter_of
 from insights.metrics._segments import Where, users_frame
@@ -63,6 +64,7 @@ def _flags(days: nw.LazyFrame[Any], windows: dict[str, tuple[int, int]]) -> nw.L
     )
 
 
+@remembered
 def active_users(
     dataset: Dataset,
     *,

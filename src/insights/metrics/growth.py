@@ -14,6 +14,7 @@ import narwhals as nw
 import polars as pl
 
 from insights.data._backend import collect
+from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._common import headline as _headline
 from insights.metrics._common import in_period as _in_period
@@ -114,6 +115,7 @@ def new_user_share(
     )
 
 
+@remembered
 def new_users(
     dataset: Dataset,
     *,

@@ -13,6 +13,7 @@ import narwhals as nw
 import polars as pl
 
 from insights.data._backend import collect
+from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._common import headline as _headline
 from insights.metrics._common import in_period as _in_period
@@ -37,6 +38,7 @@ HIGH, ORDINARY = "high", "ordinary"
 _EPS = 1e-9
 
 
+@remembered
 def interaction_rate(
     dataset: Dataset,
     *,
@@ -176,6 +178,7 @@ def _uplift_row(
     }
 
 
+@remembered
 def interaction_uplift(
     dataset: Dataset,
     *,

@@ -15,6 +15,7 @@ import narwhals as nw
 import polars as pl
 
 from insights.data._backend import collect
+from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._common import headline, wilson
 from insights.metrics._periods import Period, PeriodLike, parse_period, quarter_of
@@ -62,6 +63,7 @@ def _last_active(dataset: Dataset, users: nw.LazyFrame[Any], day: int) -> nw.Laz
     return users.join(last, on="user_id", how="left")
 
 
+@remembered
 def silent_reactivation(
     dataset: Dataset,
     *,
@@ -236,6 +238,7 @@ def user_layers(
     return wide.select("user_id", "segment", nw.col("_layer_0").alias("layer"))
 
 
+@remembered
 def lifecycle_layers(
     dataset: Dataset,
     *,

@@ -13,6 +13,7 @@ import narwhals as nw
 import polars as pl
 
 from insights.data._backend import collect, epoch_day
+from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._common import headline as _headline
 from insights.metrics._common import in_period as _in_period
@@ -38,6 +39,7 @@ def _joins(dataset: Dataset) -> nw.LazyFrame[Any]:
     return community.filter(nw.col("action") == "join")
 
 
+@remembered
 def public_to_private_conversion(
     dataset: Dataset,
     *,

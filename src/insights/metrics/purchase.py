@@ -14,6 +14,7 @@ import narwhals as nw
 import polars as pl
 
 from insights.data._backend import collect, epoch_day
+from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._common import days_in_period as _in_period
 from insights.metrics._periods import PeriodLike, parse_period
@@ -172,6 +173,7 @@ def repurchase_rate(
     return _wilson_headline(collect(counts), f"repurchase_{window}d", p.label, alpha)
 
 
+@remembered
 def first_purchase_conversion(
     dataset: Dataset,
     *,

@@ -22,6 +22,7 @@ import narwhals as nw
 import polars as pl
 
 from insights.data._backend import collect
+from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, where_expr
@@ -163,6 +164,7 @@ def retention_rates(
     ).sort("day", "segment")
 
 
+@remembered
 def retention_curves(
     dataset: Dataset,
     *,

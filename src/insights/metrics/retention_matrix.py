@@ -20,6 +20,7 @@ import narwhals as nw
 import polars as pl
 
 from insights.data._backend import collect, epoch_day, with_month_index
+from insights.data._cache import remembered
 from insights.data.dataset import TIME_COLUMNS, Dataset
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, where_expr
@@ -347,6 +348,7 @@ def _finish(cells: pl.DataFrame, alpha: float, min_cell: int) -> pl.DataFrame:
     return out.with_columns(*hide, small.alias("suppressed"))
 
 
+@remembered
 def retention_matrix(
     dataset: Dataset,
     *,

@@ -87,10 +87,16 @@ _PATTERNS = [
     (re.compile(r"^retention_d(\d+)$"), "retention_d"),
     (re.compile(r"^repurchase_(\d+)d$"), "repurchase_d"),
     (re.compile(r"^first_purchase_(\d+)d$"), "first_purchase_d"),
+    (re.compile(r"^first_purchase_conversion_(\d+)d$"), "first_purchase_d"),  # calibration targets' id
     (re.compile(r"^silent_reactivation_(\d+)d$"), "silent_reactivation_d"),
     (re.compile(r"^public_to_private_conversion_(\d+)d$"), "public_to_private_conversion_d"),
     (re.compile(r"^community_exit_rate_(\d+)d$"), "community_exit_rate_d"),
     (re.compile(r"^gmv_share_top(\d+)pct_buyers$"), "gmv_share_top_pct"),
+    (re.compile(r"^order_(\d+)d$"), "order_d"),
+    (re.compile(r"^join_(\d+)d$"), "join_d"),
+    (re.compile(r"^gmv_(\d+)d$"), "gmv_d"),
+    (re.compile(r"^aov_(\d+)d$"), "aov_d"),
+    (re.compile(r"^interaction_rate_(\d+)d$"), "interaction_rate_d"),
 ]
 
 

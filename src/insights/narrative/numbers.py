@@ -13,6 +13,7 @@ __all__ = [
     "fmt_ci",
     "fmt_change",
     "fmt_diff",
+    "fmt_diff_range",
     "fmt_p",
     "is_missing",
     "MINUS",
@@ -140,6 +141,24 @@ def fmt_diff(diff: float | None, kind: Kind, *, lang: str) -> str:
         return message("unit.points", lang=lang, x=_num(diff * 100, 1, sign=True))
     sign = MINUS if _bare(diff, kind).startswith(MINUS) else "+"
     return sign + fmt_value(abs(diff), kind, lang=lang)
+
+
+def fmt_diff_range(low: float | None, high: float | None, kind: Kind, *, lang: str) -> str:
+    """The CI of a difference in the unit of ``kind`` (rates in points); "–" when a bound is missing.
+
+    Examples
+    --------
+    >>> fmt_diff_range(-0.023, 0.125, "rate", lang="en")
+    '−2.3 – 12.5 points'
+    >>> fmt_diff_range(-15.02, 50.666, "yuan", lang="zh")
+    '−15.0 – 50.7元'
+    """
+    if is_missing(low) or is_missing(high):
+        return "–"
+    assert low is not None and high is not None
+    if kind in ("rate", "uplift"):
+        return message("unit.points", lang=lang, x=f"{_num(low * 100, 1)} – {_num(high * 100, 1)}")
+    return message(f"unit.{_UNIT[kind]}", lang=lang, x=f"{_bare(low, kind)} – {_bare(high, kind)}")
 
 
 def fmt_p(p: float | None) -> str:

@@ -80,6 +80,10 @@ _PATTERNS: list[tuple[re.Pattern[str], MetricInfo]] = [
     ),
     (re.compile(r"^community_exit_rate_\d+d$"), MetricInfo("rate", False)),
     (re.compile(r"^gmv_share_top\d+pct_buyers$"), MetricInfo("rate", None)),
+    # experiment outcomes (insights.metrics.experiment_effects): order_90d, join_30d, gmv_60d ...
+    (re.compile(r"^(order|join)_\d+d$"), _R),
+    (re.compile(r"^interaction_rate_\d+d$"), _R),
+    (re.compile(r"^(gmv|aov)_\d+d$"), MetricInfo("yuan")),
 ]
 
 

@@ -10,7 +10,15 @@ from typing import Any, Literal
 import polars as pl
 
 from insights.narrative.catalog import catalog, check_lang, message, metric_label, value_label
-from insights.narrative.numbers import MINUS, fmt_range, fmt_value, is_missing
+from insights.narrative.numbers import (
+    MINUS,
+    fmt_change,
+    fmt_diff,
+    fmt_diff_range,
+    fmt_range,
+    fmt_value,
+    is_missing,
+)
 from insights.narrative.registry import Kind, MetricInfo, metric_info
 
 __all__ = [
@@ -20,6 +28,9 @@ __all__ = [
     "KIND_COLUMNS",
     "BASE_COLUMNS",
     "LABEL_COLUMNS",
+    "METRIC_COLUMNS",
+    "DIFF_COLUMNS",
+    "P_COLUMNS",
 ]
 
 #: Columns never shown in a published table.
@@ -37,7 +48,18 @@ KIND_COLUMNS = (
     "data_value",
     "control",
     "treatment",
+    "value_arm",
+    "value_control",
 )
+#: Columns naming the row's metric (shown by name; its unit formats the other columns).
+METRIC_COLUMNS = ("metric", "outcome")
+#: Columns holding a difference (signed) or a detectable difference (unsigned) in the
+#: unit of the row's metric, rates in percentage points. When a table has a
+#: ``difference`` but no ``value`` column, its ``ci_low``/``ci_high`` are the CI of
+#: the difference and are written the same way.
+DIFF_COLUMNS = ("difference", "mde")
+#: p-value columns: three decimals, "<0.001" below that.
+P_COLUMNS = ("p", "p_value", "p_adjusted")
 #: Columns holding the two group values behind a relative metric (formatted in its ``base`` kind).
 BASE_COLUMNS = (
     "value_high",
@@ -157,8 +179,10 @@ def table_frame(
     hidden = message("table.suppressed", lang=lang, min_cell=min_cell)
     rows: list[dict[str, str]] = []
     merge_ci = ci and "ci_low" in cols and "ci_high" in cols
+    name_col = next((c for c in METRIC_COLUMNS if c in frame.columns), None)
+    diff_ci = "difference" in cols and "value" not in cols
     for row, is_small in zip(data, flags, strict=True):
-        info = _info(row["metric"]) if "metric" in row else None
+        info = _info(row[name_col]) if name_col else None
         row_kind = info.kind if info else None
         base_kind = info.base if info else None
         out: dict[str, str] = {}
@@ -181,13 +205,19 @@ def table_frame(
                 lo, hi = row["ci_low"], row["ci_high"]
                 if is_missing(lo) or is_missing(hi):
                     out["ci"] = "–"
+                elif diff_ci and row_kind is not None and "ci_low" not in kinds:
+                    out["ci"] = fmt_diff_range(lo, hi, row_kind, lang=lang)
                 elif kind is not None:
                     out["ci"] = fmt_range(lo, hi, kind, lang=lang)
                 else:
                     out["ci"] = f"{_plain(lo, digits=digits)} – {_plain(hi, digits=digits)}"
                 continue
-            if c == "metric" and v is not None:
+            if c in METRIC_COLUMNS and v is not None:
                 out[c] = metric_label(str(v), lang=lang)
+            elif c in DIFF_COLUMNS and c not in kinds and row_kind and isinstance(v, int | float):
+                out[c] = _difference(v, row_kind, signed=c == "difference", lang=lang)
+            elif c in P_COLUMNS and c not in kinds and isinstance(v, float) and not is_missing(v):
+                out[c] = "<0.001" if v < 0.001 else f"{v:.3f}"
             elif (c in LABEL_COLUMNS or c in ("dimension", "measure")) and isinstance(v, str):
                 out[c] = _label(c, v, lang)
             elif isinstance(v, bool):
@@ -204,6 +234,10 @@ def table_frame(
     ]
     messages = catalog(lang)
     header = {c: (labels or {}).get(c) or messages.get(f"column.{c}", c) for c in names}
+    clash = sorted({h for h in header.values() if list(header.values()).count(h) > 1})
+    if clash:  # two columns under one header would silently drop one of them
+        raise ValueError(f"columns {[c for c in names if header[c] in clash]} share the header(s) {clash}; "
+                         "pass labels={column: text} to tell them apart")
     if not rows:
         return pl.DataFrame(
             {header[c]: [] for c in names}, schema={header[c]: pl.String for c in names}
@@ -212,6 +246,12 @@ def table_frame(
         [{header[c]: r.get(c, "") for c in names} for r in rows],
         schema={header[c]: pl.String for c in names},
     )
+
+
+def _difference(value: float, kind: Kind, *, signed: bool, lang: str) -> str:
+    if is_missing(value):
+        return "–"
+    return fmt_diff(value, kind, lang=lang) if signed else fmt_change(value, kind, lang=lang)
 
 
 _UNIT_WORDS = ("days", "day", "min", "points", "个百分点", "分钟", "元", "天", "倍", "✓", "✗", "*")
