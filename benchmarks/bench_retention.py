@@ -23,8 +23,9 @@ the goals of issue 3 are checked against the call. The survival values of
 ``polars`` and ``lifelines`` are compared at every time of either fit (goal: equal
 to 1e-9). The load average is recorded next to every timing (shared machine).
 
-Tiers: M = 1,000,000 users (~30M events), L = 10,000,000 users, built by
-:func:`build_tier` from 1M-user chunks. Results: ``benchmarks/results/retention.json``
+Tiers: M = 1,000,000 users (~30M events), L = 10,000,000 users (~300M events),
+written by the simulator chunk by chunk (``insights simulate --users 10000000``:
+chunks of 1M users, tables as directories of Parquet parts). Results: ``benchmarks/results/retention.json``
 and ``retention.md``.
 
 Usage: ``python benchmarks/bench_retention.py [--tiers M L] [--data DIR_M] [--work /tmp/bench_l]``
@@ -52,7 +53,6 @@ TIERS = {"M": 1_000_000, "L": 10_000_000}
 CASES = ("polars", "duckdb", "lifelines")
 TABLES = ("users", "orders", "views", "interactions", "community", "experiments", "spend")
 #: ids are offset by chunk index x this (simulated ids are < 10**9 for 1M-user chunks)
-ID_OFFSET = 10**10
 
 
 # --------------------------------------------------------------------------- data
@@ -76,97 +76,6 @@ def simulate_dir(out: Path, *, users: int, seed: int) -> Path:
             ],
             check=True,
         )
-    return out
-
-
-def build_tier(
-    users: int, out: Path, *, chunk: int = 1_000_000, seed0: int = 42, work: Path | None = None
-) -> Path:
-    """A dataset directory of ``users`` users built from simulated chunks of ``chunk`` users.
-
-    The simulator holds a whole dataset in memory, so large tiers are simulated as
-    ``users // chunk`` independent chunks (seeds ``seed0, seed0 + 1, ...``, each in
-    ``work/chunk-<i>``); every table of ``out`` is then the chunks' Parquet files
-    concatenated lazily (``scan_parquet`` + ``sink_parquet``, streaming, never all in
-    memory) with ``user_id`` and ``order_id`` made unique by adding ``i * ID_OFFSET``
-    for chunk ``i``. ``spend`` is summed per period and channel. ``manifest.json``
-    lists the chunks; ``dataset.yaml`` is the first chunk's.
-
-    Issue 6 will move chunked generation into the simulator itself
-    (``insights simulate --users 10000000`` writing Parquet parts); this function is
-    the benchmark's stop-gap until then.
-
-    Parameters
-    ----------
-    users
-        Total users (a multiple of ``chunk``).
-    out
-        Output directory (left untouched if it already has ``manifest.json``).
-    chunk
-        Users per simulated chunk.
-    seed0
-        Seed of chunk 0; chunk ``i`` uses ``seed0 + i``.
-    work
-        Where the chunks go (default ``out.parent / "chunks"``); chunks already
-        simulated there are reused.
-
-    Returns
-    -------
-    Path
-        ``out``.
-    """
-    if users % chunk:
-        raise ValueError(f"users must be a multiple of chunk={chunk}, got {users}")
-    if (out / "manifest.json").exists():
-        return out
-    work = work or out.parent / "chunks"
-    parts = [
-        simulate_dir(work / f"chunk-{i}", users=chunk, seed=seed0 + i)
-        for i in range(users // chunk)
-    ]
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for table in TABLES:
-        frames = []
-        for i, part in enumerate(parts):
-            frame = pl.scan_parquet(part / f"{table}.parquet")
-            names = frame.collect_schema().names()
-            shift = [pl.col(c) + i * ID_OFFSET for c in ("user_id", "order_id") if c in names]
-            frames.append(frame.with_columns(shift) if shift else frame)
-        joined = pl.concat(frames, how="vertical")
-        if table == "spend":
-            joined = joined.group_by("period_start", "channel", maintain_order=True).agg(
-                pl.col("amount").sum()
-            )
-        joined.sink_parquet(tmp / f"{table}.parquet")
-    shutil.copy(parts[0] / "dataset.yaml", tmp / "dataset.yaml")
-    manifests = [json.loads((p / "manifest.json").read_text()) for p in parts]
-    rows = {t: sum(m["rows"][t] for m in manifests) for t in manifests[0]["rows"]}
-    rows["spend"] = manifests[0]["rows"]["spend"]
-    manifest = {
-        **{
-            k: manifests[0][k]
-            for k in (
-                "generator",
-                "generator_version",
-                "start",
-                "end",
-                "as_of",
-                "timezone",
-                "currency",
-            )
-        },
-        "users": users,
-        "rows": rows,
-        "chunks": [str(p) for p in parts],
-        "chunk_seeds": [m["seed"] for m in manifests],
-        "id_offset": ID_OFFSET,
-        "note": "built by benchmarks/bench_retention.py::build_tier",
-    }
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
     return out
 
 
@@ -232,11 +141,13 @@ def case(name: str, data: str, dump: str) -> dict:
 
         t = time.perf_counter()
         con = duckdb.connect()
-        rels = {
-            tb: con.read_parquet(str(Path(data) / f"{tb}.parquet"))
-            for tb in TABLES
-            if (Path(data) / f"{tb}.parquet").exists()
-        }
+        rels = {}
+        for tb in TABLES:
+            single, parts = Path(data) / f"{tb}.parquet", Path(data) / tb
+            if single.exists():
+                rels[tb] = con.read_parquet(str(single))
+            elif parts.is_dir():  # a chunked simulation: one Parquet part per chunk
+                rels[tb] = con.read_parquet(str(parts / "*.parquet"))
         ds = load_dataset(as_of=as_of, validate=False, **rels)
         out["load"] = time.perf_counter() - t
     else:
@@ -374,7 +285,8 @@ def tier_dir(tier: str, a: argparse.Namespace) -> Path | None:
     if free < 40:
         print(f"skipping tier L: only {free:.0f} GB free under {a.work} (needs ~40 GB)")
         return None
-    return build_tier(users, a.work / "sim-10000000", work=a.work / "chunks")
+    # the simulator writes the L tier chunk by chunk (Parquet parts, memory of one chunk)
+    return simulate_dir(a.work / "sim-10000000", users=users, seed=42)
 
 
 GOALS = {("M", "polars"): 5.0, ("M", "duckdb"): 5.0, ("L", "polars"): 60.0, ("L", "duckdb"): 60.0}
@@ -534,7 +446,7 @@ def report(rows: list[dict], checks: dict, meta: dict, tiers: list[str]) -> str:
             "- L tier (10M users): NOT run. Building it takes 10 simulations of 1M users (~6 min each "
             "and ~6 GB RAM on this shared, overloaded machine), which did not fit the session; the goals "
             "at L (≤ 60 s, ≤ 8 GB, ≥ 5x lifelines) are therefore unmeasured. Run "
-            "`python benchmarks/bench_retention.py --tiers L` (builds it with `build_tier`)."
+            "`python benchmarks/bench_retention.py --tiers L` (simulates it first with `insights simulate --users 10000000`, chunked)."
         )
     lines += [
         "",

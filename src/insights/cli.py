@@ -48,13 +48,21 @@ def simulate(
     users: Annotated[int, typer.Option("--users", min=1, help="Number of users.")] = 200_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")] = 42,
     scenario: Annotated[Path | None, typer.Option("--scenario", help="Scenario YAML (default: data/scenarios/default.yaml).")] = None,
+    chunk: Annotated[int, typer.Option("--chunk", min=1, help="Above this many users, simulate in chunks of it and write tables as Parquet parts (memory of one chunk).")] = 1_000_000,
 ) -> None:
     """Generate a calibrated live-commerce dataset (2021-01-01 .. 2024-12-31)."""
     from insights.simulate import simulate as run
+    from insights.simulate import simulate_chunked
 
     start = time.perf_counter()
     with console.status("simulating") as status:
-        manifest = run(out, users=users, seed=seed, scenario=scenario, progress=lambda s: status.update(f"simulating: {s}"))
+        def say(s: str) -> None:
+            status.update(f"simulating: {s}")
+
+        if users > chunk:
+            manifest = simulate_chunked(out, users=users, chunk=chunk, seed=seed, scenario=scenario, progress=say)
+        else:
+            manifest = run(out, users=users, seed=seed, scenario=scenario, progress=say)
     rows = ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items())
     console.print(f"wrote {out} in {time.perf_counter() - start:.1f} s: {rows}")
 

@@ -57,6 +57,17 @@ def simulate(
         raise ValueError("users must be >= 1")
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     say = progress or (lambda _msg: None)
+    frames, manifest = generate(users, seed=seed, scenario=sc, progress=say)
+    say("writing")
+    _write(Path(out), frames, manifest)
+    return manifest
+
+
+def generate(
+    users: int, *, seed: int, scenario: Scenario, progress: Callable[[str], None]
+) -> tuple[dict[str, pl.DataFrame], dict]:
+    """The tables and manifest of a simulated platform, in memory (see :func:`simulate`)."""
+    sc, say = scenario, progress
     rng = np.random.default_rng(np.random.PCG64(seed))
 
     say("users")
@@ -101,9 +112,7 @@ def simulate(
         "rows": {name: frames[name].height for name in _TABLES},
         "experiments": truth,
     }
-    say("writing")
-    _write(Path(out), frames, manifest)
-    return manifest
+    return frames, manifest
 
 
 def _view_span(sessions, user: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
