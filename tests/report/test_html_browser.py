@@ -40,12 +40,22 @@ FLAGS = (
     "--disable-sync",
     "--virtual-time-budget=10000",
 )
+#: First thing in <head>: collect script errors, failed resource loads and console.error.
+CAPTURE_ERRORS = """<script>
+window.__errors = [];
+window.addEventListener("error", (e) => {
+  window.__errors.push(String(e.message || (e.target && (e.target.src || e.target.href)) || "error"));
+}, true);
+const __consoleError = console.error;
+console.error = (...args) => { window.__errors.push(args.join(" ")); __consoleError(...args); };
+</script>"""
 MARK_IMAGES = """<script>
 window.addEventListener("load", () => {
   for (const img of document.images) {
     img.setAttribute("data-loaded", img.complete && img.naturalWidth > 0 ? "yes" : "no");
   }
   document.body.setAttribute("data-checked", String(document.images.length));
+  document.body.setAttribute("data-errors", JSON.stringify(window.__errors));
 });
 </script>"""
 
@@ -59,12 +69,14 @@ class _Images(HTMLParser):
         super().__init__()
         self.images: list[dict[str, str | None]] = []
         self.checked: str | None = None
+        self.errors: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "img":
             self.images.append(dict(attrs))
         if tag == "body":
             self.checked = dict(attrs).get("data-checked")
+            self.errors = dict(attrs).get("data-errors")
 
 
 def _figures(name: str) -> int:
@@ -82,6 +94,8 @@ def test_html_report_loads_in_chromium_with_every_figure(sim_dir: Path, tmp_path
     page = tmp_path / "page.html"
     text = html.read_text(encoding="utf-8")
     assert text.count("</body>") == 1
+    assert re.search(r"<head[^>]*>", text)
+    text = re.sub(r"(<head[^>]*>)", lambda m: m.group(1) + CAPTURE_ERRORS, text, count=1)
     page.write_text(text.replace("</body>", MARK_IMAGES + "</body>"), encoding="utf-8")
     start = time.perf_counter()
     run = subprocess.run(
@@ -97,6 +111,7 @@ def test_html_report_loads_in_chromium_with_every_figure(sim_dir: Path, tmp_path
     expected = _figures(CHAPTER)
     assert expected >= 3, expected
     assert dom.checked == str(expected), (dom.checked, run.stderr[-2000:])  # the load script ran
+    assert dom.errors == "[]", f"errors in the browser console: {dom.errors}"
     assert len(dom.images) == expected
     broken = [img.get("aria-label") for img in dom.images if img.get("data-loaded") != "yes"]
     assert not broken, f"images the browser could not decode: {broken}"
@@ -104,3 +119,21 @@ def test_html_report_loads_in_chromium_with_every_figure(sim_dir: Path, tmp_path
     for title in ("直播电商用户增长与留存季度报告", chapter_title(2, lang="zh")):
         assert title in run.stdout, title
     assert len(re.findall(r"[\u4e00-\u9fff]", run.stdout)) > 200
+
+    # the first screen as the browser paints it: a real page, not a blank one
+    shot = tmp_path / "first-screen.png"
+    run = subprocess.run(
+        [_browser(), *FLAGS, f"--user-data-dir={tmp_path / 'profile2'}", "--window-size=1280,900",
+         f"--screenshot={shot}", html.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0 and shot.exists(), run.stderr[-2000:]
+    from PIL import Image, ImageStat
+
+    with Image.open(shot) as img:
+        gray = img.convert("L")
+        assert gray.size == (1280, 900)
+        stat = ImageStat.Stat(gray)
+        assert stat.stddev[0] > 10, "the first screen is (nearly) blank"
+        dark = sum(gray.histogram()[:128]) / (gray.size[0] * gray.size[1])
+        assert 0.005 < dark < 0.6, f"share of dark pixels {dark:.3f}: text missing or page unstyled"
