@@ -8,16 +8,17 @@ CIDATA  := data/ci
 USERS   ?= 200000
 SEED    ?= 42
 
-.PHONY: help system install report test lab bench lint demo clean
+.PHONY: help system install report test test-fast lab bench lint demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-system:  ## system packages: CJK font (Chinese reports), poppler (PDF checks), chromium (HTML check); Debian/Ubuntu, root or sudo
+system:  ## system packages: CJK font (Chinese reports), poppler (PDF checks), chromium (HTML check), Java 17 (Spark tests); Debian/Ubuntu, root or sudo
 	@missing=""; \
 	fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
 	if [ -z "$$missing" ]; then echo "system packages present"; \
 	elif command -v apt-get >/dev/null; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -45,8 +46,11 @@ report: system $(STAMP) demo  ## set up, generate the demo data, render the 2024
 	$(BIN)/insights calibrate $(DEMO)
 	$(BIN)/insights report $(DEMO) --quarter 2024Q4 --lang zh,en --format pdf,html --out reports
 
-test: system $(STAMP)  ## run the whole test suite
+test: system $(STAMP)  ## run the whole test suite (Polars, DuckDB and a local Spark session)
 	$(BIN)/pytest -q
+
+test-fast: system $(STAMP)  ## the suite without the Spark engine and the slow simulations
+	$(BIN)/pytest -q -m "not spark and not slow"
 
 lint: $(STAMP)  ## ruff and mypy on the package
 	$(BIN)/ruff check src tests

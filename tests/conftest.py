@@ -1,6 +1,6 @@
 """Shared fixtures: every metric test runs on each data engine.
 
-Use the ``backend`` fixture (parametrized over ``"polars"`` and ``"duckdb"``) together
+Use the ``backend`` fixture (parametrized over ``"polars"``, ``"duckdb"`` and ``"pyspark"``) together
 with ``make_dataset`` (or the plain function :func:`to_dataset`) to turn a dict of
 Polars frames into a :class:`~insights.data.Dataset` on that engine::
 
@@ -11,13 +11,21 @@ Polars frames into a :class:`~insights.data.Dataset` on that engine::
 ``make_dataset`` accepts the table frames as keyword arguments (or one mapping as
 its first argument) plus ``as_of`` (defaults like ``frames_dataset``: the end of the
 day of the latest timestamp in the frames). The Polars frames given are never
-modified; DuckDB relations are built from their Arrow copies.
+modified; DuckDB relations and Spark DataFrames are built from their Arrow copies.
+
+The ``"pyspark"`` parameter carries the ``spark`` marker (``-m spark`` runs only it,
+``-m "not spark"`` leaves it out) and is skipped with a reason when pyspark or a Java
+runtime is missing. One local SparkSession serves the whole test session; it is
+started only when the first Spark-parametrised test runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib.util
+import os
+import shutil
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,7 +35,77 @@ import pytest
 
 from insights.data.dataset import Dataset, frames_dataset
 
-BACKENDS = ("polars", "duckdb")
+BACKENDS = ("polars", "duckdb", "pyspark")
+
+
+def _spark_skip_reason() -> str | None:
+    """Why Spark tests cannot run here, or None when they can."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark not installed (pip install 'pyspark>=4.0,<5')"
+    java_home = os.environ.get("JAVA_HOME")
+    if shutil.which("java") is None and not (
+        java_home and os.path.exists(os.path.join(java_home, "bin", "java"))
+    ):
+        return "no Java runtime: install openjdk-17-jre-headless"
+    return None
+
+
+_SPARK: Any = None
+
+
+def spark_session() -> Any:
+    """The one local SparkSession of the test session (started on first use)."""
+    global _SPARK
+    if _SPARK is None:
+        reason = _spark_skip_reason()
+        if reason:
+            pytest.skip(reason)
+        from pyspark.sql import SparkSession
+
+        _SPARK = (
+            SparkSession.builder.master("local[2]")
+            .appName("insights-tests")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.default.parallelism", "2")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.sql.execution.arrow.pyspark.fallback.enabled", "false")
+            .config("spark.sql.adaptive.enabled", "false")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.driver.memory", "1g")
+            .config("spark.driver.extraJavaOptions", "-XX:+UseSerialGC -Xss4m")
+            .config("spark.sql.catalogImplementation", "in-memory")
+            .getOrCreate()
+        )
+        _SPARK.sparkContext.setLogLevel("ERROR")
+    return _SPARK
+
+
+def to_spark(frame: pl.DataFrame) -> Any:
+    """``frame`` as a Spark DataFrame with the same columns and types.
+
+    Goes through Arrow with an explicit schema: naive Datetime becomes
+    ``TimestampNTZType`` (wall-clock values kept, no time-zone shift), Date stays
+    Date, Categorical/Enum become text, unsigned integers become the next wider
+    signed type, and datetimes are cut to microseconds (Spark's precision).
+    """
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    casts = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, (pl.Categorical, pl.Enum)):
+            casts.append(pl.col(name).cast(pl.String))
+        elif dtype.is_unsigned_integer():  # Spark has no unsigned types: widen (strict cast)
+            wider = {pl.UInt8: pl.Int16, pl.UInt16: pl.Int32}.get(dtype.base_type(), pl.Int64)
+            casts.append(pl.col(name).cast(wider))
+        elif isinstance(dtype, pl.Datetime) and (dtype.time_unit != "us"):
+            casts.append(pl.col(name).cast(pl.Datetime("us", dtype.time_zone)))
+    table = (frame.with_columns(casts) if casts else frame).to_arrow(
+        compat_level=pl.CompatLevel.oldest()
+    )
+    schema = from_arrow_schema(table.schema, prefer_timestamp_ntz=True)
+    return spark_session().createDataFrame(table, schema=schema)
 
 
 def to_dataset(
@@ -36,11 +114,12 @@ def to_dataset(
     *,
     as_of: dt.datetime | dt.date | str | None = None,
 ) -> Dataset:
-    """A Dataset holding ``frames`` on ``backend`` (``"polars"`` or ``"duckdb"``).
+    """A Dataset holding ``frames`` on ``backend`` (``"polars"``, ``"duckdb"`` or ``"pyspark"``).
 
-    ``as_of`` is resolved on the Polars frames first (so both engines see the same
+    ``as_of`` is resolved on the Polars frames first (so every engine sees the same
     observation end); for DuckDB each frame becomes a relation on one fresh
-    in-memory connection kept alive in ``dataset.meta["duckdb_connection"]``.
+    in-memory connection kept alive in ``dataset.meta["duckdb_connection"]``; for
+    Spark each frame becomes a DataFrame of the shared session (:func:`to_spark`).
     """
     base = frames_dataset(as_of=as_of, **{k: v.lazy() for k, v in frames.items()})
     if backend == "polars":
@@ -49,13 +128,42 @@ def to_dataset(
         con = duckdb.connect()
         tables = {name: con.from_arrow(frame.to_arrow()) for name, frame in frames.items()}
         return dataclasses.replace(base, tables=tables, meta={"duckdb_connection": con})
+    if backend == "pyspark":
+        tables = {name: to_spark(frame) for name, frame in frames.items()}
+        return dataclasses.replace(base, tables=tables)
     raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "spark: runs on a local PySpark session (needs pyspark and Java)"
+    )
+
+
+def _engine_param(name: str) -> Any:
+    if name != "pyspark":
+        return name
+    reason = _spark_skip_reason()
+    marks = [pytest.mark.spark] + ([pytest.mark.skip(reason=reason)] if reason else [])
+    return pytest.param(name, marks=marks)
+
+
+@pytest.fixture(params=[_engine_param(b) for b in BACKENDS])
 def backend(request: pytest.FixtureRequest) -> str:
-    """The data engine under test: ``"polars"`` or ``"duckdb"``."""
+    """The data engine under test: ``"polars"``, ``"duckdb"`` or ``"pyspark"``."""
+    if request.param == "pyspark":
+        request.getfixturevalue("spark")
     return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The shared local SparkSession, stopped at the end of the test session."""
+    session = spark_session()
+    yield session
+    global _SPARK
+    session.stop()
+    _SPARK = None
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from insights.data._backend import to_lazy
+from insights.data._backend import datetime_lit, to_lazy
 from insights.data.quality import QualityLog
 
 __all__ = ["Dataset", "MissingTableError", "TIME_COLUMNS"]
@@ -91,7 +91,7 @@ class Dataset:
         column = TIME_COLUMNS.get(name)
         if column is None:
             return frame
-        return frame.filter(nw.col(column) <= nw.lit(self.as_of))
+        return frame.filter(nw.col(column) <= datetime_lit(self.as_of, frame))
 
     def raw(self, name: str) -> nw.LazyFrame[Any]:
         """Table ``name`` without the ``as_of`` cut (for validation and quality counts)."""

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import narwhals as nw
 import polars as pl
 
-from insights.data._backend import backend_name, collect, to_lazy
+from insights.data._backend import backend_name, collect, datetime_lit, to_lazy
 from insights.data._cache import fingerprint, load_findings, store_findings
 from insights.data._read import DataReadError, cast_polars, find_tables, read_config, scan_table
 from insights.data.contract import CONTRACT, TableSpec, generation_from_birth_year
@@ -310,7 +310,8 @@ def _fill_refunded(frame: nw.LazyFrame[Any], spec: TableSpec, log: QualityLog) -
     """orders.refunded defaults to False: nulls are filled and counted (info)."""
     if spec.name != "orders" or "refunded" not in frame.collect_schema().names():
         return frame
-    nulls = int(collect(frame.select(nw.col("refunded").is_null().sum())).item() or 0)
+    missing = nw.col("refunded").is_null().cast(nw.Int64).sum()
+    nulls = int(collect(frame.select(missing)).item() or 0)
     if not nulls:
         return frame
     log.add(
@@ -376,8 +377,8 @@ def _count_after(tables: dict[str, nw.LazyFrame[Any]], as_of: dt.datetime, log: 
         dtype = frame.collect_schema().get(column) if column else None
         if column is None or dtype is None or not kind_matches(dtype, spec.column(column).kind):
             continue
-        bound: dt.date | dt.datetime = as_of.date() if dtype == nw.Date else as_of
-        rows = int(collect(frame.select((nw.col(column) > nw.lit(bound)).sum())).item() or 0)
+        bound = nw.lit(as_of.date()) if dtype == nw.Date else datetime_lit(as_of, frame)
+        rows = int(collect(frame.select((nw.col(column) > bound).cast(nw.Int64).sum())).item() or 0)
         if rows:
             log.add(
                 QualityEntry(

@@ -1,0 +1,118 @@
+"""The engine fixtures themselves: every engine sees the same values as Polars.
+
+A Spark round trip must keep naive timestamps as wall-clock values (TimestampNTZ),
+never shifted by a session or machine time zone; the ``as_of`` cut must fall on the
+same row on every engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import narwhals as nw
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from insights.data import DataValidationError, load_dataset
+from insights.data._backend import backend_name, collect, epoch_day, with_month_index
+
+FRAME = pl.DataFrame(
+    {
+        "user_id": [1, 2, 3],
+        "first_seen_at": [
+            dt.datetime(2024, 1, 1, 0, 0, 0),
+            dt.datetime(2024, 3, 31, 23, 59, 59, 999999),
+            dt.datetime(2024, 4, 1, 0, 0, 0, 1),
+        ],
+        "day": [dt.date(1970, 1, 1), dt.date(2024, 2, 29), None],
+        "amount": [1.5, None, -0.25],
+        "label": ["a", None, "c"],
+        "flag": [True, False, None],
+    }
+)
+
+
+def test_round_trip_keeps_values_and_types(make_dataset, backend: str) -> None:
+    ds = make_dataset(users=FRAME, as_of="2024-12-31")
+    frame = ds.raw("users")
+    assert backend_name(frame) == backend
+    schema = frame.collect_schema()
+    assert (
+        schema["first_seen_at"] == nw.Datetime
+        and getattr(schema["first_seen_at"], "time_zone", None) is None
+    )
+    assert schema["day"] == nw.Date
+    assert_frame_equal(collect(frame).sort("user_id"), FRAME, check_dtypes=False)
+    # wall clock, not instants: 2024-01-01 00:00 is epoch day 19723 on every engine
+    days = collect(frame.select("user_id", epoch_day("first_seen_at").alias("d"))).sort("user_id")
+    assert days["d"].to_list() == [19723, 19813, 19814]
+
+
+def test_as_of_cut_falls_on_the_same_row(make_dataset) -> None:
+    # end of 2024-03-31 keeps the 23:59:59.999999 row and drops the one a microsecond later
+    ds = make_dataset(users=FRAME, as_of="2024-03-31")
+    assert ds.as_of == dt.datetime(2024, 3, 31, 23, 59, 59, 999999)
+    assert sorted(collect(ds.table("users"))["user_id"].to_list()) == [1, 2]
+
+
+ORDERS = pl.DataFrame(
+    {
+        "order_id": ["o1", "o2", "o3"],
+        "user_id": [1, 1, 3],
+        "ordered_at": [
+            dt.datetime(2024, 1, 2, 8),
+            dt.datetime(2024, 3, 31, 23, 59, 59),
+            dt.datetime(2024, 4, 2, 7, 30),
+        ],
+        "amount": [10.0, 20.5, 7.25],
+        "refunded": [False, None, True],
+    }
+)
+
+
+def test_load_dataset_takes_engine_frames(make_dataset, backend: str) -> None:
+    users = FRAME.select("user_id", "first_seen_at")
+    natives = make_dataset(users=users, orders=ORDERS).tables
+    ds = load_dataset(**natives)
+    assert backend_name(ds.table("orders")) == backend
+    # default as_of: end of the day of the latest timestamp (o3, 2024-04-02)
+    assert ds.as_of == dt.datetime(2024, 4, 2, 23, 59, 59, 999999) and ds.quality.ok
+    got = collect(ds.table("orders")).sort("order_id")
+    filled = ORDERS.with_columns(pl.col("refunded").fill_null(False))
+    assert_frame_equal(got.select(ORDERS.columns), filled, check_dtypes=False)
+    assert [(e.table, e.rule, e.rows) for e in ds.quality.entries if e.rows] == [
+        ("orders", "null_default", 1)
+    ]
+    cut = load_dataset(**natives, as_of="2024-03-31")
+    assert collect(cut.table("orders"))["order_id"].sort().to_list() == ["o1", "o2"]
+    after = {e.table: e.rows for e in cut.quality.entries if e.rule == "after_as_of"}
+    assert after == {"users": 1, "orders": 1}
+
+
+def test_engine_text_timestamps_are_reported_not_parsed(make_dataset, backend: str) -> None:
+    users = FRAME.select("user_id", pl.col("first_seen_at").dt.strftime("%Y-%m-%d %H:%M:%S"))
+    natives = make_dataset(users=users, as_of="2024-12-31").tables
+    if backend == "polars":
+        assert load_dataset(**natives).quality.ok
+        return
+    with pytest.raises(DataValidationError) as err:
+        load_dataset(**natives)
+    entry = err.value.log.errors[0]
+    assert (entry.table, entry.column, entry.rule, entry.rows) == (
+        "users",
+        "first_seen_at",
+        "type",
+        3,
+    )
+    assert f"cast it in {backend} before loading" in entry.message
+
+
+def test_month_index_matches_the_calendar(make_dataset, backend: str) -> None:
+    # every 37th day from 1970 to 2099 (leap years, century 2000), against Python's calendar
+    days = list(range(0, 47_500, 37))
+    epoch = dt.date(1970, 1, 1)
+    want = [(d.year * 12 + d.month - 1) for d in (epoch + dt.timedelta(days=k) for k in days)]
+    frame = make_dataset(spend=pl.DataFrame({"d": days}), as_of="2024-01-01").raw("spend")
+    got = collect(with_month_index(frame, "d", "m")).sort("d")["m"].to_list()
+    assert got == want
