@@ -9,9 +9,8 @@ import polars as pl
 import pytest
 from scipy import stats
 
+from insights.stats.did import PARALLEL_TRENDS, did_effect
 from insights.stats.effects import (
-    PARALLEL_TRENDS,
-    did_effect,
     mde,
     normal_effect,
     proportion_effect,

@@ -42,10 +42,10 @@ def default_quarters(as_of: dt.datetime | dt.date, *, count: int = 5) -> list[st
 def _user_days(
     dataset: Dataset, by: str | None, where: Where, sources: Sequence[str], lo: int, hi: int
 ) -> nw.LazyFrame[Any]:
-    """Active (user, segment, epoch day) rows with day in [lo, hi] (lazy)."""
+    """Active (user, segment, epoch day) rows with day in [lo, hi] (lazy; days may repeat)."""
     people = users_frame(dataset, by=by, where=where)
-    days = active_user_days(
-        dataset, sources=sources, users=people.select("user_id", "first_seen_day")
+    days = active_user_days(  # only ever reduced by max per user (_flags): repeats are fine
+        dataset, sources=sources, users=people.select("user_id", "first_seen_day"), distinct=False
     )
     days = days.filter((nw.col("day") >= lo) & (nw.col("day") <= hi))
     return days.join(people.select("user_id", "segment"), on="user_id", how="inner")

@@ -55,7 +55,7 @@ def _resolve_at(at: AtLike) -> tuple[int, str]:
 def _last_active(dataset: Dataset, users: nw.LazyFrame[Any], day: int) -> nw.LazyFrame[Any]:
     """``users`` with ``_last``: each user's last activity day (epoch) on or before ``day``."""
     last = (
-        active_user_days(dataset, users=users)
+        active_user_days(dataset, users=users, distinct=False)  # max / unique: repeats are fine
         .filter(nw.col("day") <= day)
         .group_by("user_id")
         .agg(nw.col("day").max().alias("_last"))
@@ -105,7 +105,7 @@ def silent_reactivation(
         )
     users = users_frame(dataset, by=by, where=where).filter(nw.col("first_seen_day") <= day)
     after = (
-        active_user_days(dataset, users=users)
+        active_user_days(dataset, users=users, distinct=False)  # max / unique: repeats are fine
         .filter(nw.col("day").is_between(day + 1, day + window, closed="both"))
         .select("user_id")
         .unique()
@@ -164,7 +164,7 @@ def wide_layers(
     _check_windows(new_days, active_days, silent_days)
     people = users.filter(nw.col("first_seen_day") <= max(days))
     lasts = (
-        active_user_days(dataset, users=people)
+        active_user_days(dataset, users=people, distinct=False)  # max per date: repeats are fine
         .group_by("user_id")
         .agg(
             *(

@@ -1,0 +1,343 @@
+"""Counting and cell building of :func:`insights.metrics.retention_matrix.retention_matrix`.
+
+Engine side (narwhals, lazy): who is in scope (:func:`matrix_people`), their return
+days (:func:`return_days`), cohort entries (:func:`cohort_entries`) and one collect of
+counts per group x cohort x period for each ``kind`` (:func:`matrix_counts`). Polars
+side (small frames): the grid of observable periods with ``complete`` flags
+(:func:`matrix_grid`), the retained counts per cell (:func:`matrix_cells`), the mean
+row (:func:`with_mean_row`) and Wilson intervals with small-cell suppression
+(:func:`finish_cells`). Days are calendar days (``epoch_day``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
+import polars as pl
+
+from insights.data._backend import collect, epoch_day, with_month_index
+from insights.data.dataset import TIME_COLUMNS, Dataset
+from insights.metrics._segments import Where, where_expr
+from insights.metrics.activity_days import ACTIVITY_SOURCES, active_user_days
+from insights.metrics.purchase import order_days
+from insights.stats.proportions import wilson_frame
+
+__all__ = [
+    "DAYS",
+    "START_TABLES",
+    "check_option",
+    "cohort_entries",
+    "finish_cells",
+    "matrix_cells",
+    "matrix_counts",
+    "matrix_grid",
+    "matrix_people",
+    "parse_brackets",
+    "return_days",
+    "with_mean_row",
+]
+
+DAYS = {"day": 1, "week": 7, "month": 30}
+START_TABLES = {
+    "first_order": "orders",
+    "first_view": "views",
+    "first_interaction": "interactions",
+    "first_join": "community",
+}
+_ALIASES = {"order": "orders", "view": "views", "interaction": "interactions"}
+
+
+def check_option(name: str, value: Any, allowed: Sequence[Any]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not supported; choose one of {list(allowed)}")
+
+
+def _with_index(frame: nw.LazyFrame[Any], day: str, unit: str, out: str) -> nw.LazyFrame[Any]:
+    """Add ``out``: the calendar bucket of epoch day ``day`` (day, Monday week, month, quarter)."""
+    if unit == "day":
+        return frame.with_columns(nw.col(day).alias(out))
+    if unit == "week":  # 1970-01-01 was a Thursday: weeks start on day 7w - 3
+        return frame.with_columns(((nw.col(day) + 3) // 7).alias(out))
+    framed = with_month_index(frame, day, out)
+    return framed.with_columns((nw.col(out) // 3).alias(out)) if unit == "quarter" else framed
+
+
+def matrix_people(dataset: Dataset, by: Sequence[str], where: Where) -> nw.LazyFrame[Any]:
+    users = dataset.table("users")
+    names = users.collect_schema().names()
+    missing = [b for b in by if b not in names]
+    if missing:
+        raise ValueError(f"by={missing} names no users column; available: {sorted(names)}")
+    cond = where_expr(where)
+    if cond is not None:
+        users = users.filter(cond)
+    parts = [nw.col(b).cast(nw.String).fill_null("unknown") for b in by]
+    group = nw.concat_str(parts, separator=" · ") if len(parts) > 1 else nw.lit("all")
+    group = parts[0] if len(parts) == 1 else group
+    return users.select(
+        "user_id",
+        epoch_day("first_seen_at").cast(nw.Int64).alias("first_seen_day"),
+        group.alias("group"),
+    )
+
+
+def _table_days(
+    dataset: Dataset, table: str, people: nw.LazyFrame[Any], *, joins_only: bool = False
+) -> nw.LazyFrame[Any]:
+    """Distinct ``user_id, day`` of a table's events, never before the user's first day."""
+    if table == "orders":  # purchases: refunded orders are left out, as in every purchase metric
+        events = order_days(dataset).select("user_id", "day")
+    else:
+        raw = dataset.table(table, needed_for="retention_matrix")
+        if joins_only:
+            raw = raw.filter(nw.col("action") == "join")
+        events = raw.select("user_id", epoch_day(TIME_COLUMNS[table]).cast(nw.Int64).alias("day"))
+    joined = events.join(people.select("user_id", "first_seen_day"), on="user_id", how="inner")
+    return joined.select(
+        "user_id", nw.max_horizontal(nw.col("day"), nw.col("first_seen_day")).alias("day")
+    ).unique()
+
+
+def return_days(
+    dataset: Dataset, event: str | Sequence[str], people: nw.LazyFrame[Any]
+) -> nw.LazyFrame[Any]:
+    if event == "any":
+        users = people.select("user_id", "first_seen_day")
+        return active_user_days(dataset, users=users).select("user_id", "day")
+    names = [event] if isinstance(event, str) else list(event)
+    tables = [_ALIASES.get(n, n) for n in names]
+    for t in tables:
+        check_option("event", t, ["any (alone)", *_ALIASES, *ACTIVITY_SOURCES])
+    parts = [_table_days(dataset, t, people) for t in dict.fromkeys(tables)]
+    return nw.concat(parts, how="vertical").unique() if len(parts) > 1 else parts[0]
+
+
+def cohort_entries(
+    dataset: Dataset,
+    people: nw.LazyFrame[Any],
+    returns: nw.LazyFrame[Any],
+    cohort_event: str,
+    recurring: bool,
+    cohort: str,
+) -> nw.LazyFrame[Any]:
+    """``user_id, group, start, key``: one row per cohort entry (user x cohort bucket)."""
+    if cohort_event == "first_seen":
+        starts = people.select("user_id", nw.col("first_seen_day").alias("day"))
+    elif cohort_event == "first_event":
+        starts = returns
+    else:
+        table = START_TABLES[cohort_event]
+        starts = _table_days(dataset, table, people, joins_only=table == "community")
+    if recurring:
+        keyed = _with_index(starts, "day", cohort, "key")
+        entries = keyed.group_by("user_id", "key").agg(nw.col("day").min().alias("start"))
+    else:
+        first = starts.group_by("user_id").agg(nw.col("day").min().alias("start"))
+        entries = _with_index(first, "start", cohort, "key")
+    return entries.join(people.select("user_id", "group"), on="user_id", how="inner")
+
+
+def _offset(frame: nw.LazyFrame[Any], day: str, period: str, windows: str) -> nw.LazyFrame[Any]:
+    """Add ``off``: whole periods from ``start`` to ``day`` (null when day < start)."""
+    if windows == "rolling":
+        off = (nw.col(day) - nw.col("start")) // DAYS[period]
+        framed = frame.with_columns(off.alias("off"))
+    else:
+        framed = _with_index(_with_index(frame, day, period, "__i1"), "start", period, "__i0")
+        framed = framed.with_columns((nw.col("__i1") - nw.col("__i0")).alias("off")).drop(
+            "__i1", "__i0"
+        )
+    keep = nw.when(nw.col(day) >= nw.col("start")).then(nw.col("off"))
+    return framed.with_columns(keep.cast(nw.Int64).alias("off"))
+
+
+def matrix_counts(
+    entries: nw.LazyFrame[Any],
+    returns: nw.LazyFrame[Any],
+    kind: str,
+    period: str,
+    windows: str,
+    brackets: list[tuple[int, int]],
+) -> pl.DataFrame:
+    """Collected ``group, key, period, count``; ``period = -1`` rows hold the cohort sizes."""
+    sizes = entries.group_by("group", "key").agg(nw.len().alias("count"))
+    sizes = sizes.with_columns(nw.lit(-1).cast(nw.Int64).alias("period"))
+    if kind == "unbounded":  # retained in k = last return at period >= k: one row per entry
+        last = returns.group_by("user_id").agg(nw.col("day").max().alias("last"))
+        per = _offset(entries.join(last, on="user_id", how="left"), "last", period, windows)
+        hits = per.filter(~nw.col("off").is_null()).group_by("group", "key", "off")
+        long = hits.agg(nw.len().alias("count")).rename({"off": "period"})
+    elif kind == "on":
+        pairs = _offset(entries.join(returns, on="user_id", how="inner"), "day", period, windows)
+        pairs = pairs.filter(~nw.col("off").is_null()).select("group", "key", "user_id", "off")
+        long = pairs.unique().group_by("group", "key", "off").agg(nw.len().alias("count"))
+        long = long.rename({"off": "period"})
+    else:
+        rel = nw.col("day") - nw.col("start")
+        flags = [
+            ((rel >= lo) & (rel <= hi)).cast(nw.Int64).fill_null(0).alias(f"b{i}")
+            for i, (lo, hi) in enumerate(brackets)
+        ]
+        names = [f"b{i}" for i in range(len(brackets))]
+        joined = entries.join(returns, on="user_id", how="inner").with_columns(*flags)
+        per = joined.group_by("group", "key", "user_id", "start").agg(
+            *[nw.col(b).max() for b in names]
+        )
+        wide = collect(per.group_by("group", "key").agg(*[nw.col(b).sum() for b in names]))
+        long_pl = wide.unpivot(index=["group", "key"], variable_name="b", value_name="count")
+        long_pl = long_pl.with_columns(pl.col("b").str.slice(1).cast(pl.Int64).alias("period"))
+        out = pl.concat([collect(sizes), long_pl.drop("b")], how="diagonal_relaxed")
+        return out.with_columns(pl.col("period", "count", "key").cast(pl.Int64))
+    cols = ["group", "key", "period", "count"]
+    both = nw.concat([sizes.select(cols), long.select(cols)], how="vertical")
+    return collect(both).with_columns(pl.col("key", "period", "count").cast(pl.Int64))
+
+
+def _bucket_bounds(key: pl.Expr, unit: str) -> tuple[pl.Expr, pl.Expr]:
+    """First and last epoch day of calendar bucket ``key`` (as built by ``_with_index``)."""
+    if unit == "day":
+        return key, key
+    if unit == "week":
+        return 7 * key - 3, 7 * key + 3
+    months = 3 if unit == "quarter" else 1
+    m = key * months
+    start = pl.date(m // 12, m % 12 + 1, 1)
+    end = start.dt.offset_by(f"{months}mo").dt.offset_by("-1d")
+    return start.cast(pl.Int32).cast(pl.Int64), end.cast(pl.Int32).cast(pl.Int64)
+
+
+def _index_of_day(day: pl.Expr, unit: str) -> pl.Expr:
+    if unit == "day":
+        return day
+    if unit == "week":
+        return (day + 3) // 7
+    date = day.cast(pl.Int32).cast(pl.Date)
+    return date.dt.year().cast(pl.Int64) * 12 + date.dt.month().cast(pl.Int64) - 1
+
+
+def _labels(cohort: str) -> pl.Expr:
+    start = pl.col("first_day").cast(pl.Int32).cast(pl.Date)
+    if cohort == "quarter":
+        q = (start.dt.month() - 1) // 3 + 1
+        return pl.format("{}Q{}", start.dt.year(), q)
+    fmt = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m"}[cohort]
+    return start.dt.strftime(fmt)
+
+
+def matrix_grid(
+    sizes: pl.DataFrame,
+    *,
+    cohort: str,
+    period: str,
+    windows: str,
+    brackets: list[tuple[int, int]] | None,
+    periods: int | None,
+    today: int,
+    span: tuple[int, int] | None,
+) -> pl.DataFrame:
+    """One row per group x cohort x observable period with ``complete`` and day ranges.
+
+    ``reach`` (the earliest possible start) bounds the periods listed, ``last_day`` (the
+    latest possible start) decides ``complete``; ``span`` (cohort_period) narrows both.
+    """
+    first, last = _bucket_bounds(pl.col("key"), cohort)
+    frame = sizes.with_columns(first.alias("first_day"), last.alias("last_day"))
+    frame = frame.with_columns(pl.col("first_day").alias("reach"))
+    if span is not None:
+        frame = frame.with_columns(
+            pl.max_horizontal("first_day", pl.lit(span[0])).alias("reach"),
+            pl.min_horizontal("last_day", pl.lit(span[1])).alias("last_day"),
+        )
+    if brackets is not None:
+        rows = [(k, lo, hi) for k, (lo, hi) in enumerate(brackets)]
+        table = pl.DataFrame(rows, schema=["period", "day_from", "day_to"], orient="row")
+        grid = frame.join(table, how="cross").filter(pl.col("reach") + pl.col("day_from") <= today)
+        return grid.with_columns((pl.col("last_day") + pl.col("day_to") <= today).alias("complete"))
+    if windows == "rolling":
+        top = (today - pl.col("reach")) // DAYS[period]
+    else:
+        top = _index_of_day(pl.lit(today), period) - _index_of_day(pl.col("reach"), period)
+    if periods is not None:
+        top = pl.min_horizontal(top, pl.lit(periods - 1))
+    grid = frame.with_columns(pl.int_ranges(0, top + 1, dtype=pl.Int64).alias("period")).explode(
+        "period"
+    )
+    grid = grid.filter(pl.col("period").is_not_null())
+    k = pl.col("period")
+    if windows == "rolling":
+        length = DAYS[period]
+        grid = grid.with_columns(
+            (k * length).alias("day_from"), (k * length + length - 1).alias("day_to")
+        )
+        done = pl.col("last_day") + pl.col("day_to") <= today
+    else:
+        bucket = _index_of_day(pl.col("last_day"), period) + k
+        done = _bucket_bounds(bucket, "day" if period == "day" else period)[1] <= today
+        grid = grid.with_columns(
+            pl.lit(None, pl.Int64).alias("day_from"), pl.lit(None, pl.Int64).alias("day_to")
+        )
+    return grid.with_columns(done.alias("complete"))
+
+
+def parse_brackets(
+    kind: str, brackets: Sequence[tuple[int, int]] | None, windows: str
+) -> list[tuple[int, int]] | None:
+    if kind != "bracket":
+        if brackets is not None:
+            raise ValueError(f"brackets are only used with kind='bracket', got kind={kind!r}")
+        return None
+    if windows != "rolling":
+        raise ValueError("kind='bracket' counts days since each start: use windows='rolling'")
+    spans = [(int(lo), int(hi)) for lo, hi in (brackets or [])]
+    if not spans or any(lo < 0 or hi < lo for lo, hi in spans):
+        raise ValueError(
+            f"brackets must be a non-empty list of (lo, hi) days with 0 <= lo <= hi, "
+            f"e.g. [(1, 7), (8, 30), (31, 90)]; got {brackets!r}"
+        )
+    return spans
+
+
+def matrix_cells(grid: pl.DataFrame, counts: pl.DataFrame, kind: str, cohort: str) -> pl.DataFrame:
+    """The grid with ``retained``, ``cohort`` label and ``cohort_start``."""
+    hits = counts.filter(pl.col("period") >= 0).rename({"count": "hits"})
+    if kind == "unbounded":  # hits(m): last return in period m; retained(k) = sum over m >= k
+        suffix = pl.col("hits").reverse().cum_sum().reverse().over("group", "key")
+        hits = hits.sort("group", "key", "period").with_columns(suffix)
+        on = {"on": "period", "by": ["group", "key"], "strategy": "forward"}
+        cells = grid.sort("period").join_asof(hits.sort("period"), check_sortedness=False, **on)  # type: ignore[arg-type]
+    else:
+        cells = grid.join(hits, on=["group", "key", "period"], how="left")
+    return cells.with_columns(
+        pl.col("hits").fill_null(0).cast(pl.Int64).alias("retained"),
+        _labels(cohort).alias("cohort"),
+        pl.col("first_day").cast(pl.Int32).cast(pl.Date).alias("cohort_start"),
+    )
+
+
+def with_mean_row(cells: pl.DataFrame) -> pl.DataFrame:
+    """Append per group the ``cohort = "mean"`` rows: sums over the complete cells."""
+    keys = ["group", "period", "day_from", "day_to"]
+    sums = cells.filter("complete").group_by(keys).agg(pl.col("retained", "n").sum())
+    mean = cells.select(keys).unique().join(sums, on=keys, how="left", nulls_equal=True)
+    mean = mean.with_columns(
+        pl.lit("mean").alias("cohort"),
+        pl.lit(None, pl.Date).alias("cohort_start"),
+        pl.col("retained", "n").fill_null(0),
+        (pl.col("n").fill_null(0) > 0).alias("complete"),
+    )
+    cols = ["group", "cohort", "cohort_start", *keys[1:], "retained", "n", "complete"]
+    both = pl.concat([cells.select(cols), mean.select(cols)], how="vertical_relaxed")
+    order = (pl.col("cohort") == "mean").alias("__mean")
+    both = both.with_columns(order).sort("group", "__mean", "cohort_start", "period").drop("__mean")
+    return both.with_columns(pl.col("period", "day_from", "day_to", "retained", "n").cast(pl.Int64))
+
+
+def finish_cells(cells: pl.DataFrame, alpha: float, min_cell: int) -> pl.DataFrame:
+    out = wilson_frame(cells, successes="retained", n="n", alpha=alpha)
+    small = (pl.col("n") > 0) & (pl.col("n") < min_cell)
+    rate = pl.when(pl.col("n") > 0).then(pl.col("retained") / pl.col("n"))
+    shown = [rate.alias("rate"), *[pl.col(c) for c in ("ci_low", "ci_high", "retained")]]
+    hide = [pl.when(~small).then(e) for e in shown]  # small cells: null, flagged, kept
+    return out.with_columns(*hide, small.alias("suppressed"))

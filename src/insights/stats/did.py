@@ -1,0 +1,215 @@
+"""Difference-in-differences for non-randomised programmes.
+
+:func:`did_effect`: difference-in-differences by OLS with treated, post and
+treated × post terms, cluster-robust (CR1) or HC1 standard errors, and a pre-trend
+(event-study) Wald test when there are at least two pre-periods. Works on a small
+tidy frame (unit or cohort x period), never on raw event rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+__all__ = ["DiDResult", "did_effect", "PARALLEL_TRENDS"]
+
+#: The identifying assumption of difference-in-differences, printed with every result.
+PARALLEL_TRENDS = (
+    "Parallel trends: without the programme, the treated group's outcome would have moved "
+    "from the pre to the post period by the same amount as the comparison group's."
+)
+
+
+@dataclass(frozen=True)
+class DiDResult:
+    """Difference-in-differences estimate, its assumption and the pre-trend check."""
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    cells: pl.DataFrame
+    pre_trend: pl.DataFrame | None
+    pre_trend_p: float | None
+    assumption: str = PARALLEL_TRENDS
+    se_method: str = "HC1"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def summary(self) -> pl.DataFrame:
+        """One row: ``estimate, se, ci_low, ci_high, p_value, pre_trend_p, se_method, assumption``."""
+        return pl.DataFrame(
+            {
+                "estimate": [self.estimate],
+                "se": [self.se],
+                "ci_low": [self.ci_low],
+                "ci_high": [self.ci_high],
+                "p_value": [self.p_value],
+                "pre_trend_p": [self.pre_trend_p],
+                "se_method": [self.se_method],
+                "assumption": [self.assumption],
+            }
+        )
+
+    def _repr_html_(self) -> str:
+        check = (
+            "no pre-trend check (fewer than 2 pre-periods)"
+            if self.pre_trend_p is None
+            else f"pre-trend Wald test p = {self.pre_trend_p:.3g}"
+        )
+        return (
+            f"<p><b>Difference-in-differences</b>: {self.estimate:.4g} "
+            f"(95% CI {self.ci_low:.4g} to {self.ci_high:.4g}, p = {self.p_value:.3g}, "
+            f"{self.se_method} SE). {self.assumption} {check}.</p>" + self.cells._repr_html_()
+        )
+
+
+def _ols(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, cluster: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    sw = np.sqrt(w)
+    xw, yw = x * sw[:, None], y * sw
+    bread = np.linalg.pinv(xw.T @ xw)
+    beta = bread @ xw.T @ yw
+    resid = yw - xw @ beta
+    n, k = x.shape
+    if cluster is None:
+        meat = (xw * resid[:, None] ** 2).T @ xw
+        scale = n / max(n - k, 1)
+    else:
+        _, inv = np.unique(cluster, return_inverse=True)
+        g = int(inv.max()) + 1
+        scores = np.zeros((g, k))
+        np.add.at(scores, inv, xw * resid[:, None])
+        meat = scores.T @ scores
+        scale = g / max(g - 1, 1) * (n - 1) / max(n - k, 1)
+    return beta, scale * bread @ meat @ bread
+
+
+def did_effect(
+    frame: pl.DataFrame,
+    *,
+    outcome: str,
+    treated: str,
+    period: str,
+    post: Sequence[object],
+    weight: str | None = None,
+    cluster: str | None = None,
+    alpha: float = 0.05,
+) -> DiDResult:
+    """Difference-in-differences: (treated post − pre) − (comparison post − pre).
+
+    Fits y = a + b·treated + Σ period effects + δ·treated·post by (weighted) OLS on
+    the rows of ``frame`` (user x period or cohort x period), so δ is the DiD
+    estimate; with one pre and one post period it equals the difference of the four
+    cell means. With two or more pre-periods a second model replaces treated·post by
+    treated x period dummies (event study, the last pre-period as reference) and the
+    pre-period interactions are tested jointly (Wald chi-square): a small p means the
+    groups already diverged before the programme and the parallel-trends assumption
+    (:data:`PARALLEL_TRENDS`) is doubtful.
+
+    Parameters
+    ----------
+    frame
+        One row per unit x period with the outcome (a rate, amount, 0/1 ...).
+    outcome, treated, period
+        Columns: the outcome, the treated-group indicator (bool/0-1), the period label
+        (sortable; periods not in ``post`` are pre-periods).
+    post
+        Period labels after the programme started.
+    weight
+        Optional column of row weights (e.g. cohort sizes for cohort-level means).
+    cluster
+        Optional unit column for cluster-robust (CR1) standard errors (repeated
+        observations of a user or cohort); default HC1 (rows independent).
+    alpha
+        1 − confidence level.
+
+    Returns
+    -------
+    DiDResult
+        ``estimate, se, ci_low, ci_high, p_value`` (t with G − 1 or n − k df),
+        ``cells`` (mean outcome per group x pre/post), ``pre_trend`` (per
+        pre-period interaction) and ``pre_trend_p``, ``assumption``.
+
+    Examples
+    --------
+    Comparison 10 → 12, treated 11 → 16: DiD = 5 − 2 = 3.
+
+    >>> f = pl.DataFrame({"y": [10.0, 12.0, 11.0, 16.0] * 2, "g": [0, 0, 1, 1] * 2,
+    ...                   "p": ["pre", "post", "pre", "post"] * 2})
+    >>> round(did_effect(f, outcome="y", treated="g", period="p", post=["post"]).estimate, 6)
+    3.0
+    """
+    for arg, col in (("outcome", outcome), ("treated", treated), ("period", period)):
+        if col not in frame.columns:
+            raise ValueError(f"{arg}: column {col!r} is not in frame (columns: {frame.columns})")
+    for arg, col in (("weight", weight), ("cluster", cluster)):
+        if col is not None and col not in frame.columns:
+            raise ValueError(f"{arg}: column {col!r} is not in frame (columns: {frame.columns})")
+    data = frame.drop_nulls([outcome, treated, period])
+    post_set = list(post)
+    is_post = data[period].is_in(post_set).to_numpy()
+    g = data[treated].cast(pl.Float64).to_numpy()
+    if not set(np.unique(g)) <= {0.0, 1.0} or len(np.unique(g)) < 2:
+        raise ValueError(f"treated column {treated!r} must hold both 0/False and 1/True values")
+    if is_post.all() or not is_post.any():
+        raise ValueError(f"post must name some but not all periods of {period!r}; got {post_set}")
+    y = data[outcome].cast(pl.Float64).to_numpy()
+    w = data[weight].cast(pl.Float64).to_numpy() if weight else np.ones(data.height)
+    cl = data[cluster].to_numpy() if cluster else None
+    periods = sorted(data[period].unique().to_list())
+    pidx = np.searchsorted(np.array(periods, dtype=object), data[period].to_numpy().astype(object))
+    pdum = np.column_stack([(pidx == i).astype(float) for i in range(1, len(periods))])
+    x = np.column_stack([np.ones(data.height), g, pdum, g * is_post])
+    beta, cov = _ols(x, y, w, cl)
+    est, se = float(beta[-1]), float(math.sqrt(max(cov[-1, -1], 0.0)))
+    dof = (len(np.unique(cl)) - 1) if cl is not None else data.height - x.shape[1]
+    tq = float(stats.t.ppf(1 - alpha / 2, max(dof, 1)))
+    p = float(2 * stats.t.sf(abs(est) / se, max(dof, 1))) if se > 0 else math.nan
+    cells = (
+        data.with_columns(pl.Series("__post", is_post), pl.Series("__w", w))
+        .group_by(treated, "__post")
+        .agg(
+            ((pl.col(outcome) * pl.col("__w")).sum() / pl.col("__w").sum()).alias("mean"),
+            pl.len().alias("rows"),
+        )
+        .with_columns(
+            pl.when(pl.col("__post")).then(pl.lit("post")).otherwise(pl.lit("pre")).alias("phase")
+        )
+        .select(treated, "phase", "mean", "rows")
+        .sort(treated, "phase", descending=[False, True])
+    )
+    pre_periods = [pp for pp in periods if pp not in post_set]
+    pre_trend, pre_p = None, None
+    if len(pre_periods) >= 2:
+        lead = [pp for pp in pre_periods[:-1]]
+        inter = [g * (data[period] == pp).to_numpy() for pp in lead]
+        x2 = np.column_stack([np.ones(data.height), g, pdum, *inter, g * is_post])
+        b2, c2 = _ols(x2, y, w, cl)
+        k = len(lead)
+        sl = slice(x2.shape[1] - 1 - k, x2.shape[1] - 1)
+        bb, cc = b2[sl], c2[sl, sl]
+        wald = float(bb @ np.linalg.pinv(cc) @ bb)
+        pre_p = float(stats.chi2.sf(wald, k))
+        ses = np.sqrt(np.clip(np.diag(cc), 0, None))
+        pre_trend = pl.DataFrame(
+            {"period": [str(v) for v in lead], "difference_vs_last_pre": bb, "se": ses}
+        )
+    return DiDResult(
+        est,
+        se,
+        est - tq * se,
+        est + tq * se,
+        p,
+        cells,
+        pre_trend,
+        pre_p,
+        se_method="CR1" if cluster else "HC1",
+    )
