@@ -9,6 +9,7 @@ sentence, table and figure comes from ``insights``.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -68,10 +69,25 @@ def asis(source: str) -> nbformat.NotebookNode:
     return code(source, output="asis")
 
 
+_NEEDS = re.compile(r'^if ds\.has\("(\w+)"\):\n')
+
+
+def _or_not_available(source: str) -> str:
+    """``if ds.has("t"): ...`` gains ``else: print(nr.not_available("t", ...))``.
+
+    A figure or table cell must show one figure or table; when an optional table is
+    absent it prints the marked sentence the renderer shows instead.
+    """
+    need = _NEEDS.match(source)
+    if need is None or re.search(r"^else:", source, re.MULTILINE):
+        return source
+    return f'{source}\nelse:\n    print(nr.not_available("{need.group(1)}", lang=lang))'
+
+
 def figure(label: str, source: str) -> nbformat.NotebookNode:
     """A figure cell; its caption is the English ``caption.<label>`` of the narrative catalog."""
     return code(
-        source,
+        _or_not_available(source),
         label=label,
         fig_cap=caption(label, lang="en"),
         fig_cap_zh=caption(label, lang="zh"),
@@ -82,7 +98,7 @@ def figure(label: str, source: str) -> nbformat.NotebookNode:
 def table(label: str, source: str) -> nbformat.NotebookNode:
     """A table cell printing one Markdown table; caption from the catalog like :func:`figure`."""
     return code(
-        source,
+        _or_not_available(source),
         label=label,
         tbl_cap=caption(label, lang="en"),
         tbl_cap_zh=caption(label, lang="zh"),
@@ -216,7 +232,7 @@ if ds.has("spend"):
     print(format_table(pl.concat([cac.select("metric", "segment", "value", "n"), aov.select("metric", "segment", "value", "n")]),
                        lang=lang, min_cell=min_cell))
 else:
-    print(nr.message("sentence.missing_table", lang=lang, table="spend"))""",
+    print(nr.not_available("spend", lang=lang))""",
     ),
     asis("""\
 print(nr.heading("growth_quality", lang=lang))
@@ -637,7 +653,9 @@ if ds.has("experiments"):
     outcomes = pl.concat([f.summary.with_columns(experiment=pl.lit(e)) for e, f in effects_of.items()])
     print(format_table(outcomes.select("experiment", "outcome", "arm", "n_arm", "n_control", "value_arm", "value_control",
                                        "difference", "ci_low", "ci_high", "p_adjusted", "mde"),
-                       lang=lang, min_cell=min_cell, n_cols=("n_arm", "n_control"), digits=3))""",
+                       lang=lang, min_cell=min_cell, n_cols=("n_arm", "n_control"), digits=3))
+else:
+    print(nr.not_available("experiments", lang=lang))""",
     ),
     code("""\
 if ds.has("experiments"):

@@ -26,6 +26,7 @@ import datetime as dt
 import importlib.util
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -76,6 +77,8 @@ def spark_session() -> Any:
             .config("spark.driver.memory", "1g")
             .config("spark.driver.extraJavaOptions", "-XX:+UseSerialGC -Xss4m")
             .config("spark.sql.catalogImplementation", "in-memory")
+            # tables saved by tests go to a temporary directory, not the working directory
+            .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="insights-spark-"))
             .getOrCreate()
         )
         _SPARK.sparkContext.setLogLevel("ERROR")

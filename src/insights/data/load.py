@@ -14,6 +14,7 @@ import polars as pl
 from insights.data._backend import backend_name, collect, datetime_lit, to_lazy
 from insights.data._cache import fingerprint, load_findings, store_findings
 from insights.data._read import DataReadError, cast_polars, find_tables, read_config, scan_table
+from insights.data._warehouse import is_warehouse, warehouse_tables
 from insights.data.contract import CONTRACT, TableSpec, generation_from_birth_year
 from insights.data.dataset import Dataset, parse_as_of
 from insights.data.quality import QualityEntry, QualityLog
@@ -53,6 +54,8 @@ def load_dataset(
         directories of Parquet parts, and optionally ``dataset.yaml`` (keys ``timezone``,
         ``as_of``, ``currency``, ``mapping``, ``allow_unknown_labels``). CSV may be UTF-8,
         UTF-8 with BOM or GBK, delimited by ``, ; \\t |`` (see ``insights.data._read``).
+        Or a warehouse: ``"spark:<database>"`` (tables ``<database>.users`` ... of the
+        active Spark session) or ``"duckdb:<file>"`` (see ``insights.data._warehouse``).
     as_of
         Observation end, inclusive (a date means the end of that day). Default: the end of
         the day of the latest timestamp in users, orders, views and interactions.
@@ -100,6 +103,9 @@ def load_dataset(
     >>> ds.as_of
     datetime.datetime(2024, 1, 2, 23, 59, 59, 999999)
     """
+    warehouse, keep = (source, {}) if is_warehouse(source) and not frames else (None, {})
+    if warehouse is not None:  # tables of a Spark or DuckDB warehouse (+ a connection to keep)
+        (frames, keep), source = warehouse_tables(str(warehouse)), None
     unknown = sorted(set(frames) - set(CONTRACT))
     if unknown:
         raise TypeError(
@@ -125,7 +131,7 @@ def load_dataset(
         origin = str(directory)
     else:
         raw = dict(frames)
-        origin = "frames"
+        origin = str(warehouse) if warehouse is not None else "frames"
     tz = str(timezone or config.get("timezone") or "Asia/Shanghai")
     try:
         ZoneInfo(tz)
@@ -174,6 +180,7 @@ def load_dataset(
             "load_findings": len(log.entries),
             "notes": config.get("notes"),
             "fingerprint": key,
+            **keep,
         },
     )
     if validate:

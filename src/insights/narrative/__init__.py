@@ -27,6 +27,7 @@ from insights.narrative.catalog import (
     heading,
     message,
     metric_label,
+    not_available,
     value_label,
 )
 from insights.narrative.compare import Change, change_test, compare_quarters
@@ -95,6 +96,7 @@ __all__ = [
     "method_notes",
     "metric_info",
     "metric_label",
+    "not_available",
     "open_gaps",
     "paragraph",
     "parameters_table",

@@ -83,6 +83,23 @@ def message(key: str, *, lang: str, **fields: Any) -> str:
     return messages[key].format(**fields) if fields else messages[key]
 
 
+#: First line of a figure or table cell that has nothing to show because an optional
+#: table is absent; the report renderer then prints the sentence in place of the figure.
+NOT_AVAILABLE = "<!-- insights:not-available -->"
+
+
+def not_available(table: str, *, lang: str) -> str:
+    """What a figure or table cell prints when the optional ``table`` is absent.
+
+    Examples
+    --------
+    >>> print(not_available("spend", lang="en"))  # doctest: +ELLIPSIS
+    <!-- insights:not-available -->
+    This section needs the `spend` table, which this dataset does not have; ...
+    """
+    return f"{NOT_AVAILABLE}\n{message('sentence.missing_table', lang=lang, table=table)}"
+
+
 _PATTERNS = [
     (re.compile(r"^retention_d(\d+)$"), "retention_d"),
     (re.compile(r"^repurchase_(\d+)d$"), "repurchase_d"),

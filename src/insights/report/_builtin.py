@@ -73,7 +73,7 @@ def render_builtin(
         body = markdown_to_typst(markdown, lang=request.lang, templates=templates)
         shutil.copy2(templates / "insights.typ", work / "insights.typ")
         details = cover_details(
-            lang=request.lang, data=request.data.name, compare_to=request.compare_to,
+            lang=request.lang, data=request.data.name if isinstance(request.data, Path) else request.data, compare_to=request.compare_to,
             min_cell=request.min_cell, as_of=as_of.date().isoformat(), segment=seg,
         )  # fmt: skip
         preamble = _preamble(request, title=title, subtitle=subtitle, date=today, details=details)

@@ -16,6 +16,7 @@ import nbformat
 from nbconvert.exporters import MarkdownExporter
 from nbconvert.preprocessors import Preprocessor
 
+from insights.narrative.catalog import NOT_AVAILABLE
 from insights.report._chapters import Chapter
 from insights.report._errors import RenderError
 from insights.report._pandoc import html_to_markdown
@@ -115,13 +116,14 @@ def _cell_markdown(
     asis = options.output == "asis"
     images: list[str] = []
     blocks: list[str] = []
-    stdout = ""
+    stdout = printed = ""
     for out in cell.get("outputs", []):
         if out.output_type == "stream":
             if out.name == "stderr":
                 _check_stderr(out.text, where)
             else:
                 stdout += out.text
+                printed += out.text
             continue
         if stdout:
             blocks.append(_text_block(stdout, asis))
@@ -136,7 +138,11 @@ def _cell_markdown(
 
     is_figure = bool(options.fig_cap) or (options.label or "").startswith("fig-")
     is_table = bool(options.tbl_cap) or (options.label or "").startswith("tbl-")
-    if is_figure:
+    if (is_figure or is_table) and not images and printed.lstrip().startswith(NOT_AVAILABLE):
+        # an optional table is absent: its sentence stands in for the figure or table
+        note = printed.lstrip()[len(NOT_AVAILABLE) :].strip()
+        parts.append(f"*{_inline(note)}*")
+    elif is_figure:
         if len(images) != 1:
             said = " ".join(" ".join(blocks).split())[:160]
             raise QuartoSyntaxError(

@@ -21,7 +21,7 @@ _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 class Request:
     """Validated render parameters (paths absolute, choices normalised)."""
 
-    data: Path
+    data: Path | str  # a dataset directory, or a warehouse source such as "spark:dw"
     quarter: str
     lang: Lang
     formats: tuple[Format, ...]
@@ -52,19 +52,23 @@ def check_request(
     ...
     ValueError: data: missing does not exist; give a dataset directory (e.g. data/demo from `insights simulate`)
     """
+    from insights.data._warehouse import is_warehouse
+
     path = Path(data).expanduser()
-    if not path.exists():
+    if is_warehouse(data):  # read by the chapters' load_dataset in the warehouse's engine
+        pass
+    elif not path.exists():
         raise ValueError(
             f"data: {data} does not exist; give a dataset directory (e.g. data/demo from `insights simulate`)"
         )
-    if not path.is_dir():
+    if not is_warehouse(data) and not path.is_dir():
         raise ValueError(
             f"data: {data} is not a directory; give the directory that holds users.parquet"
         )
     from insights.data._read import DataReadError, find_tables
 
     try:
-        tables = find_tables(path)
+        tables = {"users": path} if is_warehouse(data) else find_tables(path)
     except DataReadError as exc:
         raise ValueError(f"data: {exc}") from None
     if "users" not in tables:
@@ -97,7 +101,7 @@ def check_request(
     if by is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", by):
         raise ValueError(f"by: {by!r} is not a column name")
     return Request(
-        data=path.resolve(),
+        data=str(data) if is_warehouse(data) else path.resolve(),
         quarter=quarter,
         lang=lang,  # type: ignore[arg-type]
         formats=tuple(names),  # type: ignore[arg-type]
