@@ -94,13 +94,17 @@ def pandas_lifetimes(data: Path, *, as_of: Any, churn_gap: int) -> Any:
     import numpy as np
     import pandas as pd
 
+    def path(table: str) -> Path:  # one file, or a directory of parts (chunked simulation)
+        single = data / f"{table}.parquet"
+        return single if single.exists() else data / table
+
     cut = pd.Timestamp(as_of)
-    users = pd.read_parquet(data / "users.parquet", columns=["user_id", "first_seen_at", BY])
+    users = pd.read_parquet(path("users"), columns=["user_id", "first_seen_at", BY])
     users = users[users["first_seen_at"] <= cut]
     users["fs"] = users["first_seen_at"].dt.normalize()
     parts = [users[["user_id", "fs"]].rename(columns={"fs": "day"})]
     for table, column in (("views", "started_at"), ("interactions", "at"), ("orders", "ordered_at")):
-        ev = pd.read_parquet(data / f"{table}.parquet", columns=["user_id", column])
+        ev = pd.read_parquet(path(table), columns=["user_id", column])
         ev = ev[ev[column] <= cut]
         parts.append(pd.DataFrame({"user_id": ev["user_id"], "day": ev[column].dt.normalize()}))
         del ev
