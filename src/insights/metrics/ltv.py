@@ -13,7 +13,8 @@ Projections (:func:`insights.metrics.ltv_projection.projected_ltv`) live next do
 The data engine does the heavy work: orders are bucketed on the day grid and
 summed per user x bucket (only buyers come back, one row per buyer x bucket) and
 users are counted per cohort x first_seen day. The bootstrap runs on those small
-aggregates (multinomial resampling of the cohort's users; non-buyers carry 0).
+aggregates (multinomial resampling of the cohort's users, one draw per replicate
+shared by the grid points, see ``_bootstrap_ltv``; non-buyers carry 0).
 :func:`ltv_matrix` lays the result out as a cohort matrix (one row per cohort,
 one column per t).
 """
@@ -194,6 +195,57 @@ def cohort_ltv(
     return out.with_columns(_cohort_label(cohort).alias("cohort")).select(*LTV_COLUMNS)
 
 
+def _bootstrap_ltv(
+    wide: np.ndarray,
+    buyer_day: np.ndarray,
+    days: np.ndarray,
+    counts: np.ndarray,
+    points: list[int],
+    end: int,
+    *,
+    bootstrap: int,
+    alpha: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap CI of LTV at every grid point of one cohort: (low, high) arrays.
+
+    ``wide``: cumulative GMV of each buyer at each grid point (buyers x points),
+    ``buyer_day``: their first_seen days; ``days``/``counts``: users per first_seen
+    day of the cohort (buyers included).
+
+    One multinomial resample of the cohort's users per replicate, shared by every
+    grid point (buyers one by one, non-buyers lumped per first_seen day), and all
+    grid points from one matrix product: statistic at t = resampled GMV of the
+    users observed at t / resampled number of them. Where every user of the cohort
+    is observed at t (``complete``), the denominator is the cohort size and this is
+    exactly the multinomial bootstrap of the n users' mean. Where only part is
+    observed it is the domain (ratio) bootstrap of the observed users' mean: the
+    number of observed users in a replicate varies around n instead of being fixed,
+    which leaves the variance (var/n, delta method) and the percentile CI the same
+    to first order; tests compare coverage with the per-point bootstrap. Drawing
+    once per cohort instead of once per grid point is what makes it fast (1M
+    users, 48 monthly cohorts x 8 points: 11 CPU s -> under 2).
+    """
+    b = wide.shape[0]
+    total = int(counts.sum())
+    lumps = counts - np.array([(buyer_day == d).sum() for d in days], dtype=np.int64)
+    p = np.append(np.full(b, 1.0 / total), lumps / total)
+    draws = rng.multinomial(total, np.clip(p, 0.0, 1.0), size=bootstrap).astype(np.float64)
+    ts = np.asarray(points)
+    seen_buyer = (buyer_day[:, None] + ts[None, :] <= end).astype(np.float64)  # b x k
+    seen_day = (days[:, None] + ts[None, :] <= end).astype(np.float64)  # days x k
+    gmv = draws[:, :b] @ (wide * seen_buyer)  # replicates x k
+    size = draws[:, :b] @ seen_buyer + draws[:, b:] @ seen_day
+    low = high = np.full(len(points), np.nan)
+    some = (size > 0).any(axis=0)  # grid points with observed users
+    if some.any():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            stats = np.where(size[:, some] > 0, gmv[:, some] / size[:, some], np.nan)
+        low, high = low.copy(), high.copy()
+        low[some], high[some] = np.nanquantile(stats, [alpha / 2, 1 - alpha / 2], axis=0)
+    return low, high
+
+
 def _ltv_table(
     sizes: pl.DataFrame,
     buyers: pl.DataFrame,
@@ -208,11 +260,12 @@ def _ltv_table(
     k = len(points)
     rows: list[dict[str, Any]] = []
     sizes = sizes.with_columns(pl.col("users").cast(pl.Int64))
+    by_cohort = buyers.partition_by("segment", "cohort_key", as_dict=True)
     for (seg, key), part in sizes.sort("segment", "cohort_key").group_by(
         ["segment", "cohort_key"], maintain_order=True
     ):
         total = int(part["users"].sum())
-        who = buyers.filter((pl.col("segment") == seg) & (pl.col("cohort_key") == key))
+        who = by_cohort.get((seg, key), buyers.clear())
         # one row per buyer, cumulative GMV at each grid point
         wide = np.zeros((0, k))
         first_day = np.zeros(0, dtype=np.int64)
@@ -225,6 +278,11 @@ def _ltv_table(
             first_day = ids["first_seen_day"].to_numpy()
         days = part["first_seen_day"].to_numpy()
         counts = part["users"].to_numpy()
+        if bootstrap and first_day.size:
+            lows, highs = _bootstrap_ltv(
+                wide, first_day, days, counts, points, end,
+                bootstrap=bootstrap, alpha=alpha, rng=rng,
+            )  # fmt: skip
         for j, t in enumerate(points):
             n = int(counts[days + t <= end].sum())
             if n == 0:
@@ -233,12 +291,8 @@ def _ltv_table(
             values = wide[seen, j]
             ltv = float(values.sum() / n)
             low = high = None
-            if bootstrap and values.size:
-                # multinomial resampling of the n users: buyers one by one, non-buyers lumped
-                p = np.append(np.full(values.size, 1.0 / n), (n - values.size) / n)
-                draws = rng.multinomial(n, np.clip(p, 0.0, 1.0), size=bootstrap)
-                stats = draws[:, : values.size] @ values / n
-                low, high = (float(q) for q in np.quantile(stats, [alpha / 2, 1 - alpha / 2]))
+            if bootstrap and first_day.size:
+                low, high = float(lows[j]), float(highs[j])
             elif bootstrap:
                 low = high = 0.0
             rows.append(

@@ -49,7 +49,7 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
-from insights.data._backend import collect
+from insights.data._backend import collect, reuse
 from insights.data.dataset import Dataset
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
@@ -70,7 +70,8 @@ def _cohort(
     ``obs`` = days observed (as_of - first_seen), ``churned`` = the order falls after
     the user's first churn (t > L, churn observed), ``known`` = t <= obs - churn_gap
     (the user's churn status on day t is settled). Two small collects; the engine
-    does the joins.
+    does the joins (the per-user lifetimes are materialised once on Polars, see
+    ``reuse``).
     """
     end = as_of_day(dataset)
     users = users_frame(dataset, by=by, where=where).filter(nw.col("first_seen_day") <= end)
@@ -80,6 +81,7 @@ def _cohort(
     lt = lifetimes_of(
         dataset, users.select("user_id", "first_seen_day", "segment"), churn_gap=churn_gap
     ).with_columns((end - nw.col("first_seen_day")).alias("obs"))
+    lt = reuse(lt)  # read twice below; computing it is most of the work (Polars)
     units = collect(
         lt.group_by("segment", "obs", "L", "event", "duration").agg(nw.len().alias("users"))
     )
