@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import narwhals as nw
 import polars as pl
 
-from insights.data._backend import collect, epoch_day
+from insights.data._backend import collect, epoch_day, reuse
 from insights.data.dataset import Dataset
 from insights.metrics._common import headline, in_period, paid_orders, period_viewers, wilson
 from insights.metrics._periods import PeriodLike, parse_period
@@ -231,26 +231,30 @@ def private_funnel(
     p = parse_period(period)
     last = as_of_day(dataset)
     community = dataset.table("community", needed_for="private-domain funnel")
-    view_days = (
+    joins = community.filter(nw.col("action") == "join").select(
+        "user_id", nw.col("at").alias("_jat"), epoch_day("at").cast(nw.Int64).alias("_j")
+    )
+    # one pass over the period's views: every viewer with its first join within
+    # ``window`` days after a view day (null if none), materialised once (``reuse``)
+    # for the four readers below (building the view days per reader was 4 passes)
+    ok = (nw.col("_j") - nw.col("_v")).is_between(0, window, closed="both")
+    per_viewer = reuse(
         dataset.table("views", needed_for="private-domain funnel")
         .filter(in_period("started_at", p))
         .select("user_id", epoch_day("started_at").cast(nw.Int64).alias("_v"))
         .unique()
-    )
-    viewers = (
-        view_days.select("user_id")
-        .unique()
-        .join(users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id")
-    )
-    joins = community.filter(nw.col("action") == "join").select(
-        "user_id", nw.col("at").alias("_jat"), epoch_day("at").cast(nw.Int64).alias("_j")
-    )
-    first_join = (
-        view_days.join(joins, on="user_id")
-        .filter((nw.col("_j") - nw.col("_v")).is_between(0, window, closed="both"))
+        .join(joins, on="user_id", how="left")
+        .with_columns(
+            nw.when(ok).then(nw.col("_jat")).alias("_jat"),
+            nw.when(ok).then(nw.col("_j")).alias("_j"),
+        )
         .group_by("user_id")
-        .agg(nw.col("_jat").min().alias("_jat"), nw.col("_j").min().alias("_j"))
+        .agg(nw.col("_jat").min(), nw.col("_j").min())
     )
+    viewers = per_viewer.join(
+        users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id"
+    )
+    first_join = per_viewer.filter(~nw.col("_j").is_null())
     leaves = community.filter(nw.col("action") == "leave").select(
         "user_id", nw.col("at").alias("_lat")
     )
@@ -278,8 +282,7 @@ def private_funnel(
     observable = (~nw.col("_j").is_null() & (nw.col("_j") + stay_days <= last)).fill_null(False)
     stayed = observable & nw.col("_left").is_null()
     flags = (
-        viewers.join(first_join, on="user_id", how="left")
-        .join(left, on="user_id", how="left")
+        viewers.join(left, on="user_id", how="left")
         .join(bought, on="user_id", how="left")
         .with_columns(
             (~nw.col("_j").is_null()).cast(nw.Int64).alias("joined"),

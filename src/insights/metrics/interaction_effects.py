@@ -15,7 +15,7 @@ from typing import Any, Literal
 import narwhals as nw
 import polars as pl
 
-from insights.data._backend import collect, epoch_day
+from insights.data._backend import collect, epoch_day, reuse
 from insights.data.dataset import Dataset
 from insights.metrics._common import headline, in_period, paid_orders, wilson
 from insights.metrics._periods import PeriodLike, parse_period
@@ -155,7 +155,8 @@ def high_vs_ordinary(
     ``value_ordinary``, ``n_high``, ``n_ordinary`` (null on the arm rows).
     """
     p = parse_period(period)
-    subset = interaction_intensity(dataset, period=p, top=top).select("user_id", "segment")
+    # the classes are read three times (AOV, repurchase, lifetimes): computed once
+    subset = reuse(interaction_intensity(dataset, period=p, top=top).select("user_id", "segment"))
     a = aov(dataset, period=p, users_subset=subset, alpha=alpha)
     r = repurchase_rate(dataset, period=p, window=window, users_subset=subset, alpha=alpha)
     cohort = users_frame(dataset).filter(

@@ -164,8 +164,8 @@ def member_comparison(
         .group_by("user_id")
         .agg(nw.len().alias("_orders"), nw.col("amount").sum().alias("_gmv"))
     )
-    active = (
-        active_user_days(dataset, users=cohort.select("user_id", "first_seen_day"))
+    active = (  # events, not distinct days: only "any active day in the window" is needed
+        active_user_days(dataset, users=cohort.select("user_id", "first_seen_day"), distinct=False)
         .join(cohort.select("user_id", "_lo", "_hi"), on="user_id")
         .filter(window)
         .select("user_id")
@@ -180,7 +180,12 @@ def member_comparison(
             nw.col("_gmv").fill_null(0.0),
             nw.col("_active").fill_null(0).cast(nw.Int64),
         )
+        .select("user_id", "segment", "_orders", "_gmv", "_active")
     )
+    # one row per cohort user (a quarter's acquisitions), read by four aggregations
+    # below: collected once and aggregated in Polars, whatever the engine (a lazy
+    # DuckDB plan ran the cohort's activity pass once per reader)
+    per_user = nw.from_native(collect(per_user).lazy())
     by_user = collect(
         nw.concat(
             [
