@@ -59,8 +59,13 @@ lint: $(STAMP)  ## ruff and mypy on the package
 lab: $(STAMP) demo  ## JupyterLab on notebooks/
 	$(BIN)/jupyter lab notebooks/
 
-bench: $(STAMP)  ## foundation benchmarks (simulate / calibrate / kpis at 200k and 1M users)
+bench: $(STAMP) demo  ## every benchmark (1M and 10M users are simulated under /tmp on first use; hours on 2 cores): tables in benchmarks/results/
 	$(BIN)/python benchmarks/bench_foundation.py
+	$(BIN)/python benchmarks/bench_retention.py --tiers M L
+	$(BIN)/python benchmarks/bench_value.py
+	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_peers.py --tiers S XS M L
+	$(BIN)/python benchmarks/bench_outofcore.py
 
 clean:  ## remove generated data and caches (keeps .venv)
 	rm -rf $(DEMO) $(CIDATA) .pytest_cache .ruff_cache .mypy_cache
