@@ -14,8 +14,6 @@ same scenario, so they differ only by sampling).
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -25,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from insights.simulate.scenario import Scenario, load_scenario
-from insights.simulate.world import _TABLES, generate
+from insights.simulate.world import _TABLES, finish, generate
 
 __all__ = ["simulate_chunked", "ORDER_ID_STRIDE"]
 
@@ -139,17 +137,7 @@ def simulate_chunked(
             },
             "experiments": _merge_truth([(m["users"], m["experiments"]) for m in manifests]),
         }
-        (tmp / "manifest.json").write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-        )
-        (tmp / "dataset.yaml").write_text(
-            f"# written by insights simulate (chunked)\ntimezone: {first['timezone']}\n"
-            f"currency: {first['currency']}\nas_of: {first['end']}\n",
-            encoding="utf-8",
-        )
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        finish(tmp, out, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

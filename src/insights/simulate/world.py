@@ -227,14 +227,19 @@ def _write(out: Path, frames: dict[str, pl.DataFrame], manifest: dict) -> None:
         manifest["files"] = {
             f"{name}.parquet": hashlib.sha256((tmp / f"{name}.parquet").read_bytes()).hexdigest() for name in _TABLES
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-        (tmp / "dataset.yaml").write_text(
-            f"# written by insights simulate\ntimezone: {manifest['timezone']}\ncurrency: {manifest['currency']}\nas_of: {manifest['end']}\n",
-            encoding="utf-8",
-        )
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        finish(tmp, out, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def finish(tmp: Path, out: Path, manifest: dict) -> None:
+    """Write ``manifest.json`` and ``dataset.yaml`` into ``tmp``, then let it replace ``out``."""
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    (tmp / "dataset.yaml").write_text(
+        f"# written by insights simulate\ntimezone: {manifest['timezone']}\ncurrency: {manifest['currency']}\nas_of: {manifest['end']}\n",
+        encoding="utf-8",
+    )
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
