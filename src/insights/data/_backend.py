@@ -20,6 +20,7 @@ __all__ = [
     "backend_name",
     "with_month_index",
     "gap_summary",
+    "sorted_distinct",
     "datetime_lit",
     "reuse",
 ]
@@ -228,3 +229,26 @@ def gap_summary(days: nw.LazyFrame[Any], *, unit: str, day: str, gap: int) -> nw
         nw.when(c("__gap")).then(c("__d")).otherwise(None).min().alias("__churn"),
         c("__d").max().alias("__last"),
     )
+
+
+def sorted_distinct(frame: nw.LazyFrame[Any], column: str) -> nw.LazyFrame[Any]:
+    """The distinct values of one integer ``column`` of ``frame`` (lazy, one column).
+
+    Why per engine. Polars' streaming distinct keeps a hash table of every distinct
+    key at roughly 100 bytes a key: the distinct (entry, period) pairs of a cohort
+    matrix at 10M users took 12.9 GB. Sorting the column and keeping each row that
+    differs from the previous one needs the column alone (the sort spills like the
+    one of ``gap_summary``). DuckDB's and Spark's distinct spill to disk by design,
+    so they keep ``unique``.
+
+    Examples
+    --------
+    >>> f = nw.from_native(pl.DataFrame({"k": [3, 1, 3, 2, 1]}).lazy())
+    >>> collect(sorted_distinct(f, "k"))["k"].to_list()
+    [1, 2, 3]
+    """
+    if backend_name(frame) != "polars":
+        return frame.select(column).unique()
+    k = pl.col(column)
+    native = frame.to_native().select(column).sort(column)
+    return nw.from_native(native.filter(k.shift(1).is_null() | (k != k.shift(1))))
