@@ -103,9 +103,10 @@ def load_dataset(
     >>> ds.as_of
     datetime.datetime(2024, 1, 2, 23, 59, 59, 999999)
     """
-    warehouse, keep = (source, {}) if is_warehouse(source) and not frames else (None, {})
-    if warehouse is not None:  # tables of a Spark or DuckDB warehouse (+ a connection to keep)
-        (frames, keep), source = warehouse_tables(str(warehouse)), None
+    warehouse, keep = None, dict[str, Any]()  # a warehouse: its tables + a connection to keep
+    if is_warehouse(source) and not frames:
+        warehouse, source = str(source), None
+        frames, keep = warehouse_tables(warehouse)
     unknown = sorted(set(frames) - set(CONTRACT))
     if unknown:
         raise TypeError(
@@ -131,7 +132,7 @@ def load_dataset(
         origin = str(directory)
     else:
         raw = dict(frames)
-        origin = str(warehouse) if warehouse is not None else "frames"
+        origin = warehouse or "frames"
     tz = str(timezone or config.get("timezone") or "Asia/Shanghai")
     try:
         ZoneInfo(tz)

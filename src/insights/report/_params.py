@@ -32,6 +32,37 @@ class Request:
     compare_to: str
 
 
+def _check_data(data: str | Path) -> Path | str:
+    """The dataset directory (resolved), or a warehouse source such as ``"spark:dw"`` as is.
+
+    A warehouse is read by the chapters' ``load_dataset`` in its own engine, so only
+    its spelling is checked here.
+    """
+    from insights.data._read import DataReadError, find_tables
+    from insights.data._warehouse import is_warehouse
+
+    if is_warehouse(data):
+        return str(data)
+    path = Path(data).expanduser()
+    if not path.exists():
+        raise ValueError(
+            f"data: {data} does not exist; give a dataset directory (e.g. data/demo from `insights simulate`)"
+        )
+    if not path.is_dir():
+        raise ValueError(
+            f"data: {data} is not a directory; give the directory that holds users.parquet"
+        )
+    try:
+        tables = find_tables(path)
+    except DataReadError as exc:
+        raise ValueError(f"data: {exc}") from None
+    if "users" not in tables:
+        raise ValueError(
+            f"data: {data} has no users table (users.parquet or users.csv); found {sorted(tables) or 'none'}"
+        )
+    return path.resolve()
+
+
 def check_request(
     data: str | Path,
     *,
@@ -52,29 +83,7 @@ def check_request(
     ...
     ValueError: data: missing does not exist; give a dataset directory (e.g. data/demo from `insights simulate`)
     """
-    from insights.data._warehouse import is_warehouse
-
-    path = Path(data).expanduser()
-    if is_warehouse(data):  # read by the chapters' load_dataset in the warehouse's engine
-        pass
-    elif not path.exists():
-        raise ValueError(
-            f"data: {data} does not exist; give a dataset directory (e.g. data/demo from `insights simulate`)"
-        )
-    if not is_warehouse(data) and not path.is_dir():
-        raise ValueError(
-            f"data: {data} is not a directory; give the directory that holds users.parquet"
-        )
-    from insights.data._read import DataReadError, find_tables
-
-    try:
-        tables = {"users": path} if is_warehouse(data) else find_tables(path)
-    except DataReadError as exc:
-        raise ValueError(f"data: {exc}") from None
-    if "users" not in tables:
-        raise ValueError(
-            f"data: {data} has no users table (users.parquet or users.csv); found {sorted(tables) or 'none'}"
-        )
+    source = _check_data(data)
     quarter = str(quarter).strip().upper()
     if not _QUARTER.match(quarter):
         raise ValueError(f"quarter: {quarter!r} is not a quarter; write it like 2024Q4")
@@ -101,7 +110,7 @@ def check_request(
     if by is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", by):
         raise ValueError(f"by: {by!r} is not a column name")
     return Request(
-        data=str(data) if is_warehouse(data) else path.resolve(),
+        data=source,
         quarter=quarter,
         lang=lang,  # type: ignore[arg-type]
         formats=tuple(names),  # type: ignore[arg-type]
