@@ -17,7 +17,7 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from insights.data._backend import collect, epoch_day, sorted_distinct, with_month_index
+from insights.data._backend import collect, epoch_day, reuse, sorted_distinct, with_month_index
 from insights.data.dataset import TIME_COLUMNS, Dataset
 from insights.metrics._segments import Where, where_expr
 from insights.metrics.activity_days import ACTIVITY_SOURCES, active_user_days
@@ -29,6 +29,7 @@ __all__ = [
     "START_TABLES",
     "check_option",
     "cohort_entries",
+    "entry_units",
     "finish_cells",
     "matrix_cells",
     "matrix_counts",
@@ -84,9 +85,14 @@ def matrix_people(dataset: Dataset, by: Sequence[str], where: Where) -> nw.LazyF
 
 
 def _table_days(
-    dataset: Dataset, table: str, people: nw.LazyFrame[Any], *, joins_only: bool = False
+    dataset: Dataset,
+    table: str,
+    people: nw.LazyFrame[Any],
+    *,
+    joins_only: bool = False,
+    carry: Sequence[str] = (),
 ) -> nw.LazyFrame[Any]:
-    """Distinct ``user_id, day`` of a table's events, never before the user's first day."""
+    """Distinct ``user_id, day, *carry`` of a table's events, never before the user's first day."""
     if table == "orders":  # purchases: refunded orders are left out, as in every purchase metric
         events = order_days(dataset).select("user_id", "day")
     else:
@@ -94,23 +100,32 @@ def _table_days(
         if joins_only:
             raw = raw.filter(nw.col("action") == "join")
         events = raw.select("user_id", epoch_day(TIME_COLUMNS[table]).cast(nw.Int64).alias("day"))
-    joined = events.join(people.select("user_id", "first_seen_day"), on="user_id", how="inner")
+    joined = events.join(people.select("user_id", "first_seen_day", *carry), on="user_id", how="inner")
     return joined.select(
-        "user_id", nw.max_horizontal(nw.col("day"), nw.col("first_seen_day")).alias("day")
+        "user_id", nw.max_horizontal(nw.col("day"), nw.col("first_seen_day")).alias("day"), *carry
     ).unique()
 
 
 def return_days(
-    dataset: Dataset, event: str | Sequence[str], people: nw.LazyFrame[Any]
+    dataset: Dataset,
+    event: str | Sequence[str],
+    people: nw.LazyFrame[Any],
+    *,
+    carry: Sequence[str] = (),
 ) -> nw.LazyFrame[Any]:
+    """``user_id, day, *carry``: return-event days of ``people`` (``user_id, first_seen_day, *carry``).
+
+    The ``carry`` columns of ``people`` ride along on every row, so that a consumer
+    needs no second join of the events (see :func:`matrix_counts`).
+    """
     if event == "any":  # days may repeat: every consumer reduces them (max, or a distinct pass)
-        users = people.select("user_id", "first_seen_day")
-        return active_user_days(dataset, users=users, distinct=False).select("user_id", "day")
+        days = active_user_days(dataset, users=people, distinct=False, carry=carry)
+        return days.select("user_id", "day", *carry)
     names = [event] if isinstance(event, str) else list(event)
     tables = [_ALIASES.get(n, n) for n in names]
     for t in tables:
         check_option("event", t, ["any (alone)", *_ALIASES, *ACTIVITY_SOURCES])
-    parts = [_table_days(dataset, t, people) for t in dict.fromkeys(tables)]
+    parts = [_table_days(dataset, t, people, carry=carry) for t in dict.fromkeys(tables)]
     return nw.concat(parts, how="vertical").unique() if len(parts) > 1 else parts[0]
 
 
@@ -153,43 +168,61 @@ def _offset(frame: nw.LazyFrame[Any], day: str, period: str, windows: str) -> nw
     return framed.with_columns(keep.cast(nw.Int64).alias("off"))
 
 
+def entry_units(entries: nw.LazyFrame[Any], people: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """``entries`` with a dense Int64 entry index ``__e`` and the user's ``first_seen_day``.
+
+    Made cheap to re-read with ``reuse`` (collected on Polars, one row per entry):
+    the return events are then joined once, to a small in-memory frame, carrying
+    ``__e`` and ``start``. Measured at 10M users and 369M events on Polars streaming:
+    joining the events to the lazy entry plan (a group-by and a join of the users)
+    peaked at 12–15 GB, to the collected frame at 4.5 GB, with identical counts.
+    """
+    indexed = entries.with_row_index("__e", order_by=["user_id", "key"])
+    indexed = indexed.with_columns(nw.col("__e").cast(nw.Int64))
+    first = people.select("user_id", "first_seen_day")
+    return reuse(indexed.join(first, on="user_id", how="inner"))
+
+
 #: Periods are packed below this factor next to the entry index (see ``matrix_counts``).
 _SPAN = 1 << 16
 
 
 def matrix_counts(
-    entries: nw.LazyFrame[Any],
-    returns: nw.LazyFrame[Any],
+    dataset: Dataset,
+    event: str | Sequence[str],
+    units: nw.LazyFrame[Any],
     kind: str,
     period: str,
     windows: str,
     brackets: list[tuple[int, int]],
 ) -> pl.DataFrame:
-    """Collected ``group, key, period, count``; ``period = -1`` rows hold the cohort sizes."""
-    sizes = entries.group_by("group", "key").agg(nw.len().alias("count"))
+    """Collected ``group, key, period, count``; ``period = -1`` rows hold the cohort sizes.
+
+    ``units`` are the entries from :func:`entry_units`; their return days come from
+    one join of the events with them (:func:`return_days` carrying ``__e, start``).
+    """
+    sizes = units.group_by("group", "key").agg(nw.len().alias("count"))
     sizes = sizes.with_columns(nw.lit(-1).cast(nw.Int64).alias("period"))
+    days = return_days(dataset, event, units, carry=["__e", "start"])
+    names = units.select("__e", "group", "key")
     if kind == "unbounded":  # retained in k = last return at period >= k: one row per entry
-        last = returns.group_by("user_id").agg(nw.col("day").max().alias("last"))
-        per = _offset(entries.join(last, on="user_id", how="left"), "last", period, windows)
+        last = days.group_by("__e").agg(nw.col("day").max().alias("last"))
+        per = _offset(units.join(last, on="__e", how="left"), "last", period, windows)
         hits = per.filter(~nw.col("off").is_null()).group_by("group", "key", "off")
         long = hits.agg(nw.len().alias("count")).rename({"off": "period"})
     elif kind == "on":
         # The distinct (entry, period) pass over every return event is the costly step:
         # it runs on one packed integer (entry index x 2**16 + period) through
-        # ``sorted_distinct`` (a hash set of them took 12.9 GB at 10M users); the group
-        # is joined after.
-        indexed = entries.with_row_index("__e", order_by=["user_id", "key"]).with_columns(
-            nw.col("__e").cast(nw.Int64)
-        )
-        starts = indexed.select("__e", "user_id", "start")
-        pairs = _offset(starts.join(returns, on="user_id", how="inner"), "day", period, windows)
+        # ``sorted_distinct`` (a hash set of them held ~100 bytes a pair); the group is
+        # joined after, to the distinct pairs only.
+        pairs = _offset(days, "day", period, windows)
         packed = pairs.filter(~nw.col("off").is_null()).select(
             (nw.col("__e") * _SPAN + nw.col("off")).alias("__p")
         )
         distinct = sorted_distinct(packed, "__p").select(
             (nw.col("__p") // _SPAN).alias("__e"), (nw.col("__p") % _SPAN).alias("off")
         )
-        named = distinct.join(indexed.select("__e", "group", "key"), on="__e", how="inner")
+        named = distinct.join(names, on="__e", how="inner")
         long = named.group_by("group", "key", "off").agg(nw.len().alias("count"))
         long = long.rename({"off": "period"})
     else:
@@ -198,12 +231,10 @@ def matrix_counts(
             ((rel >= lo) & (rel <= hi)).cast(nw.Int64).fill_null(0).alias(f"b{i}")
             for i, (lo, hi) in enumerate(brackets)
         ]
-        names = [f"b{i}" for i in range(len(brackets))]
-        joined = entries.join(returns, on="user_id", how="inner").with_columns(*flags)
-        per = joined.group_by("group", "key", "user_id", "start").agg(
-            *[nw.col(b).max() for b in names]
-        )
-        wide = collect(per.group_by("group", "key").agg(*[nw.col(b).sum() for b in names]))
+        cols = [f"b{i}" for i in range(len(brackets))]
+        per = days.with_columns(*flags).group_by("__e").agg(*[nw.col(b).max() for b in cols])
+        named = per.join(names, on="__e", how="inner")
+        wide = collect(named.group_by("group", "key").agg(*[nw.col(b).sum() for b in cols]))
         long_pl = wide.unpivot(index=["group", "key"], variable_name="b", value_name="count")
         long_pl = long_pl.with_columns(pl.col("b").str.slice(1).cast(pl.Int64).alias("period"))
         out = pl.concat([collect(sizes), long_pl.drop("b")], how="diagonal_relaxed")

@@ -27,6 +27,7 @@ from insights.metrics._retention_cells import (
     START_TABLES,
     check_option,
     cohort_entries,
+    entry_units,
     finish_cells,
     matrix_cells,
     matrix_counts,
@@ -205,7 +206,8 @@ def retention_matrix(
         p = parse_period(cohort_period)
         span = (p.start_day, p.end_day)
         entries = entries.filter((nw.col("start") >= p.start_day) & (nw.col("start") <= p.end_day))
-    counts = matrix_counts(entries, returns, kind, period, windows, spans or [])
+    units = entry_units(entries, people)
+    counts = matrix_counts(dataset, event, units, kind, period, windows, spans or [])
     sizes = counts.filter(pl.col("period") == -1).select("group", "key", pl.col("count").alias("n"))
     if sizes.is_empty():
         raise ValueError(
