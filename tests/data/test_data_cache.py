@@ -97,3 +97,50 @@ def test_memo_never_remembers_frames_in_memory_or_unplain_arguments(tmp_path, mo
     for _ in range(2):
         memo(ds, "f", {}, _counted(calls, 1))
     assert len(calls) == 6
+
+
+def test_memo_evicts_the_least_recently_used_beyond_the_size_cap(tmp_path, monkeypatch) -> None:
+    import os
+    import time
+
+    from insights.data._cache import memo
+
+    monkeypatch.setenv("INSIGHTS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("INSIGHTS_CACHE_MAX_MB", str(2.5 * 1200 / 2**20))  # room for two entries
+    _write(tmp_path / "d", _users([1, 2]))
+    ds = load_dataset(tmp_path / "d")
+    calls: list[int] = []
+    blob = b"x" * 1100  # pickles to about 1.1 kB
+    for name in ("a", "b"):
+        memo(ds, name, {}, _counted(calls, blob))
+        time.sleep(0.02)
+    memo(ds, "a", {}, _counted(calls, blob))  # a hit: "a" is now the most recently used
+    time.sleep(0.02)
+    memo(ds, "c", {}, _counted(calls, blob))  # over the cap: "b" goes
+    assert calls == [1, 1, 1]
+    results = tmp_path / "cache" / "results"
+    assert len(list(results.iterdir())) == 2
+    assert sum(p.stat().st_size for p in results.iterdir()) <= 2.5 * 1200
+    memo(ds, "a", {}, _counted(calls, blob))
+    memo(ds, "c", {}, _counted(calls, blob))
+    assert calls == [1, 1, 1]  # both remembered
+    memo(ds, "b", {}, _counted(calls, blob))
+    assert calls == [1, 1, 1, 1]  # evicted, so computed again
+
+    stale = results / "stale.pkl"
+    stale.write_bytes(b"old")
+    month_ago = time.time() - 31 * 86_400
+    os.utime(stale, (month_ago, month_ago))
+    monkeypatch.setenv("INSIGHTS_CACHE_MAX_MB", "512")
+    memo(ds, "d", {}, _counted(calls, 1))
+    assert not stale.exists()  # unused for more than 30 days
+
+
+def test_cache_size_cap_must_be_a_number(tmp_path, monkeypatch) -> None:
+    from insights.data._cache import memo
+
+    monkeypatch.setenv("INSIGHTS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("INSIGHTS_CACHE_MAX_MB", "lots")
+    _write(tmp_path / "d", _users([1]))
+    with pytest.raises(ValueError, match="INSIGHTS_CACHE_MAX_MB must be a number"):
+        memo(load_dataset(tmp_path / "d"), "f", {}, lambda: 1)

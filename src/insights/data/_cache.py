@@ -15,7 +15,9 @@ are remembered the same way by :func:`memo`: under the dataset's fingerprint, it
 languages, each in its own kernel; without this, each would recompute them.
 
 The cache lives in ``$INSIGHTS_CACHE_DIR`` (default ``~/.cache/insights``);
-``INSIGHTS_CACHE_DIR=off`` disables it.
+``INSIGHTS_CACHE_DIR=off`` disables it. It stays small: after each store, entries
+unused for 30 days go, then the least recently used ones until the directory
+holds at most ``$INSIGHTS_CACHE_MAX_MB`` (default 512) megabytes (:func:`prune`).
 """
 
 from __future__ import annotations
@@ -34,11 +36,13 @@ from typing import Any, TypeVar
 
 from insights.data.quality import QualityEntry
 
-__all__ = ["fingerprint", "load_findings", "store_findings", "memo", "remembered"]
+__all__ = ["fingerprint", "load_findings", "store_findings", "memo", "remembered", "prune"]
 
 T = TypeVar("T")
 
 _TAIL = 65_536
+_MAX_AGE_DAYS = 30
+_DEFAULT_MAX_MB = 512.0
 
 
 def _cache_dir() -> Path | None:
@@ -63,6 +67,7 @@ def _file_parts(path: Path) -> list[str]:
 def fingerprint(directory: Path, files: dict[str, Path], options: dict[str, Any]) -> str:
     """A key that changes whenever a table file, ``dataset.yaml`` or an option changes."""
     from insights import __version__
+
     h = hashlib.sha256()
     h.update(__version__.encode())
     for name in ("contract", "validate"):  # the rules themselves: any edit re-validates
@@ -137,7 +142,9 @@ def _plain(value: Any) -> bool:
         return True
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         frozen = type(value).__dataclass_params__.frozen  # type: ignore[attr-defined]
-        return bool(frozen) and all(_plain(getattr(value, f.name)) for f in dataclasses.fields(value))
+        return bool(frozen) and all(
+            _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+        )
     if isinstance(value, list | tuple):
         return all(_plain(v) for v in value)
     if isinstance(value, Mapping):
@@ -173,7 +180,9 @@ def memo(dataset: Any, name: str, params: Mapping[str, Any], compute: Callable[[
     path = root / "results" / f"{h.hexdigest()}.pkl"
     try:
         with open(path, "rb") as fh:
-            return pickle.load(fh)  # type: ignore[no-any-return]
+            value = pickle.load(fh)
+        os.utime(path)  # last use, for pruning
+        return value  # type: ignore[no-any-return]
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         pass
     value = compute()
@@ -184,8 +193,73 @@ def memo(dataset: Any, name: str, params: Mapping[str, Any], compute: Callable[[
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        pass
+        return value
+    prune(root)
     return value
+
+
+def _max_bytes() -> float:
+    text = os.environ.get("INSIGHTS_CACHE_MAX_MB", "")
+    try:
+        megabytes = float(text) if text else _DEFAULT_MAX_MB
+    except ValueError:
+        raise ValueError(
+            f"INSIGHTS_CACHE_MAX_MB must be a number of megabytes, got {text!r}"
+        ) from None
+    return megabytes * 1024 * 1024
+
+
+def prune(
+    root: Path, *, max_bytes: float | None = None, max_age_days: float = _MAX_AGE_DAYS
+) -> int:
+    """Delete cache entries under ``root`` unused for ``max_age_days``, then the least
+    recently used ones until at most ``max_bytes`` remain; returns how many were deleted.
+
+    "Used" is the file's modification time: a store writes it and a hit touches it.
+    Best effort: files that vanish meanwhile (another process pruning) are skipped.
+    Written here rather than taken from a cache library (e.g. ``diskcache``) because
+    the store is a flat directory of files with atomic replaces; an eviction pass
+    over it is this one function, where a library would bring an index database of
+    its own.
+
+    Examples
+    --------
+    >>> import tempfile, time
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "results").mkdir()
+    >>> for i in range(3):
+    ...     _ = (root / "results" / f"{i}.pkl").write_bytes(b"x" * 100)
+    ...     os.utime(root / "results" / f"{i}.pkl", (time.time() - 10 + i,) * 2)
+    >>> prune(root, max_bytes=250)  # the oldest goes
+    1
+    >>> sorted(p.name for p in (root / "results").iterdir())
+    ['1.pkl', '2.pkl']
+    """
+    limit = _max_bytes() if max_bytes is None else max_bytes
+    entries = []
+    for sub in ("results", "validated"):
+        try:
+            with os.scandir(root / sub) as it:
+                for e in it:
+                    if e.is_file() and not e.name.endswith(".tmp"):
+                        st = e.stat()
+                        entries.append((st.st_mtime, st.st_size, e.path))
+        except OSError:
+            continue
+    cutoff = dt.datetime.now().timestamp() - max_age_days * 86_400
+    entries.sort()  # oldest first
+    total = sum(size for _, size, _ in entries)
+    removed = 0
+    for mtime, size, path in entries:
+        if mtime >= cutoff and total <= limit:
+            break
+        try:
+            os.remove(path)
+            removed += 1
+        except OSError:
+            pass
+        total -= size
+    return removed
 
 
 def remembered(func: Callable[..., T]) -> Callable[..., T]:
