@@ -13,6 +13,7 @@ from insights.narrative import (
     heading,
     message,
     metric_label,
+    unit_label,
     value_label,
 )
 from insights.narrative.catalog import check_lang
@@ -40,6 +41,17 @@ def test_every_registered_metric_has_a_name_in_both_languages() -> None:
     for lang in ("en", "zh"):
         missing = [m for m in METRICS if metric_label(m, lang=lang) == m]
         assert not missing, (lang, missing)
+
+
+def test_every_unit_of_the_calibration_targets_has_a_name_in_both_languages() -> None:
+    from insights.calibration import load_targets
+
+    units = {row["unit"] for row in load_targets()}
+    assert "pct" in units
+    for lang in ("en", "zh"):
+        missing = [u for u in units if f"unit_name.{u}" not in catalog(lang)]
+        assert not missing, (lang, missing)
+    assert unit_label("pct", lang="en") == "%" and unit_label("yuan", lang="zh") == "元"
 
 
 def test_zh_texts_are_chinese_and_en_texts_are_not() -> None:

@@ -28,6 +28,7 @@ from insights.narrative.catalog import (
     message,
     metric_label,
     not_available,
+    unit_label,
     value_label,
 )
 from insights.narrative.compare import Change, change_test, compare_quarters
@@ -110,5 +111,6 @@ __all__ = [
     "simulator_truth",
     "srm_sentence",
     "srm_test",
+    "unit_label",
     "value_label",
 ]

@@ -21,6 +21,7 @@ __all__ = [
     "catalog",
     "message",
     "metric_label",
+    "unit_label",
     "value_label",
     "chapter_title",
     "heading",
@@ -81,6 +82,19 @@ def message(key: str, *, lang: str, **fields: Any) -> str:
     if key not in messages:
         raise KeyError(f"no message {key!r} in the {lang} catalog")
     return messages[key].format(**fields) if fields else messages[key]
+
+
+def unit_label(code: str, *, lang: str) -> str:
+    """The display name of a unit code of the calibration targets (``pct`` → "%").
+
+    Unknown codes come back unchanged.
+
+    Examples
+    --------
+    >>> unit_label("yuan", lang="zh"), unit_label("days", lang="en"), unit_label("furlong", lang="en")
+    ('元', 'days', 'furlong')
+    """
+    return catalog(lang).get(f"unit_name.{code}", code)
 
 
 #: First line of a figure or table cell that has nothing to show because an optional
