@@ -693,7 +693,9 @@ from insights.calibration import calibrate
 
 bench = calibrate(ds)
 plain = {c: "index" for c in ("target", "value", "ci_low", "ci_high", "difference")}
-print(format_table(bench.with_columns((pl.col("value") - pl.col("target")).alias("difference")).select(
+units = {u: nr.unit_label(u, lang=lang) for u in bench["unit"].unique().drop_nulls()}
+bench = bench.with_columns((pl.col("value") - pl.col("target")).alias("difference"), pl.col("unit").replace(units))
+print(format_table(bench.select(
     "id", "metric", "segment", "period", "target", "value", "ci_low", "ci_high", "difference", "unit", "n", "source"),
     lang=lang, min_cell=min_cell, kinds=plain, labels={"target": nr.message("column.doc_value", lang=lang)}))""",
     ),

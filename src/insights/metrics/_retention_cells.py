@@ -79,7 +79,7 @@ def matrix_people(dataset: Dataset, by: Sequence[str], where: Where) -> nw.LazyF
     group = parts[0] if len(parts) == 1 else group
     return users.select(
         "user_id",
-        epoch_day("first_seen_at").cast(nw.Int64).alias("first_seen_day"),
+        epoch_day("first_seen_at", like=users).cast(nw.Int64).alias("first_seen_day"),
         group.alias("group"),
     )
 
@@ -99,7 +99,8 @@ def _table_days(
         raw = dataset.table(table, needed_for="retention_matrix")
         if joins_only:
             raw = raw.filter(nw.col("action") == "join")
-        events = raw.select("user_id", epoch_day(TIME_COLUMNS[table]).cast(nw.Int64).alias("day"))
+        day = epoch_day(TIME_COLUMNS[table], like=raw).cast(nw.Int64)
+        events = raw.select("user_id", day.alias("day"))
     joined = events.join(people.select("user_id", "first_seen_day", *carry), on="user_id", how="inner")
     return joined.select(
         "user_id", nw.max_horizontal(nw.col("day"), nw.col("first_seen_day")).alias("day"), *carry

@@ -64,6 +64,6 @@ def users_frame(
     return users.select(
         "user_id",
         "first_seen_at",
-        epoch_day("first_seen_at").alias("first_seen_day"),
+        epoch_day("first_seen_at", like=users).alias("first_seen_day"),
         segment.alias("segment"),
     )

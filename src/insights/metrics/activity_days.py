@@ -108,9 +108,9 @@ def active_user_days(
     for name in chosen:
         if not dataset.has(name):
             continue
-        events = dataset.table(name).select(
-            "user_id", epoch_day(TIME_COLUMNS[name]).cast(nw.Int64).alias("day")
-        )
+        table = dataset.table(name)
+        day = epoch_day(TIME_COLUMNS[name], like=table).cast(nw.Int64)
+        events = table.select("user_id", day.alias("day"))
         parts.append(events)
     # Join first, so that only the events of the users in scope are made distinct (a
     # quarter's cohort is a small part of all events); one distinct pass only: events

@@ -51,7 +51,7 @@ def order_days(
         orders = orders.filter(~nw.col("refunded").fill_null(False))
     return orders.select(
         "user_id",
-        epoch_day("ordered_at").cast(nw.Int64).alias("day"),
+        epoch_day("ordered_at", like=orders).cast(nw.Int64).alias("day"),
         nw.col("amount").cast(nw.Float64),
         *extra,
     )
