@@ -75,12 +75,12 @@ def _calls() -> dict[str, Call]:
         ("P04", 2024, {"income_band": "new_middle_class"}), ("P05", 2024, {"city_tier": TIER12}),
         ("P06", 2024, {"city_tier": LOWER}),
     ]:
-        c[tid] = _c(("rep", period, repr(where)), lambda ds, p=period, w=where: m.repurchase_rate(ds, period=p, where=w))
+        c[tid] = _c(("rep", period, repr(where)), lambda ds, p=period, w=where: m.repurchase_rate(ds, period=p, where=w))  # type: ignore[misc]  # lambdas with defaults
     cyc = ("cycle", 2024)
     c["P07"] = _c(cyc, lambda ds: m.repurchase_cycle(ds, period=2024, by="category", groups=GROUPS), 1.0, segment="beauty+apparel")
     c["P08"] = _c(cyc, lambda ds: m.repurchase_cycle(ds, period=2024, by="category", groups=GROUPS), 1.0, segment="home+digital")
     for tid, q, where in [("A01", "2024Q4", None), ("A02", "2021Q4", None), ("A03", "2024Q4", {"income_band": "new_middle_class"})]:
-        c[tid] = _c(("a90", q, repr(where)), lambda ds, q=q, w=where: m.activity_90d(ds, period=q, where=w))
+        c[tid] = _c(("a90", q, repr(where)), lambda ds, q=q, w=where: m.activity_90d(ds, period=q, where=w))  # type: ignore[misc]  # lambdas with defaults
     idx = ("index",)
     quarters = ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
     for tid, q in [("G01", "2024Q2"), ("G02", "2024Q3"), ("G03", "2024Q4")]:
@@ -91,7 +91,7 @@ def _calls() -> dict[str, Call]:
         ("G06", "city_tier", LOWER), ("G07", "generation", ["gen_z"]), ("G08", "income_band", ["new_middle_class"]),
         ("G09", "platform", ["douyin"]), ("G10", "platform", ["kuaishou"]), ("G11", "platform", ["taobao_live"]),
     ]:
-        c[tid] = _c(("share", column, tuple(values)), lambda ds, col=column, v=values: m.user_share(ds, period=2024, column=col, values=v))
+        c[tid] = _c(("share", column, tuple(values)), lambda ds, col=column, v=values: m.user_share(ds, period=2024, column=col, values=v))  # type: ignore[misc]  # lambdas with defaults
     c["G12"] = _c(("cac", 2024), lambda ds: m.cac(ds, period=2024), 1.0)
     c["G13"] = _c(("cac", 2021), lambda ds: m.cac(ds, period=2021), 1.0)
     c["G14"] = _c(("conv", 2024), lambda ds: m.first_purchase_conversion(ds, period=2024))
@@ -102,7 +102,7 @@ def _calls() -> dict[str, Call]:
     c["G19"] = _c(("watch", 2021), lambda ds: m.watch_minutes_per_session(ds, period=2021), 1.0)
     c["G20"] = _c(("bounce", 2024), lambda ds: m.bounce_rate(ds, period=2024))
     for tid, where in [("I01", None), ("I02", {"city_tier": "tier1"}), ("I03", {"city_tier": LOWER}), ("I04", {"generation": "silver"})]:
-        c[tid] = _c(("irate", repr(where)), lambda ds, w=where: m.interaction_rate(ds, period=2024, where=w))
+        c[tid] = _c(("irate", repr(where)), lambda ds, w=where: m.interaction_rate(ds, period=2024, where=w))  # type: ignore[misc]  # lambdas with defaults
     up = ("uplift",)
     c["I05"] = _c(up, lambda ds: m.interaction_uplift(ds, period=2024), metric="aov_uplift")
     c["I06"] = _c(up, lambda ds: m.interaction_uplift(ds, period=2024), metric="repurchase_uplift")

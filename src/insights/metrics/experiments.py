@@ -212,6 +212,7 @@ def experiment_effects(
         raise ValueError(
             f"control must be one of the arms {arm_names} (and there must be two or more), got {ctrl!r}"
         )
+    design: dict[str, float] | None
     if has_alloc and sizes["allocation"].null_count() == 0:
         design, source = (
             dict(zip(arm_names, sizes["allocation"].to_list(), strict=True)),

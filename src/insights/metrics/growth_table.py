@@ -68,7 +68,7 @@ def count_growth(
             ci_high=pl.when(ok & ci).then((log_r + half).exp() - 1.0),
         )
         out.append(g.select(_COLUMNS))
-    schema = dict.fromkeys(_COLUMNS, pl.String) | {
+    schema: dict[str, type[pl.DataType]] = dict.fromkeys(_COLUMNS, pl.String) | {
         c: pl.Float64 for c in ("value", "ci_low", "ci_high")
     }
     schema["n"] = pl.Int64

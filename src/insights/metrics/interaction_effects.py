@@ -188,7 +188,7 @@ def high_vs_ordinary(
         (f"retention_d{retention_day}", s, lambda arm: _km_se(arm["value"], arm["ci_low"], alpha)),
     ):
         arms = {
-            seg: (frame.filter(pl.col("segment") == seg).to_dicts() or [None])[0]
+            seg: next(iter(frame.filter(pl.col("segment") == seg).to_dicts()), None)
             for seg in (HIGH, ORDINARY)
         }
         for seg, row in arms.items():

@@ -92,7 +92,7 @@ def _grid(horizon: int, grid: Sequence[int] | None) -> list[int]:
 
 def _bucket(age: nw.Expr, grid: Sequence[int]) -> nw.Expr:
     """Index of the first grid point g with age <= g (ages past the last point: null)."""
-    out = nw.when(age <= grid[-1]).then(nw.lit(len(grid) - 1))
+    out: nw.Expr = nw.when(age <= grid[-1]).then(nw.lit(len(grid) - 1))
     for i in range(len(grid) - 2, -1, -1):
         out = nw.when(age <= grid[i]).then(nw.lit(i)).otherwise(out)
     return out

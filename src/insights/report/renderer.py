@@ -188,7 +188,7 @@ def _templates(notebooks: Path) -> Path:
     raise RenderError(f"report templates not found (looked in {[str(c) for c in candidates]})")
 
 
-def _load(path: Path) -> Any:
+def _load(path: Path | str) -> Any:
     from insights.data.load import load_dataset
 
     return load_dataset(path, validate=False)

@@ -65,7 +65,7 @@ def cumulative_hazard(slopes: np.ndarray, knots: np.ndarray, t: float) -> np.nda
 
 def draw_lifetimes(slopes: np.ndarray, knots: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """L = floor(T) with T from the piecewise-exponential hazard (inverse transform)."""
-    e = rng.exponential(1.0, slopes.shape[0])
+    e = np.asarray(rng.exponential(1.0, slopes.shape[0]))
     widths = np.diff(knots)
     cum = np.concatenate([np.zeros((slopes.shape[0], 1)), np.cumsum(slopes[:, :-1] * widths, axis=1)], axis=1)
     piece = (cum <= e[:, None]).sum(axis=1) - 1

@@ -59,7 +59,7 @@ def _arrays(*values: ArrayLike) -> list[np.ndarray]:
 
 def bgnbd_loglik(params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:  # noqa: N803
     """Per-customer BG/NBD log-likelihood at ``params = (r, alpha, a, b)`` (FHL 2005, eq. 6)."""
-    r, alpha, a, b = (float(v) for v in params)
+    r, alpha, a, b = (float(v) for v in np.asarray(params, dtype=float))
     x, t_x, T = _arrays(x, t_x, T)  # noqa: N806
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
@@ -99,7 +99,7 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BGNBD:  # noqa: N80
 
 def gamma_gamma_loglik(params: ArrayLike, x: ArrayLike, m: ArrayLike) -> np.ndarray:
     """Per-customer Gamma–Gamma log-likelihood of mean spend ``m`` over ``x`` purchases."""
-    p, q, g = (float(v) for v in params)
+    p, q, g = (float(v) for v in np.asarray(params, dtype=float))
     x, m = _arrays(x, m)
     return (
         gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(g)

@@ -150,8 +150,8 @@ def did_effect(
     for arg, col in (("outcome", outcome), ("treated", treated), ("period", period)):
         if col not in frame.columns:
             raise ValueError(f"{arg}: column {col!r} is not in frame (columns: {frame.columns})")
-    for arg, col in (("weight", weight), ("cluster", cluster)):
-        if col is not None and col not in frame.columns:
+    for arg, optional in (("weight", weight), ("cluster", cluster)):
+        if optional is not None and optional not in frame.columns:
             raise ValueError(f"{arg}: column {col!r} is not in frame (columns: {frame.columns})")
     data = frame.drop_nulls([outcome, treated, period])
     post_set = list(post)

@@ -94,7 +94,7 @@ def plot_dose_response(
     if percent is None:
         vals = rows.select(pl.concat_list("value", "ci_low", "ci_high").explode().drop_nulls())
         s = vals.to_series()
-        percent = s.len() > 0 and s.min() >= 0 and s.max() <= 1  # type: ignore[operator]
+        percent = bool(s.len() > 0 and s.min() >= 0 and s.max() <= 1)  # type: ignore[operator]
     colour = group_palette([metric or "value"], palette)[metric or "value"]
     with font_context(lang) as families:
         if ax is None:
