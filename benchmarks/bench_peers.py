@@ -762,6 +762,20 @@ def report(saved: dict) -> str:
                 f"them: curves {q['curves']:.1f} s, matrix {q['matrix']:.1f} s. The floor is one "
                 "read of the columns; two calls read them twice."
             )
+    stages = HERE / "results" / "stages.json"
+    if stages.exists():  # written by bench_stages.py: the steps of one call above its scan
+        st = json.loads(stages.read_text(encoding="utf-8"))
+        steps = st["steps"]
+        lines.append(
+            f"- why not within 3x of the floor ({Path(st['data']).name}, `stages.md`): in one "
+            f"`retention_curves` call, scanning the events and computing their days takes "
+            f"{steps['scan']:.2f} s; joining them to the users brings it to {steps['+ join']:.2f} s "
+            f"({steps['+ join'] / steps['scan']:.1f}x the scan) and the one sort for the per-user "
+            f"gaps to {steps['+ sort']:.2f} s ({steps['+ sort'] / steps['scan']:.1f}x); the whole "
+            f"call takes {steps['call']:.2f} s ({steps['call'] / steps['scan']:.1f}x). The join "
+            "and the sort are needed by any exact method (the hand SQL does both too), so two "
+            "calls cannot come within 3x of one scan."
+        )
     lines += [
         "",
         "call = the aggregation in-process, after imports and dataset construction (both calls for "
