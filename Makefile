@@ -64,6 +64,7 @@ bench: $(STAMP) demo  ## every benchmark (1M and 10M users are simulated under /
 	$(BIN)/python benchmarks/bench_retention.py --tiers M L
 	$(BIN)/python benchmarks/bench_value.py
 	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_stages.py
 	$(BIN)/python benchmarks/bench_peers.py --tiers S XS M L
 	$(BIN)/python benchmarks/bench_outofcore.py
 
