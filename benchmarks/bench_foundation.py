@@ -1,6 +1,6 @@
 """Foundation benchmarks: simulate, calibrate and kpis at 200k and 1M users.
 
-Each step runs in its own process (``/usr/bin/time``-style: wall time and peak RSS
+Each step runs in its own process with the results cache off (``/usr/bin/time``-style: wall time and peak RSS
 from ``resource.getrusage(RUSAGE_CHILDREN)``), so one step's memory does not hide
 another's. Results go to ``benchmarks/results/foundation.json`` and a Markdown
 table ``foundation.md``; the README quotes them.
@@ -30,7 +30,8 @@ def run(args: list[str]) -> dict:
     """Run one command in a child process; wall seconds and that child's peak RSS (MB)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True)
+    env = {**os.environ, "INSIGHTS_CACHE_DIR": "off"}  # measure the work, not the results cache
+    proc = subprocess.run(args, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"seconds": round(wall, 1), "peak_mb": round(max(peak, before) / 1024), "exit": proc.returncode,

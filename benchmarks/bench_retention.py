@@ -1,6 +1,6 @@
 """Retention benchmark: ``retention_curves`` by 5 segments at the M (1M users) and L (10M) tiers.
 
-Cases, each in a fresh process (wall and CPU seconds; peak RSS from the child's
+Cases, each in a fresh process with the results cache off (wall and CPU seconds; peak RSS from the child's
 ``resource.getrusage(RUSAGE_SELF)``; the pattern of ``bench_foundation.py``):
 
 ``polars``
@@ -234,6 +234,7 @@ def run_case(name: str, data: Path, dump: Path) -> dict:
         [sys.executable, __file__, "--one", name, str(data), str(dump)],
         capture_output=True,
         text=True,
+        env={**os.environ, "INSIGHTS_CACHE_DIR": "off"},  # measure the engine, not the cache
     )
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
