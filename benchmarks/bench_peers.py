@@ -96,7 +96,7 @@ import polars as pl
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_retention import max_difference, pandas_lifetimes  # noqa: E402
+from bench_retention import fits_table, max_difference, pandas_lifetimes  # noqa: E402
 
 BY = "city_tier"
 GAP = 30
@@ -366,17 +366,7 @@ def case_pandas(data: Path, as_of: str, out: dict) -> tuple[pl.DataFrame, pl.Dat
     out["matrix"] = time.perf_counter() - t2
     out["call"] = time.perf_counter() - t
     out["call_cpu"] = time.process_time() - c
-    curves = pl.concat(
-        pl.DataFrame(
-            {
-                "group": g,
-                "t": f.survival_function_.index.to_numpy().astype("int64"),
-                "survival": f.survival_function_.iloc[:, 0].to_numpy(),
-            }
-        )
-        for g, f in fits.items()
-    )
-    return curves, pl.from_pandas(cells)
+    return fits_table(fits), pl.from_pandas(cells)
 
 
 def case(name: str, data: str, dump: str) -> dict:

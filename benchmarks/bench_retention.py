@@ -128,6 +128,20 @@ def pandas_lifetimes(data: Path, *, as_of: Any, churn_gap: int) -> Any:
     )
 
 
+def fits_table(fits: dict[Any, Any]) -> pl.DataFrame:
+    """``group, t, survival`` of fitted lifelines ``KaplanMeierFitter`` objects by group."""
+    return pl.concat(
+        pl.DataFrame(
+            {
+                "group": g,
+                "t": f.survival_function_.index.to_numpy().astype("int64"),
+                "survival": f.survival_function_.iloc[:, 0].to_numpy(),
+            }
+        )
+        for g, f in fits.items()
+    )
+
+
 def case(name: str, data: str, dump: str) -> dict:
     """Run one case in this process; phase seconds (and writes the fitted curves to ``dump``)."""
     t0 = time.perf_counter()
@@ -184,16 +198,7 @@ def case(name: str, data: str, dump: str) -> dict:
         out["fit_raw_rows"] = time.perf_counter() - t
         out["call"] = out["per_user_rows"] + out["fit_raw_rows"]
         out["call_cpu"] = time.process_time() - c
-        table = pl.concat(
-            pl.DataFrame(
-                {
-                    "group": g,
-                    "t": f.survival_function_.index.to_numpy().astype("int64"),
-                    "survival": f.survival_function_.iloc[:, 0].to_numpy(),
-                }
-            )
-            for g, f in fits.items()
-        )
+        table = fits_table(fits)
         out["n"] = len(pdf)
         out["groups"] = len(fits)
     table.write_parquet(dump)

@@ -47,6 +47,26 @@ def test_round_trip_keeps_values_and_types(make_dataset, backend: str) -> None:
     # wall clock, not instants: 2024-01-01 00:00 is epoch day 19723 on every engine
     days = collect(frame.select("user_id", epoch_day("first_seen_at").alias("d"))).sort("user_id")
     assert days["d"].to_list() == [19723, 19813, 19814]
+    # the per-engine spelling (like=frame) gives the same days as the portable one
+    fast = collect(frame.select("user_id", epoch_day("first_seen_at", like=frame).alias("d")))
+    assert fast.sort("user_id")["d"].to_list() == [19723, 19813, 19814]
+
+
+def test_epoch_day_spellings_agree_before_1970_on_leap_days_dates_and_time_zones() -> None:
+    stamps = [
+        dt.datetime(1900, 3, 1, 12), dt.datetime(1969, 12, 31, 23, 59, 59, 999999),
+        dt.datetime(1970, 1, 1), dt.datetime(2000, 2, 29, 6), dt.datetime(2024, 12, 31, 23), None,
+    ]  # fmt: skip
+    native = pl.DataFrame({"t": stamps}).with_columns(
+        pl.col("t").dt.date().alias("d"),
+        pl.col("t").dt.replace_time_zone("Asia/Shanghai").alias("z"),
+    )
+    frame = nw.from_native(native.lazy())
+    want = [(s - dt.datetime(1970, 1, 1)).days if s else None for s in stamps]
+    for column in ("t", "d", "z"):  # datetime, date, time-zone aware (local wall-clock day)
+        portable = collect(frame.select(epoch_day(column).alias("x")))["x"].to_list()
+        fast = collect(frame.select(epoch_day(column, like=frame).alias("x")))["x"].to_list()
+        assert portable == fast == want, column
 
 
 def test_as_of_cut_falls_on_the_same_row(make_dataset) -> None:

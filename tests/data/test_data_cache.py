@@ -142,5 +142,7 @@ def test_cache_size_cap_must_be_a_number(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("INSIGHTS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("INSIGHTS_CACHE_MAX_MB", "lots")
     _write(tmp_path / "d", _users([1]))
+    calls: list[int] = []
     with pytest.raises(ValueError, match="INSIGHTS_CACHE_MAX_MB must be a number"):
-        memo(load_dataset(tmp_path / "d"), "f", {}, lambda: 1)
+        memo(load_dataset(tmp_path / "d"), "f", {}, _counted(calls, 1))
+    assert calls == []  # refused before the work, not after it

@@ -172,6 +172,7 @@ def memo(dataset: Any, name: str, params: Mapping[str, Any], compute: Callable[[
     fp = getattr(dataset, "meta", {}).get("fingerprint")
     if root is None or fp is None or not _plain(dict(params)):
         return compute()
+    limit = _max_bytes()  # a bad INSIGHTS_CACHE_MAX_MB fails before the work, not after it
     h = hashlib.sha256()
     text = json.dumps(dict(params), sort_keys=True, default=repr)
     for part in (fp, str(dataset.as_of), name, text, _code_hash()):
@@ -194,7 +195,7 @@ def memo(dataset: Any, name: str, params: Mapping[str, Any], compute: Callable[[
         os.replace(tmp, path)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         return value
-    prune(root)
+    prune(root, max_bytes=limit)
     return value
 
 
