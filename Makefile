@@ -11,7 +11,7 @@ SEED    ?= 42
 .PHONY: help system install report test test-fast lab bench lint demo clean
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 system:  ## system packages: CJK font (Chinese reports), poppler (PDF checks), chromium (HTML check), Java 17 (Spark tests); Debian/Ubuntu, root or sudo
 	@missing=""; \
@@ -46,14 +46,14 @@ report: system $(STAMP) demo  ## set up, generate the demo data, render the 2024
 	$(BIN)/insights calibrate $(DEMO)
 	$(BIN)/insights report $(DEMO) --quarter 2024Q4 --lang zh,en --format pdf,html --out reports
 
-test: system $(STAMP)  ## run the whole test suite (Polars, DuckDB and a local Spark session)
+test: system $(STAMP)  ## run the whole test suite (Polars, DuckDB and a local Spark session) and the docstring examples
 	$(BIN)/pytest -q
 
-test-fast: system $(STAMP)  ## the suite without the Spark engine and the slow simulations
+test-fast: system $(STAMP)  ## the suite and the docstring examples, without the Spark engine and the slow simulations
 	$(BIN)/pytest -q -m "not spark and not slow"
 
-lint: $(STAMP)  ## ruff and mypy on the package
-	$(BIN)/ruff check src tests
+lint: $(STAMP)  ## ruff on the package, tests and benchmarks; mypy on the package
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy src/insights
 
 lab: $(STAMP) demo  ## JupyterLab on notebooks/

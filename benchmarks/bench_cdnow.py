@@ -4,7 +4,7 @@ Reads ``CDNOW_sample.txt`` (or ``--master``) from the installed ``lifetimes`` wh
 (the file only; ``lifetimes`` itself is not imported). Calibration to 1997-09-30,
 holdout 1997-10-01 .. 1998-06-30; same-day purchases merged. Prints the fitted
 parameters and one table: actual holdout GMV of the cohort, the prediction of each
-method and its relative error.
+method and its relative error; the same text goes to ``results/cdnow.md``.
 
 Run: ``.venv/bin/python benchmarks/bench_cdnow.py [--master] [--churn-gap 90]``
 """
@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.util
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+from _harness import RESULTS, machine, write_results
 
 from insights.data import frames_dataset
 from insights.metrics.ltv_projection import projected_ltv
@@ -52,6 +54,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--master", action="store_true", help="the full 23,570-customer file")
     ap.add_argument("--churn-gap", type=int, default=90)
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     days = transactions(args.master)
     first = days.group_by("id").agg(pl.col("date").min().alias("first"))
@@ -89,26 +92,30 @@ def main() -> None:
     horizon = (HOLD_END - dt.date(1997, 1, 1)).days + 1
     curve = projected_ltv(ds, horizon=horizon, churn_gap=args.churn_gap, curve=True)
     info = projected_ltv(ds, horizon=horizon, churn_gap=args.churn_gap).row(0, named=True)
-    cum = np.append(0.0, curve["ltv"].to_numpy())  # cum[k] = LTV over days 0..k-1
+    cum = np.append(0.0, curve["value"].to_numpy())  # cum[k] = LTV over days 0..k-1
     # holdout of a user = days age_cal+1 .. age_end since their first purchase
     ages = np.array([(CAL_END - d).days for d in first["first"].to_list()])
     ages_end = np.array([(HOLD_END - d).days for d in first["first"].to_list()])
     ours = float((cum[np.minimum(ages_end + 1, horizon)] - cum[ages + 1]).sum())
     t_ours = time.perf_counter() - t0
 
-    print(f"CDNOW {'master' if args.master else 'sample'}: {summary.height} customers, "
-          f"{int(x.sum())} repeat purchases in calibration")  # fmt: skip
-    print(
-        f"BG/NBD r={bg.r:.3f} alpha={bg.alpha:.3f} a={bg.a:.3f} b={bg.b:.3f} LL={bg.log_likelihood:.1f}"
-    )
-    print(f"Gamma-Gamma p={gg.p:.2f} q={gg.q:.2f} gamma={gg.gamma:.2f} LL={gg.log_likelihood:.2f}")
-    print(f"projected_ltv: churn_gap={args.churn_gap}, model={info['model']}, t_km={info['t_km']}")
-    print()
-    print(f"{'method':<28}{'holdout GMV':>14}{'error':>9}{'seconds':>9}")
-    print(f"{'actual (weeks 40-78)':<28}{actual:>14,.0f}{'':>9}{'':>9}")
+    which = "master" if args.master else "sample"
+    lines = [
+        f"CDNOW {which}: {summary.height} customers, {int(x.sum())} repeat purchases in calibration",
+        f"BG/NBD r={bg.r:.3f} alpha={bg.alpha:.3f} a={bg.a:.3f} b={bg.b:.3f} LL={bg.log_likelihood:.1f}",
+        f"Gamma-Gamma p={gg.p:.2f} q={gg.q:.2f} gamma={gg.gamma:.2f} LL={gg.log_likelihood:.2f}",
+        f"projected_ltv: churn_gap={args.churn_gap}, model={info['model']}, t_km={info['t_km']}",
+        "",
+        f"{'method':<28}{'holdout GMV':>14}{'error':>9}{'seconds':>9}",
+        f"{'actual (weeks 40-78)':<28}{actual:>14,.0f}{'':>9}{'':>9}",
+    ]
     rows = (("BG/NBD + Gamma-Gamma", btyd, t_btyd), ("projected_ltv (KM+param.)", ours, t_ours))
     for name, value, secs in rows:
-        print(f"{name:<28}{value:>14,.0f}{value / actual - 1:>+9.1%}{secs:>9.2f}")
+        lines.append(f"{name:<28}{value:>14,.0f}{value / actual - 1:>+9.1%}{secs:>9.2f}")
+    text = "\n".join(lines)
+    print(text)
+    meta = machine(command=" ".join(["python benchmarks/bench_cdnow.py", *sys.argv[1:]]))
+    write_results(args.out, "cdnow", f"# CDNOW holdout\n\n```\n{text}\n```\n\n{meta}\n")
 
 
 if __name__ == "__main__":

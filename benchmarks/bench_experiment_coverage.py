@@ -20,17 +20,17 @@ and ``.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import tempfile
 import time
 from pathlib import Path
 
+from _harness import RESULTS, machine, write_results
+
 from insights.data import load_dataset
 from insights.metrics.experiments import experiment_effects
 from insights.simulate import simulate
 
-HERE = Path(__file__).resolve().parent
 PRIMARY = {
     "newcomer_7day_plan": ("retention_d30", "true_d30"),
     "comment_vs_danmaku_lottery": ("retention_d30", "true_d30"),
@@ -88,7 +88,7 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=20_000, help="users per dataset (default 20000)")
     ap.add_argument("--seed0", type=int, default=1000, help="first seed (default 1000)")
     ap.add_argument("--alpha", type=float, default=0.05)
-    ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     start = time.perf_counter()
     rows: list[dict] = []
@@ -115,9 +115,8 @@ def main() -> None:
         "pooled_coverage": pooled,
         "pooled_n": len(rows),
         "estimands": table,
+        "meta": machine(),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "experiment_coverage.json").write_text(json.dumps(result, indent=2))
     lines = [
         f"# Experiment CI coverage ({args.runs} runs x {args.users} users, {1 - args.alpha:.0%} CIs, "
         f"{seconds:.0f} s)",
@@ -130,7 +129,8 @@ def main() -> None:
         for k, v in table.items()
     ]
     lines += ["", f"Pooled coverage: {pooled:.3f} over {len(rows)} intervals."]
-    (args.out / "experiment_coverage.md").write_text("\n".join(lines) + "\n")
+    lines += ["", f"{result['meta']['machine']}; {result['meta']['date']}"]
+    write_results(args.out, "experiment_coverage", "\n".join(lines) + "\n", result)
     print("\n".join(lines))
 
 

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from _harness import RESULTS, machine, write_results
+
 from insights.data import load_dataset
 from insights.metrics.ltv_projection import ltv_backtest, projected_ltv
 
@@ -31,7 +33,6 @@ COHORTS = {
     "2023Q3": ("2023-07-01", "2023-09-30"),
     "2023H2": ("2023-07-01", "2023-12-31"),
 }
-OUT = Path(__file__).parent / "results" / "ltv_backtest.md"
 
 
 def _months_after(day: str, months: int) -> dt.date:
@@ -46,6 +47,7 @@ def main() -> None:
     ap.add_argument("data", nargs="*", default=["/tmp/bench/sim-200000"])
     ap.add_argument("--cohorts", default=",".join(COHORTS))
     ap.add_argument("--months", default="1,3,6")
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     lines = [
         "# Projected LTV back-test (12-month LTV per acquired user)",
@@ -68,13 +70,14 @@ def main() -> None:
                 info = projected_ltv(ds.with_as_of(cut.isoformat()), period=period).row(0, named=True)
                 secs = time.perf_counter() - t0
                 row = (f"| {Path(path).name} | {seed} | {name} | {cut} | {k} | {r['predicted']:.2f} "
-                       f"| {r['realised']:.2f} | {r['error']:+.1%} | {r['model']} | {r['t_km']} "
+                       f"| {r['realised']:.2f} | {r['value']:+.1%} | {r['model']} | {r['t_km']} "
                        f"| {info['m_tail']:.3f} | {info['b']:.2f} | {info['rho_tail']:.4f} | {secs:.1f} |")  # fmt: skip
                 print(row, flush=True)
                 lines.append(row)
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text("\n".join(lines) + "\n")
-    print(f"wrote {OUT}", file=sys.stderr)
+    meta = machine()
+    lines += ["", f"{meta['machine']}; {meta['date']}"]
+    write_results(args.out, "ltv_backtest", "\n".join(lines) + "\n")
+    print(f"wrote {args.out / 'ltv_backtest.md'}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ censored users; S(t) = P(duration > t) by Kaplan–Meier.
 first-seen day: retained(c, k) = users of cohort c active on some day index d with
 d // 30 = k (day 0 included, so retained(c, 0) = n(c)); n(c) = cohort size.
 
-Cases, each in a fresh interpreter (``run_case``: wall and CPU seconds, peak RSS of
-the child by ``RUSAGE_SELF``, 1-min load average before/after;
+Cases, each in a fresh interpreter (``run_case`` through ``_harness.run``: wall and CPU
+seconds, the child's own peak RSS, 1-min load average before/after;
 ``INSIGHTS_CACHE_DIR=off`` so no result cache):
 
 ``floor``
@@ -28,7 +28,7 @@ the child by ``RUSAGE_SELF``, 1-min load average before/after;
     aggregation can be faster than reading its input.
 ``polars``
     Our calls on Polars LazyFrames: ``retention_curves(ds, by="city_tier")`` and
-    ``retention_matrix(ds, cohort="month", period="month", kind="on")``
+    ``retention_matrix(ds, cohort_unit="month", unit="month", kind="on")``
     (``min_cell=0``: suppression only hides cells from display, the counts are the
     same; 0 keeps every count visible for the equality check).
 ``duckdb``
@@ -54,8 +54,9 @@ the child by ``RUSAGE_SELF``, 1-min load average before/after;
     when ``load_dataset`` itself fails on Spark the failure is recorded and the calls
     run on ``frames_dataset(**frames)`` (same frames, no quality counts); "not
     available: <reason>" when pyspark or Java is missing or a call fails. The JVM
-    is a child of the case process: its peak RSS is read from ``RUSAGE_CHILDREN``
-    after the gateway is shut down and waited for.
+    is a child of the case process, shut down and waited for at the end of the case,
+    so the case's peak RSS covers it; the JVM's own peak is also read from
+    ``RUSAGE_CHILDREN`` inside the case.
 
 A case running longer than ``BENCH_CASE_TIMEOUT`` seconds (default 3600) is stopped
 with its process group and recorded as timed out.
@@ -82,21 +83,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from bench_retention import fits_table, max_difference, pandas_lifetimes  # noqa: E402
+from _harness import (
+    RESULTS,
+    case_command,
+    ensure_simulated,
+    machine,
+    open_dataset,
+    parquet_source,
+    run,
+    serve_child,
+    write_results,
+)
+from bench_retention import fits_table, max_difference, pandas_lifetimes
 
 BY = "city_tier"
 GAP = 30
@@ -121,12 +127,6 @@ CASE_TIMEOUT = float(os.environ.get("BENCH_CASE_TIMEOUT", "3600"))
 
 
 # --------------------------------------------------------------------------- data
-
-
-def parquet_path(data: Path, table: str) -> str:
-    """``<table>.parquet`` or the glob of a chunked simulation's ``<table>/*.parquet``."""
-    single = data / f"{table}.parquet"
-    return str(single) if single.exists() else str(data / table / "*.parquet")
 
 
 def flat_dir(data: Path) -> Path:
@@ -168,7 +168,7 @@ def case_floor(data: Path, as_of: str, out: dict) -> tuple[None, None]:
     """Scan floor: decode the needed columns with Polars streaming, reduce to a few numbers."""
     frames = []
     for table, cols in NEEDED.items():
-        lf = pl.scan_parquet(parquet_path(data, table)).select(cols)
+        lf = pl.scan_parquet(parquet_source(data, table)).select(cols)
         aggs = [pl.len().alias("rows"), pl.col("user_id").sum().alias("ids")]
         aggs += [pl.col(c).max().cast(pl.String).alias(f"max_{c}") for c in cols[1:]]
         frames.append(lf.select(aggs))
@@ -182,22 +182,17 @@ def case_floor(data: Path, as_of: str, out: dict) -> tuple[None, None]:
 
 def case_ours(name: str, data: Path, as_of: str, out: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Our two calls on Polars, DuckDB relations or Spark DataFrames."""
-    from insights.data import load_dataset
     from insights.metrics.retention import retention_curves
     from insights.metrics.retention_matrix import retention_matrix
 
     t = time.perf_counter()
     spark = None
-    if name == "polars":
-        ds = load_dataset(data, as_of=as_of, validate=False)
-    elif name == "duckdb":
-        import duckdb
-
-        con = duckdb.connect()
-        rels = {tb: con.read_parquet(parquet_path(data, tb)) for tb in NEEDED}
-        ds = load_dataset(as_of=as_of, validate=False, **rels)
+    if name in ("polars", "duckdb"):
+        ds = open_dataset(data, name, as_of=as_of, tables=list(NEEDED))
     else:
         from pyspark.sql import SparkSession
+
+        from insights.data import load_dataset
 
         spark = (
             SparkSession.builder.master("local[2]")
@@ -210,7 +205,7 @@ def case_ours(name: str, data: Path, as_of: str, out: dict) -> tuple[pl.DataFram
         spark.sparkContext.setLogLevel("ERROR")
         out["session"] = time.perf_counter() - t
         frames = {
-            tb: spark.read.parquet(parquet_path(data, tb).replace("/*.parquet", ""))
+            tb: spark.read.parquet(parquet_source(data, tb).replace("/*.parquet", ""))
             for tb in NEEDED
         }
         try:
@@ -227,13 +222,13 @@ def case_ours(name: str, data: Path, as_of: str, out: dict) -> tuple[pl.DataFram
     curves = retention_curves(ds, by=BY, churn_gap=GAP)
     out["curves"] = time.perf_counter() - t
     t2 = time.perf_counter()
-    matrix = retention_matrix(ds, cohort="month", period="month", kind="on", min_cell=0)
+    matrix = retention_matrix(ds, cohort_unit="month", unit="month", kind="on", min_cell=0)
     out["matrix"] = time.perf_counter() - t2
     out["call"] = time.perf_counter() - t
     out["call_cpu"] = time.process_time() - c  # the Python process only (not a JVM)
     if spark is not None:
         out["peak_mb_jvm"] = stop_spark(spark)
-    table = curves.table.select("group", "t", "survival")
+    table = curves.table.select(pl.col("segment").alias("group"), "t", "survival")
     cells = matrix.filter((pl.col("cohort") != "mean") & (pl.col("retained") > 0))
     return table, cells.select("cohort", "period", "retained", "n")
 
@@ -306,7 +301,7 @@ def case_sql(data: Path, as_of: str, out: dict) -> tuple[pl.DataFrame, pl.DataFr
 
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")
-    paths = {t: parquet_path(data, t) for t in NEEDED}
+    paths = {t: parquet_source(data, t) for t in NEEDED}
     as_of_sql = as_of.replace("T", " ")
     t, c = time.perf_counter(), time.process_time()
     con.execute(SQL_DAYS.format(by=BY, as_of=as_of_sql, **paths))
@@ -390,74 +385,31 @@ def case(name: str, data: str, dump: str) -> dict:
             pl.col("cohort").cast(pl.String),
             *(pl.col(c).cast(pl.Int64) for c in ("period", "retained", "n")),
         ).write_parquet(f"{dump}-matrix.parquet")
-    out["peak_mb"] = max(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, out.get("peak_mb_jvm", 0)
-    )
-    return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
-
-
-def child(args: list[str]) -> None:
-    """Child entry: the pandas case under RLIMIT_AS; print the case's JSON line."""
-    if args[0] == "pandas":
-        limit = int(PANDAS_LIMIT_GB * 2**30)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    print(json.dumps(case(*args)))
+    return out
 
 
 # --------------------------------------------------------------------------- parent side
 
 
 def run_case(name: str, data: Path, dump: Path) -> dict:
-    """The case in a fresh interpreter: wall, CPU (incl. reaped grandchildren), peak MB, load."""
-    load_before = os.getloadavg()[0]
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_before = usage.ru_utime + usage.ru_stime
-    start = time.perf_counter()
-    env = {**os.environ, "INSIGHTS_CACHE_DIR": "off"}
-    cmd = [sys.executable, __file__, "--one", name, str(data), str(dump)]
-    # own session: on a timeout the whole group (e.g. Spark's JVM) is stopped, by its id
-    popen = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    timed_out = False
-    try:
-        stdout, stderr = popen.communicate(timeout=CASE_TIMEOUT)
-    except subprocess.TimeoutExpired:  # recorded as a result, like an out-of-memory
-        timed_out = True
-        os.killpg(popen.pid, signal.SIGKILL)
-        stdout, _ = popen.communicate()
-        stderr = f"timed out after {CASE_TIMEOUT:g} s"
-    proc = subprocess.CompletedProcess(cmd, popen.returncode, stdout, stderr)
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    res: dict[str, Any] = {
-        "case": name,
-        "process_seconds": round(time.perf_counter() - start, 1),
-        "process_cpu_seconds": round(usage.ru_utime + usage.ru_stime - cpu_before, 1),
-        "exit": proc.returncode,
-        "loadavg_before": round(load_before, 2),
-        "loadavg_after": round(os.getloadavg()[0], 2),
-    }
-    if proc.returncode == 0:
-        res.update(json.loads(proc.stdout.strip().splitlines()[-1]))
-        res["peak_mb"] = round(res["peak_mb"])
-    else:
-        tail = (proc.stdout + proc.stderr).strip().splitlines()
+    """The case in a fresh interpreter: wall, CPU (incl. reaped grandchildren), peak MB, load.
+
+    The pandas case runs under an address-space limit; a case running longer than
+    ``CASE_TIMEOUT`` is stopped with its process group (e.g. Spark's JVM).
+    """
+    limit = PANDAS_LIMIT_GB if name == "pandas" else None
+    cmd = case_command(__file__, name, data, dump)
+    res = {"case": name, **run(cmd, timeout=CASE_TIMEOUT, memory_limit_gb=limit, child_json=True)}
+    if res["exit"] != 0 and "timed_out" not in res:
+        tail = res["tail"].splitlines()
         reason = next(
             (ln for ln in reversed(tail) if "Error" in ln or "Exception" in ln),
             tail[-1] if tail else "",
         )
-        if timed_out:
-            res["timed_out"] = stderr
-        elif name == "spark":
+        if name == "spark":
             res["not_available"] = reason[-300:]
         elif "MemoryError" in reason or "bad_alloc" in reason:
             res["out_of_memory"] = f"address space limit {PANDAS_LIMIT_GB:g} GB"
-        res["tail"] = "\n".join(tail[-12:])[-1500:]
     return res
 
 
@@ -498,22 +450,11 @@ def compare(ours: Path, theirs: Path) -> dict:
 def tier_data(tier: str) -> Path | None:
     """The tier's dataset directory (simulating XS/S if missing); None when absent."""
     data = TIER_DIRS[tier]
-    if not (data / "manifest.json").exists():
-        if tier not in SIMULATE:
-            return None
-        cli = Path(sys.executable).parent / "insights"
-        cmd = [
-            str(cli),
-            "simulate",
-            "--out",
-            str(data),
-            "--users",
-            str(SIMULATE[tier]),
-            "--seed",
-            "7",
-        ]
-        subprocess.run(cmd, check=True)
-    return data
+    if (data / "manifest.json").exists():
+        return data
+    if tier not in SIMULATE:
+        return None
+    return ensure_simulated(data, users=SIMULATE[tier], seed=7)
 
 
 def main() -> None:
@@ -522,7 +463,7 @@ def main() -> None:
     )
     ap.add_argument("--tiers", nargs="+", choices=list(TIER_DIRS), default=["S", "M", "L"])
     ap.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
-    ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--work", type=Path, default=Path("/tmp/peers/work"), help="dumped aggregates")
     ap.add_argument(
         "--report-only", action="store_true", help="redraw peers.md/scaling.png from peers.json"
@@ -535,7 +476,7 @@ def main() -> None:
     )
     if not a.report_only:
         a.work.mkdir(parents=True, exist_ok=True)
-        rows = run(a)
+        rows = run_tiers(a)
         # keep earlier results of the tiers/cases not rerun (one file for S, M, L runs)
         done = {(r["tier"], r["case"]) for r in rows}
         keep = [r for r in saved["rows"] if (r["tier"], r["case"]) not in done]
@@ -553,14 +494,13 @@ def main() -> None:
                 chk = compare(a.work / f"{tier}-polars", a.work / f"{tier}-{name}")
                 saved["checks"].setdefault(tier, {})[name] = chk
                 print(tier, name, json.dumps(chk), flush=True)
-    saved_path.write_text(json.dumps(saved, indent=1))
     text = report(saved)
-    (a.out / "peers.md").write_text(text)
+    write_results(a.out, "peers", text, saved)
     plot_scaling(saved, a.out / "scaling.png")
     print(text)
 
 
-def run(a: argparse.Namespace) -> list[dict]:
+def run_tiers(a: argparse.Namespace) -> list[dict]:
     """Every tier x case in a fresh process; the result rows."""
     rows: list[dict] = []
     for tier in a.tiers:
@@ -590,16 +530,7 @@ def run(a: argparse.Namespace) -> list[dict]:
 def meta() -> dict:
     import duckdb
 
-    return {
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, "
-        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB RAM",
-        "python": platform.python_version(),
-        "polars": pl.__version__,
-        "duckdb": duckdb.__version__,
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-        "by": BY,
-        "churn_gap": GAP,
-    }
+    return machine(polars=pl.__version__, duckdb=duckdb.__version__, by=BY, churn_gap=GAP)
 
 
 # --------------------------------------------------------------------------- report
@@ -752,7 +683,7 @@ def report(saved: dict) -> str:
                 f"them: curves {q['curves']:.1f} s, matrix {q['matrix']:.1f} s. The floor is one "
                 "read of the columns; two calls read them twice."
             )
-    stages = HERE / "results" / "stages.json"
+    stages = RESULTS / "stages.json"
     if stages.exists():  # written by bench_stages.py: the steps of one call above its scan
         st = json.loads(stages.read_text(encoding="utf-8"))
         steps = st["steps"]
@@ -824,8 +755,5 @@ def plot_scaling(saved: dict, path: Path) -> None:
     plt.close(fig)
 
 
-if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--one":
-        child(sys.argv[2:])
-    else:
-        main()
+if __name__ == "__main__" and not serve_child(case):
+    main()

@@ -1,7 +1,7 @@
 """Retention benchmark: ``retention_curves`` by 5 segments at the M (1M users) and L (10M) tiers.
 
-Cases, each in a fresh process with the results cache off (wall and CPU seconds; peak RSS from the child's
-``resource.getrusage(RUSAGE_SELF)``; the pattern of ``bench_foundation.py``):
+Cases, each in a fresh process with the results cache off (``_harness.run``: wall and CPU
+seconds, the child's own peak RSS, load average):
 
 ``polars``
     ``retention_curves(load_dataset(dir), by=BY)`` on Polars LazyFrames.
@@ -36,47 +36,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import resource
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from _harness import (
+    RESULTS,
+    case_command,
+    ensure_simulated,
+    machine,
+    open_dataset,
+    run,
+    serve_child,
+    write_results,
+)
 
-HERE = Path(__file__).resolve().parent
 BY = "city_tier"  # 5 values: tier1, new_tier1, tier2, tier3, tier4_county
 TIERS = {"M": 1_000_000, "L": 10_000_000}
 CASES = ("polars", "duckdb", "lifelines")
-TABLES = ("users", "orders", "views", "interactions", "community", "experiments", "spend")
-#: ids are offset by chunk index x this (simulated ids are < 10**9 for 1M-user chunks)
-
-
-# --------------------------------------------------------------------------- data
-
-
-def simulate_dir(out: Path, *, users: int, seed: int) -> Path:
-    """Simulate ``users`` users into ``out`` with the CLI unless a manifest is already there."""
-    if not (out / "manifest.json").exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "insights.cli",
-                "simulate",
-                "--out",
-                str(out),
-                "--users",
-                str(users),
-                "--seed",
-                str(seed),
-            ],
-            check=True,
-        )
-    return out
+PANDAS_LIMIT_GB = float(os.environ.get("BENCH_PANDAS_LIMIT_GB", "18"))
 
 
 # --------------------------------------------------------------------------- cases (child side)
@@ -144,32 +124,15 @@ def fits_table(fits: dict[Any, Any]) -> pl.DataFrame:
 
 def case(name: str, data: str, dump: str) -> dict:
     """Run one case in this process; phase seconds (and writes the fitted curves to ``dump``)."""
+    if name not in CASES:
+        raise ValueError(f"case must be one of {CASES}, got {name!r}")
     t0 = time.perf_counter()
-    from insights.data import load_dataset
     from insights.metrics.retention import retention_curves
 
-    as_of = json.loads((Path(data) / "manifest.json").read_text())["as_of"]
     out: dict = {"import": time.perf_counter() - t0}
-    if name in ("polars", "lifelines"):
-        t = time.perf_counter()
-        ds = load_dataset(data, validate=False)
-        out["load"] = time.perf_counter() - t
-    elif name == "duckdb":
-        import duckdb
-
-        t = time.perf_counter()
-        con = duckdb.connect()
-        rels = {}
-        for tb in TABLES:
-            single, parts = Path(data) / f"{tb}.parquet", Path(data) / tb
-            if single.exists():
-                rels[tb] = con.read_parquet(str(single))
-            elif parts.is_dir():  # a chunked simulation: one Parquet part per chunk
-                rels[tb] = con.read_parquet(str(parts / "*.parquet"))
-        ds = load_dataset(as_of=as_of, validate=False, **rels)
-        out["load"] = time.perf_counter() - t
-    else:
-        raise ValueError(f"case must be one of {CASES}, got {name!r}")
+    t = time.perf_counter()
+    ds = open_dataset(data, "duckdb" if name == "duckdb" else "polars")
+    out["load"] = time.perf_counter() - t
 
     if name in ("polars", "duckdb"):
         t, c = time.perf_counter(), time.process_time()
@@ -182,7 +145,7 @@ def case(name: str, data: str, dump: str) -> dict:
         survival_curves(curves.counts, by=[BY])  # the fit alone, from the collected counts
         out["fit_counts"] = time.perf_counter() - t
         out["count_rows"] = curves.counts.height
-        table = curves.table.select("group", "t", "survival")
+        table = curves.table.select(pl.col("segment").alias("group"), "t", "survival")
         out["n"] = int(curves.summary["n"].sum())
         out["groups"] = curves.summary.height
     else:
@@ -202,24 +165,7 @@ def case(name: str, data: str, dump: str) -> dict:
         out["n"] = len(pdf)
         out["groups"] = len(fits)
     table.write_parquet(dump)
-    # this process's own peak RSS (kB on Linux); DuckDB and Polars allocate in-process
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
-
-
-PANDAS_LIMIT_GB = float(os.environ.get("BENCH_PANDAS_LIMIT_GB", "18"))
-
-
-def child(args: list[str]) -> None:
-    """Child-process entry: run the case, print its JSON line.
-
-    The pandas case runs under ``RLIMIT_AS`` = ``BENCH_PANDAS_LIMIT_GB`` (default 18 GB):
-    pandas holds every event in memory, and a MemoryError is a result, not a crash.
-    """
-    if args[0] == "lifelines":
-        limit = int(PANDAS_LIMIT_GB * 2**30)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    print(json.dumps(case(*args)))
+    return out
 
 
 # --------------------------------------------------------------------------- parent side
@@ -228,38 +174,12 @@ def child(args: list[str]) -> None:
 def run_case(name: str, data: Path, dump: Path) -> dict:
     """The case in a fresh interpreter: wall and CPU seconds, peak RSS (MB), load average, phases.
 
-    The peak RSS is the child's own ``RUSAGE_SELF`` (``RUSAGE_CHILDREN`` of this parent
-    would be the maximum over every case run so far).
+    The pandas case runs under ``RLIMIT_AS`` = ``BENCH_PANDAS_LIMIT_GB`` (default 18 GB):
+    pandas holds every event in memory, and a MemoryError is a result, not a crash.
     """
-    load_before = os.getloadavg()[0]
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_before = usage.ru_utime + usage.ru_stime
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, __file__, "--one", name, str(data), str(dump)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "INSIGHTS_CACHE_DIR": "off"},  # measure the engine, not the cache
-    )
-    wall = time.perf_counter() - start
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    res = {
-        "case": name,
-        "process_seconds": round(wall, 1),
-        "process_cpu_seconds": round(usage.ru_utime + usage.ru_stime - cpu_before, 1),
-        "peak_mb": None,
-        "exit": proc.returncode,
-        "loadavg_before": round(load_before, 2),
-        "loadavg_after": round(os.getloadavg()[0], 2),
-    }
-    if proc.returncode == 0:
-        res.update(
-            json.loads(proc.stdout.strip().splitlines()[-1])
-        )  # incl. the child's own peak_mb
-        res["peak_mb"] = round(res["peak_mb"])
-    else:
-        res["tail"] = (proc.stdout + proc.stderr)[-800:]
-    return res
+    limit = PANDAS_LIMIT_GB if name == "lifelines" else None
+    cmd = case_command(__file__, name, data, dump)
+    return {"case": name, **run(cmd, memory_limit_gb=limit, child_json=True)}
 
 
 def max_difference(ours: pl.DataFrame, theirs: pl.DataFrame) -> float:
@@ -290,13 +210,13 @@ def tier_dir(tier: str, a: argparse.Namespace) -> Path | None:
     users = TIERS[tier]
     if tier == "M":
         data = a.data or Path("/tmp/bench/sim-1000000")
-        return simulate_dir(data, users=users, seed=42)
+        return ensure_simulated(data, users=users, seed=42)
     free = shutil.disk_usage(a.work).free / 2**30
     if free < 40:
         print(f"skipping tier L: only {free:.0f} GB free under {a.work} (needs ~40 GB)")
         return None
     # the simulator writes the L tier chunk by chunk (Parquet parts, memory of one chunk)
-    return simulate_dir(a.work / "sim-10000000", users=users, seed=42)
+    return ensure_simulated(a.work / "sim-10000000", users=users, seed=42)
 
 
 GOALS = {("M", "polars"): 5.0, ("M", "duckdb"): 5.0, ("L", "polars"): 60.0, ("L", "duckdb"): 60.0}
@@ -318,7 +238,7 @@ def main() -> None:
     ap.add_argument(
         "--work", type=Path, default=Path("/tmp/bench_l"), help="L-tier chunks and fitted curves"
     )
-    ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument(
         "--report-only", action="store_true", help="rewrite retention.md from retention.json"
     )
@@ -327,7 +247,7 @@ def main() -> None:
         saved = json.loads((a.out / "retention.json").read_text())
         tiers = sorted({r["tier"] for r in saved["rows"]})
         text = report(saved["rows"], saved["checks"], saved["meta"], tiers)
-        (a.out / "retention.md").write_text(text)
+        write_results(a.out, "retention", text)
         print(text)
         return
     a.work.mkdir(parents=True, exist_ok=True)
@@ -380,19 +300,9 @@ def main() -> None:
             )
         checks[tier] = check
         print(tier, json.dumps(check), flush=True)
-    meta = {
-        "machine": f"{platform.machine()} {os.cpu_count()} cores",
-        "python": platform.python_version(),
-        "polars": pl.__version__,
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-        "by": BY,
-    }
-    a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "retention.json").write_text(
-        json.dumps({"meta": meta, "rows": rows, "checks": checks}, indent=1)
-    )
+    meta = machine(polars=pl.__version__, by=BY)
     text = report(rows, checks, meta, a.tiers)
-    (a.out / "retention.md").write_text(text)
+    write_results(a.out, "retention", text, {"meta": meta, "rows": rows, "checks": checks})
     print(text)
 
 
@@ -469,8 +379,5 @@ def report(rows: list[dict], checks: dict, meta: dict, tiers: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--one":
-        child(sys.argv[2:])
-    else:
-        main()
+if __name__ == "__main__" and not serve_child(case):
+    main()

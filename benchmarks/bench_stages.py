@@ -20,7 +20,6 @@ Results: ``results/stages.md`` and ``stages.json`` (read by ``bench_peers.py`` f
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -28,14 +27,13 @@ from pathlib import Path
 os.environ["INSIGHTS_CACHE_DIR"] = "off"
 
 import narwhals as nw  # noqa: E402
+from _harness import RESULTS, machine, markdown_table, open_dataset, write_results  # noqa: E402
 
-from insights.data import load_dataset  # noqa: E402
 from insights.data._backend import collect, epoch_day, gap_summary  # noqa: E402
 from insights.metrics import retention_curves  # noqa: E402
 from insights.metrics._segments import users_frame  # noqa: E402
 from insights.metrics.activity_days import active_user_days  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 EVENTS = (("views", "started_at"), ("interactions", "at"), ("orders", "ordered_at"))
 
 
@@ -64,11 +62,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("/tmp/bench/sim-1000000"))
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args()
     if not (a.data / "manifest.json").exists():
         raise SystemExit(f"no dataset at {a.data}: `insights simulate --out {a.data} --users 1000000`")
-    ds = load_dataset(a.data, validate=False)
+    ds = open_dataset(a.data, "polars")
     rows = []
     load = os.getloadavg()[0]
     for name, run in stages(ds).items():
@@ -76,21 +74,21 @@ def main() -> None:
         rows.append((name, best))
         print(f"{name:8s} {best:6.2f} s", flush=True)
     floor = rows[0][1]
+    meta = machine()
     lines = [
         f"# Where `retention_curves(by=\"city_tier\")` spends its time ({a.data.name}, Polars)",
         "",
-        f"| step | seconds (best of {a.repeat}) | × scan |",
-        "|---|---|---|",
-        *[f"| {name} | {sec:.2f} | {sec / floor:.1f} |" for name, sec in rows],
+        *markdown_table(
+            ["step", f"seconds (best of {a.repeat})", "× scan"],
+            ([name, f"{sec:.2f}", f"{sec / floor:.1f}"] for name, sec in rows),
+        ),
         "",
         f"Command: `python benchmarks/bench_stages.py --data {a.data}`; load average before "
-        f"{load:.2f}, after {os.getloadavg()[0]:.2f}; {time.strftime('%Y-%m-%d %H:%M')}.",
+        f"{load:.2f}, after {os.getloadavg()[0]:.2f}; {meta['machine']}; {meta['date']}.",
         "",
     ]
-    a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "stages.md").write_text("\n".join(lines), encoding="utf-8")
-    record = {"data": str(a.data), "steps": dict(rows), "load": load}
-    (a.out / "stages.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+    record = {"data": str(a.data), "steps": dict(rows), "load": load, "meta": meta}
+    write_results(a.out, "stages", "\n".join(lines), record)
 
 
 def _timed(run) -> float:

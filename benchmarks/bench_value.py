@@ -1,15 +1,15 @@
 """Value benchmark: one call of each issue-4 analysis at 1M users, Polars and DuckDB inputs.
 
-Each (analysis, engine) case runs in a fresh interpreter (the pattern of
-``bench_foundation.py`` / ``bench_retention.py``): wall and CPU seconds of the
-process and of the call alone, the child's own peak RSS
-(``resource.getrusage(RUSAGE_SELF)``) and the 1-minute load average before and
-after (the machine is shared: read the timings next to it). Children run with
-``INSIGHTS_CACHE_DIR=off`` so the results cache never answers for the engine.
+Each (analysis, engine) case runs in a fresh interpreter (``_harness.run``): wall and
+CPU seconds of the process and of the call alone, the child's own peak RSS and the
+1-minute load average before and after (the machine is shared: read the timings next
+to it). Children run with ``INSIGHTS_CACHE_DIR=off`` so the results cache never answers
+for the engine.
 
 The dataset is loaded with ``validate=False`` (validation is the foundation
-benchmark's business): ``load_dataset(dir)`` on Polars LazyFrames, or one
-``con.read_parquet`` per table then ``load_dataset(**relations)`` on DuckDB.
+benchmark's business) by ``_harness.open_dataset``: ``load_dataset(dir)`` on Polars
+LazyFrames, or one ``con.read_parquet`` per table then ``load_dataset(**relations)`` on
+DuckDB.
 
 Results: ``benchmarks/results/value.json`` and ``value.md``.
 
@@ -21,19 +21,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import resource
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-TABLES = ("users", "orders", "views", "interactions", "community", "experiments", "spend")
-ENGINES = ("polars", "duckdb")
+from _harness import (
+    ENGINES,
+    RESULTS,
+    case_command,
+    machine,
+    open_dataset,
+    run,
+    serve_child,
+    write_results,
+)
+
 QUARTER_END = "2024-12-31"
 
 #: case name -> (call shown in the table, function of the Dataset)
@@ -114,11 +118,11 @@ def _layers(ds: Any) -> Any:
     return lifecycle_layers(ds, at=QUARTER_END)
 
 
-@_case("transitions", f'lifecycle_transitions(ds, start="2024-09-30", end="{QUARTER_END}")')
+@_case("transitions", f'lifecycle_transitions(ds, at=["2024-09-30", "{QUARTER_END}"])')
 def _transitions(ds: Any) -> Any:
     from insights.metrics import lifecycle_transitions
 
-    return lifecycle_transitions(ds, start="2024-09-30", end=QUARTER_END)
+    return lifecycle_transitions(ds, at=["2024-09-30", QUARTER_END])
 
 
 @_case("rfm_segments", f'rfm_segments(ds, at="{QUARTER_END}")')
@@ -143,25 +147,13 @@ def _experiment(ds: Any) -> Any:
 
 
 def case(name: str, engine: str, data: str) -> dict:
-    """Run one case in this process: import, load and call seconds, peak RSS."""
+    """Run one case in this process: import, load and call seconds."""
     t0 = time.perf_counter()
-    from insights.data import load_dataset
+    import insights.data  # noqa: F401 - the import time of the package
 
     out: dict[str, Any] = {"import": time.perf_counter() - t0}
     t = time.perf_counter()
-    if engine == "polars":
-        ds = load_dataset(data, validate=False)
-    else:
-        import duckdb
-
-        as_of = json.loads((Path(data) / "manifest.json").read_text())["as_of"]
-        con = duckdb.connect()
-        rels = {
-            tb: con.read_parquet(str(Path(data) / f"{tb}.parquet"))
-            for tb in TABLES
-            if (Path(data) / f"{tb}.parquet").exists()
-        }
-        ds = load_dataset(as_of=as_of, validate=False, **rels)
+    ds = open_dataset(data, engine)
     out["load"] = time.perf_counter() - t
     t, c = time.perf_counter(), time.process_time()
     result = CALLS[name][1](ds)
@@ -169,44 +161,16 @@ def case(name: str, engine: str, data: str) -> dict:
     out["call_cpu"] = time.process_time() - c
     frame = getattr(result, "summary", result)
     out["rows"] = int(getattr(frame, "height", 0))
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
+    return out
 
 
 # parent side ---------------------------------------------------------------------------
 
 
 def run_case(name: str, engine: str, data: Path) -> dict:
-    """The case in a fresh interpreter with the cache off; process wall/CPU, load average."""
-    env = {**os.environ, "INSIGHTS_CACHE_DIR": "off"}
-    load_before = os.getloadavg()[0]
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_before = usage.ru_utime + usage.ru_stime
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, __file__, "--one", name, engine, str(data)],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    wall = time.perf_counter() - start
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    res: dict[str, Any] = {
-        "case": name,
-        "engine": engine,
-        "process_seconds": round(wall, 1),
-        "process_cpu_seconds": round(usage.ru_utime + usage.ru_stime - cpu_before, 1),
-        "peak_mb": None,
-        "exit": proc.returncode,
-        "loadavg_before": round(load_before, 2),
-        "loadavg_after": round(os.getloadavg()[0], 2),
-    }
-    if proc.returncode == 0:
-        res.update(json.loads(proc.stdout.strip().splitlines()[-1]))
-        res["peak_mb"] = round(res["peak_mb"])
-    else:
-        res["tail"] = (proc.stdout + proc.stderr)[-800:]
-    return res
+    """The case in a fresh interpreter with the cache off; process wall/CPU, peak RSS, load."""
+    res = run(case_command(__file__, name, engine, data), child_json=True)
+    return {"case": name, "engine": engine, **res}
 
 
 def report(rows: list[dict], meta: dict) -> str:
@@ -255,7 +219,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("/tmp/bench/sim-1000000"))
     ap.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
     ap.add_argument("--cases", nargs="+", choices=list(CALLS), default=list(CALLS))
-    ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--keep", action="store_true", help="keep other cases' rows of value.json")
     a = ap.parse_args()
     manifest = json.loads((a.data / "manifest.json").read_text())
@@ -270,15 +234,11 @@ def main() -> None:
                 f"{res['peak_mb'] or '-'} MB  load {res['loadavg_before']}",
                 flush=True,
             )
-    meta = {
-        "users": manifest["users"],
-        "data": str(a.data),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores",
-        "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-        "command": "python benchmarks/bench_value.py " + " ".join(sys.argv[1:]),
-    }
-    a.out.mkdir(parents=True, exist_ok=True)
+    meta = machine(
+        users=manifest["users"],
+        data=str(a.data),
+        command="python benchmarks/bench_value.py " + " ".join(sys.argv[1:]),
+    )
     saved = a.out / "value.json"
     if a.keep and saved.exists():  # re-run some cases, keep the others' rows
         done = {(r["case"], r["engine"]) for r in rows}
@@ -289,13 +249,10 @@ def main() -> None:
         meta["command"] = (
             json.loads(saved.read_text())["meta"]["command"] + "`, then `" + meta["command"]
         )
-    (a.out / "value.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    (a.out / "value.md").write_text(report(rows, meta))
-    print(report(rows, meta))
+    text = report(rows, meta)
+    write_results(a.out, "value", text, {"meta": meta, "rows": rows})
+    print(text)
 
 
-if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--one":
-        print(json.dumps(case(*sys.argv[2:])))
-    else:
-        main()
+if __name__ == "__main__" and not serve_child(case):
+    main()

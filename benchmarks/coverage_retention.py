@@ -5,7 +5,7 @@ each). In each run the simulator records the true D30 of every arm of the
 ``newcomer_7day_plan`` (2 arms) and ``comment_vs_danmaku_lottery`` (3 arms)
 experiments in ``manifest.json`` (``experiments → <name> → true_effect → true_d30``:
 the expected D30 of the enrolled users under the arm's churn hazard). We fit
-``retention_curves(ds, start="experiment", by="arm", where={"experiment": name})``
+``retention_curves(ds, origin="experiment", by="arm", where={"experiment": name})``
 and check whether the log-log 95% CI of S(30) covers that truth. The share of
 (run, arm) intervals that cover should be about 95%; it is reported with a
 Wilson 95% interval, overall and per experiment arm.
@@ -19,22 +19,20 @@ Usage: ``python benchmarks/coverage_retention.py [--runs 40] [--users 20000] [--
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import polars as pl
+from _harness import RESULTS, machine, write_results
 
 from insights.data import load_dataset
 from insights.metrics.retention import retention_curves
 from insights.simulate import simulate
 from insights.stats.proportions import wilson_interval
 
-HERE = Path(__file__).resolve().parent
 EXPERIMENTS = ("newcomer_7day_plan", "comment_vs_danmaku_lottery")
 DAY = 30
 
@@ -48,16 +46,16 @@ def one_run(seed: int, *, users: int, work: Path, alpha: float = 0.05) -> list[d
     for name in EXPERIMENTS:
         truth = manifest["experiments"][name]["true_effect"]["true_d30"]
         curves = retention_curves(
-            ds, start="experiment", by="arm", where={"experiment": name}, alpha=alpha
+            ds, origin="experiment", by="arm", where={"experiment": name}, alpha=alpha
         )
         for r in curves.at(DAY).iter_rows(named=True):
-            true = truth[r["group"]]
+            true = truth[r["segment"]]
             rows.append(
                 {
                     "seed": seed,
                     "experiment": name,
-                    "arm": r["group"],
-                    "n": int(manifest["experiments"][name]["arms"][r["group"]]),
+                    "arm": r["segment"],
+                    "n": int(manifest["experiments"][name]["arms"][r["segment"]]),
                     "survival": r["survival"],
                     "ci_low": r["ci_low"],
                     "ci_high": r["ci_high"],
@@ -112,7 +110,7 @@ def main() -> None:
     ap.add_argument(
         "--minutes", type=float, default=10.0, help="time budget; stop starting runs after it"
     )
-    ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="insights-coverage-"))
     rows: list[dict] = []
@@ -133,28 +131,22 @@ def main() -> None:
     runs = pl.DataFrame(rows)
     table = summarise(runs)
     load = os.getloadavg()
-    meta = {
-        "runs": done,
-        "runs_requested": a.runs,
-        "users": a.users,
-        "seeds": [a.seed0, a.seed0 + done - 1],
-        "day": DAY,
-        "alpha": 0.05,
-        "seconds": round(elapsed, 1),
-        "loadavg_1_5_15": [round(x, 2) for x in load],
-        "machine": f"{platform.machine()} {os.cpu_count()} cores",
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-    }
-    a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "coverage_retention.json").write_text(
-        json.dumps({"meta": meta, "summary": table.to_dicts(), "runs": rows}, indent=1)
+    meta = machine(
+        runs=done,
+        runs_requested=a.runs,
+        users=a.users,
+        seeds=[a.seed0, a.seed0 + done - 1],
+        day=DAY,
+        alpha=0.05,
+        seconds=round(elapsed, 1),
+        loadavg_1_5_15=[round(x, 2) for x in load],
     )
     lines = [
         "# Coverage of the 95% pointwise CI of S(30) (retention_curves, log-log Greenwood)",
         "",
         f"{done} simulations of {a.users:,} users (seeds {a.seed0}–{a.seed0 + done - 1}); truth = the "
         "simulator's `true_d30` per experiment arm (`manifest.json`); fit: "
-        '`retention_curves(ds, start="experiment", by="arm", where={"experiment": name}).at(30)`.',
+        '`retention_curves(ds, origin="experiment", by="arm", where={"experiment": name}).at(30)`.',
         "Coverage = share of intervals containing the truth (target 0.95), with a Wilson 95% CI.",
         "",
         "| experiment | arm | mean n | intervals | covered | coverage | Wilson 95% CI | mean bias (pp) | mean CI width (pp) |",
@@ -180,7 +172,8 @@ def main() -> None:
         f"--seed0 {a.seed0} --minutes {a.minutes:g}`",
     ]
     text = "\n".join(lines) + "\n"
-    (a.out / "coverage_retention.md").write_text(text)
+    record = {"meta": meta, "summary": table.to_dicts(), "runs": rows}
+    write_results(a.out, "coverage_retention", text, record)
     print(text)
 
 

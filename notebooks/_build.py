@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_raw_cell
 
-from insights.narrative import caption, chapter_title
+import insights as ins
 
 HERE = Path(__file__).parent
 
@@ -32,25 +32,23 @@ min_cell = 10"""
 SETUP = """\
 import polars as pl
 
-import insights.metrics as m
-import insights.narrative as nr
-from insights.data import load_dataset
-from insights.kpis import comparison_quarter
-from insights.metrics import parse_period
-from insights.tables import format_table
+import insights as ins
 
-period = parse_period(quarter)
-ds = load_dataset(data)
-ds = ds.with_as_of(min(period.end_at, ds.as_of))
-previous = comparison_quarter(period, compare_to or "previous").label
+ins.options(lang=lang, min_cell=min_cell)  # every sentence, table and figure below follows these
+period = ins.parse_period(quarter)
+ds = ins.load_dataset(data)
+# the scope by construction: every table holds only the users of `filters` (one report of
+# `insights report --by`), so every number of every chapter is about them
+ds = ds.restrict(filters).with_as_of(min(period.end_at, ds.as_of))
+where = None  # the scope is in ds; a call with a filter of its own adds it to this
+previous = ins.comparison_period(period, compare_to=compare_to or "previous").label
 year = period.label[:4]
-where = filters
-dims = [segment_by] if isinstance(segment_by, str) else list(segment_by or nr.DEFAULT_SEGMENTS)"""
+dims = ins.segment_columns(by=segment_by, where=filters)  # one value of a filtered column is no split"""
 
 
 def front(title: str, index: int) -> nbformat.NotebookNode:
     """Quarto front matter; ``title-zh``/``title-en`` let the built-in renderer print the report's language."""
-    zh, en = chapter_title(index, lang="zh"), chapter_title(index, lang="en")
+    zh, en = ins.text_chapter(index, lang="zh"), ins.text_chapter(index, lang="en")
     return new_raw_cell(
         f'---\ntitle: "{title}"\ntitle-zh: "{zh}"\ntitle-en: "{en}"\njupyter: python3\nexecute:\n  echo: false\n---'
     )
@@ -73,7 +71,7 @@ _NEEDS = re.compile(r'^if ds\.has\("(\w+)"\):\n')
 
 
 def _or_not_available(source: str) -> str:
-    """``if ds.has("t"): ...`` gains ``else: print(nr.not_available("t", ...))``.
+    """``if ds.has("t"): ...`` gains ``else: print(ins.text_not_available("t"))``.
 
     A figure or table cell must show one figure or table; when an optional table is
     absent it prints the marked sentence the renderer shows instead.
@@ -81,17 +79,17 @@ def _or_not_available(source: str) -> str:
     need = _NEEDS.match(source)
     if need is None or re.search(r"^else:", source, re.MULTILINE):
         return source
-    return f'{source}\nelse:\n    print(nr.not_available("{need.group(1)}", lang=lang))'
+    return f'{source}\nelse:\n    print(ins.text_not_available("{need.group(1)}"))'
 
 
 def figure(label: str, source: str) -> nbformat.NotebookNode:
-    """A figure cell; its caption is the English ``caption.<label>`` of the narrative catalog."""
+    """A figure cell; its caption is the English ``caption.<label>`` of the text catalog."""
     return code(
         _or_not_available(source),
         label=label,
-        fig_cap=caption(label, lang="en"),
-        fig_cap_zh=caption(label, lang="zh"),
-        fig_cap_en=caption(label, lang="en"),
+        fig_cap=ins.text_caption(label, lang="en"),
+        fig_cap_zh=ins.text_caption(label, lang="zh"),
+        fig_cap_en=ins.text_caption(label, lang="en"),
     )
 
 
@@ -100,19 +98,16 @@ def table(label: str, source: str) -> nbformat.NotebookNode:
     return code(
         _or_not_available(source),
         label=label,
-        tbl_cap=caption(label, lang="en"),
-        tbl_cap_zh=caption(label, lang="zh"),
-        tbl_cap_en=caption(label, lang="en"),
+        tbl_cap=ins.text_caption(label, lang="en"),
+        tbl_cap_zh=ins.text_caption(label, lang="zh"),
+        tbl_cap_en=ins.text_caption(label, lang="en"),
         output="asis",
     )
 
 
 def notebook(title: str, cells: list[nbformat.NotebookNode], index: int) -> nbformat.NotebookNode:
     params = new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]})
-    setup = SETUP
-    if not any("m." in c.source.replace("nr.", "") for c in cells):
-        setup = setup.replace("import insights.metrics as m\n", "")
-    nb = new_notebook(cells=[front(title, index), params, new_code_cell(setup), *cells])
+    nb = new_notebook(cells=[front(title, index), params, new_code_cell(SETUP), *cells])
     for i, cell in enumerate(nb.cells):  # stable ids: rebuilding gives the same file
         cell.id = f"cell-{i:02d}"
     nb.metadata["kernelspec"] = {
@@ -135,37 +130,36 @@ chapter(
     "00-summary",
     "Executive summary",
     code("""\
-from insights.kpis import kpi_scorecard
-
-scorecard, notes = kpi_scorecard(ds, quarter=quarter, compare_to=compare_to or "previous", min_cell=min_cell)
-year_ago, _ = kpi_scorecard(ds, quarter=quarter, compare_to="year_ago", min_cell=min_cell)
-summary = nr.scorecard_summary(scorecard, year_ago, quarter=quarter)"""),
+scorecard, notes = ins.kpi_scorecard(ds, quarter=quarter, compare_to=compare_to or "previous", min_cell=min_cell)
+year_ago, _ = ins.kpi_scorecard(ds, quarter=quarter, compare_to="year_ago", min_cell=min_cell)
+summary = ins.kpi_summary(scorecard, year_ago=year_ago, quarter=quarter)"""),
     asis("""\
-print(nr.heading("key_findings", lang=lang))
-print(nr.bullets(nr.key_findings(scorecard, quarter=quarter, lang=lang, min_cell=min_cell)))"""),
+print(ins.text_heading("key_findings"))
+print(ins.format_bullets(ins.describe_findings(scorecard, quarter=quarter)))"""),
     table(
         "tbl-scorecard",
         """\
-print(format_table(nr.scorecard_table(summary, lang=lang, min_cell=min_cell), lang=lang))
+print(ins.format_table(ins.table_scorecard(summary)))
 print()
-print(nr.message("sig.footnote", lang=lang))""",
+print(ins.text_message("sig.footnote"))""",
     ),
     asis("""\
-print(nr.heading("alerts", lang=lang))
-print(nr.bullets(nr.alerts(scorecard, quarter=quarter, lang=lang, min_cell=min_cell)))"""),
+print(ins.text_heading("alerts"))
+print(ins.format_bullets(ins.describe_alerts(scorecard, quarter=quarter)))"""),
     asis("""\
-print(nr.heading("playbook", lang=lang))
-print(nr.bullets(nr.playbook_lines(summary, lang=lang, period=quarter, min_cell=min_cell)))"""),
+print(ins.text_heading("playbook"))
+print(ins.format_bullets(ins.describe_playbook(summary, period=quarter)))"""),
     asis("""\
-print(nr.heading("documents", lang=lang))
-print(nr.bullets(nr.document_lines(scorecard.filter(pl.col("quarter") == quarter), lang=lang, min_cell=min_cell)))"""),
+print(ins.text_heading("documents"))
+print(ins.format_bullets(ins.describe_documents(scorecard.filter(pl.col("quarter") == quarter))))"""),
     code("""\
 assert {"retention_d7", "retention_d30", "aov_yuan"} <= set(scorecard["metric"])
 rates = scorecard.filter(pl.col("metric").str.starts_with("retention") & pl.col("value").is_not_null())
 assert rates["value"].is_between(0, 1).all()
 assert summary.height == scorecard["metric"].n_unique()
 # the scorecard agrees with the metrics computed directly for the quarter
-direct = {"retention_d30": m.retention_rates(ds, period=quarter, days=(30,))["value"][0], "aov_yuan": m.aov(ds, period=quarter)["value"][0]}
+direct = {"retention_d30": ins.retention_rates(ds, period=quarter, timeline=(30,))["value"][0],
+          "aov_yuan": ins.aov(ds, period=quarter)["value"][0]}
 for metric, value in direct.items():
     shown = summary.filter(pl.col("metric") == metric)["value"][0]
     assert shown is None or abs(shown - value) < 1e-9, (metric, shown, value)"""),
@@ -175,88 +169,84 @@ chapter(
     "01-growth",
     "User growth",
     code("""\
-from insights.metrics.activity import default_quarters
-
-quarters = default_quarters(period.end, count=5)
-active = m.active_users(ds, quarters=quarters, where=where)
-new = m.new_users(ds, periods=quarters, where=where)
-by_channel = m.new_users(ds, periods=quarters, by="channel", where=where)
-organic = pl.concat([m.new_user_share(ds, period=q, values=["organic"], where=where) for q in quarters])
-conversion = pl.concat([m.first_purchase_conversion(ds, period=q, where=where) for q in quarters])"""),
+quarters = ins.default_quarters(period.end, count=5)
+active = ins.active_users(ds, period=quarters, where=where)
+new = ins.new_users(ds, period=quarters, where=where)
+by_channel = ins.new_users(ds, period=quarters, by="channel", where=where)
+organic = pl.concat([ins.new_user_share(ds, period=q, values=["organic"], where=where) for q in quarters])
+conversion = pl.concat([ins.first_purchase_conversion(ds, period=q, where=where) for q in quarters])"""),
     asis("""\
-print(nr.heading("growth_users", lang=lang))
+print(ins.text_heading("growth_users"))
 rows = {q: active.filter(pl.col("period") == q) for q in (quarter, previous)}
-print(nr.bullets([
-    nr.describe_change(rows[quarter], rows[previous], lang=lang, min_cell=min_cell),
-    nr.describe_change(new.filter(pl.col("period") == quarter), new.filter(pl.col("period") == previous),
-                       lang=lang, min_cell=min_cell),
-    nr.describe_change(organic.filter(pl.col("period") == quarter), organic.filter(pl.col("period") == previous),
-                       lang=lang, min_cell=min_cell),
+print(ins.format_bullets([
+    ins.describe_change(rows[quarter], previous=rows[previous]),
+    ins.describe_change(new.filter(pl.col("period") == quarter),
+                        previous=new.filter(pl.col("period") == previous)),
+    ins.describe_change(organic.filter(pl.col("period") == quarter),
+                        previous=organic.filter(pl.col("period") == previous)),
 ]))"""),
     table(
         "tbl-active-users",
         """\
-print(format_table(pl.concat([active.select("metric", "period", "value", "n"), new.select("metric", "period", "value", "n")]),
-                   lang=lang, min_cell=min_cell))""",
+print(ins.format_table(pl.concat([active.select("metric", "period", "value", "n"),
+                                  new.select("metric", "period", "value", "n")])))""",
     ),
     table(
         "tbl-new-users-channel",
         """\
-print(format_table(by_channel.select("period", "segment", "n"), lang=lang, min_cell=min_cell))""",
+print(ins.format_table(by_channel.select("period", "segment", "n")))""",
     ),
     figure(
         "fig-platform-mix",
         """\
-from insights.viz import plot_segment_rates
-
-platforms = m.new_users(ds, periods=[quarter], by="platform", where=where)["segment"]
-mix = pl.concat([m.user_share(ds, period=quarter, column="platform", values=[v], where=where, label=v) for v in platforms])
-ax = plot_segment_rates(mix, lang=lang, min_cell=min_cell)""",
+platforms = ins.new_users(ds, period=quarter, by="platform", where=where)["segment"]
+mix = pl.concat([ins.user_share(ds, period=quarter, column="platform", values=[v], where=where, segment=v) for v in platforms])
+ax = ins.plot_segment_rates(mix)""",
     ),
     table(
         "tbl-new-user-mix",
         """\
 mixes = pl.concat([
-    m.user_share(ds, period=quarter, column="city_tier", values=["tier3", "tier4_county"], label="lower_tier", where=where),
-    m.user_share(ds, period=quarter, column="generation", values=["gen_z"], where=where),
-    m.user_share(ds, period=quarter, column="income_band", values=["new_middle_class"], where=where),
+    ins.user_share(ds, period=quarter, column="city_tier", values=["tier3", "tier4_county"], segment="lower_tier", where=where),
+    ins.user_share(ds, period=quarter, column="generation", values=["gen_z"], where=where),
+    ins.user_share(ds, period=quarter, column="income_band", values=["new_middle_class"], where=where),
 ])
-print(format_table(mixes.select("metric", "segment", "value", "ci_low", "ci_high", "n"), lang=lang, min_cell=min_cell))""",
+print(ins.format_table(mixes.select("metric", "segment", "value", "ci_low", "ci_high", "n")))""",
     ),
     table(
         "tbl-cac",
         """\
 if ds.has("spend"):
-    cac = m.cac(ds, period=quarter, by="channel")
-    aov = m.aov(ds, period=quarter, where=where)
-    print(format_table(pl.concat([cac.select("metric", "segment", "value", "n"), aov.select("metric", "segment", "value", "n")]),
-                       lang=lang, min_cell=min_cell))
+    cac = ins.cac(ds, period=quarter, by="channel")
+    aov = ins.aov(ds, period=quarter, where=where)
+    print(ins.format_table(pl.concat([cac.select("metric", "segment", "value", "n"),
+                                      aov.select("metric", "segment", "value", "n")])))
 else:
-    print(nr.not_available("spend", lang=lang))""",
+    print(ins.text_not_available("spend"))""",
     ),
     asis("""\
-print(nr.heading("growth_quality", lang=lang))
-engagement = [m.watch_minutes_per_session(ds, period=q, where=where) for q in (quarter, previous)]
-bounce = [m.bounce_rate(ds, period=q, where=where) for q in (quarter, previous)]
-print(nr.bullets([
-    nr.describe_change(conversion.filter(pl.col("period") == quarter), conversion.filter(pl.col("period") == previous),
-                       lang=lang, min_cell=min_cell),
-    nr.describe_change(*engagement, lang=lang, min_cell=min_cell),
-    nr.describe_change(*bounce, lang=lang, min_cell=min_cell),
+print(ins.text_heading("growth_quality"))
+engagement = [ins.watch_minutes_per_session(ds, period=q, where=where) for q in (quarter, previous)]
+bounce = [ins.bounce_rate(ds, period=q, where=where) for q in (quarter, previous)]
+print(ins.format_bullets([
+    ins.describe_change(conversion.filter(pl.col("period") == quarter),
+                        previous=conversion.filter(pl.col("period") == previous)),
+    ins.describe_change(engagement[0], previous=engagement[1]),
+    ins.describe_change(bounce[0], previous=bounce[1]),
 ]))"""),
     table(
         "tbl-conversion",
         """\
-print(format_table(conversion.select("metric", "period", "value", "ci_low", "ci_high", "n"), lang=lang, min_cell=min_cell))""",
+print(ins.format_table(conversion.select("metric", "period", "value", "ci_low", "ci_high", "n")))""",
     ),
     asis("""\
-print(nr.heading("documents", lang=lang))
+print(ins.text_heading("documents"))
 frames = [organic.filter(pl.col("period") == year + "Q4"), engagement[0], bounce[0],
           conversion.filter(pl.col("period") == quarter)]
 if ds.has("spend"):
-    frames.append(m.cac(ds, period=int(year)))
-print(nr.bullets(nr.document_lines(pl.concat([f.select("metric", "segment", "period", "value", "ci_low", "ci_high", "n")
-                                              for f in frames]), lang=lang, period=year, min_cell=min_cell)))"""),
+    frames.append(ins.cac(ds, period=int(year)))
+print(ins.format_bullets(ins.describe_documents(
+    pl.concat([f.select("metric", "segment", "period", "value", "ci_low", "ci_high", "n") for f in frames]), period=year)))"""),
     code("""\
 assert active["value"].min() > 0
 assert organic["value"].is_between(0, 1).all() and conversion["value"].is_between(0, 1).all()
@@ -269,89 +259,81 @@ chapter(
     "02-retention",
     "Retention",
     code("""\
-from insights.metrics.retention import retention_curves
-from insights.metrics.retention_index import retention_index
-from insights.metrics.retention_matrix import retention_matrix
-from insights.stats.comparison import compare_survival
-from insights.viz import plot_retention_matrix, plot_segment_rates, plot_survival
-
 columns = ["metric", "segment", "period", "value", "ci_low", "ci_high", "n"]
-index = retention_index(ds, years=(2021, int(year)), where=where).components
+index = ins.retention_index(ds, period=int(year), baseline=2021, where=where).components
 index_base, index_now = (index.filter(pl.col("year") == y).select(columns) for y in (2021, int(year)))
-curves = retention_curves(ds, period=quarter, where=where)
-rates = m.retention_rates(ds, period=quarter, days=(7, 30, 60, 90), where=where)"""),
+curves = ins.retention_curves(ds, period=quarter, where=where)
+rates = ins.retention_rates(ds, period=quarter, timeline=(7, 30, 60, 90), where=where)"""),
     asis("""\
-print(nr.heading("retention_index", lang=lang))
-print(nr.bullets([nr.describe_change(index_now.filter(pl.col("metric") == k), index_base.filter(pl.col("metric") == k),
-                                     lang=lang, min_cell=min_cell)
-                  for k in index_now["metric"]]))"""),
+print(ins.text_heading("retention_index"))
+print(ins.format_bullets([ins.describe_change(index_now.filter(pl.col("metric") == k),
+                                              previous=index_base.filter(pl.col("metric") == k))
+                          for k in index_now["metric"]]))"""),
     table(
         "tbl-retention-index",
         """\
-print(format_table(index.select("metric", "period", "value", "ci_low", "ci_high", "n"), lang=lang, min_cell=min_cell))""",
+print(ins.format_table(index.select("metric", "period", "value", "ci_low", "ci_high", "n")))""",
     ),
     figure(
         "fig-km-new-users",
         """\
-ax = plot_survival(curves, lang=lang, min_cell=min_cell)""",
+ax = ins.plot_survival(curves)""",
     ),
     asis("""\
-print(nr.heading("churn_timing", lang=lang))
-print(nr.bullets([nr.describe_value(r, lang=lang, min_cell=min_cell) for r in rates.iter_rows(named=True)]))"""),
+print(ins.text_heading("churn_timing"))
+print(ins.format_bullets([ins.describe_value(r) for r in rates.iter_rows(named=True)]))"""),
     table(
         "tbl-churn-timing",
         """\
-print(format_table(rates.select("metric", "value", "ci_low", "ci_high", "n", "at_risk"), lang=lang, min_cell=min_cell,
-                   n_cols=("n", "at_risk")))""",
+print(ins.format_table(rates.select("metric", "value", "ci_low", "ci_high", "n", "at_risk"),
+                       n_cols=("n", "at_risk")))""",
     ),
     code("""\
-segment_curves = retention_curves(ds, period=quarter, by=dims[0], where=where)
-segment_test = compare_survival(segment_curves, milestones=[7, 30])"""),
+segment_curves = ins.retention_curves(ds, period=quarter, by=dims[0], where=where)
+segment_test = ins.compare_survival(segment_curves, milestones=[7, 30])"""),
     figure(
         "fig-km-segments",
         """\
-ax = plot_survival(segment_curves, comparison=segment_test, lang=lang, min_cell=min_cell, at_risk_table=False)""",
+ax = ins.plot_survival(segment_curves, comparison=segment_test, at_risk_table=False)""",
     ),
     code("""\
-by_segment = pl.concat([m.retention_rates(ds, period=quarter, days=(7, 30, 60), by=d, where=where).with_columns(
+by_segment = pl.concat([ins.retention_rates(ds, period=quarter, timeline=(7, 30, 60), by=d, where=where).with_columns(
     dimension=pl.lit(d)) for d in dims])"""),
     asis("""\
-print(nr.heading("retention_segments", lang=lang))
-print(nr.bullets([nr.describe_spread(by_segment.filter((pl.col("dimension") == d) & (pl.col("metric") == "retention_d30")),
-                                     lang=lang, dimension=d, min_cell=min_cell) or "" for d in dims]))"""),
+print(ins.text_heading("retention_segments"))
+print(ins.format_bullets([ins.describe_spread(by_segment.filter((pl.col("dimension") == d) & (pl.col("metric") == "retention_d30")),
+                                              by=d) or "" for d in dims]))"""),
     figure(
         "fig-d30-segments",
         """\
-ax = plot_segment_rates(by_segment.filter((pl.col("dimension") == dims[0]) & (pl.col("metric") == "retention_d30")),
-                        lang=lang, min_cell=min_cell)""",
+ax = ins.plot_segment_rates(by_segment.filter((pl.col("dimension") == dims[0]) & (pl.col("metric") == "retention_d30")))""",
     ),
     table(
         "tbl-retention-segments",
         """\
-print(format_table(by_segment.select("dimension", "segment", "metric", "value", "ci_low", "ci_high", "n"),
-                   lang=lang, min_cell=min_cell))""",
+print(ins.format_table(by_segment.select("dimension", "segment", "metric", "value", "ci_low", "ci_high", "n")))""",
     ),
     table(
         "tbl-rmst-segments",
         """\
-print(format_table(segment_curves.summary.select("group", "n", "median", "median_ci_low", "median_ci_high", "tau", "rmst",
-                                                 "rmst_ci_low", "rmst_ci_high"), lang=lang, min_cell=min_cell, ci=False))""",
+print(ins.format_table(segment_curves.summary.select("segment", "n", "median", "median_ci_low", "median_ci_high", "tau", "rmst",
+                                                     "rmst_ci_low", "rmst_ci_high"), ci=False))""",
     ),
     figure("fig-cohort-matrix", """\
-matrix = retention_matrix(ds, cohort="month", period="month", cohort_period=int(year), periods=6, where=where,
-                          min_cell=min_cell)
-ax = plot_retention_matrix(matrix, lang=lang, min_cell=min_cell)"""),
+matrix = ins.retention_matrix(ds, cohort_unit="month", unit="month", period=int(year), horizon=6, where=where)
+ax = ins.plot_retention_matrix(matrix)"""),
     asis("""\
-print(nr.heading("acquisition_quality", lang=lang))
-quality = m.retention_rates(ds, period=quarter, days=(30,), by="channel", where={**(where or {}), "channel": ["campaign", "organic"]})
+print(ins.text_heading("acquisition_quality"))
+quality = ins.retention_rates(ds, period=quarter, timeline=(30,), by="channel", where={**(where or {}), "channel": ["campaign", "organic"]})
 rows = {r["segment"]: r for r in quality.iter_rows(named=True)}
 if {"campaign", "organic"} <= set(rows):
-    print(nr.bullets([nr.describe_change({**rows["campaign"], "period": "campaign"}, {**rows["organic"], "period": "organic"},
-                                         lang=lang, min_cell=min_cell, previous_label=nr.value_label("organic", lang=lang))]))"""),
+    print(ins.format_bullets([ins.describe_change({**rows["campaign"], "period": "campaign"},
+                                                  previous={**rows["organic"], "period": "organic"},
+                                                  previous_label=ins.text_segment("organic"))]))"""),
     asis("""\
-print(nr.heading("documents", lang=lang))
-print(nr.bullets(nr.document_lines(pl.concat([index_now, m.retention_rates(ds, period=int(year), days=(7,), where=where)
-                                              .select(columns)]), lang=lang, min_cell=min_cell)))"""),
+print(ins.text_heading("documents"))
+print(ins.format_bullets(ins.describe_documents(
+    pl.concat([index_now, ins.retention_rates(ds, period=int(year), timeline=(7,), where=where).select(columns)]))))"""),
     code("""\
 assert rates["value"].is_between(0, 1).all()
 assert (rates.sort("day")["value"].diff().drop_nulls() <= 0).all()
@@ -365,62 +347,55 @@ chapter(
     "03-value",
     "Repurchase and customer value",
     code("""\
-from insights.metrics.retention import retention_curves
-from insights.viz import plot_segment_rates, plot_survival
-
-second_order = retention_curves(ds, start="first_order", by="category", period=int(year), where=where)
-cycle = m.repurchase_cycle(ds, period=int(year), by="category", where=where)
-cycle_groups = m.repurchase_cycle(ds, period=int(year), by="category", where=where,
-                                  groups={"beauty+apparel": ["beauty", "apparel"], "home+digital": ["home", "digital"]}
-                                  ).filter(pl.col("segment").is_in(["beauty+apparel", "home+digital"]))
-aov_now = pl.concat([m.aov(ds, period=quarter, by=d, where=where).with_columns(dimension=pl.lit(d)) for d in dims])
-repurchase = pl.concat([m.repurchase_rate(ds, period=int(year), by=d, where=where).with_columns(dimension=pl.lit(d))
+second_order = ins.retention_curves(ds, origin="first_order", by="category", period=int(year), where=where)
+cycle = ins.repurchase_cycle(ds, period=int(year), by="category", where=where)
+pooled = {"beauty+apparel": ["beauty", "apparel"], "home+digital": ["home", "digital"]}  # the documents' pairs
+cycle_groups = pl.concat([ins.repurchase_cycle(ds, period=int(year), where={**(where or {}), "category": members})
+                          .with_columns(segment=pl.lit(name)) for name, members in pooled.items()])
+aov_now = pl.concat([ins.aov(ds, period=quarter, by=d, where=where).with_columns(dimension=pl.lit(d)) for d in dims])
+repurchase = pl.concat([ins.repurchase_rate(ds, period=int(year), by=d, where=where).with_columns(dimension=pl.lit(d))
                         for d in dims])
-top = m.gmv_share_top_buyers(ds, period=quarter, where=where)"""),
+top = ins.gmv_share_top_buyers(ds, period=quarter, where=where)"""),
     asis("""\
-print(nr.heading("repurchase_cycle", lang=lang))
-print(nr.bullets([nr.describe_spread(cycle, lang=lang, dimension="category", min_cell=min_cell) or "",
-                  *[nr.describe_value(r, lang=lang, min_cell=min_cell) for r in cycle_groups.iter_rows(named=True)]]))"""),
+print(ins.text_heading("repurchase_cycle"))
+print(ins.format_bullets([ins.describe_spread(cycle, by="category") or "",
+                          *[ins.describe_value(r) for r in cycle_groups.iter_rows(named=True)]]))"""),
     figure(
         "fig-second-order",
         """\
-ax = plot_survival(second_order, lang=lang, min_cell=min_cell, at_risk_table=False, median_lines=True)""",
+ax = ins.plot_survival(second_order, at_risk_table=False, median_lines=True)""",
     ),
     table(
         "tbl-repurchase-cycle",
         """\
-print(format_table(pl.concat([cycle, cycle_groups]).select("metric", "segment", "value", "ci_low", "ci_high", "n"),
-                   lang=lang, min_cell=min_cell))""",
+print(ins.format_table(pl.concat([cycle, cycle_groups]).select("metric", "segment", "value", "ci_low", "ci_high", "n")))""",
     ),
     asis("""\
-print(nr.heading("customer_value", lang=lang))
-print(nr.bullets([nr.describe_value(top, lang=lang, min_cell=min_cell),
-                  *[nr.describe_spread(aov_now.filter(pl.col("dimension") == d), lang=lang, dimension=d, min_cell=min_cell) or ""
-                    for d in dims],
-                  *[nr.describe_spread(repurchase.filter(pl.col("dimension") == d), lang=lang, dimension=d, min_cell=min_cell) or ""
-                    for d in dims]]))"""),
+print(ins.text_heading("customer_value"))
+print(ins.format_bullets([ins.describe_value(top),
+                          *[ins.describe_spread(aov_now.filter(pl.col("dimension") == d), by=d) or "" for d in dims],
+                          *[ins.describe_spread(repurchase.filter(pl.col("dimension") == d), by=d) or "" for d in dims]]))"""),
     figure(
         "fig-aov-segments",
         """\
-ax = plot_segment_rates(aov_now.filter(pl.col("dimension") == dims[0]), lang=lang, min_cell=min_cell)""",
+ax = ins.plot_segment_rates(aov_now.filter(pl.col("dimension") == dims[0]))""",
     ),
     table(
         "tbl-repurchase-segments",
         """\
-print(format_table(repurchase.select("dimension", "segment", "metric", "value", "ci_low", "ci_high", "n"), lang=lang,
-                   min_cell=min_cell))""",
+print(ins.format_table(repurchase.select("dimension", "segment", "metric", "value", "ci_low", "ci_high", "n")))""",
     ),
     asis("""\
-print(nr.heading("documents", lang=lang))
+print(ins.text_heading("documents"))
 columns = ["metric", "segment", "period", "value", "ci_low", "ci_high", "n"]
-rows = pl.concat([m.repurchase_rate(ds, period=int(year), where=where).select(columns), top.select(columns),
+rows = pl.concat([ins.repurchase_rate(ds, period=int(year), where=where).select(columns), top.select(columns),
                   cycle_groups.select(columns)])
-print(nr.bullets(nr.document_lines(rows, lang=lang, min_cell=min_cell)))"""),
+print(ins.format_bullets(ins.describe_documents(rows)))"""),
     code("""\
 assert repurchase["value"].is_between(0, 1).all()
 assert (cycle["value"].drop_nulls() > 0).all()
 # the year's repurchase rate pools the segments of the first dimension
-overall = m.repurchase_rate(ds, period=int(year), where=where)
+overall = ins.repurchase_rate(ds, period=int(year), where=where)
 parts = repurchase.filter(pl.col("dimension") == dims[0])
 if parts["n"].sum() == overall["n"][0]:
     assert abs(parts["successes"].sum() / parts["n"].sum() - overall["value"][0]) < 1e-9"""),
@@ -430,47 +405,45 @@ chapter(
     "04-interaction",
     "Interaction",
     code("""\
-from insights.metrics.activity import default_quarters
-from insights.viz import plot_segment_rates
-
-quarters = default_quarters(period.end, count=5)
-by_quarter = pl.concat([m.interaction_rate(ds, period=q, where=where) for q in quarters])
-by_dim = pl.concat([m.interaction_rate(ds, period=quarter, by=d, where=where).with_columns(dimension=pl.lit(d))
+quarters = ins.default_quarters(period.end, count=5)
+by_quarter = ins.interaction_participation(ds, period=quarters, where=where)
+by_dim = pl.concat([ins.interaction_rate(ds, period=quarter, by=d, where=where).with_columns(dimension=pl.lit(d))
                     for d in ("city_tier", "generation", "category")])
-uplift = m.interaction_uplift(ds, period=int(year))
-chain = m.repurchase_after_interaction(ds, period=int(year))"""),
+high_vs = ins.high_vs_ordinary(ds, period=int(year), where=where)
+uplift = high_vs.filter(pl.col("metric").is_in(["aov_uplift", "repurchase_uplift"]))  # the gap rows
+chain = ins.repurchase_after_interaction(ds, period=int(year), where=where).with_columns(
+    segment=pl.lit("interacted_before_first_order"))  # who the rate is about, for the sentence"""),
     asis("""\
-print(nr.heading("interaction_rate", lang=lang))
-print(nr.bullets([nr.describe_change(by_quarter.filter(pl.col("period") == quarter),
-                                     by_quarter.filter(pl.col("period") == previous), lang=lang, min_cell=min_cell),
-                  *[nr.describe_spread(by_dim.filter(pl.col("dimension") == d), lang=lang, dimension=d, min_cell=min_cell) or ""
-                    for d in ("city_tier", "generation", "category")]]))"""),
+print(ins.text_heading("interaction_rate"))
+print(ins.format_bullets([ins.describe_change(by_quarter.filter(pl.col("period") == quarter),
+                                              previous=by_quarter.filter(pl.col("period") == previous)),
+                          *[ins.describe_spread(by_dim.filter(pl.col("dimension") == d), by=d) or ""
+                            for d in ("city_tier", "generation", "category")]]))"""),
     figure(
         "fig-interaction-tier",
         """\
-ax = plot_segment_rates(by_dim.filter(pl.col("dimension") == "city_tier"), lang=lang, min_cell=min_cell)""",
+ax = ins.plot_segment_rates(by_dim.filter(pl.col("dimension") == "city_tier"))""",
     ),
     table(
         "tbl-interaction-quarters",
         """\
-print(format_table(by_quarter.select("metric", "period", "value", "ci_low", "ci_high", "n"), lang=lang, min_cell=min_cell))""",
+print(ins.format_table(by_quarter.select("metric", "period", "value", "ci_low", "ci_high", "n")))""",
     ),
     asis("""\
-print(nr.heading("high_interaction", lang=lang))
-print(nr.bullets([nr.describe_value(r, lang=lang, min_cell=min_cell) for r in uplift.iter_rows(named=True)]
-                 + [nr.describe_value(chain, lang=lang, min_cell=min_cell)]))"""),
+print(ins.text_heading("high_interaction"))
+print(ins.format_bullets([ins.describe_value(r) for r in uplift.iter_rows(named=True)]
+                         + [ins.describe_value(chain)]))"""),
     table(
         "tbl-interaction-uplift",
         """\
-print(format_table(uplift.select("metric", "segment", "value_high", "value_ordinary", "value", "ci_low", "ci_high", "n"),
-                   lang=lang, min_cell=min_cell, n_cols=("n",)))""",
+print(ins.format_table(uplift.select("metric", "segment", "value_high", "value_ordinary", "value", "ci_low", "ci_high", "n"),
+                       n_cols=("n",)))""",
     ),
     asis("""\
-print(nr.heading("documents", lang=lang))
-print(nr.bullets(nr.document_lines(pl.concat([m.interaction_rate(ds, period=int(year), where=where)
-                                              .select("metric", "segment", "period", "value", "ci_low", "ci_high", "n"),
-                                              uplift.select("metric", "segment", "period", "value", "ci_low", "ci_high", "n")]),
-                                   lang=lang, min_cell=min_cell)))"""),
+print(ins.text_heading("documents"))
+columns = ["metric", "segment", "period", "value", "ci_low", "ci_high", "n"]
+print(ins.format_bullets(ins.describe_documents(
+    pl.concat([ins.interaction_rate(ds, period=int(year), where=where).select(columns), uplift.select(columns)]))))"""),
     code("""\
 assert by_quarter["value"].is_between(0, 1).all()
 assert set(uplift["metric"]) == {"aov_uplift", "repurchase_uplift"}
@@ -485,66 +458,60 @@ chapter(
     "Private domain",
     asis("""\
 if not ds.has("community"):
-    print(nr.message("sentence.missing_table", lang=lang, table="community"))"""),
+    print(ins.text_message("sentence.missing_table", table="community"))"""),
     code("""\
-from insights.metrics.activity import default_quarters
-from insights.metrics.retention import retention_curves
-from insights.viz import plot_segment_rates, plot_survival
-
 if ds.has("community"):
-    quarters = default_quarters(period.end, count=5)
-    conversion = pl.concat([m.public_to_private_conversion(ds, period=q, where=where) for q in quarters])
-    by_dim = pl.concat([m.public_to_private_conversion(ds, period=quarter, by=d, where=where).with_columns(dimension=pl.lit(d))
+    quarters = ins.default_quarters(period.end, count=5)
+    conversion = pl.concat([ins.public_to_private_conversion(ds, period=q, where=where) for q in quarters])
+    by_dim = pl.concat([ins.public_to_private_conversion(ds, period=quarter, by=d, where=where).with_columns(dimension=pl.lit(d))
                         for d in dims])
-    frequency = m.repurchase_frequency_ratio(ds, period=int(year), where=where)
-    premium = m.private_aov_uplift(ds, period=int(year), where=where)
-    exit_rate = m.community_exit_rate(ds, period=int(year), where=where)
-    leaving = retention_curves(ds, start="community_join", period=int(year), where=where)"""),
+    # members vs non-members, landmark design: groups fixed 30 days after acquisition, outcomes counted after
+    members = ins.member_comparison(ds, period=int(year), where=where)
+    gaps = members.filter(pl.col("segment") == "member vs non_member")
+    exit_rate = ins.community_exit_rate(ds, period=int(year), where=where)
+    leaving = ins.community_leave_curves(ds, period=int(year), where=where)"""),
     asis("""\
 if ds.has("community"):
-    print(nr.heading("private_funnel", lang=lang))
-    print(nr.bullets([nr.describe_change(conversion.filter(pl.col("period") == quarter),
-                                         conversion.filter(pl.col("period") == previous), lang=lang, min_cell=min_cell),
-                      nr.describe_value(frequency, lang=lang, min_cell=min_cell),
-                      nr.describe_value(premium, lang=lang, min_cell=min_cell),
-                      nr.describe_value(exit_rate, lang=lang, min_cell=min_cell)]))"""),
+    print(ins.text_heading("private_funnel"))
+    print(ins.format_bullets([ins.describe_change(conversion.filter(pl.col("period") == quarter),
+                                                  previous=conversion.filter(pl.col("period") == previous)),
+                              *[ins.describe_value(r) for r in gaps.iter_rows(named=True)],
+                              ins.describe_value(exit_rate)]))"""),
     table(
         "tbl-private-conversion",
         """\
 if ds.has("community"):
-    print(format_table(conversion.select("metric", "period", "value", "ci_low", "ci_high", "n"), lang=lang, min_cell=min_cell))""",
+    print(ins.format_table(conversion.select("metric", "period", "value", "ci_low", "ci_high", "n")))""",
     ),
     figure(
         "fig-private-segments",
         """\
 if ds.has("community"):
-    ax = plot_segment_rates(by_dim.filter(pl.col("dimension") == dims[0]), lang=lang, min_cell=min_cell)""",
+    ax = ins.plot_segment_rates(by_dim.filter(pl.col("dimension") == dims[0]))""",
     ),
     figure(
         "fig-community-leave",
         """\
 if ds.has("community"):
-    ax = plot_survival(leaving, lang=lang, min_cell=min_cell)""",
+    ax = ins.plot_survival(leaving)""",
     ),
     table(
         "tbl-members",
         """\
 if ds.has("community"):
-    print(format_table(pl.concat([frequency.select("metric", "segment", "value", "ci_low", "ci_high", "n"),
-                                  premium.select("metric", "segment", "value", "ci_low", "ci_high", "n"),
-                                  exit_rate.select("metric", "segment", "value", "ci_low", "ci_high", "n")]),
-                       lang=lang, min_cell=min_cell))""",
+    print(ins.format_table(pl.concat([members.select("metric", "segment", "value", "ci_low", "ci_high", "n"),
+                                      exit_rate.select("metric", "segment", "value", "ci_low", "ci_high", "n")])))""",
     ),
     asis("""\
 if ds.has("community"):
-    print(nr.heading("documents", lang=lang))
+    print(ins.text_heading("documents"))
     rows = pl.concat([f.select("metric", "segment", "period", "value", "ci_low", "ci_high", "n")
-                      for f in (m.public_to_private_conversion(ds, period=int(year), where=where), frequency, premium, exit_rate)])
-    print(nr.bullets(nr.document_lines(rows, lang=lang, min_cell=min_cell)))"""),
+                      for f in (ins.public_to_private_conversion(ds, period=int(year), where=where), exit_rate)])
+    print(ins.format_bullets(ins.describe_documents(rows)))"""),
     code("""\
 if ds.has("community"):
     assert conversion["value"].is_between(0, 1).all()
-    assert frequency["value"][0] > 0
+    assert set(members["design"]) == {"landmark"} and (gaps["value"].drop_nulls() > 0).all()
     # the quarter's conversion pools the segments of the first dimension
     parts, now = by_dim.filter(pl.col("dimension") == dims[0]), conversion.filter(pl.col("period") == quarter)
     if parts["n"].sum() == now["n"][0]:
@@ -555,43 +522,38 @@ chapter(
     "06-lifecycle",
     "Lifecycle layers",
     code("""\
-from insights.kpis import kpi_scorecard
-from insights.metrics.activity import default_quarters
-from insights.viz import plot_segment_rates
-
-quarters = default_quarters(period.end, count=4)
-layers = pl.concat([m.lifecycle_layers(ds, at=q, where=where) for q in quarters])
-reactivation = m.silent_reactivation(ds, at=previous, where=where)
-top = m.gmv_share_top_buyers(ds, period=quarter, where=where)
-scorecard, _ = kpi_scorecard(ds, quarter=quarter, compare_to=compare_to or "previous", min_cell=min_cell)
+quarters = ins.default_quarters(period.end, count=4)
+layers = ins.lifecycle_layers(ds, at=quarters, where=where)
+reactivation = ins.silent_reactivation(ds, at=previous, where=where)
+top = ins.gmv_share_top_buyers(ds, period=quarter, where=where)
+scorecard, _ = ins.kpi_scorecard(ds, quarter=quarter, compare_to=compare_to or "previous", min_cell=min_cell)
 kpis = pl.concat([scorecard.filter(pl.col("quarter") == quarter).select("metric", "segment", "value", "ci_low", "ci_high", "n"),
                   reactivation.select("metric", "segment", "value", "ci_low", "ci_high", "n")])"""),
     asis("""\
-print(nr.heading("layers", lang=lang))
+print(ins.text_heading("layers"))
 now = layers.filter(pl.col("period") == quarter)
-print(nr.bullets([nr.describe_value(r | {"segment": r["layer"]}, lang=lang, min_cell=min_cell) for r in now.iter_rows(named=True)]
-                 + [nr.describe_value(reactivation, lang=lang, min_cell=min_cell), nr.describe_value(top, lang=lang, min_cell=min_cell)]))"""),
+print(ins.format_bullets([ins.describe_value(r | {"segment": r["layer"]}) for r in now.iter_rows(named=True)]
+                         + [ins.describe_value(reactivation), ins.describe_value(top)]))"""),
     figure(
         "fig-layers",
         """\
-ax = plot_segment_rates(layers, x="layer", hue="period", lang=lang, min_cell=min_cell, sort=False)""",
+ax = ins.plot_segment_rates(layers, x="layer", hue="period", sort=False)""",
     ),
     table(
         "tbl-layers",
         """\
-print(format_table(layers.select("period", "layer", "users", "value", "ci_low", "ci_high", "n"), lang=lang, min_cell=min_cell,
-                   n_cols=("users",), percent_cols=("value", "ci_low", "ci_high")))""",
+print(ins.format_table(layers.select("period", "layer", "users", "value", "ci_low", "ci_high", "n"),
+                       n_cols=("users",), percent_cols=("value", "ci_low", "ci_high")))""",
     ),
     table(
         "tbl-playbook",
         """\
-print(format_table(nr.playbook_table(kpis, lang=lang, period=quarter, min_cell=min_cell), lang=lang))""",
+print(ins.format_table(ins.table_playbook(kpis, period=quarter)))""",
     ),
     asis("""\
-print(nr.heading("documents", lang=lang))
-print(nr.bullets(nr.document_lines(pl.concat([reactivation.select("metric", "segment", "period", "value", "ci_low", "ci_high", "n"),
-                                              top.select("metric", "segment", "period", "value", "ci_low", "ci_high", "n")]),
-                                   lang=lang, min_cell=min_cell)))"""),
+print(ins.text_heading("documents"))
+columns = ["metric", "segment", "period", "value", "ci_low", "ci_high", "n"]
+print(ins.format_bullets(ins.describe_documents(pl.concat([reactivation.select(columns), top.select(columns)]))))"""),
     code("""\
 shares = layers.group_by("period").agg(pl.col("value").sum())
 assert ((shares["value"] - 1).abs() < 1e-9).all()
@@ -606,31 +568,26 @@ chapter(
     "Strategy effects",
     asis("""\
 if not ds.has("experiments"):
-    print(nr.message("sentence.missing_table", lang=lang, table="experiments"))"""),
+    print(ins.text_message("sentence.missing_table", table="experiments"))"""),
     code("""\
-from insights.metrics.retention import retention_curves
-from insights.stats.comparison import compare_survival
-from insights.viz import plot_survival
-
 if ds.has("experiments"):
-    all_arms = retention_curves(ds, start="experiment", by=["experiment", "arm"])
+    all_arms = ins.retention_curves(ds, origin="experiment", by=["experiment", "arm"])
     experiments = all_arms.summary["experiment"].unique(maintain_order=True).to_list()
-    curves = {e: retention_curves(ds, start="experiment", by="arm", where={"experiment": e}) for e in experiments}
-    tests = {e: compare_survival(c, milestones=[7, 30], cox=True, reference="control") for e, c in curves.items()}
-    sizes = {e: dict(c.summary.select("group", "n").iter_rows()) for e, c in curves.items()}"""),
+    curves = {e: ins.retention_curves(ds, origin="experiment", by="arm", where={"experiment": e}) for e in experiments}
+    tests = {e: ins.compare_survival(c, milestones=[7, 30], cox=True, reference="control") for e, c in curves.items()}
+    sizes = {e: dict(c.summary.select("segment", "n").iter_rows()) for e, c in curves.items()}"""),
     asis("""\
 if ds.has("experiments"):
     for e in experiments:
-        print(f"## {nr.value_label(e, lang=lang)}")
+        print(f"## {ins.text_segment(e)}")
         print()
-        print(nr.bullets([nr.srm_sentence(sizes[e], lang=lang, min_cell=min_cell),
-                          *nr.effect_lines(tests[e].milestones, lang=lang, sizes=sizes[e], min_cell=min_cell)]))
+        print(ins.format_bullets([ins.describe_srm(sizes[e]), *ins.describe_effects(tests[e].milestones, sizes=sizes[e])]))
         print()"""),
     figure(
         "fig-experiment-curves",
         """\
 if ds.has("experiments"):
-    axes = plot_survival(all_arms, col="experiment", lang=lang, min_cell=min_cell, at_risk_table=False, xmax=90)""",
+    axes = ins.plot_survival(all_arms, col="experiment", at_risk_table=False, xmax=90)""",
     ),
     table(
         "tbl-experiment-effects",
@@ -638,24 +595,23 @@ if ds.has("experiments"):
 if ds.has("experiments"):
     effects = pl.concat([t.summary.filter(pl.col("estimate").is_not_null()).with_columns(experiment=pl.lit(e))
                          for e, t in tests.items()])
-    print(format_table(effects.select("experiment", "measure", "group_a", "group_b", "estimate", "ci_low", "ci_high",
-                                      "p_value", "p_adjusted"), lang=lang, min_cell=min_cell, digits=3))""",
+    print(ins.format_table(effects.select("experiment", "measure", "segment_a", "segment_b", "estimate", "ci_low", "ci_high",
+                                          "p_value", "p_adjusted"), digits=3))""",
     ),
     table(
         "tbl-experiment-outcomes",
         """\
-from insights.metrics import DEFAULT_OUTCOMES, experiment_effects
-
-primary = {"return_benefit_pack": ("order_90d",), "private_domain_invite": ("join_30d",)}
+shared = ("retention_d7", "first_purchase_30d", "repurchase_60d", "aov", "interaction_rate")  # every experiment's outcomes
+primary = {"return_benefit_pack": ("order_90d",), "private_domain_invite": ("join_30d",)}  # and its own
 if ds.has("experiments"):
-    effects_of = {e: experiment_effects(ds, experiment=e, outcomes=(*DEFAULT_OUTCOMES, *primary.get(e, ())), survival=False)
+    effects_of = {e: ins.experiment_effects(ds, experiment=e, outcomes=(*shared, *primary.get(e, ())), survival=False)
                   for e in experiments}
     outcomes = pl.concat([f.summary.with_columns(experiment=pl.lit(e)) for e, f in effects_of.items()])
-    print(format_table(outcomes.select("experiment", "outcome", "arm", "n_arm", "n_control", "value_arm", "value_control",
-                                       "difference", "ci_low", "ci_high", "p_adjusted", "mde"),
-                       lang=lang, min_cell=min_cell, n_cols=("n_arm", "n_control"), digits=3))
+    print(ins.format_table(outcomes.select("experiment", "outcome", "arm", "n_arm", "n_control", "value_arm", "value_control",
+                                           "difference", "ci_low", "ci_high", "p_adjusted", "mde"),
+                           n_cols=("n_arm", "n_control"), digits=3))
 else:
-    print(nr.not_available("experiments", lang=lang))""",
+    print(ins.text_not_available("experiments"))""",
     ),
     code("""\
 if ds.has("experiments"):
@@ -673,31 +629,29 @@ chapter(
     "08-appendix",
     "Appendix",
     asis("""\
-print(nr.heading("parameters", lang=lang))
-print(format_table(nr.parameters_table({"data": data, "quarter": quarter, "compare_to": compare_to or "previous",
-                                        "segment_by": ", ".join(dims), "filters": filters, "lang": lang, "min_cell": min_cell,
-                                        "as_of": f"{ds.as_of:%Y-%m-%d}", "churn_gap": 30}, lang=lang), lang=lang))"""),
+print(ins.text_heading("parameters"))
+print(ins.format_table(ins.table_parameters({"data": data, "quarter": quarter, "compare_to": compare_to or "previous",
+                                             "segment_by": ", ".join(dims), "filters": filters, "lang": lang,
+                                             "min_cell": min_cell, "as_of": f"{ds.as_of:%Y-%m-%d}", "churn_gap": 30})))"""),
     table(
         "tbl-definitions",
         """\
-print(format_table(nr.definitions_table(lang=lang), lang=lang))""",
+print(ins.format_table(ins.table_definitions()))""",
     ),
     asis("""\
-print(nr.heading("data_quality", lang=lang))
+print(ins.text_heading("data_quality"))
 findings = ds.quality.to_frame()
-print(format_table(findings.drop("examples"), lang=lang, n_cols=()) if findings.height else nr.message("quality.none", lang=lang))"""),
+print(ins.format_table(findings.drop("examples"), n_cols=()) if findings.height else ins.text_message("quality.none"))"""),
     table(
         "tbl-benchmarks",
         """\
-from insights.calibration import calibrate
-
-bench = calibrate(ds)
+bench = ins.calibrate(ds)
 plain = {c: "index" for c in ("target", "value", "ci_low", "ci_high", "difference")}
-units = {u: nr.unit_label(u, lang=lang) for u in bench["unit"].unique().drop_nulls()}
+units = {u: ins.text_unit(u) for u in bench["unit"].unique().drop_nulls()}
 bench = bench.with_columns((pl.col("value") - pl.col("target")).alias("difference"), pl.col("unit").replace(units))
-print(format_table(bench.select(
+print(ins.format_table(bench.select(
     "id", "metric", "segment", "period", "target", "value", "ci_low", "ci_high", "difference", "unit", "n", "source"),
-    lang=lang, min_cell=min_cell, kinds=plain, labels={"target": nr.message("column.doc_value", lang=lang)}))""",
+    kinds=plain, labels={"target": ins.text_message("column.doc_value")}))""",
     ),
     asis("""\
 import json
@@ -705,17 +659,17 @@ from pathlib import Path
 
 manifest = Path(data) / "manifest.json"
 if manifest.exists():
-    print(nr.heading("simulator_truth", lang=lang))
-    print(nr.bullets(nr.simulator_truth(json.loads(manifest.read_text(encoding="utf-8")), lang=lang)))"""),
+    print(ins.text_heading("simulator_truth"))
+    print(ins.format_bullets(ins.describe_simulator_truth(json.loads(manifest.read_text(encoding="utf-8")))))"""),
     asis("""\
-print(nr.heading("methods", lang=lang))
-print(nr.bullets(nr.method_notes(lang=lang, min_cell=min_cell)))"""),
+print(ins.text_heading("methods"))
+print(ins.format_bullets(ins.describe_methods()))"""),
     code("""\
 assert bench.height > 0
 # the benchmark's D30 retention of the year is the metric computed directly (shown in %)
 d30 = bench.filter((pl.col("metric") == "retention_d30") & (pl.col("segment") == "all") & (pl.col("period") == year))
 if d30.height:
-    direct = m.retention_rates(ds, period=int(year), days=(30,))["value"][0]
+    direct = ins.retention_rates(ds, period=int(year), timeline=(30,))["value"][0]
     assert abs(d30["value"][0] / 100 - direct) < 1e-9, (d30["value"][0], direct)"""),
 )
 
@@ -724,7 +678,7 @@ def build(out: Path = HERE) -> list[Path]:
     """Write every chapter notebook into ``out``; returns the paths written."""
     paths = []
     for i, (name, (title, cells)) in enumerate(CHAPTERS.items()):
-        assert title == chapter_title(i, lang="en"), (name, title)
+        assert title == ins.text_chapter(i, lang="en"), (name, title)
         nb = notebook(title, cells, i)
         nbformat.validate(nb)
         path = out / f"{name}.ipynb"

@@ -37,6 +37,8 @@ import pytest
 from insights.data.dataset import Dataset, frames_dataset
 
 BACKENDS = ("polars", "duckdb", "pyspark")
+#: the engines plus pandas input (converted to Polars on the way in): the ``engine`` fixture
+ENGINES = (*BACKENDS, "pandas")
 
 
 def _spark_skip_reason() -> str | None:
@@ -117,7 +119,10 @@ def to_dataset(
     *,
     as_of: dt.datetime | dt.date | str | None = None,
 ) -> Dataset:
-    """A Dataset holding ``frames`` on ``backend`` (``"polars"``, ``"duckdb"`` or ``"pyspark"``).
+    """A Dataset holding ``frames`` on ``backend`` (``"polars"``, ``"duckdb"``, ``"pyspark"`` or ``"pandas"``).
+
+    ``"pandas"`` hands pandas copies of the frames to ``frames_dataset``, which converts
+    them to Polars (the engine-parity tests of ``tests/test_engines.py`` check the numbers).
 
     ``as_of`` is resolved on the Polars frames first (so every engine sees the same
     observation end); for DuckDB each frame becomes a relation on one fresh
@@ -134,7 +139,9 @@ def to_dataset(
     if backend == "pyspark":
         tables = {name: to_spark(frame) for name, frame in frames.items()}
         return dataclasses.replace(base, tables=tables)
-    raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    if backend == "pandas":  # converted to Polars on the way in (insights.data._read.engine_frame)
+        return frames_dataset(as_of=base.as_of, **{k: v.to_pandas() for k, v in frames.items()})
+    raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS} or 'pandas'")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -154,6 +161,14 @@ def _engine_param(name: str) -> Any:
 @pytest.fixture(params=[_engine_param(b) for b in BACKENDS])
 def backend(request: pytest.FixtureRequest) -> str:
     """The data engine under test: ``"polars"``, ``"duckdb"`` or ``"pyspark"``."""
+    if request.param == "pyspark":
+        request.getfixturevalue("spark")
+    return str(request.param)
+
+
+@pytest.fixture(params=[_engine_param(b) for b in ENGINES])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Like ``backend``, plus ``"pandas"``: frames handed over as pandas DataFrames (parity tests)."""
     if request.param == "pyspark":
         request.getfixturevalue("spark")
     return str(request.param)
@@ -186,6 +201,22 @@ def make_dataset(backend: str) -> Callable[..., Dataset]:
     return make
 
 
+@pytest.fixture
+def make_engine_dataset(engine: str) -> Callable[..., Dataset]:
+    """Like ``make_dataset`` on the ``engine`` fixture's engines (``pandas`` too)."""
+
+    def make(
+        frames: Mapping[str, pl.DataFrame] | None = None,
+        /,
+        *,
+        as_of: dt.datetime | dt.date | str | None = None,
+        **tables: pl.DataFrame,
+    ) -> Dataset:
+        return to_dataset({**(frames or {}), **tables}, engine, as_of=as_of)
+
+    return make
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _validation_cache(tmp_path_factory: pytest.TempPathFactory):
     """Keep the validation cache of ``load_dataset`` inside the test session."""
@@ -198,6 +229,25 @@ def _validation_cache(tmp_path_factory: pytest.TempPathFactory):
         os.environ.pop("INSIGHTS_CACHE_DIR", None)
     else:
         os.environ["INSIGHTS_CACHE_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def small_sim_dir(tmp_path_factory: pytest.TempPathFactory):
+    """A small simulated dataset (2,000 users, seed 3): realistic tables for engine comparisons."""
+    from insights.simulate import simulate
+
+    out = tmp_path_factory.mktemp("sim") / "s2k"
+    simulate(out, users=2_000, seed=3)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_sim_frames(small_sim_dir) -> dict[str, pl.DataFrame]:
+    """The tables of ``small_sim_dir`` as Polars frames (contract-typed; do not modify)."""
+    from insights.data import load_dataset
+
+    ds = load_dataset(small_sim_dir)
+    return {name: ds.raw(name).collect().to_native() for name in ds.names}
 
 
 @pytest.fixture(scope="session")

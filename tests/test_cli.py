@@ -40,3 +40,29 @@ def test_calibrate_json(sim_dir) -> None:
     records = json.loads(res.stdout)
     assert len(records) == 56
     assert res.exit_code == (0 if all(r["passed"] for r in records) else 1)
+
+
+def test_kpis_by_segment_are_each_segments_own_numbers(sim_dir) -> None:
+    import math
+
+    import polars as pl
+
+    from insights.data import load_dataset
+    from insights.kpis import kpi_scorecard
+
+    res = runner.invoke(app, ["kpis", str(sim_dir), "--quarter", "2024Q4", "--by", "platform", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    # CAC was the platform-wide figure under segment "all"; spend has no platform column
+    assert not any(r["metric"] == "cac_yuan" for r in rows)
+    platform = pl.read_parquet(sim_dir / "users.parquet")["platform"].mode().sort()[0]
+    alone, _ = kpi_scorecard(load_dataset(sim_dir), quarter="2024Q4", where={"platform": platform})
+    mine = {(r["metric"], r["quarter"]): r for r in rows if r["segment"] == platform}
+    assert len(mine) == alone.height > 10
+    for r in alone.iter_rows(named=True):
+        shown = mine[r["metric"], r["quarter"]]
+        assert shown["n"] == r["n"], r
+        for key in ("value", "ci_low", "ci_high"):
+            assert (shown[key] is None and r[key] is None) or math.isclose(shown[key], r[key], rel_tol=1e-9), (r, key)
+    table = runner.invoke(app, ["kpis", str(sim_dir), "--quarter", "2024Q4", "--by", "platform"])
+    assert "cac_yuan 2024Q4: not computable (spend has no column 'platform'" in table.output

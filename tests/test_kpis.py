@@ -16,7 +16,7 @@ def test_scorecard_matches_metric_functions(sim_dir) -> None:
     assert set(frame["quarter"]) == {"2024Q3", "2024Q4"}
     d30 = frame.filter((pl.col("metric") == "retention_d30") & (pl.col("quarter") == "2024Q3")).row(0, named=True)
     q3 = ds.with_as_of("2024-09-30")
-    ref = retention_rates(q3, period="2024Q3", days=(30,)).row(0, named=True)
+    ref = retention_rates(q3, period="2024Q3", timeline=(30,)).row(0, named=True)
     assert d30["value"] == ref["value"] and d30["n"] == ref["n"]
     a = frame.filter((pl.col("metric") == "aov_yuan") & (pl.col("quarter") == "2024Q4")).row(0, named=True)
     assert a["value"] == pytest.approx(aov(ds, period="2024Q4")["value"][0], rel=1e-12)

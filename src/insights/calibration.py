@@ -16,15 +16,37 @@ from typing import Any
 
 import polars as pl
 
-from insights import metrics as m
 from insights.data._cache import memo
 from insights.data.dataset import Dataset, MissingTableError
+from insights.metrics.activity import active_users, activity_90d
+from insights.metrics.community import community_exit_rate, public_to_private_conversion
+from insights.metrics.community_members import member_comparison
+from insights.metrics.concentration import gmv_share_top_buyers
+from insights.metrics.growth import (
+    bounce_rate,
+    cac,
+    new_user_share,
+    user_share,
+    watch_minutes_per_session,
+)
+from insights.metrics.interaction import interaction_rate, repurchase_after_interaction
+from insights.metrics.interaction_outcomes import high_vs_ordinary
+from insights.metrics.lifecycle import silent_reactivation
+from insights.metrics.purchase import (
+    aov,
+    aov_ratio,
+    first_purchase_conversion,
+    repurchase_cycle,
+    repurchase_rate,
+)
+from insights.metrics.retention import retention_rates
 
 __all__ = ["calibrate", "load_targets", "default_targets_path", "CALLS"]
 
 TIER12 = ["tier1", "new_tier1", "tier2"]
 LOWER = ["tier3", "tier4_county"]
-GROUPS = {"beauty+apparel": ["beauty", "apparel"], "home+digital": ["home", "digital"]}
+#: the documents' pooled category pairs (a repurchase cycle over their buyers together)
+POOLED = {"beauty+apparel": ["beauty", "apparel"], "home+digital": ["home", "digital"]}
 
 
 def default_targets_path() -> Path:
@@ -43,7 +65,10 @@ def load_targets(path: str | Path | None = None) -> list[dict[str, str]]:
 
 @dataclass(frozen=True)
 class Call:
-    """How one target is computed: a metric call, the row to pick, and the unit scale."""
+    """How one target is computed: a metric call, the row to pick, and the unit: (value + shift) * scale.
+
+    ``shift=-1`` turns a ratio into the relative difference a document quotes (an uplift).
+    """
 
     key: tuple[Any, ...]
     fn: Callable[[Dataset], pl.DataFrame]
@@ -53,66 +78,132 @@ class Call:
 
 
 def _ret(period: int, where: dict | None = None) -> Callable[[Dataset], pl.DataFrame]:
-    return lambda ds: m.retention_rates(ds, period=period, days=(7, 30, 60), where=where)
+    return lambda ds: retention_rates(ds, period=period, timeline=(7, 30, 60), where=where)
 
 
-def _c(key: tuple, fn: Callable[[Dataset], pl.DataFrame], scale: float = 100.0, shift: float = 0.0, **pick: Any) -> Call:
+def _c(
+    key: tuple,
+    fn: Callable[[Dataset], pl.DataFrame],
+    scale: float = 100.0,
+    shift: float = 0.0,
+    **pick: Any,
+) -> Call:
     return Call(key, fn, pick, scale, shift)
 
 
 def _calls() -> dict[str, Call]:
     c: dict[str, Call] = {}
     for tid, period, where, d in [
-        ("R01", 2024, None, 7), ("R02", 2024, None, 30), ("R03", 2021, None, 30), ("R04", 2024, None, 60),
-        ("R05", 2024, {"generation": "gen_z"}, 30), ("R06", 2024, {"income_band": "new_middle_class"}, 30),
-        ("R07", 2024, {"city_tier": TIER12}, 30), ("R08", 2024, {"city_tier": LOWER}, 30),
-        ("R09", 2024, {"category": "beauty"}, 30), ("R10", 2024, {"category": "apparel"}, 30),
-        ("R11", 2024, {"category": "home"}, 30), ("R12", 2024, {"category": "digital"}, 30),
+        ("R01", 2024, None, 7),
+        ("R02", 2024, None, 30),
+        ("R03", 2021, None, 30),
+        ("R04", 2024, None, 60),
+        ("R05", 2024, {"generation": "gen_z"}, 30),
+        ("R06", 2024, {"income_band": "new_middle_class"}, 30),
+        ("R07", 2024, {"city_tier": TIER12}, 30),
+        ("R08", 2024, {"city_tier": LOWER}, 30),
+        ("R09", 2024, {"category": "beauty"}, 30),
+        ("R10", 2024, {"category": "apparel"}, 30),
+        ("R11", 2024, {"category": "home"}, 30),
+        ("R12", 2024, {"category": "digital"}, 30),
     ]:
         c[tid] = _c(("ret", period, repr(where)), _ret(period, where), metric=f"retention_d{d}")
     for tid, period, where in [
-        ("P01", 2024, None), ("P02", 2021, None), ("P03", 2024, {"generation": "gen_z"}),
-        ("P04", 2024, {"income_band": "new_middle_class"}), ("P05", 2024, {"city_tier": TIER12}),
+        ("P01", 2024, None),
+        ("P02", 2021, None),
+        ("P03", 2024, {"generation": "gen_z"}),
+        ("P04", 2024, {"income_band": "new_middle_class"}),
+        ("P05", 2024, {"city_tier": TIER12}),
         ("P06", 2024, {"city_tier": LOWER}),
     ]:
-        c[tid] = _c(("rep", period, repr(where)), lambda ds, p=period, w=where: m.repurchase_rate(ds, period=p, where=w))  # type: ignore[misc]  # lambdas with defaults
-    cyc = ("cycle", 2024)
-    c["P07"] = _c(cyc, lambda ds: m.repurchase_cycle(ds, period=2024, by="category", groups=GROUPS), 1.0, segment="beauty+apparel")
-    c["P08"] = _c(cyc, lambda ds: m.repurchase_cycle(ds, period=2024, by="category", groups=GROUPS), 1.0, segment="home+digital")
-    for tid, q, where in [("A01", "2024Q4", None), ("A02", "2021Q4", None), ("A03", "2024Q4", {"income_band": "new_middle_class"})]:
-        c[tid] = _c(("a90", q, repr(where)), lambda ds, q=q, w=where: m.activity_90d(ds, period=q, where=w))  # type: ignore[misc]  # lambdas with defaults
+        c[tid] = _c(
+            ("rep", period, repr(where)),
+            lambda ds, p=period, w=where: repurchase_rate(ds, period=p, where=w),  # type: ignore[misc]  # lambdas with defaults
+        )  # type: ignore[misc]  # lambdas with defaults
+    for tid, pooled in [("P07", "beauty+apparel"), ("P08", "home+digital")]:
+        c[tid] = _c(
+            ("cycle", pooled),
+            lambda ds, v=POOLED[pooled]: repurchase_cycle(ds, period=2024, where={"category": v}),  # type: ignore[misc]  # lambdas with defaults
+            1.0,
+        )  # type: ignore[misc]  # lambdas with defaults
+    for tid, q, where in [
+        ("A01", "2024Q4", None),
+        ("A02", "2021Q4", None),
+        ("A03", "2024Q4", {"income_band": "new_middle_class"}),
+    ]:
+        c[tid] = _c(
+            ("a90", q, repr(where)),
+            lambda ds, q=q, w=where: activity_90d(ds, period=q, where=w),  # type: ignore[misc]  # lambdas with defaults
+        )  # type: ignore[misc]  # lambdas with defaults
     idx = ("index",)
     quarters = ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
     for tid, q in [("G01", "2024Q2"), ("G02", "2024Q3"), ("G03", "2024Q4")]:
-        c[tid] = _c(idx, lambda ds: m.active_users(ds, quarters=quarters, index_base="2024Q1"), 1.0, period=q)
-    c["G04"] = _c(("nus", 2024), lambda ds: m.new_user_share(ds, period=2024, values=["organic"]))
-    c["G05"] = _c(("nus", 2021), lambda ds: m.new_user_share(ds, period=2021, values=["organic"]))
+        c[tid] = _c(
+            idx,
+            lambda ds: active_users(ds, period=quarters, index_base="2024Q1"),
+            1.0,
+            period=q,
+        )
+    c["G04"] = _c(("nus", 2024), lambda ds: new_user_share(ds, period=2024, values=["organic"]))
+    c["G05"] = _c(("nus", 2021), lambda ds: new_user_share(ds, period=2021, values=["organic"]))
     for tid, column, values in [
-        ("G06", "city_tier", LOWER), ("G07", "generation", ["gen_z"]), ("G08", "income_band", ["new_middle_class"]),
-        ("G09", "platform", ["douyin"]), ("G10", "platform", ["kuaishou"]), ("G11", "platform", ["taobao_live"]),
+        ("G06", "city_tier", LOWER),
+        ("G07", "generation", ["gen_z"]),
+        ("G08", "income_band", ["new_middle_class"]),
+        ("G09", "platform", ["douyin"]),
+        ("G10", "platform", ["kuaishou"]),
+        ("G11", "platform", ["taobao_live"]),
     ]:
-        c[tid] = _c(("share", column, tuple(values)), lambda ds, col=column, v=values: m.user_share(ds, period=2024, column=col, values=v))  # type: ignore[misc]  # lambdas with defaults
-    c["G12"] = _c(("cac", 2024), lambda ds: m.cac(ds, period=2024), 1.0)
-    c["G13"] = _c(("cac", 2021), lambda ds: m.cac(ds, period=2021), 1.0)
-    c["G14"] = _c(("conv", 2024), lambda ds: m.first_purchase_conversion(ds, period=2024))
-    c["G15"] = _c(("conv", 2021), lambda ds: m.first_purchase_conversion(ds, period=2021))
-    c["G16"] = _c(("aov", 2024), lambda ds: m.aov(ds, period=2024), 1.0)
-    c["G17"] = _c(("aovr",), lambda ds: m.aov_ratio(ds, period=2024, column="income_band", numerator_values=["new_middle_class"]), 1.0)
-    c["G18"] = _c(("watch", 2024), lambda ds: m.watch_minutes_per_session(ds, period=2024), 1.0)
-    c["G19"] = _c(("watch", 2021), lambda ds: m.watch_minutes_per_session(ds, period=2021), 1.0)
-    c["G20"] = _c(("bounce", 2024), lambda ds: m.bounce_rate(ds, period=2024))
-    for tid, where in [("I01", None), ("I02", {"city_tier": "tier1"}), ("I03", {"city_tier": LOWER}), ("I04", {"generation": "silver"})]:
-        c[tid] = _c(("irate", repr(where)), lambda ds, w=where: m.interaction_rate(ds, period=2024, where=w))  # type: ignore[misc]  # lambdas with defaults
-    up = ("uplift",)
-    c["I05"] = _c(up, lambda ds: m.interaction_uplift(ds, period=2024), metric="aov_uplift")
-    c["I06"] = _c(up, lambda ds: m.interaction_uplift(ds, period=2024), metric="repurchase_uplift")
-    c["I07"] = _c(("rai",), lambda ds: m.repurchase_after_interaction(ds, period=2024))
-    c["I08"] = _c(("top",), lambda ds: m.gmv_share_top_buyers(ds, period=2024))
-    c["D01"] = _c(("p2p",), lambda ds: m.public_to_private_conversion(ds, period=2024))
-    c["D02"] = _c(("freq",), lambda ds: m.repurchase_frequency_ratio(ds, period=2024), 1.0)
-    c["D03"] = _c(("paov",), lambda ds: m.private_aov_uplift(ds, period=2024))
-    c["D04"] = _c(("exit",), lambda ds: m.community_exit_rate(ds, period=2024))
-    c["L01"] = _c(("silent",), lambda ds: m.silent_reactivation(ds, at="2024Q3"))
+        c[tid] = _c(
+            ("share", column, tuple(values)),
+            lambda ds, col=column, v=values: user_share(ds, period=2024, column=col, values=v),  # type: ignore[misc]  # lambdas with defaults
+        )  # type: ignore[misc]  # lambdas with defaults
+    c["G12"] = _c(("cac", 2024), lambda ds: cac(ds, period=2024), 1.0)
+    c["G13"] = _c(("cac", 2021), lambda ds: cac(ds, period=2021), 1.0)
+    c["G14"] = _c(("conv", 2024), lambda ds: first_purchase_conversion(ds, period=2024))
+    c["G15"] = _c(("conv", 2021), lambda ds: first_purchase_conversion(ds, period=2021))
+    c["G16"] = _c(("aov", 2024), lambda ds: aov(ds, period=2024), 1.0)
+    c["G17"] = _c(
+        ("aovr",),
+        lambda ds: aov_ratio(ds, period=2024, column="income_band", values=["new_middle_class"]),
+        1.0,
+    )
+    c["G18"] = _c(("watch", 2024), lambda ds: watch_minutes_per_session(ds, period=2024), 1.0)
+    c["G19"] = _c(("watch", 2021), lambda ds: watch_minutes_per_session(ds, period=2021), 1.0)
+    c["G20"] = _c(("bounce", 2024), lambda ds: bounce_rate(ds, period=2024))
+    for tid, where in [
+        ("I01", None),
+        ("I02", {"city_tier": "tier1"}),
+        ("I03", {"city_tier": LOWER}),
+        ("I04", {"generation": "silver"}),
+    ]:
+        c[tid] = _c(
+            ("irate", repr(where)),
+            lambda ds, w=where: interaction_rate(ds, period=2024, where=w),  # type: ignore[misc]  # lambdas with defaults
+        )  # type: ignore[misc]  # lambdas with defaults
+    hv = ("high_vs_ordinary",)
+    c["I05"] = _c(hv, lambda ds: high_vs_ordinary(ds, period=2024), metric="aov_uplift")
+    c["I06"] = _c(hv, lambda ds: high_vs_ordinary(ds, period=2024), metric="repurchase_uplift")
+    c["I07"] = _c(("rai",), lambda ds: repurchase_after_interaction(ds, period=2024))
+    c["I08"] = _c(("top",), lambda ds: gmv_share_top_buyers(ds, period=2024))
+    c["D01"] = _c(("p2p",), lambda ds: public_to_private_conversion(ds, period=2024))
+    naive, gap = ("members", "naive"), "member vs non_member"
+    c["D02"] = _c(
+        naive,
+        lambda ds: member_comparison(ds, period=2024, design="naive"),
+        1.0,
+        metric="repurchase_frequency_ratio",
+        segment=gap,
+    )
+    c["D03"] = _c(
+        naive,
+        lambda ds: member_comparison(ds, period=2024, design="naive"),
+        shift=-1.0,
+        metric="aov_ratio",
+        segment=gap,
+    )
+    c["D04"] = _c(("exit",), lambda ds: community_exit_rate(ds, period=2024))
+    c["L01"] = _c(("silent",), lambda ds: silent_reactivation(ds, at="2024Q3"))
     return c
 
 
@@ -174,10 +265,21 @@ def _calibrate(
         tid = row["id"]
         call = CALLS.get(tid)
         record: dict[str, Any] = {
-            "id": tid, "metric": row["metric"], "segment": row["segment"], "period": row["period"],
-            "target": float(row["value"]), "value": None, "ci_low": None, "ci_high": None, "n": None,
-            "unit": row["unit"], "tolerance": float(row["tolerance"]), "tolerance_used": float(row["tolerance"]),
-            "passed": False, "error": None, "source": row["source"],
+            "id": tid,
+            "metric": row["metric"],
+            "segment": row["segment"],
+            "period": row["period"],
+            "target": float(row["value"]),
+            "value": None,
+            "ci_low": None,
+            "ci_high": None,
+            "n": None,
+            "unit": row["unit"],
+            "tolerance": float(row["tolerance"]),
+            "tolerance_used": float(row["tolerance"]),
+            "passed": False,
+            "error": None,
+            "source": row["source"],
         }
         if progress:
             progress(tid)
@@ -195,23 +297,44 @@ def _calibrate(
             record["error"] = str(result)
             out.append(record)
             continue
-        picked = _pick(result, call.pick)
-        scale = call.scale
-        shift = -100.0 if row["unit"] == "pct" and row["metric"].endswith("uplift") and call.scale == 1.0 else 0.0
+        try:  # a restricted dataset (one segment's report) may have no row for another segment
+            picked = _pick(result, call.pick)
+        except ValueError as exc:
+            record["error"] = str(exc)
+            out.append(record)
+            continue
+        scale, shift = call.scale, call.shift
         value = picked["value"]
-        record["value"] = None if value is None else value * scale + shift
+        record["value"] = None if value is None else (value + shift) * scale
         for k in ("ci_low", "ci_high"):
-            record[k] = None if picked.get(k) is None else picked[k] * scale + shift
+            record[k] = None if picked.get(k) is None else (picked[k] + shift) * scale
         record["n"] = picked.get("n")
         tol = record["tolerance"]
         if widen and record["ci_low"] is not None and record["ci_high"] is not None:
             se = (record["ci_high"] - record["ci_low"]) / (2 * 1.959964)
             tol = math.sqrt(tol**2 + (1.959964 * se) ** 2)
         record["tolerance_used"] = tol
-        record["passed"] = record["value"] is not None and abs(record["value"] - record["target"]) <= tol + 1e-12
+        record["passed"] = (
+            record["value"] is not None and abs(record["value"] - record["target"]) <= tol + 1e-12
+        )
         out.append(record)
-    return pl.DataFrame(out, schema={
-        "id": pl.String, "metric": pl.String, "segment": pl.String, "period": pl.String, "target": pl.Float64,
-        "value": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64, "unit": pl.String,
-        "tolerance": pl.Float64, "tolerance_used": pl.Float64, "passed": pl.Boolean, "error": pl.String, "source": pl.String,
-    })
+    return pl.DataFrame(
+        out,
+        schema={
+            "id": pl.String,
+            "metric": pl.String,
+            "segment": pl.String,
+            "period": pl.String,
+            "target": pl.Float64,
+            "value": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "n": pl.Int64,
+            "unit": pl.String,
+            "tolerance": pl.Float64,
+            "tolerance_used": pl.Float64,
+            "passed": pl.Boolean,
+            "error": pl.String,
+            "source": pl.String,
+        },
+    )

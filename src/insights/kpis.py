@@ -2,31 +2,46 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import polars as pl
 
-from insights import metrics as m
-from insights.data._cache import memo
-from insights.data.dataset import Dataset, MissingTableError
-from insights.metrics._periods import Period, parse_period, previous_quarter
+from insights._options import resolve_min_cell
+from insights.data._cache import remembered
+from insights.data.dataset import Dataset, EmptyPeriodWarning, MissingTableError
+from insights.metrics._periods import Period, comparison_period, parse_period
+from insights.metrics._segments import Where
+from insights.metrics.activity import activity_90d
+from insights.metrics.community import community_exit_rate, public_to_private_conversion
+from insights.metrics.growth import cac
+from insights.metrics.interaction import interaction_rate
+from insights.metrics.purchase import (
+    aov,
+    first_purchase_conversion,
+    repurchase_cycle,
+    repurchase_rate,
+)
+from insights.metrics.retention import retention_rates
 
-__all__ = ["kpi_scorecard", "KPIS", "comparison_quarter"]
+__all__ = ["kpi_scorecard", "KPIS"]
 
 #: KPI id -> the metric call for one quarter: ``call(dataset, quarter_label, by)``
 KPIS: dict[str, Callable[..., pl.DataFrame]] = {
     "retention_d7": lambda ds, q, by: _retention(ds, q, by).filter(pl.col("day") == 7),
     "retention_d30": lambda ds, q, by: _retention(ds, q, by).filter(pl.col("day") == 30),
     "retention_d60": lambda ds, q, by: _retention(ds, q, by).filter(pl.col("day") == 60),
-    "repurchase_60d": lambda ds, q, by: m.repurchase_rate(ds, period=q, by=by),
-    "active_90d": lambda ds, q, by: m.activity_90d(ds, period=q, by=by),
-    "first_purchase_30d": lambda ds, q, by: m.first_purchase_conversion(ds, period=q, by=by),
-    "aov_yuan": lambda ds, q, by: m.aov(ds, period=q, by=by),
-    "interaction_rate": lambda ds, q, by: m.interaction_rate(ds, period=q, by=by),
-    "public_to_private_conversion_30d": lambda ds, q, by: m.public_to_private_conversion(ds, period=q, by=by),
-    "community_exit_rate_90d": lambda ds, q, by: m.community_exit_rate(ds, period=q, by=by),
-    "cac_yuan": lambda ds, q, by: m.cac(ds, period=q),
-    "repurchase_cycle_median_days": lambda ds, q, by: m.repurchase_cycle(ds, period=q, by=by),
+    "repurchase_60d": lambda ds, q, by: repurchase_rate(ds, period=q, by=by),
+    "active_90d": lambda ds, q, by: activity_90d(ds, period=q, by=by),
+    "first_purchase_30d": lambda ds, q, by: first_purchase_conversion(ds, period=q, by=by),
+    "aov_yuan": lambda ds, q, by: aov(ds, period=q, by=by),
+    "interaction_rate": lambda ds, q, by: interaction_rate(ds, period=q, by=by),
+    "public_to_private_conversion_30d": lambda ds, q, by: public_to_private_conversion(
+        ds, period=q, by=by
+    ),
+    "community_exit_rate_90d": lambda ds, q, by: community_exit_rate(ds, period=q, by=by),
+    "cac_yuan": lambda ds, q, by: cac(ds, period=q, by=by),
+    "repurchase_cycle_median_days": lambda ds, q, by: repurchase_cycle(ds, period=q, by=by),
 }
 
 
@@ -40,32 +55,32 @@ def _retention(ds: Dataset, quarter: str, by: str | None) -> pl.DataFrame:
     """
     key = (id(ds), quarter, by)
     if key not in _RETENTION_CACHE:
-        _RETENTION_CACHE[key] = m.retention_rates(ds, period=quarter, days=(7, 30, 60), by=by)
+        _RETENTION_CACHE[key] = retention_rates(ds, period=quarter, timeline=(7, 30, 60), by=by)
     return _RETENTION_CACHE[key]
 
 
-def comparison_quarter(quarter: Period, compare_to: str) -> Period:
-    """``previous``, ``year_ago`` or an explicit quarter such as ``2023Q4``."""
-    if compare_to == "previous":
-        return previous_quarter(quarter)
-    if compare_to == "year_ago":
-        return previous_quarter(quarter, years=1)
-    return parse_period(compare_to)
-
-
-def _one_quarter(dataset: Dataset, quarter: Period, by: str | None, notes: list[str]) -> list[pl.DataFrame]:
+def _one_quarter(
+    dataset: Dataset, quarter: Period, by: str | None, notes: list[str]
+) -> list[pl.DataFrame]:
     # a quarter is observed as of its last day, so every quarter is measured the same way
     ds = dataset.with_as_of(quarter.end) if quarter.end_at < dataset.as_of else dataset
     frames = []
     for kpi, call in KPIS.items():
         try:
-            out = call(ds, quarter.label, by)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", EmptyPeriodWarning)
+                out = call(ds, quarter.label, by)
         except MissingTableError as exc:
             notes.append(f"{kpi}: skipped, {exc}")
             continue
         except ValueError as exc:
             notes.append(f"{kpi} {quarter.label}: not computable ({exc})")
             continue
+        for w in caught:  # an empty quarter is a note of the scorecard, like a skipped KPI
+            if issubclass(w.category, EmptyPeriodWarning):
+                notes.append(f"{kpi} {quarter.label}: {w.message}")
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if out.height == 0:
             continue
         frames.append(
@@ -88,7 +103,8 @@ def kpi_scorecard(
     quarter: str,
     compare_to: str = "previous",
     by: str | None = None,
-    min_cell: int = 10,
+    where: Where = None,
+    min_cell: int | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Headline KPIs of ``quarter`` and the comparison quarter, with 95% CI and n.
 
@@ -97,37 +113,117 @@ def kpi_scorecard(
     Rates are fractions. Rows whose ``n`` is below ``min_cell`` are suppressed
     (value and CI set to null, ``suppressed`` true) so small groups are never shown.
 
+    Parameters
+    ----------
+    dataset
+        The data.
+    quarter
+        The quarter reported, like ``"2024Q4"``.
+    compare_to
+        ``"previous"``, ``"year_ago"`` or a quarter label.
+    by
+        A users column: one row per value (``segment``) for every KPI, each about that
+        segment's users only (CAC needs ``by`` to be a ``spend`` column too, else it
+        is noted as not computable).
+    where
+        The user-population filter: every KPI is computed on
+        ``dataset.restrict(where)`` (:meth:`insights.Dataset.restrict`), so every
+        table, ``spend`` included, holds only the users in scope (a table that cannot
+        be restricted is skipped with a note).
+    min_cell
+        Rows with fewer users are suppressed (default from ``ins.options``).
+
     Returns
     -------
     (polars.DataFrame, list[str])
         ``metric, segment, quarter, value, ci_low, ci_high, n, suppressed`` and notes
-        on KPIs that were skipped (missing tables, windows not yet observable).
-        Remembered per data files and arguments (``insights.data._cache.memo``).
+        on KPIs that were skipped (missing tables, windows not yet observable, an
+        empty quarter). Remembered per data files, restriction and arguments
+        (``insights.data._cache.remembered``).
+
+    Examples
+    --------
+    Sixty users, one every three days from 2024-07-01, each back nine days later; two
+    in three on douyin. Without orders, interactions, community or spend those KPIs
+    are skipped with a note.
+
+    >>> import datetime as dt, polars as pl
+    >>> import insights as ins
+    >>> t0 = dt.datetime(2024, 7, 1, 12)
+    >>> ds = ins.frames_dataset(
+    ...     users=pl.DataFrame({"user_id": range(60), "platform": ["douyin", "kuaishou", "douyin"] * 20,
+    ...                         "first_seen_at": [t0 + dt.timedelta(days=3 * i) for i in range(60)]}),
+    ...     views=pl.DataFrame({"user_id": range(60), "watch_seconds": [60.0] * 60,
+    ...                         "started_at": [t0 + dt.timedelta(days=3 * i + 9) for i in range(60)]}),
+    ...     as_of="2024-12-31",
+    ... )
+    >>> card, notes = ins.kpi_scorecard(ds, quarter="2024Q4", where={"platform": "douyin"})
+    >>> card.filter(pl.col("metric") == "retention_d7").select("quarter", "value", "n").rows()
+    [('2024Q3', 1.0, 21), ('2024Q4', 1.0, 19)]
+    >>> notes[0]
+    "repurchase_60d: skipped, table 'orders' is not in this dataset; add orders.parquet or orders.csv"
     """
-    params = {"quarter": quarter, "compare_to": compare_to, "by": by, "min_cell": min_cell}
-    return memo(dataset, "kpi_scorecard", params, lambda: _scorecard(dataset, quarter, compare_to, by, min_cell))
+    # resolved before the results cache, so a later ins.options(min_cell=...) is honoured
+    return _kpi_scorecard(
+        dataset,
+        quarter=quarter,
+        compare_to=compare_to,
+        by=by,
+        where=where,
+        min_cell=resolve_min_cell(min_cell),
+    )
+
+
+@remembered
+def _kpi_scorecard(
+    dataset: Dataset,
+    *,
+    quarter: str,
+    compare_to: str,
+    by: str | None,
+    where: Where,
+    min_cell: int,
+) -> tuple[pl.DataFrame, list[str]]:
+    scope = dataset.restrict(where)
+    return _scorecard(scope, parse_period(quarter), compare_to, by, min_cell)
 
 
 def _scorecard(
-    dataset: Dataset, quarter: str, compare_to: str, by: str | None, min_cell: int
+    dataset: Dataset, q: Period, compare_to: str, by: str | None, min_cell: int
 ) -> tuple[pl.DataFrame, list[str]]:
-    q = parse_period(quarter)
-    other = comparison_quarter(q, compare_to)
+    other = comparison_period(q, compare_to=compare_to)
     notes: list[str] = []
     try:
         frames = _one_quarter(dataset, q, by, notes) + _one_quarter(dataset, other, by, notes)
     finally:
         _RETENTION_CACHE.clear()
     if not frames:
-        return pl.DataFrame(schema={"metric": pl.String, "segment": pl.String, "quarter": pl.String, "value": pl.Float64,
-                                    "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64, "suppressed": pl.Boolean}), notes
+        return pl.DataFrame(
+            schema={
+                "metric": pl.String,
+                "segment": pl.String,
+                "quarter": pl.String,
+                "value": pl.Float64,
+                "ci_low": pl.Float64,
+                "ci_high": pl.Float64,
+                "n": pl.Int64,
+                "suppressed": pl.Boolean,
+            }
+        ), notes
     out = pl.concat(frames)
     small = pl.col("n").is_null() | (pl.col("n") < min_cell)
     out = out.with_columns(
-        *(pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in ("value", "ci_low", "ci_high")),
+        *(
+            pl.when(small).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("value", "ci_low", "ci_high")
+        ),
         pl.when(small).then(None).otherwise(pl.col("n")).alias("n"),
         small.alias("suppressed"),
     )
     order = {k: i for i, k in enumerate(KPIS)}
-    out = out.with_columns(pl.col("metric").replace_strict(order, default=99).alias("_o")).sort("_o", "segment", "quarter").drop("_o")
+    out = (
+        out.with_columns(pl.col("metric").replace_strict(order, default=99).alias("_o"))
+        .sort("_o", "segment", "quarter")
+        .drop("_o")
+    )
     return out, notes

@@ -146,3 +146,86 @@ def test_cache_size_cap_must_be_a_number(tmp_path, monkeypatch) -> None:
     with pytest.raises(ValueError, match="INSIGHTS_CACHE_MAX_MB must be a number"):
         memo(load_dataset(tmp_path / "d"), "f", {}, _counted(calls, 1))
     assert calls == []  # refused before the work, not after it
+
+
+# --- arguments are checked at the user's call, before any cache machinery -------------------
+
+def _frames(tb) -> list:
+    import traceback
+
+    return traceback.extract_tb(tb)
+
+
+def test_remembered_call_that_does_not_fit_the_signature_fails_at_the_callers_line(tmp_path) -> None:
+    import insights as ins
+
+    _write(tmp_path / "d", _users([1, 2, 3]))
+    ds = load_dataset(tmp_path / "d")
+    for call, message in (
+        (lambda: ins.retention_curves(ds, perod=2024), "unexpected keyword argument 'perod'"),
+        (lambda: ins.retention_curves(ds, 2024), "takes 1 positional argument but 2 were given"),
+        (lambda: ins.kpi_scorecard(ds), "missing 1 required keyword-only argument: 'quarter'"),
+    ):
+        with pytest.raises(TypeError, match=message) as info:
+            call()
+        frames = _frames(info.value.__traceback__)
+        # only this file's frames: Python refused the call itself, no insights frame ran
+        assert all(f.filename == __file__ for f in frames), frames
+        assert info.value.__context__ is None and info.value.__cause__ is None
+
+
+def test_remembered_functions_own_argument_errors_have_no_cache_frames(tmp_path, monkeypatch) -> None:
+    import insights as ins
+    from insights.data import _cache
+
+    _write(tmp_path / "d", _users([1, 2, 3]))
+    for cache in ("on", "off"):  # the cached path (a key is hashed) and the uncached one
+        if cache == "off":
+            monkeypatch.setenv("INSIGHTS_CACHE_DIR", "off")
+        ds = load_dataset(tmp_path / "d")
+        with pytest.raises(ValueError, match="2024Q5") as info:
+            ins.first_purchase_conversion(ds, period="2024Q5")
+        frames = _frames(info.value.__traceback__)
+        files = [f.filename for f in frames]
+        assert _cache.__file__ not in files, frames  # no memo, no lambda, no slot
+        assert files[0] == __file__
+        # one generated frame named after the function (hidden by pytest and IPython),
+        # then the function's own frame, where the argument is checked
+        name = "first_purchase_conversion"
+        assert frames[1].filename == f"<remembered insights.metrics.purchase.{name}>", frames
+        assert frames[1].name == name and frames[1].line
+        assert frames[2].name == name and frames[2].filename.endswith("purchase.py"), frames
+        tb = info.value.__traceback__.tb_next
+        assert tb.tb_frame.f_locals.get("__tracebackhide__") is True
+
+
+def test_remembered_wrapper_keeps_the_signature_docs_and_module(tmp_path) -> None:
+    import inspect
+
+    import insights.metrics.purchase as purchase
+
+    f = purchase.first_purchase_conversion
+    name = "first_purchase_conversion"
+    assert f.__wrapped__.__name__ == name and f.__doc__ == f.__wrapped__.__doc__
+    assert inspect.signature(f) == inspect.signature(f.__wrapped__)
+    assert f.__globals__ is vars(purchase)  # doctest and pickle find it by its module
+    assert f.__kwdefaults__ == f.__wrapped__.__kwdefaults__
+
+
+def test_remembered_keys_on_every_argument_defaults_included(tmp_path) -> None:
+    from insights.data._cache import remembered
+
+    calls: list[tuple] = []
+
+    @remembered
+    def heavy(dataset, /, *, period: int, by: str | None = None):
+        calls.append((period, by))
+        return period
+
+    _write(tmp_path / "d", _users([1, 2, 3]))
+    ds = load_dataset(tmp_path / "d")
+    assert heavy(ds, period=1) == heavy(ds, period=1, by=None) == 1
+    assert calls == [(1, None)]  # the default spelled out is the same call
+    heavy(ds, period=1, by="platform")
+    heavy(ds.restrict({"user_id": [1, 2]}), period=1)  # a restricted dataset is another key
+    assert calls == [(1, None), (1, "platform"), (1, None)]

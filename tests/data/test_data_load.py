@@ -313,3 +313,78 @@ def test_usage_errors() -> None:
 def test_debug_prints_traceback(tmp_path: Path, capsys) -> None:
     assert validate_command(tmp_path / "nope", False, True, False) == 2
     assert "Traceback" in capsys.readouterr().err
+
+
+# --- pandas frames: converted faithfully, or refused naming the column ----------------------
+
+
+def _messy_pandas(tables: dict[str, pl.DataFrame]) -> dict:
+    """The tables as pandas frames the way people have them: every awkward dtype at once."""
+    import pandas as pd
+
+    out = {name: frame.to_pandas() for name, frame in tables.items()}
+    users = out["users"]
+    # tz-aware timestamps (the same instants in UTC), categories, a nanosecond column
+    users["first_seen_at"] = (
+        pd.to_datetime(users["first_seen_at"]).dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
+    )
+    users["platform"] = users["platform"].astype("category")
+    users["city_tier"] = users["city_tier"].astype("string[pyarrow]")
+    orders = out["orders"]
+    orders["ordered_at"] = orders["ordered_at"].astype("datetime64[ns]")
+    orders["refunded"] = orders["refunded"].astype("boolean")  # nullable boolean
+    views = out["views"]
+    views["started_at"] = views["started_at"].dt.tz_localize("Asia/Shanghai")
+    out["spend"]["period_start"] = out["spend"]["period_start"].astype(object)  # datetime.date objects
+    out["community"]["kind"] = out["community"]["kind"].astype("category")
+    return out
+
+
+def test_pandas_frames_are_converted_like_parquet(tables) -> None:
+    frames = _messy_pandas(tables)
+    before = {k: v.copy(deep=True) for k, v in frames.items()}
+    ds = load_dataset(**frames)
+    assert all(isinstance(t, pl.LazyFrame) for t in ds.tables.values())  # analyses run in Polars
+    assert ds.as_of == AS_OF and ds.quality.ok
+    _same(ds, tables)  # the values and types of the Parquet files
+    assert all(before[k].equals(v) for k, v in frames.items())  # inputs not modified
+    frames["orders"].loc[0, "amount"] = float("nan")  # NaN is missing, as a null in Parquet
+    with pytest.raises(DataValidationError, match="1 rows have no amount"):
+        load_dataset(**frames)
+    # frames_dataset takes pandas too (no parsing: plain dtypes)
+    plain = ins_frames(tables)
+    assert_frame_equal(_frame(plain, "orders"), tables["orders"])
+
+
+def ins_frames(tables: dict[str, pl.DataFrame]) -> Dataset:
+    from insights.data import frames_dataset
+
+    return frames_dataset(**{k: v.to_pandas() for k, v in tables.items()})
+
+
+def test_pandas_named_index_and_nullable_integer_ids(tables) -> None:
+    import pandas as pd
+
+    users = tables["users"].with_columns(pl.col("user_id").str.slice(1).cast(pl.Int64))
+    frame = users.to_pandas()
+    frame["user_id"] = frame["user_id"].astype("Int64")
+    ds = load_dataset(users=frame.set_index("user_id"))
+    assert_frame_equal(_frame(ds, "users"), users)
+    assert isinstance(frame.index, pd.RangeIndex)  # the caller's frame is untouched
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: f.assign(amount=[1.5, "x"] + [2.0] * (len(f) - 2)),
+         r"orders\.amount: the pandas column \(object\) mixes Python types"),
+        (lambda f: f.assign(ordered_at=__import__("pandas").period_range("2024-01", periods=len(f), freq="D")),
+         r"orders\.ordered_at: the pandas column \(period\[D\]\) holds periods; convert it with \.dt\.start_time"),
+        (lambda f: f.rename(columns={"category": "source"}),
+         r"orders: the pandas frame has columns \['source'\] more than once"),
+    ],
+)
+def test_pandas_columns_that_cannot_be_converted_are_refused_by_name(tables, change, message) -> None:
+    orders = change(tables["orders"].to_pandas())
+    with pytest.raises(DataReadError, match=message):
+        load_dataset(users=tables["users"].to_pandas(), orders=orders)

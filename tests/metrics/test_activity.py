@@ -7,7 +7,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from insights.metrics.activity import active_users, activity_90d, default_quarters
+from insights.metrics._periods import default_quarters
+from insights.metrics.activity import active_users, activity_90d
 from insights.stats.proportions import wilson_interval
 
 d = dt.datetime
@@ -88,7 +89,7 @@ def test_default_quarters() -> None:
 
 
 def test_active_users_counts(ds) -> None:
-    out = active_users(ds, quarters=["2023Q4", "2024Q1", "2024Q2"])
+    out = active_users(ds, period=["2023Q4", "2024Q1", "2024Q2"])
     assert out.columns == [*HEAD, "complete"]
     assert out.select("metric", "segment", "period", "value", "n", "complete").rows() == [
         ("active_users", "all", "2023Q4", 4.0, 4, True),
@@ -100,22 +101,31 @@ def test_active_users_counts(ds) -> None:
 
 def test_active_users_index_by_segment(ds) -> None:
     # tier1: Q4 = {1, 2}, Q1 = {1, 2}; tier3: Q4 = {3, 5}, Q1 = {3, 4, 5} -> index 150
-    out = active_users(ds, quarters=["2024Q1"], by="city_tier", index_base="2023Q4")
+    out = active_users(ds, period="2024Q1", by="city_tier", index_base="2023Q4")
     assert out.select("metric", "segment", "period", "value", "n").rows() == [
         ("active_users_index", "tier1", "2024Q1", 100.0, 2),
         ("active_users_index", "tier3", "2024Q1", 150.0, 3),
     ]
     # where: only tier3; base 2024Q2 (1 user: u4) -> Q1 = 3 / 1 * 100
     out = active_users(
-        ds, quarters=["2024Q1", "2024Q2"], where={"city_tier": "tier3"}, index_base="2024Q2"
+        ds, period=["2024Q1", "2024Q2"], where={"city_tier": "tier3"}, index_base="2024Q2"
     )
     assert out["value"].to_list() == [300.0, 100.0]
 
 
-def test_active_users_sources(ds) -> None:
+def test_active_users_activity(ds) -> None:
     # views only: u2 is active in 2024Q1 only through an interaction and an order -> 4
-    out = active_users(ds, quarters=["2024Q1"], sources=("views",))
+    out = active_users(ds, period=["2024Q1"], activity=("views",))
     assert out["n"].item() == 4
+    assert active_users(ds, period="2024Q1", activity="views")["n"].item() == 4
+    # months and years are periods too: Jan u1-u5; Feb u1 (view), u2 (order), u3, u4, u5;
+    # Mar u1, u3, u5. 2023: u1, u2, u3, u5 (u4 is first seen in 2024)
+    months = active_users(ds, period=["2024-01", "2024-02", "2024-03", 2023])
+    assert months.select("period", "n").rows() == [
+        ("2024-01", 5), ("2024-02", 5), ("2024-03", 3), ("2023", 4)
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="pass several periods as a list"):
+        active_users(ds, period=("2024Q1", "2024Q2"))  # type: ignore[arg-type]
 
 
 def test_activity_90d(ds) -> None:

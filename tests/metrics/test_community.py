@@ -11,6 +11,7 @@ import pytest
 from insights.metrics.community import (
     community_activity,
     community_leave_curves,
+    community_spells,
     private_gmv_share,
 )
 
@@ -50,8 +51,22 @@ def test_community_leave_curves_is_km_from_first_join(make_dataset):
     # T: user 1 censored at Mar 31 (117 d), user 2 leaves after 24 d, user 3 after 5 d
     s = curves.at([5, 24])
     assert s["survival"].to_list() == pytest.approx([2 / 3, 1 / 3])
-    with pytest.raises(ValueError, match="start"):
-        community_leave_curves(ds, start="first_seen")
+    # where= keeps users 2 and 3: both leave (after 24 and 5 days)
+    kept = community_leave_curves(ds, where={"user_id": [2, 3]})
+    assert kept.at([5, 24])["survival"].to_list() == pytest.approx([1 / 2, 0.0])
+    with pytest.raises(TypeError, match="origin"):
+        community_leave_curves(ds, origin="first_seen")  # type: ignore[call-arg]
+
+
+def test_community_spells_with_segments(make_dataset):
+    users = USERS.with_columns(channel=pl.Series(["a", "a", "b", "b"]))
+    ds = make_dataset(users=users, community=COMMUNITY, as_of="2024-03-31")
+    spells = community_spells(ds, by="channel").collect().sort("user_id", "join_at")
+    # 1: one open spell; 2: Jan 10 - Feb 3, then open from Mar 1; 3: Feb 20 - Feb 25
+    assert spells.select("user_id", "segment").rows() == [(1, "a"), (2, "a"), (2, "a"), (3, "b")]
+    assert spells["leave_at"].to_list() == [None, d(2, 3), None, d(2, 25)]
+    only_b = community_spells(ds, where={"channel": "b"}).collect()
+    assert only_b.select("user_id", "segment").rows() == [(3, "all")]
 
 
 ORDERS = pl.DataFrame(

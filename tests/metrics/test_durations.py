@@ -1,4 +1,4 @@
-"""Duration builders for each start event, on hand-worked examples (polars and duckdb)."""
+"""Duration builders for each origin, on hand-worked examples (polars and duckdb)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from insights.data._backend import collect
-from insights.metrics.durations import START_EVENTS, durations_of, unit_columns, units_of
+from insights.metrics.durations import ORIGINS, durations_of, unit_columns, units_of
 
 T0 = dt.datetime(2024, 1, 1, 9)
 AS_OF = "2024-03-01"  # day 60 for users first seen 2024-01-01
@@ -28,8 +28,8 @@ def _users(n: int = 4) -> pl.DataFrame:
     )
 
 
-def _run(ds, start: str) -> dict[int, tuple[int, int]]:
-    out = collect(durations_of(ds, units_of(ds, start=start), start=start))
+def _run(ds, origin: str) -> dict[int, tuple[int, int]]:
+    out = collect(durations_of(ds, units_of(ds, origin=origin), origin=origin))
     return {r["user_id"]: (r["duration"], r["event"]) for r in out.iter_rows(named=True)}
 
 
@@ -95,7 +95,7 @@ def test_experiment_counts_from_assignment(make_dataset) -> None:
         }
     )
     ds = make_dataset(users=_users(), views=views_df, experiments=exp, as_of="2024-04-10")
-    out = collect(durations_of(ds, units_of(ds, start="experiment"), start="experiment"))
+    out = collect(durations_of(ds, units_of(ds, origin="experiment"), origin="experiment"))
     got = {
         (r["user_id"], r["experiment"]): (r["duration"], r["event"], r["arm"])
         for r in out.iter_rows(named=True)
@@ -120,11 +120,11 @@ def test_first_seen_matches_lifetimes(make_dataset) -> None:
     assert _run(ds, "first_seen") == {1: (11, 1), 2: (1, 1)}
 
 
-def test_unit_columns_and_bad_start(make_dataset) -> None:
+def test_unit_columns_and_bad_origin(make_dataset) -> None:
     exp = pl.DataFrame({"user_id": [1], "experiment": ["x"], "arm": ["c"], "assigned_at": [T0]})
     ds = make_dataset(users=_users(1), experiments=exp, as_of=AS_OF)
     assert unit_columns(ds) == ["user_id", "first_seen_at", "platform"]
-    assert unit_columns(ds, start="experiment")[-2:] == ["experiment", "arm"]
-    assert set(START_EVENTS) == {"first_seen", "first_order", "community_join", "experiment"}
-    with pytest.raises(ValueError, match="start must be one of"):
-        units_of(ds, start="signup")  # type: ignore[arg-type]
+    assert unit_columns(ds, origin="experiment")[-2:] == ["experiment", "arm"]
+    assert set(ORIGINS) == {"first_seen", "first_order", "community_join", "experiment"}
+    with pytest.raises(ValueError, match="origin must be one of"):
+        units_of(ds, origin="signup")  # type: ignore[arg-type]

@@ -139,6 +139,23 @@ def test_refunds_srm_and_allocation(make_dataset) -> None:
     assert equal.srm.chi2 == pytest.approx(0.0) and equal.split_source == "equal"
 
 
+def test_where_keeps_some_units(make_dataset) -> None:
+    # users 0..3: control 0, 2 and treatment 1, 3; 30-day orders: 0 (day 5) and 1 (day 3) -> 1/2 each
+    ds = make_dataset(frames(), as_of="2024-06-30")
+    res = experiment_effects(
+        ds, experiment="plan", outcomes=["order_30d"], survival=False,
+        where={"user_id": [0, 1, 2, 3]},
+    )  # fmt: skip
+    assert res.arms["n"].to_list() == [2, 2]
+    row = res.summary.row(0, named=True)
+    assert (row["segment"], row["n_arm"], row["n_control"]) == ("all", 2, 2)
+    assert (row["value_arm"], row["value_control"]) == pytest.approx((0.5, 0.5))
+    curves = experiment_effects(
+        ds, experiment="plan", outcomes=["retention_d7"], where={"user_id": [0, 1, 2, 3]}
+    ).curves
+    assert curves is not None and curves.summary["n"].to_list() == [2, 2]
+
+
 def test_bad_input(make_dataset) -> None:
     ds = make_dataset(frames(), as_of="2024-06-30")
     with pytest.raises(ValueError, match="not in the experiments table.*plan"):

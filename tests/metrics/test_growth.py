@@ -79,8 +79,10 @@ def test_user_share_hand_worked(make_dataset):
     lo, hi = wilson_ref(2, 5)  # (0.1176, 0.7693)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi))
     assert row["share_of"] == "tier3+tier4_county"
-    labelled = user_share(ds, period="2024Q1", column="city_tier", values="tier1", label="top tier")
-    assert labelled.select("segment", "value", "n").row(0) == ("top tier", pytest.approx(0.2), 5)
+    named = user_share(ds, period="2024Q1", column="city_tier", values="tier1", segment="top tier")
+    assert named.select("segment", "value", "n", "share_of").row(0) == (
+        "top tier", pytest.approx(0.2), 5, "top tier"
+    )  # fmt: skip
 
 
 def test_user_share_by_segment(make_dataset):
@@ -111,7 +113,7 @@ def test_new_user_share(make_dataset):
 
 def test_new_users(make_dataset):
     ds = make_dataset(users=USERS, as_of=AS_OF)
-    out = new_users(ds, periods=["2024Q1", "2024Q2"])
+    out = new_users(ds, period=["2024Q1", "2024Q2"])
     assert out.columns[:7] == HEAD
     assert out.select("segment", "period", "value", "n").rows() == [
         ("all", "2024Q1", 5.0, 5),
@@ -123,7 +125,7 @@ def test_new_users(make_dataset):
         ("2024Q1", 5),
         ("2024Q2", 2),
     ]
-    by = new_users(ds, periods=["2024Q1"], by="channel")
+    by = new_users(ds, period="2024Q1", by="channel")
     assert by.select("segment", "n").rows() == [
         ("organic", 1),
         ("paid", 2),
@@ -151,6 +153,11 @@ def test_cac(make_dataset):
     ]  # fmt: skip
     with pytest.raises(ValueError, match="city_tier"):
         cac(ds, period="2024Q1", by="city_tier")
+    # where filters spend and users alike: paid spend 500 over the 2 paid new users
+    paid = cac(ds, period="2024Q1", where={"channel": ["paid"]})
+    assert paid.select("segment", "value", "n", "spend_yuan").row(0) == ("all", 250.0, 2, 500.0)
+    with pytest.raises(ValueError, match="where: spend has no column \\['city_tier'\\]"):
+        cac(ds, period="2024Q1", where={"city_tier": "tier3"})
 
 
 def test_watch_minutes_per_session(make_dataset):

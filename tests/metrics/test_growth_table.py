@@ -58,7 +58,7 @@ def row(t: pl.DataFrame, metric: str, segment: str = "all") -> dict:
 
 def test_growth_table_hand_worked(make_dataset):
     ds = make_dataset(users=USERS, views=VIEWS, orders=ORDERS, spend=SPEND, as_of="2024-06-30")
-    t = growth_table(ds, quarters=["2024Q1"])
+    t = growth_table(ds, period="2024Q1")
     assert set(t["period"]) == {"2024Q1"}
     assert row(t, "active_users")["n"] == 6
     assert row(t, "active_users_qoq")["value"] == pytest.approx(6 / 3 - 1)
@@ -78,7 +78,7 @@ def test_growth_table_hand_worked(make_dataset):
 
 def test_growth_table_by_channel(make_dataset):
     ds = make_dataset(users=USERS, views=VIEWS, orders=ORDERS, spend=SPEND, as_of="2024-06-30")
-    t = growth_table(ds, quarters=["2024Q1"], by="channel")
+    t = growth_table(ds, period="2024Q1", by="channel")
     assert row(t, "new_users", "paid")["n"] == 3
     assert row(t, "new_users_qoq", "paid")["value"] == pytest.approx(2.0)
     assert row(t, "new_users_qoq", "organic")["value"] == pytest.approx(0.0)
@@ -88,9 +88,22 @@ def test_growth_table_by_channel(make_dataset):
 
 def test_growth_table_without_spend_has_no_cac(make_dataset):
     ds = make_dataset(users=USERS, views=VIEWS, orders=ORDERS, as_of="2024-06-30")
-    t = growth_table(ds, quarters=["2024Q1"])
+    t = growth_table(ds, period="2024Q1")
     assert "cac_yuan" not in set(t["metric"])
     assert {"new_users", "new_users_yoy", "active_users", "first_purchase_30d"} <= set(t["metric"])
+
+
+def test_growth_table_where_equals_the_segment(make_dataset):
+    import narwhals as nw
+
+    ds = make_dataset(users=USERS, views=VIEWS, orders=ORDERS, spend=SPEND, as_of="2024-06-30")
+    by = growth_table(ds, period=["2024Q1"], by="channel")
+    only = growth_table(ds, period=["2024Q1"], where={"channel": "paid"})
+    assert set(only["segment"]) == {"all"} and "cac_yuan" in set(only["metric"])
+    assert only.drop("segment").equals(by.filter(segment="paid").drop("segment"))
+    # an expression may name users-only columns: no CAC rows (spend is not per user)
+    expr = growth_table(ds, period="2024Q1", where=nw.col("channel") == "paid")
+    assert expr.equals(only.filter(pl.col("metric") != "cac_yuan"))
 
 
 def test_count_growth_zero_base_is_null():

@@ -11,13 +11,13 @@ import pytest
 
 from insights.data import MissingTableError
 from insights.data._backend import collect
+from insights.metrics.concentration import gmv_share_top_buyers
 from insights.metrics.interaction import (
-    gmv_share_top_buyers,
     interaction_intensity,
     interaction_rate,
-    interaction_uplift,
     repurchase_after_interaction,
 )
+from insights.metrics.interaction_outcomes import high_vs_ordinary
 
 Z = 1.959963984540054
 
@@ -125,12 +125,14 @@ def test_interaction_intensity(make_dataset):
         interaction_intensity(ds, period="2024Q1", top=1.5)
 
 
-def test_interaction_uplift(make_dataset):
+def test_high_vs_ordinary_uplift_rows(make_dataset):
+    """The AOV and repurchase uplifts of high- vs ordinary-interaction viewers (the gap rows)."""
     ds = make_dataset(FRAMES, as_of=AS_OF)
-    out = interaction_uplift(ds, period="2024Q1")
-    assert out.columns[:7] == ["metric", "segment", "period", "value", "ci_low", "ci_high", "n"]
+    hv = high_vs_ordinary(ds, period="2024Q1")
+    assert hv.columns[:7] == ["metric", "segment", "period", "value", "ci_low", "ci_high", "n"]
+    out = hv.filter(pl.col("metric").is_in(["aov_uplift", "repurchase_uplift"]))
     assert out["metric"].to_list() == ["aov_uplift", "repurchase_uplift"]
-    assert set(out["segment"]) == {"high_interaction vs ordinary"}
+    assert set(out["segment"]) == {"high vs ordinary"}
     aov_row, rep_row = out.row(0, named=True), out.row(1, named=True)
     # AOV over Q1 orders. high (1, 10): 100 + 60 + 40 = 200 / 3 orders.
     # ordinary: 2 -> 50 + 30; 3 -> 20 + 30; 4 -> 10 (its April order is outside); 5 -> 25 (refund excluded); 6 -> 30
@@ -161,13 +163,14 @@ def test_repurchase_after_interaction(make_dataset):
     # 4 (Feb 1 < Mar 1), 10 (Feb 1 10:00 < 12:00), 11 (Jan 15 < Feb 1); not 2 (Feb 20 > Jan 5), 5, 6.
     # Repurchased within 60 days: 1, 3, 4 -> 3 / 5
     row = out.row(0, named=True)
-    assert (row["metric"], row["segment"], row["n"]) == (
-        "repurchase_60d",
-        "interacted_before_first_order",
-        5,
-    )
+    assert (row["metric"], row["segment"], row["n"]) == ("repurchase_60d", "all", 5)
     assert row["value"] == pytest.approx(0.6)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx(wilson_ref(3, 5))
+    # by channel: a = 1, 3, 4 (all repurchase), b = 10, 11 (neither); where keeps one channel
+    by = repurchase_after_interaction(ds, period="2024Q1", by="channel")
+    assert by.select("segment", "value", "n").rows() == [("a", 1.0, 3), ("b", 0.0, 2)]
+    only_b = repurchase_after_interaction(ds, period="2024Q1", where={"channel": "b"})
+    assert only_b.select("segment", "value", "n").row(0) == ("all", 0.0, 2)
 
 
 def test_gmv_share_top_buyers(make_dataset):
@@ -196,7 +199,7 @@ def test_missing_tables_raise(make_dataset):
     with pytest.raises(MissingTableError, match="interactions"):
         interaction_rate(ds, period="2024Q1")
     with pytest.raises(MissingTableError, match="interactions"):
-        interaction_uplift(ds, period="2024Q1")
+        high_vs_ordinary(ds, period="2024Q1")
     with pytest.raises(MissingTableError, match="interactions"):
         repurchase_after_interaction(ds, period="2024Q1")
     no_views = make_dataset(users=USERS, interactions=INTERACTIONS, as_of=AS_OF)
@@ -211,7 +214,7 @@ def test_does_not_mutate_input(make_dataset):
     ds = make_dataset(FRAMES, as_of=AS_OF)
     interaction_rate(ds, period="2024Q1")
     collect(interaction_intensity(ds, period="2024Q1"))
-    interaction_uplift(ds, period="2024Q1")
+    high_vs_ordinary(ds, period="2024Q1")
     repurchase_after_interaction(ds, period="2024Q1")
     gmv_share_top_buyers(ds, period="2024Q1")
     for k, v in FRAMES.items():

@@ -9,7 +9,8 @@ import pytest
 
 from insights.data._backend import collect
 from insights.metrics.activity_days import active_user_days, activity_days, as_of_day
-from insights.metrics.lifetimes import survival_counts, user_lifetimes
+from insights.metrics.lifetimes import _survival_counts as survival_counts
+from insights.metrics.lifetimes import user_lifetimes
 
 T0 = dt.datetime(2024, 1, 1, 8)
 AS_OF = "2024-04-30"  # day index 120 for users first seen 2024-01-01
@@ -106,10 +107,19 @@ def test_activity_days(make_dataset) -> None:
         5: [0],
         7: [0, 20, 45, 70, 90],
     }
-    only_views = collect(activity_days(ds, sources=("views",)))
+    only_views = collect(activity_days(ds, activity=("views",)))
     assert sorted(only_views.filter(pl.col("user_id") == 2)["day"].to_list()) == [0]
-    with pytest.raises(ValueError, match="unknown activity sources"):
-        activity_days(ds, sources=("clicks",))
+    assert set(only_views["segment"]) == {"all"}
+    with pytest.raises(ValueError, match="activity names unknown tables"):
+        activity_days(ds, activity=("clicks",))
+    # by and where: the segment column and the filter on users columns
+    a = collect(activity_days(ds, by="category", where={"category": "a"}))
+    expected_a = set(src["users"].filter(pl.col("category") == "a")["user_id"].to_list())
+    assert set(a["user_id"].to_list()) == expected_a & set(got)
+    assert set(a["segment"]) == {"a"}
+    assert a.sort("user_id", "day")["day"].to_list() == [
+        d for u in sorted(expected_a & set(got)) for d in got[u]
+    ]
 
 
 def test_active_user_days_epoch(make_dataset) -> None:
@@ -127,7 +137,10 @@ def test_user_lifetimes(make_dataset) -> None:
     ds = make_dataset(src, as_of=AS_OF)
     lt = collect(user_lifetimes(ds)).sort("user_id")
     assert all(src[k].equals(before[k]) for k in src)
-    assert lt.columns == ["user_id", "first_seen_day", "last_active_day", "L", "event", "duration"]
+    assert lt.columns == [
+        "user_id", "segment", "first_seen_day", "last_active_day", "L", "event", "duration"
+    ]  # fmt: skip
+    assert set(lt["segment"]) == {"all"}
     for row in lt.to_dicts():
         L, event, duration, last = EXPECTED[row["user_id"]]
         assert (row["L"], row["event"], row["duration"]) == (L, event, duration)
@@ -146,6 +159,20 @@ def test_churn_gap_parameter(make_dataset) -> None:
     assert (row7["L"], row7["event"], row7["duration"]) == (90, 1, 91)
     with pytest.raises(ValueError):
         user_lifetimes(ds, churn_gap=0)
+
+
+def test_user_lifetimes_period_by_where(make_dataset) -> None:
+    # the Q1 cohort of category a (users 1 and 3), as in the survival counts below
+    ds = make_dataset(frames(), as_of=AS_OF)
+    lt = collect(user_lifetimes(ds, period="2024Q1", by="category", where={"category": "a"}))
+    lt = lt.sort("user_id")
+    expected = frames()["users"].filter(
+        (pl.col("category") == "a") & (pl.col("first_seen_at") < dt.datetime(2024, 4, 1))
+    )
+    assert lt["user_id"].to_list() == sorted(expected["user_id"].to_list())
+    assert set(lt["segment"]) == {"a"}
+    for row in lt.to_dicts():
+        assert (row["L"], row["event"], row["duration"]) == EXPECTED[row["user_id"]][:3]
 
 
 def test_survival_counts(make_dataset) -> None:

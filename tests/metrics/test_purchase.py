@@ -12,11 +12,13 @@ import pytest
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
+from insights.data.dataset import EmptyPeriodWarning
 from insights.metrics.purchase import (
     aov,
     aov_ratio,
     first_purchase_conversion,
     repurchase_cycle,
+    repurchase_of,
     repurchase_rate,
 )
 from insights.stats.proportions import wilson_interval
@@ -116,7 +118,8 @@ def test_repurchase_rate(ds_and_src) -> None:
         3 / 8,
     )
     # a Q2 cohort is empty: no first orders in Q2
-    assert repurchase_rate(ds, period="2024Q2").height == 0
+    with pytest.warns(EmptyPeriodWarning, match="2024Q2"):
+        assert repurchase_rate(ds, period="2024Q2").height == 0
 
 
 def test_repurchase_not_observable(make_dataset) -> None:
@@ -125,10 +128,10 @@ def test_repurchase_not_observable(make_dataset) -> None:
     assert repurchase_rate(ds, period="2024Q1").select("value", "n").row(0) == (2 / 7, 7)
 
 
-def test_repurchase_users_subset(ds_and_src) -> None:
+def test_repurchase_of_given_users(ds_and_src) -> None:
     ds, _ = ds_and_src
     users = ds.table("users")
-    # re-segment: high = {1, 3}, ordinary = {2, 4}; user 7 etc. not in the subset
+    # re-segment: high = {1, 3}, ordinary = {2, 4}; user 7 etc. not among them
     sub = users.filter(nw.col("user_id").is_in([1, 2, 3, 4])).select(
         "user_id",
         nw.when(nw.col("user_id").is_in([1, 3]))
@@ -136,14 +139,12 @@ def test_repurchase_users_subset(ds_and_src) -> None:
         .otherwise(nw.lit("ordinary"))
         .alias("segment"),
     )
-    out = repurchase_rate(ds, period="2024Q1", users_subset=sub)
+    out = repurchase_of(ds, sub, period="2024Q1")
     assert out.select("segment", "value", "n").rows() == [("high", 1.0, 2), ("ordinary", 0.0, 2)]
-    # restriction only (no segment column), combined with by
-    only = users.filter(nw.col("user_id").is_in([1, 2, 6])).select("user_id")
-    out = repurchase_rate(ds, period="2024Q1", users_subset=only, by="category")
+    # a restriction by an expression on users, combined with by
+    only = nw.col("user_id").is_in([1, 2, 6])
+    out = repurchase_rate(ds, period="2024Q1", where=only, by="category")
     assert out.select("segment", "value", "n").rows() == [("a", 0.5, 2), ("b", 0.0, 1)]
-    with pytest.raises(ValueError):
-        repurchase_rate(ds, period="2024Q1", users_subset=sub, by="category")
 
 
 def test_first_purchase_conversion(ds_and_src) -> None:
@@ -209,8 +210,8 @@ def test_aov(ds_and_src) -> None:
     by = aov(ds, period="2024Q1", by="category").select("segment", "value", "n").rows()
     # a: u1, u2, u5, u7, u9 = 60+30+15+35+12 = 152 / 6; b: u3, u4, u6, u10 = 40+60+20+8 = 128 / 6
     assert by == [("a", pytest.approx(152 / 6), 6), ("b", pytest.approx(128 / 6), 6)]
-    sub = ds.table("users").filter(nw.col("user_id").is_in([1, 2])).select("user_id")
-    assert aov(ds, period="2024Q1", users_subset=sub)["value"].item() == pytest.approx(90 / 3)
+    only = nw.col("user_id").is_in([1, 2])
+    assert aov(ds, period="2024Q1", where=only)["value"].item() == pytest.approx(90 / 3)
 
 
 def test_aov_ratio(ds_and_src) -> None:
@@ -218,7 +219,7 @@ def test_aov_ratio(ds_and_src) -> None:
     a, se_a = _ratio_reference([(60, 2), (30, 1), (15, 1), (35, 1), (12, 1)])
     b, se_b = _ratio_reference([(40, 2), (60, 1), (20, 2), (8, 1)])
     se_log = math.sqrt((se_a / a) ** 2 + (se_b / b) ** 2)
-    out = aov_ratio(ds, period="2024Q1", column="category", numerator_values=["a"])
+    out = aov_ratio(ds, period="2024Q1", column="category", values=["a"])
     assert out.columns == [*HEAD, "aov_in", "aov_rest", "n_in", "n_rest"]
     row = out.row(0, named=True)
     assert row["segment"] == "category in [a] vs rest"
@@ -226,7 +227,7 @@ def test_aov_ratio(ds_and_src) -> None:
     assert row["ci_low"] == pytest.approx(a / b * math.exp(-Z * se_log), rel=1e-9)
     assert row["ci_high"] == pytest.approx(a / b * math.exp(Z * se_log), rel=1e-9)
     assert (row["n"], row["n_in"], row["n_rest"]) == (12, 6, 6)
-    none = aov_ratio(ds, period="2024Q1", column="category", numerator_values=["zzz"])
+    none = aov_ratio(ds, period="2024Q1", column="category", values=["zzz"])
     assert none["value"].item() is None and none["n_in"].item() == 0
 
 
@@ -250,7 +251,7 @@ def test_repurchase_cycle_hand_worked(make_dataset) -> None:
     src = {"users": users, "orders": orders}
     ds = make_dataset(src, as_of="2024-03-01")
     # beauty: 10, 20 observed, 30 censored -> S(10) = 2/3, S(20) = 1/3 -> median 20
-    out = repurchase_cycle(ds)
+    out = repurchase_cycle(ds, by="category")
     assert out.columns == [*HEAD, "events"]
     assert out.select("segment", "value", "n", "events").rows() == [
         ("apparel", 5.0, 2, 1),  # 5 observed, 55 censored: S(5) = 1/2 -> median 5
@@ -259,11 +260,8 @@ def test_repurchase_cycle_hand_worked(make_dataset) -> None:
     ]
     # pooled beauty+apparel: 5, 10, 20 observed, 30 and 55 censored
     # S(5) = 4/5, S(10) = 3/5, S(20) = 2/5 -> median 20
-    merged = repurchase_cycle(ds, groups={"beauty+apparel": ["beauty", "apparel"]})
-    assert merged.select("segment", "value", "n").rows() == [
-        ("beauty+apparel", 20.0, 5),
-        ("home", None, 1),
-    ]
+    merged = repurchase_cycle(ds, where={"category": ["beauty", "apparel"]})
+    assert merged.select("segment", "value", "n").rows() == [("all", 20.0, 5)]
     kmf = KaplanMeierFitter().fit([5, 10, 20, 30, 55], [1, 1, 1, 0, 0])
     ci = median_survival_times(kmf.confidence_interval_)
     row = merged.row(0, named=True)
@@ -334,7 +332,7 @@ def test_repurchase_cycle_by_order_category(make_dataset) -> None:
     src = category_orders()
     before = {k: v.clone() for k, v in src.items()}
     ds = make_dataset(src, as_of="2024-04-10")
-    out = repurchase_cycle(ds, by="category", segment_from="orders")
+    out = repurchase_cycle(ds, by="category", kind="same")
     assert all(src[k].equals(before[k]) for k in src)
     # beauty: 20, 30 observed, 50 and 95 censored -> S(20) = 3/4, S(30) = 1/2 -> median 30
     assert out.select("segment", "value", "n", "events").rows() == [
@@ -350,17 +348,18 @@ def test_repurchase_cycle_by_order_category(make_dataset) -> None:
     assert (row["ci_high"] is None) == math.isinf(ci.iloc[0, 1])
     # with refunds, u2's beauty orders are days 5 and 60: gap 55 and 40 censored
     # beauty: 20, 30, 55 observed, 50 and 40 censored -> n = 5, events = 3
-    refunds = repurchase_cycle(ds, by="category", segment_from="orders", include_refunded=True)
+    refunds = repurchase_cycle(ds, by="category", kind="same", include_refunded=True)
     assert refunds.filter(pl.col("segment") == "beauty").select("n", "events").row(0) == (5, 3)
     # users' preferred category instead: u1 (beauty) gaps 10, 10, 30 + 50 censored -> median 10
     by_user = repurchase_cycle(ds, by="category")
     assert by_user.filter(pl.col("segment") == "beauty").select("value", "n").row(0) == (10.0, 4)
-    # where= filters users; groups= pools order categories
-    only_u2 = repurchase_cycle(
-        ds, by="category", segment_from="orders", where={"category": "home"},
-        groups={"all cats": ["beauty", "home", "unknown"]},
-    )  # fmt: skip
-    assert only_u2.select("segment", "n", "events").rows() == [("all cats", 4, 1)]
+    # where= filters users: u2 only (home 40 observed and 60 censored, beauty 95, unknown 30)
+    only_u2 = repurchase_cycle(ds, by="category", kind="same", where={"category": "home"})
+    assert only_u2.select("segment", "n", "events").rows() == [
+        ("beauty", 1, 0),
+        ("home", 2, 1),
+        ("unknown", 1, 0),
+    ]
 
 
 def test_segment_columns_checked(make_dataset) -> None:
@@ -370,8 +369,8 @@ def test_segment_columns_checked(make_dataset) -> None:
     with pytest.raises(ValueError, match="by='nope' is not a users column"):
         repurchase_cycle(ds, by="nope")
     with pytest.raises(ValueError, match="not an orders column"):
-        repurchase_cycle(ds, by="channel", segment_from="orders")
+        repurchase_cycle(ds, by="channel", kind="same")
     with pytest.raises(ValueError, match="needs by="):
-        repurchase_cycle(ds, by=None, segment_from="orders")
-    with pytest.raises(ValueError, match="segment_from"):
-        repurchase_cycle(ds, segment_from="order")  # type: ignore[arg-type]
+        repurchase_cycle(ds, by=None, kind="same")
+    with pytest.raises(ValueError, match="kind"):
+        repurchase_cycle(ds, kind="order")  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from lifelines import KaplanMeierFitter
 
-from insights.metrics.retention import retention_curve, retention_rates
+from insights.metrics.retention import retention_curves, retention_rates
 
 T0 = dt.datetime(2024, 1, 1, 8)
 
@@ -52,7 +52,7 @@ def test_retention_rates_hand_worked(make_dataset) -> None:
     src = hand_frames()
     before = {k: v.clone() for k, v in src.items()}
     ds = make_dataset(src, as_of="2024-04-30")
-    out = retention_rates(ds, period="2024Q1", days=(7, 30, 60, 91))
+    out = retention_rates(ds, period="2024Q1", timeline=(7, 30, 60, 91))
     assert all(src[k].equals(before[k]) for k in src)
     assert out.columns[:7] == ["metric", "segment", "period", "value", "ci_low", "ci_high", "n"]
     assert out["metric"].to_list() == [
@@ -76,7 +76,7 @@ def test_retention_rates_hand_worked(make_dataset) -> None:
 
 def test_retention_rates_by_segment(make_dataset) -> None:
     ds = make_dataset(hand_frames(), as_of="2024-04-30")
-    out = retention_rates(ds, period="2024Q1", days=(7, 30), by="category")
+    out = retention_rates(ds, period="2024Q1", timeline=(7, 30), by="category")
     assert out.select("metric", "segment", "value", "n").rows() == [
         ("retention_d7", "a", pytest.approx(1.0), 2),
         ("retention_d7", "b", pytest.approx(2 / 3), 3),
@@ -85,9 +85,9 @@ def test_retention_rates_by_segment(make_dataset) -> None:
     ]
 
 
-def test_retention_curve(make_dataset) -> None:
+def test_retention_curves_of_the_cohort(make_dataset) -> None:
     ds = make_dataset(hand_frames(), as_of="2024-04-30")
-    km = retention_curve(ds, period="2024Q1")
+    km = retention_curves(ds, period="2024Q1").table
     assert km.columns == [
         "segment",
         "t",
@@ -104,7 +104,7 @@ def test_retention_curve(make_dataset) -> None:
     assert km["at_risk"].to_list() == [5, 5, 4, 3, 2]
     assert km["censored"].to_list() == [0, 0, 0, 0, 1]
     with pytest.raises(ValueError):
-        retention_rates(ds, period="2024Q1", days=())
+        retention_rates(ds, period="2024Q1", timeline=())
 
 
 def random_frames(seed: int = 42, n: int = 300) -> tuple[dict[str, pl.DataFrame], str]:
@@ -197,7 +197,7 @@ def test_retention_equals_lifelines_on_raw_lifetimes(make_dataset, by: str | Non
     assert 0 < q1["event"].mean() < 1  # both churned and censored users
     ds = make_dataset(src, as_of=as_of)
     days = (1, 7, 30, 45, 60)
-    out = retention_rates(ds, period="2024Q1", days=days, by=by)
+    out = retention_rates(ds, period="2024Q1", timeline=days, by=by)
     groups = {"all": q1} if by is None else dict(tuple(q1.groupby(by)))
     assert sorted(out["segment"].unique().to_list()) == sorted(groups)
     for seg, sub in groups.items():
@@ -212,7 +212,7 @@ def test_retention_equals_lifelines_on_raw_lifetimes(make_dataset, by: str | Non
             assert row["ci_high"] == pytest.approx(ci.iloc[1], abs=1e-9)
             assert row["n"] == len(sub)
             assert row["at_risk"] == int((sub["duration"] >= day).sum())
-    curve = retention_curve(ds, period="2024Q1", by=by)
+    curve = retention_curves(ds, period="2024Q1", by=by).table
     for seg, sub in groups.items():
         kmf = KaplanMeierFitter().fit(sub["duration"], sub["event"])
         ours = curve.filter(pl.col("segment") == seg)

@@ -116,14 +116,14 @@ def test_by_platform_equals_lifelines_on_raw_rows(make_dataset) -> None:
     for name, frame in frames.items():
         assert frame.equals(before[name])
     assert isinstance(curves, SurvivalCurves)
-    assert curves.table.columns[:3] == ["group", "platform", "t"]
-    assert curves.groups == ["a", "b", "unknown"]
+    assert curves.table.columns[:3] == ["segment", "platform", "t"]
+    assert curves.segments == ["a", "b", "unknown"]
     raw = raw_rows()
-    for group in curves.groups:
-        sub = raw.filter(pl.col("platform") == group)
+    for seg in curves.segments:
+        sub = raw.filter(pl.col("platform") == seg)
         kmf = _lifelines(sub)
-        assert_same_as_lifelines(curves.table.filter(pl.col("group") == group).sort("t"), kmf)
-        row = curves.summary.filter(pl.col("group") == group).row(0, named=True)
+        assert_same_as_lifelines(curves.table.filter(pl.col("segment") == seg).sort("t"), kmf)
+        row = curves.summary.filter(pl.col("segment") == seg).row(0, named=True)
         assert (row["n"], row["events"], row["censored"]) == (
             sub.height,
             sub["E"].sum(),
@@ -134,24 +134,24 @@ def test_by_platform_equals_lifelines_on_raw_rows(make_dataset) -> None:
         low, high = median_survival_times(kmf.confidence_interval_).iloc[0]
         assert row["median_ci_low"] == (None if np.isinf(low) else low)
         assert row["median_ci_high"] == (None if np.isinf(high) else high)
-    assert curves.summary.columns == ["group", "platform", *SUMMARY_COLUMNS[1:]]
+    assert curves.summary.columns == ["segment", "platform", *SUMMARY_COLUMNS[1:]]
     # counts frame contract
     c = curves.counts
-    assert c.columns == ["group", "platform", "entry", "duration", "event", "count"]
+    assert c.columns == ["segment", "platform", "entry", "duration", "event", "count"]
     assert c.schema["count"] == pl.Float64 and c["count"].sum() == len(HAND)
-    assert c.equals(c.sort("group", "entry", "duration", "event"))
+    assert c.equals(c.sort("segment", "entry", "duration", "event"))
 
 
 def test_two_by_columns_and_one_curve(make_dataset) -> None:
     ds = make_dataset(hand_frames(), as_of=AS_OF)
     curves = retention_curves(ds, by=["platform", "city_tier"])
-    assert curves.groups == ["a · x", "a · y", "b · x", "b · y", "unknown · x"]
+    assert curves.segments == ["a · x", "a · y", "b · x", "b · y", "unknown · x"]
     assert curves.by == ("platform", "city_tier")
     raw = raw_rows()
     sub = raw.filter((pl.col("platform") == "b") & (pl.col("city_tier") == "y"))
-    assert_same_as_lifelines(curves.table.filter(pl.col("group") == "b · y"), _lifelines(sub))
+    assert_same_as_lifelines(curves.table.filter(pl.col("segment") == "b · y"), _lifelines(sub))
     one = retention_curves(ds)
-    assert one.groups == ["all"] and one.by == ()
+    assert one.segments == ["all"] and one.by == ()
     assert_same_as_lifelines(one.table, _lifelines(raw))
 
 
@@ -160,10 +160,10 @@ def test_integer_weights_equal_the_expanded_fit(make_dataset) -> None:
     curves = retention_curves(ds, by="platform", weights="w")
     raw = raw_rows()
     expanded = raw.select(pl.all().repeat_by(pl.col("w")).explode())
-    for group in ("a", "b"):
-        kmf = _lifelines(expanded.filter(pl.col("platform") == group))
-        assert_same_as_lifelines(curves.table.filter(pl.col("group") == group), kmf)
-    n = curves.summary.filter(pl.col("group") == "a")["n"].item()
+    for seg in ("a", "b"):
+        kmf = _lifelines(expanded.filter(pl.col("platform") == seg))
+        assert_same_as_lifelines(curves.table.filter(pl.col("segment") == seg), kmf)
+    n = curves.summary.filter(pl.col("segment") == "a")["n"].item()
     assert n == raw.filter(pl.col("platform") == "a")["w"].sum()
 
 
@@ -181,9 +181,9 @@ def test_entry_left_truncation_equals_lifelines(make_dataset) -> None:
     ds = make_dataset(hand_frames(), as_of=AS_OF)
     curves = retention_curves(ds, by="platform", entry="entry_day")
     raw = raw_rows()
-    for group in ("a", "b"):
-        kmf = _lifelines(raw.filter(pl.col("platform") == group), entry=True)
-        assert_same_as_lifelines(curves.table.filter(pl.col("group") == group), kmf)
+    for seg in ("a", "b"):
+        kmf = _lifelines(raw.filter(pl.col("platform") == seg), entry=True)
+        assert_same_as_lifelines(curves.table.filter(pl.col("segment") == seg), kmf)
     assert curves.counts.filter(pl.col("entry") > 0)["count"].sum() == 4
 
 
@@ -192,10 +192,10 @@ def test_timeline_reports_the_step_function(make_dataset) -> None:
     grid = [0, 5, 11, 30, 100]
     curves = retention_curves(ds, by="platform", timeline=grid)
     raw = raw_rows()
-    for group in ("a", "b"):
-        sub = raw.filter(pl.col("platform") == group)
+    for seg in ("a", "b"):
+        sub = raw.filter(pl.col("platform") == seg)
         kmf = _lifelines(sub)
-        got = curves.table.filter(pl.col("group") == group)
+        got = curves.table.filter(pl.col("segment") == seg)
         assert got["t"].to_list() == grid
         np.testing.assert_allclose(
             got["survival"].to_numpy(), kmf.survival_function_at_times(grid).to_numpy()
@@ -229,7 +229,7 @@ def test_as_of_where_and_period(make_dataset) -> None:
     assert_same_as_lifelines(q1.table, _lifelines(expected))
 
 
-def test_first_order_start_by_platform(make_dataset) -> None:
+def test_first_order_origin_by_platform(make_dataset) -> None:
     """Buyers 1 (a): orders days 0, 12 -> T = 12; 2 (b): day 5 only -> censored 120 - 5 = 115;
     3 (a): days 3, 10 -> T = 7. Group a: S(7) = 1/2, median 7; RMST(12) = 7 + 5/2."""
     users = pl.DataFrame(
@@ -246,13 +246,13 @@ def test_first_order_start_by_platform(make_dataset) -> None:
         }
     )
     ds = make_dataset(users=users, orders=orders, as_of=AS_OF)
-    curves = retention_curves(ds, start="first_order", by="platform", tau=12, churn_gap=0)
-    assert curves.churn_gap is None and curves.start == "first_order"
-    a = curves.summary.filter(pl.col("group") == "a").row(0, named=True)
+    curves = retention_curves(ds, origin="first_order", by="platform", tau=12, churn_gap=0)
+    assert curves.churn_gap is None and curves.origin == "first_order"
+    a = curves.summary.filter(pl.col("segment") == "a").row(0, named=True)
     assert (a["n"], a["events"], a["median"], a["rmst"]) == (2, 2, 7.0, 9.5)
-    b = curves.summary.filter(pl.col("group") == "b").row(0, named=True)
+    b = curves.summary.filter(pl.col("segment") == "b").row(0, named=True)
     assert (b["n"], b["events"], b["median"]) == (1, 0, None)
-    assert curves.counts.filter(pl.col("group") == "b")["duration"].to_list() == [115]
+    assert curves.counts.filter(pl.col("segment") == "b")["duration"].to_list() == [115]
 
 
 def test_bad_input_messages(make_dataset) -> None:
@@ -266,13 +266,13 @@ def test_bad_input_messages(make_dataset) -> None:
         (dict(weights="nope"), "weights: column 'nope'"),
         (dict(churn_gap=0), "churn_gap must be a whole number of days >= 1"),
         (dict(churn_gap=2.5), "churn_gap"),
-        (dict(start="signup"), "start must be one of"),
+        (dict(origin="signup"), "origin must be one of"),
         (dict(alpha=1.5), "alpha"),
         (dict(as_of="2023-06-30"), "as_of 2023-06-30 is before the first user"),
         (dict(where={"platform": "zz"}), "no units to follow"),
         (dict(as_of="2024-01-20"), "all 9 units are censored: no churn"),
-        (dict(start="first_order", by="platform"), "no second order is observed"),
-        (dict(start="experiment"), "table 'experiments'"),
+        (dict(origin="first_order", by="platform"), "no second order is observed"),
+        (dict(origin="experiment"), "table 'experiments'"),
         (dict(timeline=[-1, 5]), "timeline"),
         (dict(tau=500), "tau=500 is beyond"),
     ]
@@ -300,11 +300,11 @@ def test_simulated_d30_covers_the_truth(sim_dir) -> None:
     ds = load_dataset(sim_dir)
     for name in ("newcomer_7day_plan", "comment_vs_danmaku_lottery"):
         truth = manifest["experiments"][name]["true_effect"]["true_d30"]
-        curves = retention_curves(ds, start="experiment", by="arm", where={"experiment": name})
+        curves = retention_curves(ds, origin="experiment", by="arm", where={"experiment": name})
         d30 = curves.at(30)
         for row in d30.iter_rows(named=True):
             half = (row["ci_high"] - row["ci_low"]) / 2 * 3.29 / 1.96  # 99.9%: fails only on a bias
-            assert abs(row["survival"] - truth[row["group"]]) < half, (name, row)
+            assert abs(row["survival"] - truth[row["segment"]]) < half, (name, row)
     # the first_seen curve of the newcomer window's acquisitions (every new user enrolled)
     arms = manifest["experiments"]["newcomer_7day_plan"]["arms"]
     truth = manifest["experiments"]["newcomer_7day_plan"]["true_effect"]["true_d30"]

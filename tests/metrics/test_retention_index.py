@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 
 import polars as pl
 import pytest
 from lifelines import KaplanMeierFitter
 from scipy.stats import norm
 
+from insights.data.dataset import EmptyPeriodWarning
 from insights.metrics.retention_index import COMPONENTS, retention_index
 from insights.stats.proportions import newcombe_diff_interval, wilson_interval
 
@@ -74,6 +76,15 @@ def index_frames() -> dict[str, pl.DataFrame]:
     }
 
 
+def quietly(func, *args, **kwargs):
+    """``func(*args, **kwargs)`` and the messages of the EmptyPeriodWarnings it gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EmptyPeriodWarning)
+        out = func(*args, **kwargs)
+    assert all(issubclass(w.category, EmptyPeriodWarning) for w in caught)
+    return out, [str(w.message) for w in caught]
+
+
 @pytest.fixture
 def ds(make_dataset):
     src = index_frames()
@@ -83,7 +94,7 @@ def ds(make_dataset):
 
 
 def test_components_hand_worked(ds) -> None:
-    ri = retention_index(ds, years=(2023, 2024))
+    ri = retention_index(ds, period=2024, baseline=2023)
     comp = ri.components
     assert comp.columns[:7] == ["metric", "segment", "period", "value", "ci_low", "ci_high", "n"]
     got = {(r["metric"], r["year"]): (r["value"], r["n"]) for r in comp.iter_rows(named=True)}
@@ -107,7 +118,7 @@ def test_components_hand_worked(ds) -> None:
 
 
 def test_changes_hand_worked(ds) -> None:
-    ch = retention_index(ds, years=(2023, 2024)).changes
+    ch = retention_index(ds, period=2024, baseline=2023).changes
     rows = {r["metric"]: r for r in ch.iter_rows(named=True)}
     # D30: Greenwood variances by hand: 0.5² · 1/4 and 0.4² · (2/15 + 1/6)
     se = math.sqrt(0.25 * 0.25 + 0.16 * (2 / 15 + 1 / 6))
@@ -127,7 +138,7 @@ def test_changes_hand_worked(ds) -> None:
     assert r["index"] == pytest.approx(100 * (2 / 3) / 0.5)
     r = rows["active_90d"]
     assert r["difference"] == pytest.approx(1 / 3 - 1 / 2)
-    summary = retention_index(ds, years=(2023, 2024)).summary
+    summary = retention_index(ds, period=2024, baseline=2023).summary
     assert summary.columns[:4] == ["metric", "segment", "2023", "2024"]
     assert summary.filter(pl.col("metric") == "retention_d30")["change_pp"].item() == pytest.approx(
         -10
@@ -135,7 +146,7 @@ def test_changes_hand_worked(ds) -> None:
 
 
 def test_by_segment(ds) -> None:
-    ri = retention_index(ds, years=(2023, 2024), by="tier")
+    ri = retention_index(ds, period=2024, baseline=2023, by="tier")
     got = {
         (r["metric"], r["segment"], r["year"]): (r["value"], r["n"])
         for r in ri.components.iter_rows(named=True)
@@ -151,23 +162,38 @@ def test_by_segment(ds) -> None:
 
 def test_activity_window_not_observed_is_reported_not_raised(ds) -> None:
     early = ds.with_as_of("2024-12-15")  # 2024Q4 window ends 2024-12-29
-    ri = retention_index(early, years=(2023, 2024))
+    ri = retention_index(early, period=2024, baseline=2023)  # not observed: said, not warned
     act = ri.components.filter((pl.col("metric") == "active_90d") & (pl.col("year") == 2024))
     assert act.select("value", "n").row(0) == (None, 0)
     assert "not observed" in act["population"].item()
     change = ri.changes.filter(pl.col("metric") == "active_90d").row(0, named=True)
     assert change["value_base"] == 0.5 and change["difference"] is None
     # another quarter is observable; nobody was active in June 2023: an explicit n = 0 row
-    q3 = retention_index(early, years=(2023, 2024), activity_quarter=3)
+    with pytest.warns(EmptyPeriodWarning, match="active_90d: no users in scope in 2023Q3"):
+        q3 = retention_index(early, period=2024, baseline=2023, activity_quarter=3)
     act = q3.components.filter(pl.col("metric") == "active_90d")
     # June 2024 base: b5 only (active Jun 30), not active afterwards -> 0/1
     assert act.select("year", "value", "n").rows() == [(2023, None, 0), (2024, 0.0, 1)]
     assert act["population"][0].startswith("no users active")
 
 
+def test_default_years(ds) -> None:
+    """as_of 2024-12-31: period 2024 and baseline the year before; as_of 2024-12-30: 2023 vs 2022."""
+    assert retention_index(ds).years == (2023, 2024)
+    ri, said = quietly(retention_index, ds, baseline=2021)
+    assert ri.years == (2021, 2024)
+    assert any(m.startswith("retention: no users in scope in 2021") for m in said)
+    assert retention_index(ds, period="2024").years == (2023, 2024)
+    ri, said = quietly(retention_index, ds.with_as_of("2024-12-30"))
+    assert ri.years == (2022, 2023)
+    assert any(m.startswith("repurchase_60d: no users in scope in 2022") for m in said)
+
+
 def test_bad_input(ds) -> None:
-    with pytest.raises(ValueError, match="years"):
-        retention_index(ds, years=(2024,))
+    with pytest.raises(ValueError, match="period must be a calendar year"):
+        retention_index(ds, period="2024Q4")
+    with pytest.raises(ValueError, match="baseline must be a calendar year"):
+        retention_index(ds, period=2024, baseline=(2021, 2022))
     with pytest.raises(ValueError, match="activity_quarter"):
         retention_index(ds, activity_quarter=5)
     with pytest.raises(ValueError, match="by='nope'"):
@@ -181,11 +207,11 @@ def test_simulated_years_match_the_standalone_metrics(sim_dir) -> None:
     from insights.metrics.retention import retention_rates
 
     ds = load_dataset(sim_dir)
-    ri = retention_index(ds, years=(2021, 2024))
+    ri = retention_index(ds, period=2024, baseline=2021)
     comp = {(r["metric"], r["year"]): r["value"] for r in ri.components.iter_rows(named=True)}
     assert (
         comp[("retention_d30", 2024)]
-        == retention_rates(ds, period=2024, days=(30,))["value"].item()
+        == retention_rates(ds, period=2024, timeline=(30,))["value"].item()
     )
     assert comp[("repurchase_60d", 2021)] == repurchase_rate(ds, period=2021)["value"].item()
     assert comp[("active_90d", 2024)] == activity_90d(ds, period="2024Q4")["value"].item()

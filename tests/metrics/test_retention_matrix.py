@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from lifelines import KaplanMeierFitter
 
-from insights.metrics.lifetimes import survival_counts
+from insights.metrics.lifetimes import _survival_counts as survival_counts
 from insights.metrics.retention_matrix import MATRIX_COLUMNS, retention_matrix
 from insights.stats.km import kaplan_meier, survival_at
 from insights.stats.proportions import wilson_interval
@@ -69,7 +69,7 @@ def cells(m: pl.DataFrame, *cols: str) -> dict[tuple[str, int], tuple]:
 
 def test_on_hand_worked(hand) -> None:
     m = retention_matrix(hand, kind="on", min_cell=1)
-    assert m.columns == list(MATRIX_COLUMNS)
+    assert m.columns == list(MATRIX_COLUMNS) and set(m["segment"]) == {"all"}
     got = cells(m, "retained", "n", "complete")
     # Jan: top period (120 - 0) // 30 = 4; complete while 30 + 30k + 29 <= 120 -> k <= 2
     assert [got[("2024-01", k)] for k in range(5)] == [
@@ -89,7 +89,7 @@ def test_on_hand_worked(hand) -> None:
     assert mean == [(6, 6, True), (2, 6, True), (3, 4, True), (0, 0, False), (0, 0, False)]
     row = m.filter((pl.col("cohort") == "2024-01") & (pl.col("period") == 1)).row(0, named=True)
     assert row["cohort_start"] == dt.date(2024, 1, 1)
-    assert (row["day_from"], row["day_to"], row["rate"]) == (30, 59, 0.25)
+    assert (row["day_from"], row["day_to"], row["value"]) == (30, 59, 0.25)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx(wilson_interval(1, 4))
     assert m.filter(pl.col("cohort") == "mean")["cohort_start"].is_null().all()
     assert m["cohort"].to_list()[-5:] == ["mean"] * 5  # mean rows last
@@ -103,20 +103,20 @@ def test_unbounded_hand_worked(hand) -> None:
     assert [got[("2024-02", k)][0] for k in range(3)] == [2, 1, 0]
     assert [got[("mean", k)][0] for k in range(3)] == [6, 4, 3]
     # capping the columns does not change what "on or after" counts
-    capped = retention_matrix(hand, kind="unbounded", periods=2, min_cell=1)
+    capped = retention_matrix(hand, kind="unbounded", horizon=2, min_cell=1)
     assert cells(capped, "retained")[("2024-01", 1)] == (3,)
     assert capped["period"].max() == 1
 
 
 def test_mean_row_is_n_weighted_mean_of_complete_cells(hand) -> None:
-    m = retention_matrix(hand, kind="on", cohort="week", period="week", min_cell=1)
+    m = retention_matrix(hand, kind="on", cohort_unit="week", unit="week", min_cell=1)
     body = m.filter(pl.col("cohort") != "mean")
-    for k, mean_rate in m.filter(pl.col("cohort") == "mean").select("period", "rate").iter_rows():
+    for k, mean_rate in m.filter(pl.col("cohort") == "mean").select("period", "value").iter_rows():
         done = body.filter((pl.col("period") == k) & pl.col("complete"))
         if done.is_empty():
             assert mean_rate is None
             continue
-        weighted = (done["rate"] * done["n"]).sum() / done["n"].sum()
+        weighted = (done["value"] * done["n"]).sum() / done["n"].sum()
         assert mean_rate == pytest.approx(weighted)
     # weekly rolling: u1 (Mon 2024-01-01, ISO week 2024-W01) back on days 35 and 70: weeks 5, 10
     # (u2, first seen Jan 10, is in W02)
@@ -130,7 +130,7 @@ def test_wilson_intervals_match_reference(hand) -> None:
     for r in m.filter(pl.col("n") > 0).iter_rows(named=True):
         lo, hi = wilson_interval(r["retained"], r["n"], alpha=0.1)
         assert (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi))
-        assert r["rate"] == pytest.approx(r["retained"] / r["n"])
+        assert r["value"] == pytest.approx(r["retained"] / r["n"])
 
 
 def test_calendar_windows(hand) -> None:
@@ -173,15 +173,15 @@ def test_brackets(hand) -> None:
     assert ("2024-04", 2) not in got and got[("2024-04", 1)][:3] == (0, 1, False)
 
 
-def test_by_gives_one_matrix_per_group(hand) -> None:
+def test_by_gives_one_matrix_per_segment(hand) -> None:
     m = retention_matrix(hand, kind="on", by="category", min_cell=1)
-    assert m.columns == ["group", *MATRIX_COLUMNS]
-    a = cells(m.filter(pl.col("group") == "a"), "retained", "n")
-    b = cells(m.filter(pl.col("group") == "b"), "retained", "n")
+    assert m.columns == list(MATRIX_COLUMNS)
+    a = cells(m.filter(pl.col("segment") == "a"), "retained", "n")
+    b = cells(m.filter(pl.col("segment") == "b"), "retained", "n")
     assert a[("2024-01", 1)] == (1, 2) and b[("2024-01", 2)] == (2, 2)  # a = u1, u2; b = u3, u4
     assert a[("mean", 0)] == (3, 3) and b[("mean", 0)] == (3, 3)  # Jan + Feb complete cells
     two = retention_matrix(hand, kind="on", by=["category", "platform"], min_cell=1)
-    assert set(two["group"].unique()) == {"a · x", "a · y", "b · x", "b · y"}
+    assert set(two["segment"].unique()) == {"a · x", "a · y", "b · x", "b · y"}
 
 
 def test_small_cells_suppressed_not_dropped(hand) -> None:
@@ -191,11 +191,11 @@ def test_small_cells_suppressed_not_dropped(hand) -> None:
     small = m.filter(pl.col("n").is_between(1, 2))
     assert small.height > 0 and small["suppressed"].all()
     assert (
-        small.select(pl.col("rate", "ci_low", "ci_high", "retained").is_null().all()).row(0)
+        small.select(pl.col("value", "ci_low", "ci_high", "retained").is_null().all()).row(0)
         == (True,) * 4
     )
     assert not m.filter((pl.col("n") >= 3) | (pl.col("n") == 0))["suppressed"].any()
-    assert m.filter(pl.col("n") == 0)["rate"].is_null().all()  # empty mean cells: no rate
+    assert m.filter(pl.col("n") == 0)["value"].is_null().all()  # empty mean cells: no rate
     # the mean row pools the small complete cells too: k1 = (1 + 1) / 6
     assert cells(m, "retained", "n")[("mean", 1)] == (2, 6)
 
@@ -225,35 +225,62 @@ def orders_frames() -> dict[str, pl.DataFrame]:
 
 def test_first_order_and_recurring_cohorts(make_dataset) -> None:
     ds = make_dataset(orders_frames(), as_of="2024-04-30")
-    first = retention_matrix(ds, kind="on", event="order", cohort_event="first_order", min_cell=1)
+    first = retention_matrix(ds, kind="on", activity="order", origin="first_order", min_cell=1)
     got = cells(first, "retained", "n")
     # Jan first orders: u1 (Jan 5), u2 (Jan 20); u1 again on day 46 -> k1; u2's Mar 1 order is refunded
     assert got[("2024-01", 0)] == (2, 2) and got[("2024-01", 1)] == (1, 2)
     assert got[("2024-01", 2)] == (0, 2) and got[("2024-02", 0)] == (1, 1)
     # recurring: u1 enters Jan (Jan 5) and Feb (Feb 20); u5 enters Feb
     rec = retention_matrix(
-        ds, kind="on", event="order", cohort_event="first_order", recurring=True, min_cell=1
+        ds, kind="on", activity="order", origin="first_order", recurring=True, min_cell=1
     )
     got = cells(rec, "retained", "n")
     assert got[("2024-01", 1)] == (1, 2) and got[("2024-02", 0)] == (2, 2)
     assert got[("2024-02", 1)] == (0, 2)
     # acquisition cohorts with order returns: Jan users 1-4, of whom u1 and u2 order in month 0
-    acq = retention_matrix(ds, kind="on", event="orders", min_cell=1)
+    acq = retention_matrix(ds, kind="on", activity="orders", min_cell=1)
     assert cells(acq, "retained", "n")[("2024-01", 0)] == (2, 4)
 
 
-def test_cohort_period_keeps_only_its_entries(hand) -> None:
-    m = retention_matrix(hand, kind="on", cohort="quarter", cohort_period="2024Q1", min_cell=1)
+def test_community_join_origin(make_dataset) -> None:
+    """u1 joins Jan 5 (back Feb 9, day 35); u2 joins Feb 1 (leaves; no return); u3 never joins."""
+    src = hand_frames()
+    src["community"] = pl.DataFrame(
+        {
+            "user_id": [1, 2, 2],
+            "at": [d(2024, 1, 5), d(2024, 2, 1), d(2024, 2, 3)],
+            "action": ["join", "join", "leave"],
+        }
+    )
+    ds = make_dataset(src, as_of="2024-04-30")
+    m = retention_matrix(ds, kind="on", origin="community_join", min_cell=1)
+    got = cells(m, "retained", "n")
+    # u1's views: days 35 and 70 after Jan 1 = 31 and 66 days after the Jan 5 join -> k1, k2;
+    # the join is not a return of activity="any" (its first day, Jan 1, is before the origin)
+    assert [got[("2024-01", k)] for k in range(3)] == [(0, 1), (1, 1), (1, 1)]
+    # u2 joins Feb 1 and is not active after it; u5 (first seen Feb 1) never joins
+    assert [got[("2024-02", k)] for k in range(2)] == [(0, 1), (0, 1)]
+    assert set(m["cohort"]) == {"2024-01", "2024-02", "mean"}
+    # with community events as returns, each join day is a return in period 0
+    joins = retention_matrix(
+        ds, kind="on", origin="community_join", activity=["views", "community"], min_cell=1
+    )
+    assert cells(joins, "retained")[("2024-01", 0)] == (1,)
+    assert cells(joins, "retained")[("2024-02", 0)] == (1,)
+
+
+def test_period_keeps_only_its_entries(hand) -> None:
+    m = retention_matrix(hand, kind="on", cohort_unit="quarter", period="2024Q1", min_cell=1)
     assert set(m["cohort"]) == {"2024Q1", "mean"}
     assert cells(m, "n")[("2024Q1", 0)] == (6,)
     half = retention_matrix(
-        hand, kind="on", cohort="month", cohort_period=("2024-01-01", "2024-01-15"), min_cell=1
+        hand, kind="on", cohort_unit="month", period=("2024-01-01", "2024-01-15"), min_cell=1
     )
     # bucket cut at Jan 15: complete while 14 + 30k + 29 <= 120 -> k <= 2 (u1 and u2 only)
     got = cells(half, "n", "complete")
     assert got[("2024-01", 2)] == (2, True) and got[("2024-01", 3)] == (2, False)
     # starts from Jan 20 on: nobody in the Jan cohort can reach period 4 ((120 - 19) // 30 = 3)
-    late = retention_matrix(hand, kind="on", cohort_period=("2024-01-20", "2024-02-29"), min_cell=1)
+    late = retention_matrix(hand, kind="on", period=("2024-01-20", "2024-02-29"), min_cell=1)
     jan = late.filter(pl.col("cohort") == "2024-01")
     assert jan["period"].to_list() == [0, 1, 2, 3] and jan["n"].unique().to_list() == [2]
 
@@ -269,14 +296,18 @@ def test_bad_input_messages(hand) -> None:
         retention_matrix(hand, kind="bracket")
     with pytest.raises(ValueError, match="brackets"):
         retention_matrix(hand, kind="on", brackets=[(1, 7)])
-    with pytest.raises(ValueError, match="event"):
-        retention_matrix(hand, event="clicks")
+    with pytest.raises(ValueError, match="activity"):
+        retention_matrix(hand, activity="clicks")
+    with pytest.raises(ValueError, match="origin"):
+        retention_matrix(hand, origin="first_join")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="horizon"):
+        retention_matrix(hand, horizon=0)
     with pytest.raises(ValueError, match="no cohort entries"):
         retention_matrix(hand.with_as_of("2023-06-30"))
     from insights.data.dataset import MissingTableError
 
     with pytest.raises(MissingTableError, match="orders"):
-        retention_matrix(hand, event="order")
+        retention_matrix(hand, activity="order")
 
 
 def random_frames(seed: int = 3, n: int = 300) -> dict[str, pl.DataFrame]:
@@ -297,7 +328,7 @@ def test_unbounded_without_censoring_equals_empirical_survival(make_dataset) -> 
     src = random_frames()
     ds = make_dataset(src, as_of="2025-12-31")  # everyone observed long after their last visit
     m = retention_matrix(
-        ds, kind="unbounded", cohort="quarter", period="day", periods=220, min_cell=1
+        ds, kind="unbounded", cohort_unit="quarter", unit="day", horizon=220, min_cell=1
     )
     body = m.filter(pl.col("cohort") == "2024Q1").sort("period")
     assert body["complete"].all() and body["n"].unique().to_list() == [300]
@@ -315,16 +346,16 @@ def test_unbounded_without_censoring_equals_empirical_survival(make_dataset) -> 
         .to_numpy()
     )
     empirical = np.array([(last >= k).mean() for k in range(220)])
-    np.testing.assert_allclose(body["rate"].to_numpy(), empirical, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(body["value"].to_numpy(), empirical, rtol=0, atol=1e-12)
     # lifelines on the same lifetimes (all observed): S(N) = P(T > N) with T = last + 1
     kmf = KaplanMeierFitter().fit(last + 1, np.ones_like(last))
     km_lifelines = kmf.survival_function_at_times(list(range(220))).to_numpy()
-    np.testing.assert_allclose(body["rate"].to_numpy(), km_lifelines, atol=1e-12)
+    np.testing.assert_allclose(body["value"].to_numpy(), km_lifelines, atol=1e-12)
     # and our survival machinery: a churn gap longer than any gap -> L = last day, no censoring
     counts = survival_counts(ds, churn_gap=250)
     assert counts.filter(pl.col("event") == 0).is_empty()
-    ours = survival_at(kaplan_meier(counts), list(range(220)))["survival"].to_numpy()
-    np.testing.assert_allclose(body["rate"].to_numpy(), ours, atol=1e-12)
+    ours = survival_at(kaplan_meier(counts), t=list(range(220)))["survival"].to_numpy()
+    np.testing.assert_allclose(body["value"].to_numpy(), ours, atol=1e-12)
 
 
 def test_simulated_data_runs_on_both_engines(sim_dir) -> None:
@@ -333,7 +364,7 @@ def test_simulated_data_runs_on_both_engines(sim_dir) -> None:
     from insights.data import load_dataset
 
     ds = load_dataset(sim_dir)
-    kw = dict(kind="on", cohort_period="2024", periods=6)
+    kw = dict(kind="on", period="2024", horizon=6)
     a = retention_matrix(ds, **kw)
     con = duckdb.connect()
     tables = {n: con.from_arrow(pl.scan_parquet(sim_dir / f"{n}.parquet").collect().to_arrow())
@@ -341,4 +372,4 @@ def test_simulated_data_runs_on_both_engines(sim_dir) -> None:
     ds_duck = load_dataset(**tables, as_of=ds.as_of)
     b = retention_matrix(ds_duck, **kw)
     assert a.equals(b)
-    assert a.filter(pl.col("period") == 0)["rate"].drop_nulls().min() == 1.0  # day 0 counts
+    assert a.filter(pl.col("period") == 0)["value"].drop_nulls().min() == 1.0  # day 0 counts

@@ -20,24 +20,29 @@ def test_ltv_cac_consistent_with_spend(sim_dir):
         .group_by("channel")
         .agg(pl.col("amount").sum())
     )
-    paid = out.filter(pl.col("group") == "paid").row(0, named=True)
+    paid = out.filter(pl.col("segment") == "paid").row(0, named=True)
     paid_spend = spend.filter(pl.col("channel") == "paid")["amount"].item()
     assert paid["cac"] == pytest.approx(paid_spend / paid["n"])
-    assert paid["ltv_cac"] == pytest.approx(paid["ltv_gmv"] / paid["cac"])
+    assert paid["value"] == pytest.approx(paid["ltv_gmv"] / paid["cac"])
     # payback: first day with margin x cumulative LTV >= CAC, else null
-    row = out.filter(pl.col("group") == "organic").row(0, named=True)
+    row = out.filter(pl.col("segment") == "organic").row(0, named=True)
     curve = projected_ltv(ds, period="2023", by="channel", curve=True).filter(
-        pl.col("group") == "organic"
+        pl.col("segment") == "organic"
     )
-    expected = curve.filter(pl.col("ltv") >= row["cac"])["t"].min()
+    expected = curve.filter(pl.col("value") >= row["cac"])["t"].min()
     assert row["payback_days"] == expected
+    # where= on a column of spend and users: the paid channel alone
+    only = ltv_cac(ds, period="2023", margin=1.0, by=None, where={"channel": "paid"})
+    assert only.select("segment", "n").row(0) == ("all", paid["n"])
+    assert only["cac"].item() == pytest.approx(paid["cac"])
 
 
-def _curve(survival, value, survivor_value):
+def _curve(survival, daily_value, daily_survivor_value):
     n = len(survival)
     return pl.DataFrame(
-        {"group": "all", "t": np.arange(n), "survival": survival, "value": value,
-         "ltv": np.cumsum(value), "survivor_value": survivor_value, "model": "none", "n": 100}
+        {"segment": "all", "t": np.arange(n), "survival": survival,
+         "value": np.cumsum(daily_value), "daily_value": daily_value,
+         "daily_survivor_value": daily_survivor_value, "model": "none", "n": 100}
     )  # fmt: skip
 
 
@@ -52,17 +57,17 @@ def test_elasticity_hand_worked(monkeypatch):
     """
     curve = _curve([1.0, 0.25, 0.0625, 0.015625], [1.0, 1.0, 4.0, 6.0], [1.0, 1.0, 1.0, 1.0])
     monkeypatch.setattr("insights.metrics.unit_economics.projected_ltv", lambda *a, **k: curve)
-    r = retention_ltv_elasticity(None, lift=1.0, day=1, churn_gap=1).row(0, named=True)  # type: ignore[arg-type]
+    r = retention_ltv_elasticity(None, lift=1.0, retention_day=1, churn_gap=1).row(0, named=True)  # type: ignore[arg-type]
     assert r["hazard_scale"] == pytest.approx(0.5)
     assert r["retention_new"] == pytest.approx(0.5)
     assert r["ltv"] == pytest.approx(12.0)
     assert r["ltv_new"] == pytest.approx(21.0)
-    assert r["ltv_change"] == pytest.approx(0.75)
+    assert r["value"] == pytest.approx(0.75)
     assert r["elasticity"] == pytest.approx(0.75)
 
 
 def test_elasticity_without_reactivation_is_scaled_hazard(monkeypatch):
-    """No churned spend (value == survivor_value): LTV' = Σ S^(k-1)·a, the plain formula."""
+    """No churned spend (daily_value == daily_survivor_value): LTV' = Σ S^(k-1)·a, the plain formula."""
     s = np.exp(-0.02 * np.arange(120))
     v = 0.5 * s + 0.01
     curve = _curve(s, v, v)
@@ -79,8 +84,9 @@ def test_elasticity_scales_hazard(sim_dir):
     assert r["retention_new"] == pytest.approx(1.1 * r["retention"])
     assert 0 < r["hazard_scale"] < 1
     curve = projected_ltv(ds, period="2023", curve=True)
-    s, v = curve["survival"].to_numpy(), curve["value"].to_numpy()
-    surv = curve["survivor_value"].to_numpy()
+    s, v = curve["survival"].to_numpy(), curve["daily_value"].to_numpy()
+    surv = curve["daily_survivor_value"].to_numpy()
+    assert np.cumsum(v) == pytest.approx(curve["value"].to_numpy())
     k = r["hazard_scale"]
     assert s[30] ** k == pytest.approx(r["retention_new"])
     # churned spend scales by a factor in (k, 1): LTV' between these two bounds
@@ -88,7 +94,7 @@ def test_elasticity_scales_hazard(sim_dir):
     churned = float((v - surv).sum())
     assert up + k * churned <= r["ltv_new"] <= up + churned
     assert r["ltv_new"] < float((v * s ** (k - 1)).sum())  # below the whole-value scaling
-    assert r["ltv_change"] > 0
+    assert r["value"] > 0
     with pytest.raises(ValueError, match="lift"):
         retention_ltv_elasticity(ds, period="2023", lift=2.0)
     assert np.isfinite(r["elasticity"])

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import string
+from pathlib import Path
 
 import pytest
 
-from insights.narrative import (
-    caption,
-    catalog,
-    chapter_title,
-    heading,
-    message,
-    metric_label,
-    unit_label,
-    value_label,
-)
+import insights as ins
+from insights._registry import METRICS
+from insights.narrative import catalog
 from insights.narrative.catalog import check_lang
 from insights.narrative.playbook import PLAYBOOK
-from insights.narrative.registry import METRICS
 
 
 def _fields(text: str) -> set[str]:
@@ -39,8 +32,12 @@ def test_zh_and_en_messages_use_the_same_placeholders() -> None:
 
 def test_every_registered_metric_has_a_name_in_both_languages() -> None:
     for lang in ("en", "zh"):
-        missing = [m for m in METRICS if metric_label(m, lang=lang) == m]
+        ids = [info.id(**dict.fromkeys(info.fields, 30)) for info in METRICS.values()]
+        missing = [m for m in ids if ins.text_metric(m, lang=lang) == m]
         assert not missing, (lang, missing)
+        # a family's name fills every field of its template
+        for template, info in METRICS.items():
+            assert _fields(catalog(lang)[f"metric.{template}"]) == set(info.fields), template
 
 
 def test_every_unit_of_the_calibration_targets_has_a_name_in_both_languages() -> None:
@@ -51,48 +48,63 @@ def test_every_unit_of_the_calibration_targets_has_a_name_in_both_languages() ->
     for lang in ("en", "zh"):
         missing = [u for u in units if f"unit_name.{u}" not in catalog(lang)]
         assert not missing, (lang, missing)
-    assert unit_label("pct", lang="en") == "%" and unit_label("yuan", lang="zh") == "元"
+    assert ins.text_unit("pct", lang="en") == "%" and ins.text_unit("yuan", lang="zh") == "元"
 
 
 def test_zh_texts_are_chinese_and_en_texts_are_not() -> None:
     def cjk(text: str) -> bool:
         return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
-    assert cjk(metric_label("retention_d30", lang="zh"))
+    assert cjk(ins.text_metric("retention_d30", lang="zh"))
     assert not any(cjk(v) for v in catalog("en").values())
 
 
 def test_playbook_strategies_gaps_and_effects_are_in_the_catalogs() -> None:
     for play in PLAYBOOK:
         for lang in ("en", "zh"):
-            assert message(f"strategy.{play.strategy}", lang=lang)
-            assert message(f"gap.{play.gap}", lang=lang)
+            assert ins.text_message(f"strategy.{play.strategy}", lang=lang)
+            assert ins.text_message(f"gap.{play.gap}", lang=lang)
             assert "{value}" in catalog(lang)[f"effect.{play.strategy}.{play.gap}"]
 
 
 def test_patterns_titles_headings_and_captions() -> None:
-    assert metric_label("retention_d14", lang="zh") == "14日留存"
-    assert metric_label("repurchase_90d", lang="en") == "90-day repurchase rate"
-    assert metric_label("not_a_metric", lang="en") == "not_a_metric"
-    assert value_label("gen_z", lang="zh") == "Z世代" and value_label("xyz", lang="zh") == "xyz"
-    assert [chapter_title(i, lang="en") for i in (0, 7)] == [
+    assert ins.text_metric("retention_d14", lang="zh") == "14日留存"
+    assert ins.text_metric("repurchase_90d", lang="en") == "90-day repurchase rate"
+    assert ins.text_metric("not_a_metric", lang="en") == "not_a_metric"
+    assert (
+        ins.text_segment("gen_z", lang="zh") == "Z世代"
+        and ins.text_segment("xyz", lang="zh") == "xyz"
+    )
+    assert [ins.text_chapter(i, lang="en") for i in (0, 7)] == [
         "Executive summary",
         "Strategy effects",
     ]
-    assert chapter_title("02", lang="zh") == "用户留存"
-    assert heading("alerts", lang="en", level=3) == "### Alerts"
-    assert caption("fig-km-new-users", lang="en").startswith("Retention")
-    assert caption("fig-unknown", lang="en", default="x") == "x"
+    assert ins.text_chapter("02", lang="zh") == "用户留存"
+    assert ins.text_heading("alerts", lang="en", level=3) == "### Alerts"
+    assert ins.text_caption("fig-km-new-users", lang="en").startswith("Retention")
+    assert ins.text_caption("fig-unknown", lang="en", default="x") == "x"
     with pytest.raises(KeyError):
-        caption("fig-unknown", lang="en")
+        ins.text_caption("fig-unknown", lang="en")
     with pytest.raises(ValueError, match="chapter must be 0-8"):
-        chapter_title(9, lang="en")
+        ins.text_chapter(9, lang="en")
 
 
 def test_bad_language_is_refused_with_the_choices() -> None:
     with pytest.raises(ValueError, match=r"lang must be one of \('zh', 'en'\)"):
         check_lang("fr")
     with pytest.raises(ValueError, match="lang must be one of"):
-        message("sig.significant", lang="de", p="p = 0.1")
+        ins.text_message("sig.significant", lang="de", p="p = 0.1")
     with pytest.raises(KeyError, match="no message"):
-        message("no.such.key", lang="en")
+        ins.text_message("no.such.key", lang="en")
+
+
+def test_no_python_file_holds_chinese_text() -> None:
+    """Every Chinese word a reader sees comes from catalog_zh.yaml, never from code."""
+    package = Path(__file__).resolve().parents[2] / "src" / "insights"
+    offenders = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if any("\u4e00" <= ch <= "\u9fff" for ch in line)
+    ]
+    assert not offenders, offenders

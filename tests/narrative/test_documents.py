@@ -8,7 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from insights.narrative import document_figures, document_lines, document_vs_data, seed_figures
+import insights as ins
+from insights.narrative import document_figures, document_vs_data, seed_figures
 from insights.narrative.documents import DOC_MAP, seed_figures_path
 from insights.narrative.numbers import MINUS
 
@@ -65,14 +66,14 @@ def test_document_vs_data_sentence_numbers() -> None:
 
 def test_a_quoted_range_counts_the_gap_to_its_nearest_end() -> None:
     inside = document_vs_data(
-        "public_to_private_conversion_30d", 0.15, lang="en", kinds=("observed",)
+        "public_to_private_conversion_30d", 0.15, lang="en", statements=("observed",)
     )
     assert inside == [
         "Document 003_6670c8b48ef73b45.txt (§1.KP6.3) reports 12.0%–18.0% (undated); this data: 15.0%, "
         "+0.0 points from the document."
     ]
     below = document_vs_data(
-        "public_to_private_conversion_30d", 0.067, lang="en", kinds=("observed",)
+        "public_to_private_conversion_30d", 0.067, lang="en", statements=("observed",)
     )
     assert below[0].endswith(f"{MINUS}5.3 points from the document.")
 
@@ -84,7 +85,7 @@ def test_small_cells_and_unknown_metrics_give_no_line() -> None:
     assert document_vs_data("active_users", 5000.0, lang="en") == []
 
 
-def test_document_lines_for_a_frame() -> None:
+def test_describe_documents_for_a_frame() -> None:
     frame = pl.DataFrame(
         {
             "metric": ["retention_d30", "retention_d30", "bounce_rate"],
@@ -96,7 +97,7 @@ def test_document_lines_for_a_frame() -> None:
             "n": [2617, 5, 155_877],
         }
     )
-    lines = document_lines(frame, lang="en")
+    lines = ins.describe_documents(frame, lang="en")
     assert len(lines) == 2  # beauty has n = 5: never shown
     assert "reports 42.0% (2024); this data: 42.0%" in lines[0]
     assert "reports 62.0% (2024)" in lines[1]

@@ -6,35 +6,35 @@ import polars as pl
 import pytest
 from scipy.stats import chi2
 
-from insights.narrative import effect_lines, simulator_truth, srm_sentence, srm_test
+import insights as ins
 
 
 def test_srm_test_is_the_chi_square_goodness_of_fit() -> None:
     # by hand: expected 511 each; (486-511)^2/511 + (536-511)^2/511 = 2.446
-    stat, p = srm_test({"control": 486, "treatment": 536})
-    assert stat == pytest.approx(2 * 25**2 / 511)
-    assert p == pytest.approx(chi2.sf(2 * 25**2 / 511, df=1))
-    stat, _ = srm_test({"a": 300, "b": 100}, expected={"a": 3, "b": 1})
-    assert stat == pytest.approx(0.0)
+    # the one SRM test the sentence uses (ins.srm_test)
+    result = ins.srm_test({"control": 486, "treatment": 536})
+    assert result.chi2 == pytest.approx(2 * 25**2 / 511)
+    assert result.p_value == pytest.approx(chi2.sf(2 * 25**2 / 511, df=1))
+    assert ins.srm_test({"a": 300, "b": 100}, split={"a": 3, "b": 1}).chi2 == pytest.approx(0.0)
     with pytest.raises(ValueError, match="at least two arms"):
-        srm_test({"a": 1})
+        ins.srm_test({"a": 1})
     with pytest.raises(ValueError, match="no share for arm"):
-        srm_test({"a": 1, "b": 2}, expected={"a": 1})
+        ins.srm_test({"a": 1, "b": 2}, split={"a": 1})
 
 
 def test_srm_sentences() -> None:
-    assert srm_sentence({"control": 486, "treatment": 536}, lang="en") == (
+    assert ins.describe_srm({"control": 486, "treatment": 536}, lang="en") == (
         "Arm sizes Control 486, Treatment 536: no sample-ratio mismatch (χ² test p = 0.12)."
     )
-    bad = srm_sentence({"control": 1000, "treatment": 800}, lang="zh")
+    bad = ins.describe_srm({"control": 1000, "treatment": 800}, lang="zh")
     assert bad.startswith("各组人数对照组 1,000、实验组 800：存在样本比例失衡")
-    assert "<10" in srm_sentence({"control": 500, "treatment": 5}, lang="en")
+    assert "<10" in ins.describe_srm({"control": 500, "treatment": 5}, lang="en")
 
 
 MILESTONES = pl.DataFrame(
     {
-        "group_a": ["treatment", "treatment", "arm_b"],
-        "group_b": ["control"] * 3,
+        "segment_a": ["treatment", "treatment", "arm_b"],
+        "segment_b": ["control"] * 3,
         "t": [7.0, 30.0, 30.0],
         "survival_a": [0.62, 0.43, 0.30],
         "survival_b": [0.56, 0.34, 0.34],
@@ -48,25 +48,25 @@ MILESTONES = pl.DataFrame(
 
 
 def test_effect_verdicts_follow_p_and_direction() -> None:
-    lines = effect_lines(MILESTONES, lang="en")
+    lines = ins.describe_effects(MILESTONES, lang="en")
     assert lines[0].endswith("not significant (p = 0.053); no detectable effect.")
     assert lines[1] == (
         "Treatment vs Control: D30 retention 43.0% vs 34.0% (+9.0 points, 95% CI 3.0–15.0%), "
         "significant (p = 0.006); the strategy improves D30 retention in this data."
     )
     assert lines[2].endswith("the strategy lowers D30 retention in this data.")
-    assert "p = 0.003" in effect_lines(MILESTONES, lang="en", adjusted=False)[1]
-    assert "在本数据中该策略提升了30日留存" in effect_lines(MILESTONES, lang="zh")[1]
+    assert "p = 0.003" in ins.describe_effects(MILESTONES, lang="en", adjusted=False)[1]
+    assert "在本数据中该策略提升了30日留存" in ins.describe_effects(MILESTONES, lang="zh")[1]
 
 
-def test_effect_lines_skip_small_arms() -> None:
-    lines = effect_lines(
+def test_describe_effects_skips_small_arms() -> None:
+    lines = ins.describe_effects(
         MILESTONES, lang="en", sizes={"treatment": 500, "control": 480, "arm_b": 7}
     )
     assert len(lines) == 2 and not any("arm_b" in x for x in lines)
 
 
-def test_simulator_truth_lines() -> None:
+def test_describe_simulator_truth_lines() -> None:
     manifest = {
         "experiments": {
             "return_benefit_pack": {
@@ -74,7 +74,7 @@ def test_simulator_truth_lines() -> None:
             }
         }
     }
-    assert simulator_truth(manifest, lang="en") == [
+    assert ins.describe_simulator_truth(manifest, lang="en") == [
         "Simulator truth for return_benefit_pack: repurchase_90d: control 0.15, treatment 0.3."
     ]
-    assert simulator_truth({}, lang="zh") == []
+    assert ins.describe_simulator_truth({}, lang="zh") == []

@@ -65,8 +65,24 @@ def test_changes_of_rates_are_points_and_of_others_relative() -> None:
         (0.001, "p = 0.001"),
         (0.01234, "p = 0.012"),
         (0.3391, "p = 0.34"),
+        (0.999, "p > 0.99"),
+        (1.0, "p > 0.99"),
         (None, "p = –"),
+        (float("nan"), "p = –"),
     ],
 )
 def test_fmt_p(p: float | None, text: str) -> None:
     assert fmt_p(p) == text
+
+
+def test_fmt_p_bare_table_cells_and_impossible_values() -> None:
+    assert [fmt_p(p, prefix=False) for p in (0.0004, 0.0123, 0.5, 1.0, None)] == [
+        "<0.001",
+        "0.012",
+        "0.50",
+        ">0.99",
+        "–",
+    ]
+    for bad in (-0.1, 1.5, float("inf")):
+        with pytest.raises(ValueError, match="p-value must be a number in"):
+            fmt_p(bad)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from insights.narrative import PLAYBOOK, open_gaps, playbook_lines, playbook_table
+import insights as ins
+from insights.narrative import PLAYBOOK, open_gaps
 from insights.narrative.playbook import play_effect
 
 
@@ -60,18 +61,18 @@ def test_a_significant_decline_opens_a_gap_even_above_the_benchmark() -> None:
     assert open_gaps(frame)["open"].to_list() == [False]
 
 
-def test_playbook_lines_and_table() -> None:
-    lines = playbook_lines(_values(retention_d7=0.45), lang="en")
+def test_describe_playbook_and_table_playbook() -> None:
+    lines = ins.describe_playbook(_values(retention_d7=0.45), lang="en")
     assert lines == [
         "**High week-1 churn** → newcomer 7-day growth plan (daily live + points) "
         "(000_4a2f2b99f1c1976d.txt §1.3): the document sets a D7 retention target of 50.0%; "
         "this data: D7 retention 45.0%."
     ]
-    assert playbook_lines(_values(retention_d7=0.60), lang="zh") == [
+    assert ins.describe_playbook(_values(retention_d7=0.60), lang="zh") == [
         "本季度没有与待改进指标对应的文档策略。"
     ]
-    assert "新人7天成长计划" in playbook_lines(_values(retention_d7=0.45), lang="zh")[0]
-    table = playbook_table(_values(retention_d7=0.45), lang="en")
+    assert "新人7天成长计划" in ins.describe_playbook(_values(retention_d7=0.45), lang="zh")[0]
+    table = ins.table_playbook(_values(retention_d7=0.45), lang="en")
     assert table.height == len(PLAYBOOK)
     assert table.row(0) == (
         "New",
@@ -87,15 +88,15 @@ def test_playbook_lines_and_table() -> None:
 def test_small_cells_never_reach_the_playbook() -> None:
     frame = _values(retention_d7=0.30).with_columns(n=pl.lit(4))
     assert open_gaps(frame).is_empty()
-    assert playbook_table(frame, lang="en").row(0)[5] == "–"
+    assert ins.table_playbook(frame, lang="en").row(0)[5] == "–"
 
 
 def test_a_gap_opened_by_a_decline_says_so() -> None:
     frame = _values(retention_d7=0.54).with_columns(
         change_previous=pl.lit(-0.039), p_previous=pl.lit(0.0001), previous_quarter=pl.lit("2024Q3")
     )
-    (line,) = playbook_lines(frame, lang="en")
+    (line,) = ins.describe_playbook(frame, lang="en")
     assert line.endswith("this data: D7 retention 54.0%, down 3.9 points on 2024Q3.")
-    assert playbook_lines(frame, lang="zh")[0].endswith(
+    assert ins.describe_playbook(frame, lang="zh")[0].endswith(
         "本数据：7日留存 54.0%，较2024Q3下降3.9个百分点。"
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from insights.narrative import describe_change, describe_spread, describe_value, significance
+import insights as ins
+from insights.narrative import significance
 from insights.narrative.compare import Z95
 
 NOW = {
@@ -22,14 +23,16 @@ PREV = {**NOW, "quarter": "2024Q3", "value": 0.339, "ci_low": 0.335, "ci_high": 
 
 def test_describe_value_in_both_languages() -> None:
     assert (
-        describe_value(NOW, lang="en") == "D30 retention was 35.2% (95% CI 34.8–35.6%; n = 50,000)."
+        ins.describe_value(NOW, lang="en")
+        == "D30 retention was 35.2% (95% CI 34.8–35.6%; n = 50,000)."
     )
     assert (
-        describe_value(NOW, lang="zh") == "30日留存为35.2%（95%置信区间 34.8–35.6%；n = 50,000）。"
+        ins.describe_value(NOW, lang="zh")
+        == "30日留存为35.2%（95%置信区间 34.8–35.6%；n = 50,000）。"
     )
     seg = {**NOW, "segment": "gen_z", "n": 741}
-    assert describe_value(seg, lang="en").startswith("D30 retention for Gen Z was 35.2%")
-    assert describe_value(seg, lang="zh").startswith("Z世代的30日留存为35.2%")
+    assert ins.describe_value(seg, lang="en").startswith("D30 retention for Gen Z was 35.2%")
+    assert ins.describe_value(seg, lang="zh").startswith("Z世代的30日留存为35.2%")
     money = {
         "metric": "aov_yuan",
         "segment": "all",
@@ -38,26 +41,26 @@ def test_describe_value_in_both_languages() -> None:
         "ci_high": None,
         "n": 2103,
     }
-    assert describe_value(money, lang="en") == "AOV was ¥128.8 (n = 2,103)."
+    assert ins.describe_value(money, lang="en") == "AOV was ¥128.8 (n = 2,103)."
 
 
 def test_describe_value_accepts_a_one_row_frame() -> None:
-    assert describe_value(pl.DataFrame([NOW]), lang="en") == describe_value(NOW, lang="en")
+    assert ins.describe_value(pl.DataFrame([NOW]), lang="en") == ins.describe_value(NOW, lang="en")
     with pytest.raises(ValueError, match="one row"):
-        describe_value(pl.DataFrame([NOW, PREV]), lang="en")
+        ins.describe_value(pl.DataFrame([NOW, PREV]), lang="en")
 
 
 def test_describe_change_numbers_direction_and_significance() -> None:
-    text = describe_change(NOW, PREV, lang="en")
+    text = ins.describe_change(NOW, previous=PREV, lang="en")
     assert text == (
         "D30 retention was 35.2% (95% CI 34.8–35.6%), up 1.3 points on 2024Q3 (33.9%), "
         "significant (p < 0.001)."
     )
-    down = describe_change(PREV, {**NOW, "quarter": "2024Q2"}, lang="zh")
+    down = ins.describe_change(PREV, previous={**NOW, "quarter": "2024Q2"}, lang="zh")
     assert "下降1.3个百分点" in down and "差异显著" in down and "2024Q2（35.2%）" in down
-    flat = describe_change(NOW, {**PREV, "value": 0.3521}, lang="en")
+    flat = ins.describe_change(NOW, previous={**PREV, "value": 0.3521}, lang="en")
     assert "unchanged from 2024Q3" in flat and "not significant" in flat
-    aov = describe_change(
+    aov = ins.describe_change(
         {
             "metric": "aov_yuan",
             "segment": "all",
@@ -67,7 +70,7 @@ def test_describe_change_numbers_direction_and_significance() -> None:
             "ci_high": 140.0,
             "n": 2000,
         },
-        {
+        previous={
             "metric": "aov_yuan",
             "segment": "all",
             "quarter": "2024Q3",
@@ -93,11 +96,11 @@ def test_wording_follows_the_p_value(z: float) -> None:
         "ci_high": 0.4 + z * se * 2**0.5 + half,
     }
     b = {**PREV, "value": 0.4, "ci_low": 0.4 - half, "ci_high": 0.4 + half}
-    text = describe_change(a, b, lang="en")
+    text = ins.describe_change(a, previous=b, lang="en")
     significant = z > Z95
     assert (", significant (" in text) is significant
     assert ("not significant" in text) is not significant
-    assert ("差异显著" in describe_change(a, b, lang="zh")) is significant
+    assert ("差异显著" in ins.describe_change(a, previous=b, lang="zh")) is significant
 
 
 def test_significance_wording_and_threshold() -> None:
@@ -114,21 +117,21 @@ def test_significance_wording_and_threshold() -> None:
 def test_small_cells_are_suppressed(change: dict) -> None:
     small = {**NOW, **change}
     for text in (
-        describe_value(small, lang="en"),
-        describe_change(small, PREV, lang="en"),
-        describe_change(PREV | {"quarter": "x"}, small, lang="en"),
+        ins.describe_value(small, lang="en"),
+        ins.describe_change(small, previous=PREV, lang="en"),
+        ins.describe_change(PREV | {"quarter": "x"}, previous=small, lang="en"),
     ):
         assert text == "D30 retention: fewer than 10 users, not shown."
         assert "35.2" not in text and "33.9" not in text
-    assert describe_value(small, lang="zh") == "30日留存：样本少于10人，不予显示。"
-    assert describe_value({**NOW, "n": 12}, lang="en", min_cell=20).endswith("not shown.")
+    assert ins.describe_value(small, lang="zh") == "30日留存：样本少于10人，不予显示。"
+    assert ins.describe_value({**NOW, "n": 12}, lang="en", min_cell=20).endswith("not shown.")
 
 
 def test_describe_change_refuses_different_metrics_and_reports_missing_values() -> None:
     with pytest.raises(ValueError, match="same metric"):
-        describe_change(NOW, {**PREV, "metric": "retention_d7"}, lang="en")
+        ins.describe_change(NOW, previous={**PREV, "metric": "retention_d7"}, lang="en")
     assert (
-        describe_change({**NOW, "value": None}, PREV, lang="en")
+        ins.describe_change({**NOW, "value": None}, previous=PREV, lang="en")
         == "D30 retention: not available for 2024Q4."
     )
 
@@ -142,16 +145,31 @@ def test_describe_spread_leaves_small_segments_out() -> None:
             "n": [741, 262, 4],
         }
     )
-    text = describe_spread(frame, lang="en", dimension="generation")
+    text = ins.describe_spread(frame, by="generation", lang="en")
     assert text == "D30 retention ranges from 28.0% (Gen X) to 41.0% (Gen Z) across generation."
     assert (
-        describe_spread(frame, lang="zh", dimension="generation")
+        ins.describe_spread(frame, by="generation", lang="zh")
         == "按代际划分，30日留存从28.0%（X世代）到41.0%（Z世代）不等。"
     )
-    assert describe_spread(frame.head(1), lang="en", dimension="generation") is None
+    assert ins.describe_spread(frame.head(1), by="generation", lang="en") is None
 
 
 def test_inputs_are_not_mutated() -> None:
     now, prev = dict(NOW), dict(PREV)
-    describe_change(now, prev, lang="en")
+    ins.describe_change(now, previous=prev, lang="en")
     assert now == NOW and prev == PREV
+
+
+def test_lang_and_min_cell_come_from_the_options_and_an_argument_wins() -> None:
+    small = {**NOW, "n": 15}
+    with ins.options(lang="zh", min_cell=20):
+        assert ins.describe_value(NOW) == ins.describe_value(NOW, lang="zh", min_cell=20)
+        assert ins.describe_value(small) == "30日留存：样本少于20人，不予显示。"
+        assert ins.describe_value(small, lang="en", min_cell=10).startswith(
+            "D30 retention was 35.2%"
+        )
+        assert ins.describe_change(NOW, previous=PREV, lang="en") == (
+            "D30 retention was 35.2% (95% CI 34.8–35.6%), up 1.3 points on 2024Q3 (33.9%), "
+            "significant (p < 0.001)."
+        )
+    assert ins.options().lang == "en" and ins.options().min_cell == 10

@@ -5,16 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from insights.narrative import (
-    AlertRule,
-    Target,
-    alerts,
-    default_alert_rules,
-    default_targets,
-    key_findings,
-    scorecard_summary,
-    scorecard_table,
-)
+import insights as ins
+from insights.narrative import AlertRule, Target, default_alert_rules, default_targets
 from insights.narrative.compare import Z95
 
 SCHEMA = {
@@ -81,9 +73,9 @@ def test_default_targets_and_alerts_come_from_the_documents() -> None:
     )
 
 
-def test_scorecard_summary_columns_changes_and_targets() -> None:
+def test_kpi_summary_columns_changes_and_targets() -> None:
     prev, year = scorecard(), scorecard("2023Q4", cac_yuan=(160.0, 200.0, None, 1600))
-    out = scorecard_summary(prev, year, quarter="2024Q4")
+    out = ins.kpi_summary(prev, year_ago=year, quarter="2024Q4")
     assert out["metric"].to_list() == list(dict.fromkeys(prev["metric"]))
     d7 = out.row(0, named=True)
     assert d7["previous_quarter"] == "2024Q3" and d7["year_ago_quarter"] == "2023Q4"
@@ -95,47 +87,47 @@ def test_scorecard_summary_columns_changes_and_targets() -> None:
     assert out.filter(pl.col("metric") == "aov_yuan")["target"].to_list() == [None]
 
 
-def test_scorecard_summary_needs_exactly_one_comparison_quarter() -> None:
+def test_kpi_summary_needs_exactly_one_comparison_quarter() -> None:
     both = pl.concat([scorecard(), scorecard("2023Q4").filter(pl.col("quarter") == "2023Q4")])
     with pytest.raises(ValueError, match="one comparison quarter"):
-        scorecard_summary(both, quarter="2024Q4")
+        ins.kpi_summary(both, quarter="2024Q4")
 
 
-def test_scorecard_table_hides_small_cells_and_marks_significance() -> None:
-    out = scorecard_summary(scorecard(), quarter="2024Q4")
-    table = scorecard_table(out, lang="en")
+def test_table_scorecard_hides_small_cells_and_marks_significance() -> None:
+    out = ins.kpi_summary(scorecard(), quarter="2024Q4")
+    table = ins.table_scorecard(out, lang="en")
     assert table.columns[:4] == ["Metric", "2024Q4", "95% CI", "2024Q3"]
     rows = {r[0]: r for r in table.rows()}
     assert rows["D7 retention"][1] == "43.0%" and rows["D7 retention"][4].endswith("***")
     assert rows["D7 retention"][7] == "50.0% ✗"
     assert rows["60-day repurchase rate"][1:] == ("<10", "–", "–", "–", "–", "–", "–")
     assert not rows["CAC"][4].endswith("*")
-    zh = scorecard_table(out, lang="zh")
+    zh = ins.table_scorecard(out, lang="zh")
     assert zh.columns[0] == "指标" and "7日留存" in zh[:, 0].to_list()
 
 
-def test_alerts_fire_on_thresholds_and_cac_above_aov() -> None:
+def test_describe_alerts_fire_on_thresholds_and_cac_above_aov() -> None:
     sc = scorecard()
-    lines = alerts(sc, quarter="2024Q4", lang="en")
+    lines = ins.describe_alerts(sc, quarter="2024Q4", lang="en")
     assert lines[0] == (
         "Alert: D7 retention is 43.0%, below the 45.0% alert line (000_4a2f2b99f1c1976d.txt §5.2)."
     )
     assert lines[1].startswith("Alert: CAC (¥160.0) is above AOV (¥150.0)")
     calm = scorecard(retention_d7=(0.56, 0.55, 0.01, 2000), cac_yuan=(100.0, 90.0, None, 1600))
-    assert alerts(calm, quarter="2024Q4", lang="zh") == ["本季度无预警。"]
+    assert ins.describe_alerts(calm, quarter="2024Q4", lang="zh") == ["本季度无预警。"]
     custom = [AlertRule("interaction_rate", 0.40, True, "001_x.txt", "3.3.3")]
-    assert alerts(calm, custom, quarter="2024Q4", lang="en") == [
+    assert ins.describe_alerts(calm, rules=custom, quarter="2024Q4", lang="en") == [
         "Interaction participation rate is 36.0%, short of the 40.0% target (001_x.txt §3.3.3)."
     ]
 
 
-def test_alerts_never_use_small_cells() -> None:
+def test_describe_alerts_never_use_small_cells() -> None:
     sc = scorecard(retention_d7=(0.30, 0.50, 0.01, 5))
-    assert not any("D7" in line for line in alerts(sc, quarter="2024Q4", lang="en"))
+    assert not any("D7" in line for line in ins.describe_alerts(sc, quarter="2024Q4", lang="en"))
 
 
-def test_key_findings_pick_the_largest_significant_changes() -> None:
-    lines = key_findings(scorecard(), quarter="2024Q4", lang="en")
+def test_describe_findings_pick_the_largest_significant_changes() -> None:
+    lines = ins.describe_findings(scorecard(), quarter="2024Q4", lang="en")
     # significant: AOV +25%, D7 −14%, activity −9%, interaction +2.9%; repurchase (n=8) never; CAC has no test
     assert len(lines) == 4
     assert lines[0].startswith("AOV was ¥150.0") and "significant" in lines[0]
@@ -143,32 +135,32 @@ def test_key_findings_pick_the_largest_significant_changes() -> None:
     assert lines[2].startswith("90-day activity was 40.0%")
     assert lines[3].startswith("Interaction participation rate was 36.0%")
     assert not any("60-day repurchase" in line for line in lines)
-    assert len(key_findings(scorecard(), quarter="2024Q4", lang="en", max_findings=3)) == 3
+    assert len(ins.describe_findings(scorecard(), quarter="2024Q4", lang="en", max_findings=3)) == 3
 
 
-def test_key_findings_top_up_with_non_significant_changes_and_say_so() -> None:
+def test_describe_findings_top_up_with_non_significant_changes_and_say_so() -> None:
     quiet = scorecard(
         **{
             m: (0.35, 0.351, 0.02, 2000) for m in ("retention_d7", "active_90d", "interaction_rate")
         },
         aov_yuan=(121.0, 120.0, 5.0, 2000),
     )
-    lines = key_findings(quiet, quarter="2024Q4", lang="en")
+    lines = ins.describe_findings(quiet, quarter="2024Q4", lang="en")
     assert lines[0] == "No KPI changed significantly between 2024Q3 and 2024Q4."
     assert len(lines) == 4 and all("not significant" in x or "not assessed" in x for x in lines[1:])
 
 
 def test_relative_targets_in_a_custom_list() -> None:
-    out = scorecard_summary(
+    out = ins.kpi_summary(
         scorecard(),
-        scorecard("2023Q4"),
+        year_ago=scorecard("2023Q4"),
         quarter="2024Q4",
         targets=[Target("aov_yuan", 0.10, "x", "1", relative_to="year_ago")],
     )
     assert out.filter(pl.col("metric") == "aov_yuan")["target"][0] == pytest.approx(132.0)
 
 
-def test_scorecard_table_when_the_comparison_is_the_year_ago_quarter() -> None:
+def test_table_scorecard_when_the_comparison_is_the_year_ago_quarter() -> None:
     year = scorecard("2023Q4")
-    table = scorecard_table(scorecard_summary(year, year, quarter="2024Q4"), lang="en")
+    table = ins.table_scorecard(ins.kpi_summary(year, year_ago=year, quarter="2024Q4"), lang="en")
     assert table.columns[3] == "2023Q4" and table.columns[5] == "Same quarter last year"

@@ -11,7 +11,8 @@ import nbformat
 import pytest
 import yaml
 
-from insights.narrative import caption, catalog, chapter_title
+import insights as ins
+from insights.narrative import catalog
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 NAMES = [
@@ -77,11 +78,11 @@ def test_front_matter_parameters_and_clean_cells(name: str) -> None:
         and first.source.endswith("---")
     )
     meta = yaml.safe_load(first.source.strip("-\n"))
-    assert meta["title"] == chapter_title(NAMES.index(name), lang="en")
+    assert meta["title"] == ins.text_chapter(NAMES.index(name), lang="en")
     assert set(meta) <= {"title", "title-zh", "title-en", "jupyter", "execute"}
     assert meta["execute"] == {"echo": False}
     for lang in ("zh", "en"):  # the built-in renderer prints the report's language
-        assert meta[f"title-{lang}"] == chapter_title(NAMES.index(name), lang=lang)
+        assert meta[f"title-{lang}"] == ins.text_chapter(NAMES.index(name), lang=lang)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and "injected-parameters" not in json.dumps(
         [c.metadata for c in nb.cells]
@@ -106,15 +107,29 @@ def test_cells_use_supported_options_and_hold_no_reusable_logic(name: str) -> No
         label = options.get("label")
         if label:
             kind = "fig-cap" if label.startswith("fig-") else "tbl-cap"
-            assert options[kind] == caption(label, lang="en")
+            assert options[kind] == ins.text_caption(label, lang="en")
             assert f"caption.{label}" in catalog("zh")
             for lang in ("zh", "en"):  # per-language captions for the built-in renderer
-                assert options[f"{kind}-{lang}"] == caption(label, lang=lang)
+                assert options[f"{kind}-{lang}"] == ins.text_caption(label, lang=lang)
             if kind == "tbl-cap":
                 assert options["output"] == "asis"
         assert not re.search(r"^\s*(def|class)\s|lambda\s", cell.source, re.MULTILINE), cell.source[
             :80
         ]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_chapters_use_the_front_door_only(name: str) -> None:
+    """Every call is ``ins.<name>`` of ``import insights as ins``: no submodule, no private helper."""
+    source = "\n".join(c.source for c in _read(name).cells if c.cell_type == "code")
+    imported = set(re.findall(r"^\s*(?:from|import)\s+([\w.]+)", source, re.MULTILINE))
+    assert imported <= {"polars", "insights", "json", "pathlib"}, imported
+    assert "import insights as ins" in source
+    assert not re.search(r"\binsights\.", source), "a submodule of insights"
+    called = set(re.findall(r"\bins\.(\w+)", source))
+    assert called and called <= set(ins.__all__), called - set(ins.__all__)
+    # presentation is set once, from the parameters
+    assert "ins.options(lang=lang, min_cell=min_cell)" in source
 
 
 def test_labels_are_unique_across_the_report() -> None:

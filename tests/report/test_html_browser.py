@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from insights.narrative import chapter_title
+from insights.narrative import text_chapter
 from insights.report import render
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -116,7 +116,7 @@ def test_html_report_loads_in_chromium_with_every_figure(sim_dir: Path, tmp_path
     broken = [img.get("aria-label") for img in dom.images if img.get("data-loaded") != "yes"]
     assert not broken, f"images the browser could not decode: {broken}"
     assert all((img.get("src") or "").startswith("data:image/png;base64,") for img in dom.images)
-    for title in ("直播电商用户增长与留存季度报告", chapter_title(2, lang="zh")):
+    for title in ("直播电商用户增长与留存季度报告", text_chapter(2, lang="zh")):
         assert title in run.stdout, title
     assert len(re.findall(r"[\u4e00-\u9fff]", run.stdout)) > 200
 

@@ -1,7 +1,7 @@
 """A dataset without the optional tables still renders: each section says what is missing.
 
 ``spend``, ``community`` and ``experiments`` are optional in the data contract. Figure
-and table cells that need one print ``nr.not_available(table)``; the renderer puts
+and table cells that need one print ``ins.text_not_available(table)``; the renderer puts
 that sentence where the figure or table would be (no caption, no empty figure).
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from insights.narrative import message
+from insights.narrative import text_message
 from insights.report import render
 
 pypdf = pytest.importorskip("pypdf")
@@ -34,6 +34,6 @@ def test_report_without_optional_tables_says_what_is_missing(sim_dir: Path, tmp_
     text = " ".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
     text = " ".join(text.split())
     for table in OPTIONAL:
-        sentence = message("sentence.missing_table", lang="en", table=table)
+        sentence = text_message("sentence.missing_table", lang="en", table=table)
         assert " ".join(sentence.replace("`", "").split())[:40] in text.replace("`", ""), table
     assert "insights:not-available" not in text

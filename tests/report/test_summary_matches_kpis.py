@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from insights.cli import app
-from insights.narrative import metric_label
+from insights.narrative import text_metric
 
 papermill = pytest.importorskip("papermill")
 
@@ -82,7 +82,7 @@ def test_summary_scorecard_numbers_equal_insights_kpis(sim_dir: Path, tmp_path: 
     metrics = [m for m, q in previous if q == QUARTER]
     assert len(rows) == len(metrics) > 5, (len(rows), metrics)
     for metric in metrics:
-        row = by_name[metric_label(metric, lang="en")]
+        row = by_name[text_metric(metric, lang="en")]
         now, before, last_year = previous[metric, QUARTER], previous.get((metric, prev_q)), year_ago.get((metric, year_q))
         assert year_ago[metric, QUARTER]["value"] == pytest.approx(now["value"], rel=1e-12)  # same quarter
         _check(row[1], now["value"])

@@ -62,7 +62,7 @@ def test_retention_estimate_covers_the_truth(sim_dir) -> None:
     exp = pl.read_parquet(sim_dir / "experiments.parquet").filter(pl.col("experiment") == "newcomer_7day_plan")
     for arm in ("control", "treatment"):
         ids = exp.filter(pl.col("arm") == arm)["user_id"].to_list()
-        out = retention_rates(ds, period=2024, days=(30,), where={"user_id": ids})
+        out = retention_rates(ds, period=2024, timeline=(30,), where={"user_id": ids})
         row = out.row(0, named=True)
         # 99.9% interval so the test fails only on a real bias
         half = (row["ci_high"] - row["ci_low"]) / 2 * 3.29 / 1.96

@@ -22,7 +22,7 @@ from insights.stats.milestone import milestone_difference, rmst_difference
 
 
 def _counts(seed: int = 1, n: int = 900) -> pl.DataFrame:
-    """A survival counts frame as in contracts.md: group = tier · channel, by-columns, entry."""
+    """A survival counts frame as in contracts.md: segment = tier · channel, by-columns, entry."""
     rng = np.random.default_rng(seed)
     tier = rng.choice(["tier1", "tier2", "tier3"], n)
     channel = rng.choice(["app", "web"], n)
@@ -42,10 +42,10 @@ def _counts(seed: int = 1, n: int = 900) -> pl.DataFrame:
         .agg(pl.len().cast(pl.Float64).alias("count"))
         .with_columns(
             pl.lit(0, dtype=pl.Int64).alias("entry"),
-            pl.col("tier").alias("group"),
+            pl.col("tier").alias("segment"),
         )
-        .select("group", "tier", "channel", "entry", "duration", "event", "count")
-        .sort("group", "entry", "duration", "event")
+        .select("segment", "tier", "channel", "entry", "duration", "event", "count")
+        .sort("segment", "entry", "duration", "event")
     )
 
 
@@ -64,20 +64,20 @@ def test_assembles_the_building_blocks() -> None:
     assert res.pairwise is not None and res.pairwise.equals(
         pairwise_logrank(counts, reference="tier1")
     )
-    assert res.pairwise.select("group_a", "group_b").rows() == [
+    assert res.pairwise.select("segment_a", "segment_b").rows() == [
         ("tier2", "tier1"),
         ("tier3", "tier1"),
     ]
-    km = kaplan_meier(counts, group="group", entry="entry").rename({"segment": "group"})
+    km = kaplan_meier(counts, entry="entry")
     assert res.milestones is not None
-    assert res.milestones.equals(milestone_difference(km, times=[7, 30], reference="tier1"))
+    assert res.milestones.equals(milestone_difference(km, milestones=[7, 30], reference="tier1"))
     assert res.rmst_difference is not None
     assert res.rmst_difference.equals(rmst_difference(km, tau=30, reference="tier1"))
     assert res.hazard_ratios is not None
     assert res.hazard_ratios.equals(
-        cox_hazard_ratios(counts, columns=["tier", "channel"], reference="tier1")
+        cox_hazard_ratios(counts, by=["tier", "channel"], reference="tier1")
     )
-    assert res.groups.equals(direct.groups)
+    assert res.segments.equals(direct.segments)
     assert counts.equals(before)
 
 
@@ -86,8 +86,8 @@ def test_summary_and_html() -> None:
     summary = res.summary
     assert summary.columns == [
         "measure",
-        "group_a",
-        "group_b",
+        "segment_a",
+        "segment_b",
         "estimate",
         "ci_low",
         "ci_high",
@@ -100,9 +100,9 @@ def test_summary_and_html() -> None:
         + ["hazard ratio"] * 2
     )  # fmt: skip
     hr = summary.filter(pl.col("measure") == "hazard ratio")
-    assert hr.select("group_a", "group_b").rows() == [
-        ("group=tier2", "group=tier1"),
-        ("group=tier3", "group=tier1"),
+    assert hr.select("segment_a", "segment_b").rows() == [
+        ("segment=tier2", "segment=tier1"),
+        ("segment=tier3", "segment=tier1"),
     ]
     assert (hr["ci_low"] < hr["estimate"]).all() and (hr["estimate"] < hr["ci_high"]).all()
     html = res._repr_html_()
@@ -137,9 +137,9 @@ def test_options_reach_the_tests() -> None:
 def test_accepts_survival_curves_and_uses_their_km_and_tau() -> None:
     counts = (
         _counts(3)
-        .group_by("group", "tier", "entry", "duration", "event")
+        .group_by("segment", "tier", "entry", "duration", "event")
         .agg(pl.col("count").sum())
-        .sort("group", "entry", "duration", "event")
+        .sort("segment", "entry", "duration", "event")
     )
     curves = survival_curves(counts, by=("tier",), timeline=[0, 30, 60], tau=25)
     res = compare_survival(curves, milestones=[15])
@@ -201,11 +201,11 @@ def test_bad_input_messages() -> None:
     counts = _counts()
     with pytest.raises(ValueError, match="SurvivalCurves result"):
         compare_survival(counts.to_pandas())
-    with pytest.raises(ValueError, match="no group column 'segment'"):
-        compare_survival(counts, group="segment")
+    with pytest.raises(ValueError, match="no segment column 'group'"):
+        compare_survival(counts, by="group")
     with pytest.raises(ValueError, match="reference='tier9'"):
         compare_survival(counts, reference="tier9")
     with pytest.raises(ValueError, match="adjust|method must be one of"):
         compare_survival(counts, adjust="fdr")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="at least two groups"):
-        compare_survival(counts.filter(pl.col("group") == "tier1"))
+    with pytest.raises(ValueError, match="at least two segments"):
+        compare_survival(counts.filter(pl.col("segment") == "tier1"))

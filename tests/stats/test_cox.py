@@ -36,7 +36,7 @@ def _raw(seed: int, n: int, hazards: dict[str, float], max_c: int = 60) -> pd.Da
         parts.append(
             pd.DataFrame(
                 {
-                    "group": g,
+                    "segment": g,
                     "tier": tier,
                     "stratum": rng.choice(["s1", "s2"], n),
                     "duration": np.minimum(t, c),
@@ -92,27 +92,27 @@ def _loglik_at(
 def test_exact_engine_equals_lifelines_on_expanded_rows(n: int, hazards: dict[str, float]) -> None:
     # the second case has up to several hundred tied events per day (closed-form sums)
     raw = _raw(1, n, hazards)
-    counts = _counts(raw, ("group", "tier", "duration", "event"))
-    ref = _lifelines_raw(raw, ["group", "tier"])
-    ours = cox_hazard_ratios(counts, columns=["group", "tier"])
+    counts = _counts(raw, ("segment", "tier", "duration", "event"))
+    ref = _lifelines_raw(raw, ["segment", "tier"])
+    ours = cox_hazard_ratios(counts, by=["segment", "tier"])
     np.testing.assert_allclose(ours["coef"].to_numpy(), ref.params_.to_numpy(), atol=1e-6)
     np.testing.assert_allclose(ours["se"].to_numpy(), ref.standard_errors_.to_numpy(), rtol=1e-6)
     np.testing.assert_allclose(
         ours["ci_low"].to_numpy(), ref.summary["exp(coef) lower 95%"].to_numpy(), rtol=1e-6
     )
     np.testing.assert_allclose(ours["z"].to_numpy(), ref.summary["z"].to_numpy(), rtol=1e-5)
-    loglik = _loglik_at(counts, ["group", "tier"], ref.params_.to_numpy())
+    loglik = _loglik_at(counts, ["segment", "tier"], ref.params_.to_numpy())
     assert loglik == pytest.approx(ref.log_likelihood_, rel=1e-12)
 
 
 def test_stratified_exact_equals_lifelines() -> None:
     raw = _raw(2, 1200, {"a": 0.03, "b": 0.05})
-    counts = _counts(raw, ("group", "stratum", "duration", "event"))
-    ref = _lifelines_raw(raw, ["group"], strata=["stratum"])
+    counts = _counts(raw, ("segment", "stratum", "duration", "event"))
+    ref = _lifelines_raw(raw, ["segment"], strata=["stratum"])
     ours = cox_hazard_ratios(counts, strata="stratum")
     assert ours["coef"].item() == pytest.approx(ref.params_.iloc[0], abs=1e-6)
     assert ours["se"].item() == pytest.approx(ref.standard_errors_.iloc[0], rel=1e-6)
-    loglik = _loglik_at(counts, ["group"], ref.params_.to_numpy(), strata="stratum")
+    loglik = _loglik_at(counts, ["segment"], ref.params_.to_numpy(), strata="stratum")
     assert loglik == pytest.approx(ref.log_likelihood_, rel=1e-12)
 
 
@@ -144,11 +144,11 @@ def test_rossi_with_the_exact_engine() -> None:
 
 def test_lifelines_engine_counts_rows_not_users_in_ties() -> None:
     raw = _raw(3, 2000, {"a": 0.03, "b": 0.06})
-    counts = _counts(raw, ("group", "duration", "event"))
+    counts = _counts(raw, ("segment", "duration", "event"))
     exact = cox_hazard_ratios(counts)["coef"].item()
-    weighted = cox_hazard_ratios(counts, engine="lifelines")["coef"].item()
+    weighted = cox_hazard_ratios(counts, method="lifelines")["coef"].item()
     assert abs(exact - weighted) > 1e-3  # lifelines' weighted Efron counts rows, not users
-    assert exact == pytest.approx(_lifelines_raw(raw, ["group"]).params_.iloc[0], abs=1e-6)
+    assert exact == pytest.approx(_lifelines_raw(raw, ["segment"]).params_.iloc[0], abs=1e-6)
     # when no two users share an event time (all counts 1) the two engines agree
     rng = np.random.default_rng(3)
     untied = pl.from_pandas(raw).with_columns(
@@ -156,7 +156,7 @@ def test_lifelines_engine_counts_rows_not_users_in_ties() -> None:
         pl.lit(1.0).alias("count"),
     )
     assert cox_hazard_ratios(untied)["coef"].item() == pytest.approx(
-        cox_hazard_ratios(untied, engine="lifelines")["coef"].item(), abs=1e-6
+        cox_hazard_ratios(untied, method="lifelines")["coef"].item(), abs=1e-6
     )
 
 
@@ -166,8 +166,8 @@ def test_left_truncation_matches_counting_process_fit() -> None:
     # entries at half days never coincide with (integer) event times, so lifelines'
     # (start, stop] risk sets equal ours (entry <= t <= duration)
     raw["entry"] = rng.choice([0.0, 0.5, 1.5, 2.5], len(raw))
-    counts = _counts(raw, ("group", "entry", "duration", "event"))
-    ctv_data = raw.assign(b=(raw["group"] == "b").astype(float), id=np.arange(len(raw)))
+    counts = _counts(raw, ("segment", "entry", "duration", "event"))
+    ctv_data = raw.assign(b=(raw["segment"] == "b").astype(float), id=np.arange(len(raw)))
     ref = CoxTimeVaryingFitter().fit(
         ctv_data[["id", "entry", "duration", "event", "b"]],
         id_col="id",
@@ -195,12 +195,12 @@ def test_tie_sums_closed_forms(d: float) -> None:
 
 def test_reference_levels_and_columns() -> None:
     raw = _raw(5, 600, {"a": 0.03, "b": 0.05, "c": 0.04})
-    counts = _counts(raw, ("group", "tier", "duration", "event"))
+    counts = _counts(raw, ("segment", "tier", "duration", "event"))
     before = counts.clone()
-    out = cox_hazard_ratios(counts, columns=["group", "tier"], reference={"group": "c"})
+    out = cox_hazard_ratios(counts, by=["segment", "tier"], reference={"segment": "c"})
     assert out.select("column", "level", "reference").rows() == [
-        ("group", "a", "c"),
-        ("group", "b", "c"),
+        ("segment", "a", "c"),
+        ("segment", "b", "c"),
         ("tier", "y", "x"),
     ]
     assert out["n"].to_list() == [
@@ -209,7 +209,7 @@ def test_reference_levels_and_columns() -> None:
         float(counts.filter(pl.col("tier") == "y")["count"].sum()),
     ]
     # re-coding the reference inverts the hazard ratio of a vs c
-    flipped = cox_hazard_ratios(counts, columns=["group", "tier"], reference={"group": "a"})
+    flipped = cox_hazard_ratios(counts, by=["segment", "tier"], reference={"segment": "a"})
     hr_ca = flipped.filter(pl.col("level") == "c")["hazard_ratio"].item()
     assert out.filter(pl.col("level") == "a")["hazard_ratio"].item() == pytest.approx(
         1 / hr_ca, rel=1e-8
@@ -219,23 +219,23 @@ def test_reference_levels_and_columns() -> None:
 
 
 def test_bad_input_messages() -> None:
-    counts = _counts(_raw(6, 300, {"a": 0.05, "b": 0.05}), ("group", "tier", "duration", "event"))
+    counts = _counts(_raw(6, 300, {"a": 0.05, "b": 0.05}), ("segment", "tier", "duration", "event"))
     no_events_b = counts.with_columns(
-        pl.when(pl.col("group") == "b").then(0).otherwise(pl.col("event")).alias("event")
+        pl.when(pl.col("segment") == "b").then(0).otherwise(pl.col("event")).alias("event")
     )
-    with pytest.raises(ValueError, match="level 'b' of 'group' has no events"):
+    with pytest.raises(ValueError, match="level 'b' of 'segment' has no events"):
         cox_hazard_ratios(no_events_b)
-    with pytest.raises(ValueError, match="engine must be one of"):
-        cox_hazard_ratios(counts, engine="statsmodels")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="method must be one of"):
+        cox_hazard_ratios(counts, method="statsmodels")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"cox columns \['channel'\]"):
-        cox_hazard_ratios(counts, columns=["group", "channel"])
+        cox_hazard_ratios(counts, by=["segment", "channel"])
     with pytest.raises(ValueError, match="single level"):
-        cox_hazard_ratios(counts.filter(pl.col("tier") == "x"), columns="tier")
+        cox_hazard_ratios(counts.filter(pl.col("tier") == "x"), by="tier")
     with pytest.raises(ValueError, match="singular"):
         cox_hazard_ratios(
-            counts.with_columns(pl.col("group").alias("copy")), columns=["group", "copy"]
+            counts.with_columns(pl.col("segment").alias("copy")), by=["segment", "copy"]
         )
     with pytest.raises(ValueError, match="not one of its levels"):
-        cox_hazard_ratios(counts, reference={"group": "zzz"})
+        cox_hazard_ratios(counts, reference={"segment": "zzz"})
     with pytest.raises(ValueError, match="left truncation"):
-        cox_hazard_ratios(counts.with_columns(pl.lit(1).alias("entry")), engine="lifelines")
+        cox_hazard_ratios(counts.with_columns(pl.lit(1).alias("entry")), method="lifelines")

@@ -25,7 +25,7 @@ def _raw(seed: int = 11, n: int = 300) -> pl.DataFrame:
     c = rng.integers(5, 90, n)
     return pl.DataFrame(
         {
-            "group": rng.choice(["p", "q"], n),
+            "segment": rng.choice(["p", "q"], n),
             "duration": np.minimum(t, c),
             "event": (t <= c).astype(int),
         }
@@ -34,11 +34,11 @@ def _raw(seed: int = 11, n: int = 300) -> pl.DataFrame:
 
 def _counts(raw: pl.DataFrame) -> pl.DataFrame:
     return (
-        raw.group_by("group", "duration", "event")
+        raw.group_by("segment", "duration", "event")
         .agg(pl.len().cast(pl.Float64).alias("count"))
         .with_columns(pl.lit(0, dtype=pl.Int64).alias("entry"))
-        .select("group", "entry", "duration", "event", "count")
-        .sort("group", "entry", "duration", "event")
+        .select("segment", "entry", "duration", "event", "count")
+        .sort("segment", "entry", "duration", "event")
     )
 
 
@@ -52,15 +52,15 @@ def test_table_summary_against_lifelines() -> None:
     assert tuple(curves.summary.columns) == SUMMARY_COLUMNS
     assert curves.table.schema["at_risk"] == pl.Int64 and curves.summary.schema["n"] == pl.Int64
     for g in ("p", "q"):
-        sub = raw.filter(pl.col("group") == g)
+        sub = raw.filter(pl.col("segment") == g)
         kmf = KaplanMeierFitter(alpha=0.1).fit(
             pd.Series(sub["duration"].to_numpy()), pd.Series(sub["event"].to_numpy())
         )
-        ours = curves.table.filter(pl.col("group") == g)
+        ours = curves.table.filter(pl.col("segment") == g)
         np.testing.assert_allclose(
             ours["survival"].to_numpy(), kmf.survival_function_.iloc[:, 0].to_numpy()
         )
-        row = curves.summary.filter(pl.col("group") == g).row(0, named=True)
+        row = curves.summary.filter(pl.col("segment") == g).row(0, named=True)
         ci = median_survival_times(kmf.confidence_interval_)
         assert row["median"] == kmf.median_survival_time_
         assert (row["median_ci_low"], row["median_ci_high"]) == tuple(ci.iloc[0])
@@ -81,7 +81,7 @@ def test_hand_worked_median_ci_and_rmst() -> None:
     the band collapses) -> CI high 6. RMST(6) = 1 + 5/6 + 4/6 + 3/6 + 2/6 + 1/6 = 3.5.
     """
     counts = pl.DataFrame(
-        {"group": "all", "entry": 0, "duration": [1, 2, 3, 4, 5, 6], "event": 1, "count": 1.0}
+        {"segment": "all", "entry": 0, "duration": [1, 2, 3, 4, 5, 6], "event": 1, "count": 1.0}
     )
     s = survival_curves(counts, tau=6).summary.row(0, named=True)
     assert (s["median"], s["median_ci_low"], s["median_ci_high"]) == (3.0, 1.0, 6.0)
@@ -95,22 +95,23 @@ def test_hand_worked_median_ci_and_rmst() -> None:
 def test_default_tau_rule() -> None:
     km = pl.DataFrame(
         {
-            "group": ["a", "a", "a", "b", "b"],
+            "segment": ["a", "a", "a", "b", "b"],
             "t": [0, 30, 60, 0, 200],
             "at_risk": [40, 15, 9, 50, 20],
         }
     )
     assert default_tau(km) == 30.0  # a has >= 10 at risk up to t = 30
     assert default_tau(km, cap=20) == 20.0
-    thin = pl.DataFrame({"group": ["a", "a", "b"], "t": [0, 7, 0], "at_risk": [5, 2, 50]})
+    thin = pl.DataFrame({"segment": ["a", "a", "b"], "t": [0, 7, 0], "at_risk": [5, 2, 50]})
     assert (
-        default_tau(thin.vstack(pl.DataFrame({"group": ["b"], "t": [12], "at_risk": [30]}))) == 7.0
+        default_tau(thin.vstack(pl.DataFrame({"segment": ["b"], "t": [12], "at_risk": [30]})))
+        == 7.0
     )
     raw = _raw()
     curves = survival_curves(_counts(raw))
     bounds = []
     for g in ("p", "q"):
-        d = raw.filter(pl.col("group") == g)["duration"].to_numpy()
+        d = raw.filter(pl.col("segment") == g)["duration"].to_numpy()
         bounds.append(max(t for t in [0, *np.unique(d)] if (d >= t).sum() >= 10))
     assert curves.tau == min(90, min(bounds)) < 90  # the thin tail, not the cap, binds here
     at_tau = curves.at(curves.tau)
@@ -124,13 +125,13 @@ def test_timeline_with_entry_and_at() -> None:
     """
     counts = pl.DataFrame(
         {
-            "group": "g",
+            "segment": "g",
             "entry": [0, 0, 2, 4],
             "duration": [3, 8, 5, 6],
             "event": [1, 1, 0, 1],
             "count": 1.0,
         }
-    ).sort("group", "entry", "duration", "event")
+    ).sort("segment", "entry", "duration", "event")
     curves = survival_curves(counts, timeline=[1, 4, 7], tau=6)
     kmf = KaplanMeierFitter().fit([3, 8, 5, 6], [1, 1, 0, 1], entry=[0, 0, 2, 4])
     assert curves.table["at_risk"].to_list() == [2, 3, 1]
@@ -146,21 +147,21 @@ def test_timeline_with_entry_and_at() -> None:
 def test_case_weights_give_float_counts_and_display() -> None:
     counts = pl.DataFrame(
         {
-            "group": ["<b>x</b>", "<b>x</b>", "y", "y"],
+            "segment": ["<b>x</b>", "<b>x</b>", "y", "y"],
             "entry": 0,
             "duration": [2, 4, 1, 5],
             "event": [1, 0, 1, 1],
             "count": [1.5, 2.0, 0.5, 3.0],
         }
     )
-    curves = survival_curves(counts, tau=2, start="first_order")
+    curves = survival_curves(counts, tau=2, origin="first_order")
     assert curves.table.schema["at_risk"] == pl.Float64
-    assert curves.summary.filter(pl.col("group") == "y")["n"].item() == 3.5
+    assert curves.summary.filter(pl.col("segment") == "y")["n"].item() == 3.5
     html = curves._repr_html_()
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
     assert "RMST(2)" in html and "first_order" in html and html.count("<tr>") == 3
-    assert "SurvivalCurves(start='first_order'" in repr(curves)
-    assert isinstance(curves, SurvivalCurves) and curves.groups == ["<b>x</b>", "y"]
+    assert "SurvivalCurves(origin='first_order'" in repr(curves)
+    assert isinstance(curves, SurvivalCurves) and curves.segments == ["<b>x</b>", "y"]
 
 
 def test_bad_input() -> None:
@@ -168,7 +169,7 @@ def test_bad_input() -> None:
         survival_curves(
             pl.DataFrame(
                 schema={
-                    "group": pl.String,
+                    "segment": pl.String,
                     "entry": pl.Int64,
                     "duration": pl.Int64,
                     "event": pl.Int64,
@@ -182,6 +183,6 @@ def test_bad_input() -> None:
     with pytest.raises(ValueError, match="timeline"):
         survival_curves(counts, timeline=[float("nan")])
     zero = pl.DataFrame(
-        {"group": "a", "entry": 0, "duration": [0, 0], "event": [1, 0], "count": 1.0}
+        {"segment": "a", "entry": 0, "duration": [0, 0], "event": [1, 0], "count": 1.0}
     )
     assert survival_curves(zero).summary["rmst"].to_list() == [None]

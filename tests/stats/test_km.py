@@ -68,7 +68,7 @@ def test_hand_worked_km_and_greenwood_loglog() -> None:
     # Greenwood sum at t=5: 1/(6*5) + 1/(4*3) = 0.116667
     # log-log CI: v = log(0.625) = -0.470004; exp(-exp(log(-v) -/+ z sqrt(0.116667) / v))
     c = pl.DataFrame({"duration": [3, 3, 5, 8, 8, 10], "event": [1, 0, 1, 1, 0, 0]})
-    km = kaplan_meier(c, weight=None, group=None)
+    km = kaplan_meier(c, weight=None, by=None)
     assert km["t"].to_list() == [0, 3, 5, 8, 10]
     assert km["survival"].to_list() == pytest.approx(
         [1, 5 / 6, 0.625, 0.625 * 2 / 3, 0.625 * 2 / 3]
@@ -100,7 +100,7 @@ def test_survival_at_matches_lifelines() -> None:
     km = kaplan_meier(_counts(raw))
     before = km.clone()
     times = [0, 1, 7, 30, 39, 40, 60]
-    pts = survival_at(km, times)
+    pts = survival_at(km, t=times)
     assert km.equals(before)
     assert pts.columns == ["segment", "t", "survival", "ci_low", "ci_high", "at_risk"]
     assert pts.height == 3 * len(times)
@@ -116,7 +116,7 @@ def test_survival_at_matches_lifelines() -> None:
             assert hi == pytest.approx(ci.iloc[1], abs=1e-9)
             assert at_risk == int((sub["duration"] >= t).sum())
     with pytest.raises(ValueError):
-        survival_at(km, -1)
+        survival_at(km, t=-1)
 
 
 def test_median_matches_lifelines() -> None:
@@ -155,7 +155,7 @@ def test_median_brookmeyer_crowley_hand_worked() -> None:
     #   v = log(1/6) = -1.791759, ci_high = exp(-exp(0.583198 - 1.959964*0.912871/1.791759))
     #   = exp(-exp(-0.415377)) = exp(-0.660096) = 0.5168 > 0.5; at t=6 S = 0 -> upper = 6.
     c = pl.DataFrame({"duration": [1, 2, 3, 4, 5, 6], "event": [1] * 6})
-    km = kaplan_meier(c, weight=None, group=None)
+    km = kaplan_meier(c, weight=None, by=None)
     assert km.filter(pl.col("t") == 1)["ci_low"].item() == pytest.approx(0.2731, abs=1e-4)
     assert km.filter(pl.col("t") == 5)["ci_high"].item() == pytest.approx(0.5168, abs=1e-4)
     assert median_survival(km).rows() == [("all", 3.0, 1.0, 6.0)]
@@ -179,14 +179,16 @@ def test_merge_segments() -> None:
         }
     )
     before = c.clone()
-    out = merge_segments(c, {"beauty+apparel": ["beauty", "apparel"]}).sort("segment", "duration")
+    out = merge_segments(c, values={"beauty+apparel": ["beauty", "apparel"]}).sort(
+        "segment", "duration"
+    )
     assert c.equals(before)
     assert out.rows() == [
         ("beauty+apparel", 5, 1, 5),
         ("beauty+apparel", 9, 1, 1),
         ("home", 7, 0, 4),
     ]
-    assert merge_segments(c, None).equals(c)
+    assert merge_segments(c, values=None).equals(c)
 
 
 def test_entry_and_fractional_weights_match_lifelines() -> None:
@@ -199,7 +201,7 @@ def test_entry_and_fractional_weights_match_lifelines() -> None:
     weight = rng.choice([0.5, 1.0, 2.5], n)
     raw = pl.DataFrame({"entry": entry, "duration": duration, "event": event, "w": weight})
     counts = raw.group_by("entry", "duration", "event").agg(pl.col("w").sum())
-    km = kaplan_meier(counts, group=None, weight="w", entry="entry")
+    km = kaplan_meier(counts, by=None, weight="w", entry="entry")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="It looks like your weights")
         ref = KaplanMeierFitter().fit(duration, event, entry=entry, weights=weight)

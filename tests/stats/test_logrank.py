@@ -24,7 +24,7 @@ def _raw(seed: int, groups: tuple[str, ...] = ("a", "b", "c"), n: int = 300) -> 
     t = np.ceil(rng.exponential(scale)).clip(1, 30).astype(int)
     return pl.DataFrame(
         {
-            "group": g,
+            "segment": g,
             "stratum": rng.choice(["s1", "s2"], n),
             "duration": t,
             "event": (rng.random(n) < 0.7).astype(int),
@@ -33,7 +33,7 @@ def _raw(seed: int, groups: tuple[str, ...] = ("a", "b", "c"), n: int = 300) -> 
 
 
 def _counts(
-    raw: pl.DataFrame, keys: tuple[str, ...] = ("group", "duration", "event")
+    raw: pl.DataFrame, keys: tuple[str, ...] = ("segment", "duration", "event")
 ) -> pl.DataFrame:
     return (
         raw.group_by(*keys)
@@ -50,7 +50,7 @@ def test_hand_worked_two_groups() -> None:
     # t=3: N=10, n_a=5,  D=5: E_a=2.5,    V=5*5*5*5/(10^2*9)  =0.694444
     c = pl.DataFrame(
         {
-            "group": ["a", "a", "b", "b"],
+            "segment": ["a", "a", "b", "b"],
             "duration": [1, 3, 2, 4],
             "event": [1, 1, 1, 0],
             "count": [5.0] * 4,
@@ -59,15 +59,17 @@ def test_hand_worked_two_groups() -> None:
     r = logrank_test(c)
     v = 0.986842105 + 0.793650794 + 0.694444444
     assert r.df == 1
-    assert r.groups.filter(pl.col("group") == "a")["expected"].item() == pytest.approx(6.6666667)
-    assert r.groups["variance"].to_list() == pytest.approx([v, v])
+    assert r.segments.filter(pl.col("segment") == "a")["expected"].item() == pytest.approx(
+        6.6666667
+    )
+    assert r.segments["variance"].to_list() == pytest.approx([v, v])
     assert r.statistic == pytest.approx((10 / 3) ** 2 / v)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_two_groups_match_lifelines(seed: int) -> None:
     raw = _raw(seed, groups=("a", "b"))
-    a, b = raw.filter(pl.col("group") == "a"), raw.filter(pl.col("group") == "b")
+    a, b = raw.filter(pl.col("segment") == "a"), raw.filter(pl.col("segment") == "b")
     ref = ll_logrank(a["duration"], b["duration"], a["event"], b["event"])
     ours = logrank_test(_counts(raw))
     assert ours.statistic == pytest.approx(ref.test_statistic, rel=1e-10)
@@ -81,7 +83,7 @@ def test_k_groups_fleming_harrington_match_lifelines(rho: float, gamma: float) -
     raw = _raw(7, groups=("a", "b", "c", "d"), n=500)
     ref = multivariate_logrank_test(
         raw["duration"].to_numpy(),
-        raw["group"].to_numpy(),
+        raw["segment"].to_numpy(),
         raw["event"].to_numpy(),
         weightings="fleming-harrington",
         p=rho,
@@ -97,21 +99,21 @@ def test_case_weights_match_lifelines_weights() -> None:
     raw = _raw(4).with_columns(pl.Series("w", np.random.default_rng(4).uniform(0.2, 3.0, 300)))
     ref = multivariate_logrank_test(
         raw["duration"].to_numpy(),
-        raw["group"].to_numpy(),
+        raw["segment"].to_numpy(),
         raw["event"].to_numpy(),
         weights=raw["w"].to_numpy(),
     )
-    counts = raw.group_by("group", "duration", "event").agg(pl.col("w").sum().alias("count"))
+    counts = raw.group_by("segment", "duration", "event").agg(pl.col("w").sum().alias("count"))
     ours = logrank_test(counts)
     assert ours.statistic == pytest.approx(ref.test_statistic, rel=1e-9)
 
 
 def test_waltons_matches_lifelines() -> None:
-    w = pl.from_pandas(load_waltons())
-    counts = w.group_by("group", pl.col("T").alias("duration"), pl.col("E").alias("event")).agg(
+    w = pl.from_pandas(load_waltons()).rename({"group": "segment"})
+    counts = w.group_by("segment", pl.col("T").alias("duration"), pl.col("E").alias("event")).agg(
         pl.len().cast(pl.Float64).alias("count")
     )
-    ref = multivariate_logrank_test(w["T"].to_numpy(), w["group"].to_numpy(), w["E"].to_numpy())
+    ref = multivariate_logrank_test(w["T"].to_numpy(), w["segment"].to_numpy(), w["E"].to_numpy())
     ours = logrank_test(counts)
     assert ours.statistic == pytest.approx(ref.test_statistic, rel=1e-10)
     assert ours.statistic == pytest.approx(122.25, abs=0.01)  # lifelines' documented waltons value
@@ -124,12 +126,12 @@ def _lung() -> pl.DataFrame:
 def test_lung_sex_matches_r_survdiff() -> None:
     # R: survdiff(Surv(time, status) ~ sex, data = lung): O 112 / E 91.5817 and
     # O 53 / E 73.4183, Chisq = 10.3267, p = 0.00131116
-    lung = _lung().with_columns(pl.col("sex").cast(pl.String).alias("group"))
+    lung = _lung().with_columns(pl.col("sex").cast(pl.String).alias("segment"))
     r = logrank_test(_counts(lung))
     assert r.statistic == pytest.approx(10.3267, abs=5e-5)
     assert r.p_value == pytest.approx(0.00131116, rel=1e-4)
-    assert r.groups["observed"].to_list() == [112, 53]
-    assert r.groups["expected"].to_list() == pytest.approx([91.5817, 73.4183], abs=5e-5)
+    assert r.segments["observed"].to_list() == [112, 53]
+    assert r.segments["expected"].to_list() == pytest.approx([91.5817, 73.4183], abs=5e-5)
 
 
 def test_stratified_matches_r_survdiff() -> None:
@@ -139,17 +141,17 @@ def test_stratified_matches_r_survdiff() -> None:
         _lung()
         .drop_nulls(["inst", "pat.karno"])
         .with_columns(
-            pl.col("pat.karno").cast(pl.Int64).cast(pl.String).str.zfill(3).alias("group"),
+            pl.col("pat.karno").cast(pl.Int64).cast(pl.String).str.zfill(3).alias("segment"),
             pl.col("inst").cast(pl.Int64).cast(pl.String).alias("stratum"),
         )
     )
-    r = logrank_test(_counts(lung, ("group", "stratum", "duration", "event")), strata="stratum")
+    r = logrank_test(_counts(lung, ("segment", "stratum", "duration", "event")), strata="stratum")
     assert r.df == 7
     assert round(r.statistic, 1) == 21.4
     assert round(r.p_value, 3) == 0.003
     expected = [0.692, 1.099, 1.166, 16.298, 26.358, 41.938, 47.242, 26.207]
-    assert r.groups["expected"].to_list() == pytest.approx(expected, abs=5e-4)
-    assert r.groups["observed"].to_list() == [1, 1, 4, 27, 31, 38, 38, 21]
+    assert r.segments["expected"].to_list() == pytest.approx(expected, abs=5e-4)
+    assert r.segments["observed"].to_list() == [1, 1, 4, 27, 31, 38, 38, 21]
 
 
 def test_group_without_events_at_risk_drops_a_degree_of_freedom() -> None:
@@ -159,20 +161,20 @@ def test_group_without_events_at_risk_drops_a_degree_of_freedom() -> None:
     times += [1, 2, 2, 3, 3, 3, 4]
     status = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0] + [1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1] + [0] * 7
     group = ["Maintained"] * 11 + ["Nonmaintained"] * 12 + ["Dummy"] * 7
-    raw = pl.DataFrame({"group": group, "duration": times, "event": status})
+    raw = pl.DataFrame({"segment": group, "duration": times, "event": status})
     r = logrank_test(_counts(raw))
-    two = logrank_test(_counts(raw.filter(pl.col("group") != "Dummy")))
+    two = logrank_test(_counts(raw.filter(pl.col("segment") != "Dummy")))
     assert r.df == 1
     assert r.statistic == pytest.approx(two.statistic, rel=1e-12)
     assert round(r.statistic, 1) == 3.4
-    assert r.groups["expected"].to_list() == pytest.approx([0.0, 10.69, 7.31], abs=5e-3)
+    assert r.segments["expected"].to_list() == pytest.approx([0.0, 10.69, 7.31], abs=5e-3)
 
 
 def _naive_two_group(raw: pl.DataFrame, first: str) -> tuple[float, float]:
     """O − E and V for group ``first`` by a direct loop over the distinct event times."""
     d = raw["duration"].to_numpy()
     e = raw["event"].to_numpy() == 1
-    g = raw["group"].to_numpy() == first
+    g = raw["segment"].to_numpy() == first
     entry = raw["entry"].to_numpy() if "entry" in raw.columns else np.zeros(len(d))
     z = v = 0.0
     for t in np.unique(d[e]):
@@ -192,9 +194,9 @@ def test_stratified_equals_sum_of_per_stratum_results() -> None:
         *(_naive_two_group(raw.filter(pl.col("stratum") == s), "a") for s in ("s1", "s2")),
         strict=True,
     )
-    r = logrank_test(_counts(raw, ("group", "stratum", "duration", "event")), strata="stratum")
-    assert r.groups["score"][0] == pytest.approx(sum(zs), rel=1e-12)
-    assert r.groups["variance"][0] == pytest.approx(sum(vs), rel=1e-12)
+    r = logrank_test(_counts(raw, ("segment", "stratum", "duration", "event")), strata="stratum")
+    assert r.segments["score"][0] == pytest.approx(sum(zs), rel=1e-12)
+    assert r.segments["variance"][0] == pytest.approx(sum(vs), rel=1e-12)
     assert r.statistic == pytest.approx(sum(zs) ** 2 / sum(vs), rel=1e-12)
     # and it differs from the unstratified test on the same rows
     assert r.statistic != pytest.approx(logrank_test(_counts(raw)).statistic, rel=1e-6)
@@ -208,12 +210,12 @@ def test_left_truncation_uses_entry_risk_sets() -> None:
             pl.Series("entry", rng.integers(0, 6, raw.height)), pl.col("duration")
         ).alias("entry")
     )
-    counts = raw.group_by("group", "entry", "duration", "event").agg(
+    counts = raw.group_by("segment", "entry", "duration", "event").agg(
         pl.len().cast(pl.Float64).alias("count")
     )
     z, v = _naive_two_group(raw, "a")
     r = logrank_test(counts)
-    assert r.groups["score"][0] == pytest.approx(z, rel=1e-12)
+    assert r.segments["score"][0] == pytest.approx(z, rel=1e-12)
     assert r.statistic == pytest.approx(z**2 / v, rel=1e-12)
 
 
@@ -229,17 +231,17 @@ def test_aggregated_equals_unit_rows_and_input_untouched() -> None:
 def test_pairwise_matches_lifelines_and_holm() -> None:
     raw = _raw(5, groups=("a", "b", "c"), n=450)
     ref = pairwise_logrank_test(
-        raw["duration"].to_numpy(), raw["group"].to_numpy(), raw["event"].to_numpy()
+        raw["duration"].to_numpy(), raw["segment"].to_numpy(), raw["event"].to_numpy()
     )
     ours = pairwise_logrank(_counts(raw), adjust="holm")
-    assert ours.select("group_a", "group_b").rows() == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert ours.select("segment_a", "segment_b").rows() == [("a", "b"), ("a", "c"), ("b", "c")]
     expected = ref.summary["p"].to_numpy()  # lifelines orders the pairs the same way
     np.testing.assert_allclose(ours["p_value"].to_numpy(), expected, rtol=1e-8)
     np.testing.assert_allclose(
         ours["p_adjusted"].to_numpy(), adjust_pvalues(expected, method="holm")
     )
     vs_ref = pairwise_logrank(_counts(raw), reference="b", adjust="bh")
-    assert vs_ref.select("group_a", "group_b").rows() == [("a", "b"), ("c", "b")]
+    assert vs_ref.select("segment_a", "segment_b").rows() == [("a", "b"), ("c", "b")]
     assert set(vs_ref["method"].to_list()) == {"bh"}
 
 
@@ -250,9 +252,9 @@ def test_bad_input_messages() -> None:
     with pytest.raises(ValueError, match="rho and gamma"):
         logrank_test(counts, test="fleming-harrington", rho=-1)
     with pytest.raises(ValueError, match=r"lacks columns \['tier'\]"):
-        logrank_test(counts, group="tier")
-    with pytest.raises(ValueError, match="at least two groups"):
-        logrank_test(counts.filter(pl.col("group") == "a"))
+        logrank_test(counts, by="tier")
+    with pytest.raises(ValueError, match="at least two segments"):
+        logrank_test(counts.filter(pl.col("segment") == "a"))
     with pytest.raises(ValueError, match="no events"):
         logrank_test(counts.with_columns(pl.lit(0).alias("event")))
     with pytest.raises(ValueError, match="entry > duration"):
@@ -273,9 +275,9 @@ def test_type_one_error_and_holm_familywise_error() -> None:
         t = np.ceil(rng.exponential(10.0, 3 * n)).astype(int)
         c = rng.integers(5, 40, 3 * n)
         frame = pl.DataFrame(
-            {"group": labels, "duration": np.minimum(t, c), "event": (t <= c).astype(int)}
+            {"segment": labels, "duration": np.minimum(t, c), "event": (t <= c).astype(int)}
         )
-        counts = frame.group_by("group", "duration", "event").agg(
+        counts = frame.group_by("segment", "duration", "event").agg(
             pl.len().cast(pl.Float64).alias("count")
         )
         overall += logrank_test(counts).p_value < alpha

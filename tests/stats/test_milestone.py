@@ -22,10 +22,11 @@ def _waltons_km() -> tuple[pl.DataFrame, dict[str, KaplanMeierFitter]]:
     w = load_waltons()
     counts = (
         pl.from_pandas(w)
-        .group_by("group", pl.col("T").alias("duration"), pl.col("E").alias("event"))
+        .rename({"group": "segment"})
+        .group_by("segment", pl.col("T").alias("duration"), pl.col("E").alias("event"))
         .agg(pl.len().alias("count"))
     )
-    km = kaplan_meier(counts, group="group").rename({"segment": "group"})
+    km = kaplan_meier(counts)
     fits = {g: KaplanMeierFitter().fit(sub["T"], sub["E"]) for g, sub in w.groupby("group")}
     return km, fits
 
@@ -41,22 +42,22 @@ def test_hand_worked_greenwood() -> None:
     # Var = (1/2)^2 * (1/12 + 1/(3*2))
     km = pl.DataFrame(
         {
-            "group": "a",
+            "segment": "a",
             "t": [0, 1, 2],
             "survival": [1.0, 0.75, 0.5],
             "at_risk": [4, 4, 3],
             "events": [0, 1, 1],
         }
     )
-    out = milestone_survival(km, times=[0.5, 1, 2])
+    out = milestone_survival(km, milestones=[0.5, 1, 2])
     assert out["survival"].to_list() == [1.0, 0.75, 0.5]
     assert out["variance"].to_list() == pytest.approx([0.0, 0.5625 / 12, 0.25 * (1 / 12 + 1 / 6)])
 
 
 def test_waltons_difference_matches_lifelines_greenwood() -> None:
     km, fits = _waltons_km()
-    out = milestone_difference(km, times=[30, 50], reference="control")
-    assert out.select("group_a", "group_b").unique().rows() == [("miR-137", "control")]
+    out = milestone_difference(km, milestones=[30, 50], reference="control")
+    assert out.select("segment_a", "segment_b").unique().rows() == [("miR-137", "control")]
     for row in out.iter_rows(named=True):
         sa, va = _greenwood_var(fits["miR-137"], row["t"])
         sb, vb = _greenwood_var(fits["control"], row["t"])
@@ -77,18 +78,18 @@ def test_waltons_difference_matches_lifelines_greenwood() -> None:
 def test_unknown_past_follow_up_and_zero_survival() -> None:
     km = pl.DataFrame(
         {
-            "group": ["a"] * 3 + ["b"] * 3,
+            "segment": ["a"] * 3 + ["b"] * 3,
             "t": [0, 1, 2, 0, 1, 3],
             "survival": [1.0, 0.5, 0.25, 1.0, 0.5, 0.0],
             "at_risk": [4, 4, 2, 2, 2, 1],
             "events": [0, 2, 1, 0, 1, 1],
         }
     )
-    out = milestone_survival(km, times=[5])
-    assert out.filter(pl.col("group") == "a")["survival"].item() is None  # a censored at 2, S > 0
-    b = out.filter(pl.col("group") == "b")
+    out = milestone_survival(km, milestones=[5])
+    assert out.filter(pl.col("segment") == "a")["survival"].item() is None  # a censored at 2, S > 0
+    b = out.filter(pl.col("segment") == "b")
     assert (b["survival"].item(), b["variance"].item()) == (0.0, 0.0)  # b reached 0 at 3
-    diff = milestone_difference(km, times=[1, 5])
+    diff = milestone_difference(km, milestones=[1, 5])
     assert diff.filter(pl.col("t") == 5)["difference"].item() is None
     assert diff.filter(pl.col("t") == 1)["ratio"].item() == pytest.approx(1.0)
 
@@ -107,7 +108,7 @@ def test_rmst_difference_waltons() -> None:
     assert row["difference"] == pytest.approx(ra - rb, rel=1e-9)
     from insights.stats.rmst import rmst
 
-    se = rmst(km, tau=tau).sort("group")["se"].to_numpy()
+    se = rmst(km, tau=tau).sort("segment")["se"].to_numpy()
     assert row["se"] == pytest.approx(math.sqrt(float(np.sum(se**2))), rel=1e-12)
     assert row["ci_high"] - row["ci_low"] == pytest.approx(2 * Z * row["se"])
     assert row["p_value"] < 1e-6  # miR-137 dies much earlier
@@ -116,7 +117,7 @@ def test_rmst_difference_waltons() -> None:
 def test_rmst_difference_hand_worked_and_pairs() -> None:
     km = pl.DataFrame(
         {
-            "group": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+            "segment": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
             "t": [0, 1, 2] * 3,
             "survival": [1.0, 0.75, 0.5, 1.0, 0.5, 0.25, 1.0, 1.0, 0.75],
             "at_risk": [4, 4, 3] * 3,
@@ -124,27 +125,27 @@ def test_rmst_difference_hand_worked_and_pairs() -> None:
         }
     )
     out = rmst_difference(km, tau=2, adjust="bh")
-    assert out.select("group_a", "group_b").rows() == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert out.select("segment_a", "segment_b").rows() == [("a", "b"), ("a", "c"), ("b", "c")]
     assert out["difference"].to_list() == pytest.approx([1.75 - 1.5, 1.75 - 2.0, 1.5 - 2.0])
     assert set(out["method"].to_list()) == {"bh"}
     before = km.clone()
-    milestone_difference(km, times=1, order=["c", "a", "b"])
+    milestone_difference(km, milestones=1, sort=["c", "a", "b"])
     assert km.equals(before)
 
 
 def test_bad_input() -> None:
     km, _ = _waltons_km()
     with pytest.raises(ValueError, match="milestone times"):
-        milestone_survival(km, times=[-1])
+        milestone_survival(km, milestones=[-1])
     with pytest.raises(ValueError, match=r"lacks columns \['at_risk'\]"):
-        milestone_survival(km.drop("at_risk"), times=10)
+        milestone_survival(km.drop("at_risk"), milestones=10)
     with pytest.raises(ValueError, match="reference='x'"):
-        milestone_difference(km, times=10, reference="x")
-    with pytest.raises(ValueError, match="order names unknown groups"):
-        rmst_difference(km, tau=10, order=["control", "nope"])
+        milestone_difference(km, milestones=10, reference="x")
+    with pytest.raises(ValueError, match="sort names unknown segments"):
+        rmst_difference(km, tau=10, sort=["control", "nope"])
     censored = pl.DataFrame(
         {
-            "group": ["a", "a", "b", "b"],
+            "segment": ["a", "a", "b", "b"],
             "t": [0, 2, 0, 9],
             "survival": [1.0, 0.5] * 2,
             "at_risk": [2, 2] * 2,

@@ -90,7 +90,7 @@ def test_newcombe_formula() -> None:
     # d = 0.8 - 0.6 = 0.2; lower = d - sqrt((p1-l1)^2 + (u2-p2)^2), upper symmetric
     l1, u1 = wilson_interval(8, 10)
     l2, u2 = wilson_interval(6, 10)
-    lo, hi = newcombe_diff_interval(8, 10, 6, 10, 0.05)
+    lo, hi = newcombe_diff_interval(8, 10, 6, 10, alpha=0.05)
     assert lo == pytest.approx(0.2 - math.hypot(0.8 - l1, u2 - 0.6), abs=1e-12)
     assert hi == pytest.approx(0.2 + math.hypot(u1 - 0.8, 0.6 - l2), abs=1e-12)
     assert all(math.isnan(v) for v in newcombe_diff_interval(1, 0, 1, 2))

@@ -19,7 +19,7 @@ from insights.stats.rmst import rmst, rmst_arrays
 def _waltons_km() -> pl.DataFrame:
     w = pl.from_pandas(load_waltons())
     counts = w.group_by("T", "E").agg(pl.len().alias("count"))
-    return kaplan_meier(counts, duration="T", event="E", group=None).rename({"segment": "group"})
+    return kaplan_meier(counts, duration="T", event="E", by=None)
 
 
 @pytest.mark.parametrize(("tau", "value", "se"), [(30, 28.1868, 0.3940), (50, 43.1560, 0.9302)])
@@ -30,8 +30,8 @@ def test_waltons_reference_values(tau: float, value: float, se: float) -> None:
     out = rmst(km, tau=tau)
     assert km.equals(before)
     row = out.row(0, named=True)
-    assert out.columns == ["group", "tau", "rmst", "se", "ci_low", "ci_high"]
-    assert row["group"] == "all" and row["tau"] == tau
+    assert out.columns == ["segment", "tau", "rmst", "se", "ci_low", "ci_high"]
+    assert row["segment"] == "all" and row["tau"] == tau
     assert row["rmst"] == pytest.approx(value, abs=5e-5)
     assert row["se"] == pytest.approx(se, abs=5e-5)
     assert row["ci_low"] == pytest.approx(value - 1.959964 * row["se"], abs=1e-4)
@@ -65,7 +65,7 @@ def test_hand_worked_example() -> None:
             "events": [0, 1, 0, 1, 0],
         }
     )
-    out = rmst(km, tau=4, group="segment", alpha=0.1).row(0, named=True)
+    out = rmst(km, tau=4, by="segment", alpha=0.1).row(0, named=True)
     assert out["segment"] == "x"
     assert out["rmst"] == pytest.approx(2.875)
     assert out["se"] == pytest.approx(np.sqrt(1.875**2 / 12 + 0.375**2 / 2))
@@ -75,9 +75,9 @@ def test_hand_worked_example() -> None:
         duration="d",
         event="e",
         weight=None,
-        group=None,
+        by=None,
     )
-    again = rmst(raw, tau=4, group="segment").row(0, named=True)
+    again = rmst(raw, tau=4, by="segment").row(0, named=True)
     assert again["rmst"] == pytest.approx(out["rmst"]) and again["se"] == pytest.approx(out["se"])
 
 
@@ -116,7 +116,7 @@ def test_se_matches_the_spread_across_simulated_samples() -> None:
         }
     )
     counts = raw.group_by("rep", "duration", "event").agg(pl.len().alias("count"))
-    out = rmst(kaplan_meier(counts, group="rep"), tau=tau, group="segment")
+    out = rmst(kaplan_meier(counts, by="rep"), tau=tau, by="segment")
     sd = out["rmst"].std()
     mean_se = out["se"].mean()
     assert mean_se == pytest.approx(sd, rel=0.15)  # SD of 200 replicates is within ~5%
@@ -137,7 +137,7 @@ def test_bad_input() -> None:
         rmst(censored_tail, tau=1_000)
     with pytest.raises(ValueError, match="lacks columns"):
         rmst(km.drop("at_risk"), tau=10)
-    with pytest.raises(ValueError, match="group=None"):
-        rmst(km.drop("group"), tau=10)
-    single = rmst(km.drop("group"), tau=30, group=None)
-    assert single["group"].to_list() == ["all"]
+    with pytest.raises(ValueError, match="by=None"):
+        rmst(km.drop("segment"), tau=10)
+    single = rmst(km.drop("segment"), tau=30, by=None)
+    assert single["segment"].to_list() == ["all"]

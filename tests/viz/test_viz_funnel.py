@@ -7,7 +7,7 @@ import io
 import polars as pl
 import pytest
 
-from insights.metrics.funnel import funnel_frame
+from insights.metrics.funnel import _funnel_frame
 from insights.stats.proportions import wilson_interval
 from insights.viz.funnel import plot_funnel
 
@@ -30,7 +30,7 @@ STAGES = [
 
 
 def frame() -> pl.DataFrame:
-    return funnel_frame(COUNTS, STAGES, metric="interaction_funnel", period="2024Q1")
+    return _funnel_frame(COUNTS, STAGES, metric="interaction_funnel", period="2024Q1")
 
 
 def bar_width(ax, stage):

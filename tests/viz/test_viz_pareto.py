@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from insights.data import frames_dataset
-from insights.metrics.pareto import pareto_curve
+from insights.metrics.concentration import pareto_curve
 from insights.viz.pareto import plot_pareto
 
 

@@ -44,7 +44,7 @@ def matrix() -> pl.DataFrame:
                     "cohort": cohort,
                     "cohort_start": dt.date(2024, i + 1, 1),
                     "period": period,
-                    "rate": k / n,
+                    "value": k / n,
                     "ci_low": lo,
                     "ci_high": hi,
                     "retained": k,
@@ -61,7 +61,7 @@ def matrix() -> pl.DataFrame:
                 "cohort": "mean",
                 "cohort_start": None,
                 "period": period,
-                "rate": k / n,
+                "value": k / n,
                 "ci_low": lo,
                 "ci_high": hi,
                 "retained": k,
@@ -110,16 +110,16 @@ def test_cell_texts_and_row_labels_never_show_a_small_cell():
 def test_cell_colours_follow_the_rates_and_mean_row_is_set_apart():
     ax = plot_retention_matrix(matrix(), annotate=False)
     assert not by_gid(ax, "cell-text")
-    (cells,) = [c for c in ax.collections if c.get_gid() == "cells"]
-    (mean,) = [c for c in ax.collections if c.get_gid() == "mean-row"]
-    assert isinstance(cells, QuadMesh) and isinstance(mean, QuadMesh)
+    (cells,) = [c for c in ax.collections if c.get_gid() == "cells"]  # seaborn's heatmap mesh
+    assert isinstance(cells, QuadMesh)
     values = cells.get_array()
-    assert values.shape == (4, 4)
+    assert values.shape == (5, 4)  # 4 cohorts, then the mean row
     assert values[0, 1] == pytest.approx(90 / 200) and values.mask[2].all()  # small cohort masked
     assert values.mask[3, 2:].all()  # not observed at all: blank, not zero
-    # the mean row starts below a gap after the last cohort
-    assert mean.get_coordinates()[0, 0, 1] > 4.0
-    assert mean.get_array()[0, 1] == pytest.approx(150 / 350)
+    # the mean row is the last row, set apart from the cohorts by a line
+    assert values[4, 1] == pytest.approx(150 / 350)
+    (gap,) = [line for line in ax.lines if line.get_gid() == "mean-gap"]
+    assert list(gap.get_ydata()) == [4.0, 4.0]
     # the colour scale tops out at the largest rate after period 0
     assert cells.norm.vmax == pytest.approx(90 / 200)
 
@@ -131,7 +131,7 @@ def test_retained_counts_suppress_small_counts():
         .otherwise(pl.col("retained"))
         .alias("retained")
     )
-    ax = plot_retention_matrix(frame, value="retained")
+    ax = plot_retention_matrix(frame, column="retained")
     texts = [t.get_text() for t in by_gid(ax, "cell-text")]
     assert "90" in texts and "4" not in texts
     assert texts.count("<10") == 3
@@ -158,7 +158,7 @@ def test_html_titles_colours_and_no_small_numbers():
 
 def test_html_escapes_text():
     frame = matrix().with_columns(pl.col("cohort").replace({"2024-01": '<b onclick="x">'}))
-    html = retention_matrix_html(frame, caption="A & B")
+    html = retention_matrix_html(frame, title="A & B")
     assert '<b onclick="x">' not in html and "&lt;b onclick=&quot;x&quot;&gt;" in html
     assert "<caption>A &amp; B</caption>" in html
 
@@ -173,14 +173,16 @@ def test_chinese_labels_render_without_missing_glyphs():
     assert "留存人数 = 90" in retention_matrix_html(matrix(), lang="zh")
 
 
-def test_groups_must_be_chosen():
-    two = pl.concat([matrix().with_columns(group=pl.lit(g)) for g in ("douyin", "kuaishou")])
-    with pytest.raises(ValueError, match="several groups"):
+def test_segments_must_be_chosen():
+    two = pl.concat([matrix().with_columns(segment=pl.lit(g)) for g in ("douyin", "kuaishou")])
+    with pytest.raises(ValueError, match="several segments"):
         plot_retention_matrix(two)
-    ax = plot_retention_matrix(two, group="kuaishou")
+    ax = plot_retention_matrix(two, segment="kuaishou")
     assert len(by_gid(ax, "incomplete")) == 3
-    with pytest.raises(ValueError, match="group='x' not in the matrix"):
-        plot_retention_matrix(two, group="x")
+    with pytest.raises(ValueError, match="segment='x' not in the matrix"):
+        plot_retention_matrix(two, segment="x")
+    one = matrix().with_columns(segment=pl.lit("all"))  # by=None: one segment, no choice needed
+    assert len(by_gid(plot_retention_matrix(one), "suppressed")) == 2
 
 
 def test_does_not_mutate_its_input():
@@ -192,8 +194,8 @@ def test_does_not_mutate_its_input():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="value must be one of"):
-        plot_retention_matrix(matrix(), value="share")
+    with pytest.raises(ValueError, match="column must be one of"):
+        plot_retention_matrix(matrix(), column="share")
     with pytest.raises(ValueError, match="lacks column"):
         plot_retention_matrix(matrix().drop("complete"))
     with pytest.raises(ValueError, match="several rows for one cohort and period"):
@@ -209,7 +211,7 @@ def test_cells_flagged_by_the_engine_are_suppressed_and_empty_mean_cells_blank()
     empty_mean = {
         "cohort": "mean",
         "period": 3,
-        "rate": None,
+        "value": None,
         "n": 0,
         "retained": 0,
         "complete": False,
@@ -218,8 +220,26 @@ def test_cells_flagged_by_the_engine_are_suppressed_and_empty_mean_cells_blank()
     ax = plot_retention_matrix(frame)
     suppressed = sorted((int(p.get_x()), int(p.get_y())) for p in by_gid(ax, "suppressed"))
     assert suppressed == [(0, 2), (1, 2), (2, 1)]  # small cohort + the flagged cell
-    (mean,) = [c for c in ax.collections if c.get_gid() == "mean-row"]
-    assert mean.get_array().mask[0, 3]  # blank, not "<10"
+    (cells,) = [c for c in ax.collections if c.get_gid() == "cells"]
+    assert cells.get_array().mask[4, 3]  # the mean row's empty cell: blank, not "<10"
     texts = [t.get_text() for t in by_gid(ax, "cell-text")]
     assert len(texts) == 11 + 3 and texts.count("<10") == 3  # 11 cohort cells, 3 mean cells
     assert "34.0%" not in texts  # the flagged cell (51 / 150)
+
+
+def test_seaborn_has_one_door():
+    """Only the heatmap imports seaborn, and only when it draws (it pulls in pandas)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src" / "insights"
+    importers = sorted(
+        str(p.relative_to(src))
+        for p in src.rglob("*.py")
+        if re.search(r"^\s*(import seaborn|from seaborn)", p.read_text(encoding="utf-8"), re.M)
+    )
+    assert importers == ["viz/retention_matrix.py"]
+    code = "import sys, insights.viz; print('seaborn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -33,7 +33,7 @@ def raw_rows() -> pl.DataFrame:
         parts.append(
             pl.DataFrame(
                 {
-                    "group": [group] * n,
+                    "segment": [group] * n,
                     "T": np.minimum(life, cens),
                     "E": (life <= cens).astype(int),
                 }
@@ -48,9 +48,8 @@ RAW = raw_rows()
 @cache
 def km_table() -> pl.DataFrame:
     """The Kaplan–Meier table of RAW (computed once; plots never modify it)."""
-    counts = RAW.group_by("group", "T", "E").agg(pl.len().alias("count"))
-    table = kaplan_meier(counts, duration="T", event="E", group="group")
-    return table.rename({"segment": "group"})
+    counts = RAW.group_by("segment", "T", "E").agg(pl.len().alias("count"))
+    return kaplan_meier(counts, duration="T", event="E")
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def risk_table(ax: Axes) -> Axes:
 
 @cache
 def lifelines_fit(group: str) -> KaplanMeierFitter:
-    sub = RAW.filter(pl.col("group") == group)
+    sub = RAW.filter(pl.col("segment") == group)
     return KaplanMeierFitter().fit(sub["T"].to_numpy(), sub["E"].to_numpy())
 
 
@@ -102,7 +101,7 @@ def test_censor_marks_at_censored_times():
     ax = plot_survival(km_table())
     marks = gid_artists(ax, "censor")["b"]
     assert marks.get_marker() == "+" and marks.get_linestyle() == "None"
-    sub = RAW.filter(pl.col("group") == "b")
+    sub = RAW.filter(pl.col("segment") == "b")
     t = sub["T"].to_numpy()
     last_kept = max(u for u in np.unique(np.append(t, 0)) if (t >= u).sum() >= 10)
     expected = sorted(
@@ -117,7 +116,7 @@ def test_censor_marks_at_censored_times():
 def test_curves_stop_where_fewer_than_min_cell_remain_at_risk():
     ax = plot_survival(km_table())
     for group, line in gid_artists(ax, "curve").items():
-        t = RAW.filter(pl.col("group") == group)["T"].to_numpy()
+        t = RAW.filter(pl.col("segment") == group)["T"].to_numpy()
         last_kept = max(u for u in np.unique(np.append(t, 0)) if (t >= u).sum() >= 10)
         assert line.get_xdata().max() == last_kept
 
@@ -129,7 +128,7 @@ def test_risk_table_counts_equal_raw_number_at_risk_at_ticks():
     for group in ("a", "b"):
         texts = [t for t in table.texts if t.get_gid() == f"risk-count:{group}"]
         assert [t.get_position()[0] for t in texts] == [0, 10, 20, 25, 40, 60]
-        t = RAW.filter(pl.col("group") == group)["T"].to_numpy()
+        t = RAW.filter(pl.col("segment") == group)["T"].to_numpy()
         at_risk = [int((t >= tick).sum()) for tick in (0, 10, 20, 25, 40, 60)]
         expected = [f"<{10}" if 0 < v < 10 else f"{v:,}" for v in at_risk]
         assert [x.get_text() for x in texts] == expected
@@ -178,7 +177,7 @@ def test_median_lines_at_the_km_median():
         assert list(y) == [0.5, 0.5, 0.0]
     # with a summary, its median (Brookmeyer–Crowley result object) is the one drawn
     summary = pl.DataFrame(
-        {"group": ["a", "b", "c"], "n": [40, 30, 5], "median": [17.0, None, 9.0]}
+        {"segment": ["a", "b", "c"], "n": [40, 30, 5], "median": [17.0, None, 9.0]}
     )
     ax = plot_survival(FakeCurves(table=table, summary=summary))
     medians = gid_artists(ax, "median")
@@ -248,26 +247,24 @@ def test_chinese_labels_render_without_missing_glyphs():
 
 
 def test_english_plot_with_chinese_group_names_renders():
-    ax = plot_survival(km_table().with_columns(pl.col("group").replace({"a": "抖音"})))
+    ax = plot_survival(km_table().with_columns(pl.col("segment").replace({"a": "抖音"})))
     assert "抖音" in [t.get_text() for t in ax.get_legend().get_texts()]
     ax.get_figure().savefig(io.BytesIO(), format="png")
 
 
 @cache
 def facet_curves() -> FakeCurves:
-    raw = RAW.filter(pl.col("group") != "c").with_columns(
+    raw = RAW.filter(pl.col("segment") != "c").with_columns(
         pl.when(pl.col("T") % 2 == 0)
         .then(pl.lit("douyin"))
         .otherwise(pl.lit("kuaishou"))
         .alias("platform"),
-        pl.col("group").alias("channel"),
+        pl.col("segment").alias("channel"),
     )
-    raw = raw.with_columns(pl.concat_str("platform", "channel", separator=" · ").alias("group"))
-    counts = raw.group_by("group", "platform", "channel", "T", "E").agg(pl.len().alias("count"))
-    table = kaplan_meier(counts, duration="T", event="E", group="group").rename(
-        {"segment": "group"}
-    )
-    summary = table.group_by("group").agg(pl.col("at_risk").max().alias("n"))
+    raw = raw.with_columns(pl.concat_str("platform", "channel", separator=" · ").alias("segment"))
+    counts = raw.group_by("segment", "platform", "channel", "T", "E").agg(pl.len().alias("count"))
+    table = kaplan_meier(counts, duration="T", event="E")
+    summary = table.group_by("segment").agg(pl.col("at_risk").max().alias("n"))
     return FakeCurves(table=table, summary=summary, counts=counts, by=("platform", "channel"))
 
 
@@ -314,7 +311,7 @@ def test_bad_arguments_name_the_argument():
         plot_survival(table, lang="fr")
     with pytest.raises(ValueError, match="min_cell"):
         plot_survival(table, min_cell=-1)
-    with pytest.raises(ValueError, match="curves must be"):
+    with pytest.raises(ValueError, match="data must be"):
         plot_survival({"table": table})
     with pytest.raises(ValueError, match=r"ticks must be numbers in \[0, xmax=30\]"):
         plot_survival(table, xmax=30, ticks=[0, 40])
@@ -369,8 +366,8 @@ def test_with_a_real_survival_curves_result():
     table = risk_table(ax)
     for group in ("douyin", "kuaishou"):
         shown = [t.get_text() for t in table.texts if t.get_gid() == f"risk-count:{group}"]
-        at_risk = expected.filter(pl.col("group") == group)["at_risk"].to_list()
+        at_risk = expected.filter(pl.col("segment") == group)["at_risk"].to_list()
         assert shown == ["<10" if 0 < v < 10 else f"{int(v):,}" for v in at_risk]
     for group, line in gid_artists(ax, "median").items():
-        median = curves.summary.filter(pl.col("group") == group)["median"].item()
+        median = curves.summary.filter(pl.col("segment") == group)["median"].item()
         assert line.get_xdata()[1] == median

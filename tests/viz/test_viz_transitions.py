@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from insights.data import frames_dataset
-from insights.metrics.transitions import lifecycle_transitions
+from insights.metrics.lifecycle_transitions import lifecycle_transitions
 from insights.viz.transitions import plot_transitions
 
 
@@ -25,7 +25,7 @@ def _frame(min_cell: int = 0) -> pl.DataFrame:
          "watch_seconds": [60.0] * 20}
     )  # fmt: skip
     ds = frames_dataset(users=users, views=views, as_of="2024-06-30")
-    return lifecycle_transitions(ds, start="2024Q1", end="2024Q2", min_cell=min_cell)
+    return lifecycle_transitions(ds, at=["2024Q1", "2024Q2"], min_cell=min_cell)
 
 
 def _cell_texts(ax) -> list[str]:

@@ -8,7 +8,13 @@ from insights.data.contract import (
     TableSpec,
     generation_from_birth_year,
 )
-from insights.data.dataset import Dataset, MissingTableError, frames_dataset, parse_as_of
+from insights.data.dataset import (
+    Dataset,
+    EmptyPeriodWarning,
+    MissingTableError,
+    frames_dataset,
+    parse_as_of,
+)
 from insights.data.load import DataValidationError, load_dataset
 from insights.data.quality import QualityEntry, QualityLog
 from insights.data.validate import format_report, log_to_records, validate
@@ -20,6 +26,7 @@ __all__ = [
     "DataReadError",
     "DataValidationError",
     "Dataset",
+    "EmptyPeriodWarning",
     "MissingTableError",
     "QualityEntry",
     "QualityLog",

@@ -59,13 +59,23 @@ def epoch_day(column: str | nw.Expr, *, like: nw.LazyFrame[Any] | None = None) -
 
 
 def to_lazy(native: Any) -> nw.LazyFrame[Any]:
-    """Wrap a Polars (eager or lazy), DuckDB or PySpark frame as a narwhals LazyFrame."""
+    """Wrap a Polars (eager or lazy), DuckDB or PySpark frame as a narwhals LazyFrame.
+
+    Eager frames of other libraries (pandas, Arrow) are converted to Polars first
+    (``insights.data._read.engine_frame``): analyses never run on the pandas backend.
+    """
     if isinstance(native, nw.LazyFrame):
         return native
-    if isinstance(native, nw.DataFrame):
-        return native.lazy()
     if isinstance(native, pl.DataFrame):
         return nw.from_native(native.lazy())
+    if isinstance(native, nw.DataFrame) and backend_name(native) == "polars":  # type: ignore[arg-type]
+        return native.lazy()
+    if not isinstance(native, pl.LazyFrame):
+        from insights.data._read import engine_frame
+
+        native = engine_frame(native, "a table")
+        if isinstance(native, pl.DataFrame):
+            return nw.from_native(native.lazy())
     return nw.from_native(native)
 
 

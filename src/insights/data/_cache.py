@@ -27,9 +27,12 @@ import datetime as dt
 import functools
 import hashlib
 import importlib
+import inspect
 import json
+import linecache
 import os
 import pickle
+import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -152,51 +155,85 @@ def _plain(value: Any) -> bool:
     return False
 
 
+_MISSING: Any = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Slot:
+    """Where one result lives on disk; ``get`` is :data:`_MISSING` until ``put``."""
+
+    path: Path
+    limit: float
+
+    def get(self) -> Any:
+        try:
+            with open(self.path, "rb") as fh:
+                value = pickle.load(fh)
+            os.utime(self.path)  # last use, for pruning
+            return value
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return _MISSING
+
+    def put(self, value: Any) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            return
+        prune(self.path.parents[1], max_bytes=self.limit)
+
+
+def _slot(dataset: Any, name: str, params: Mapping[str, Any]) -> _Slot | None:
+    """The cache slot of a call, or None when it is not remembered (see :func:`memo`).
+
+    The key is the dataset's file fingerprint, its restriction (``Dataset.restrict``:
+    a restricted dataset never shares results with the whole one), its ``as_of``, the
+    call's name and arguments and the package's code.
+    """
+    root = _cache_dir()
+    meta = getattr(dataset, "meta", None) or {}
+    fp = meta.get("fingerprint")
+    scope = meta.get("restriction")
+    if root is None or fp is None or not _plain(dict(params)) or not _plain(scope):
+        return None
+    limit = _max_bytes()  # a bad INSIGHTS_CACHE_MAX_MB fails before the work, not after it
+    h = hashlib.sha256()
+    text = json.dumps(dict(params), sort_keys=True, default=repr)
+    where = json.dumps(scope, sort_keys=True, default=repr)
+    for part in (fp, where, str(dataset.as_of), name, text, _code_hash()):
+        h.update(part.encode())
+        h.update(b"\0")
+    return _Slot(root / "results" / f"{h.hexdigest()}.pkl", limit)
+
+
 def memo(dataset: Any, name: str, params: Mapping[str, Any], compute: Callable[[], T]) -> T:
     """``compute()``, remembered on disk for a dataset loaded from files.
 
     Computed afresh (and not stored) when the dataset has no file fingerprint (frames
-    built in memory), an argument is not plain data (numbers, strings, lists, dicts),
-    or the cache is off. The stored value is pickled (the cache directory is the
-    user's own); a stored value that cannot be read is recomputed.
+    built in memory), an argument or the dataset's restriction is not plain data
+    (numbers, strings, lists, dicts), or the cache is off. The stored value is
+    pickled (the cache directory is the user's own); a stored value that cannot be
+    read is recomputed.
 
     Examples
     --------
     >>> import polars as pl
-    >>> from insights.data import frames_dataset
-    >>> ds = frames_dataset(users=pl.DataFrame({"user_id": [1]}), as_of="2024-01-01")
+    >>> import insights as ins
+    >>> ds = ins.frames_dataset(users=pl.DataFrame({"user_id": [1]}), as_of="2024-01-01")
     >>> memo(ds, "answer", {"x": 1}, lambda: 42)  # in-memory data: just computed
     42
     """
-    root = _cache_dir()
-    fp = getattr(dataset, "meta", {}).get("fingerprint")
-    if root is None or fp is None or not _plain(dict(params)):
+    slot = _slot(dataset, name, params)
+    if slot is None:
         return compute()
-    limit = _max_bytes()  # a bad INSIGHTS_CACHE_MAX_MB fails before the work, not after it
-    h = hashlib.sha256()
-    text = json.dumps(dict(params), sort_keys=True, default=repr)
-    for part in (fp, str(dataset.as_of), name, text, _code_hash()):
-        h.update(part.encode())
-        h.update(b"\0")
-    path = root / "results" / f"{h.hexdigest()}.pkl"
-    try:
-        with open(path, "rb") as fh:
-            value = pickle.load(fh)
-        os.utime(path)  # last use, for pruning
-        return value  # type: ignore[no-any-return]
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        pass
-    value = compute()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        return value
-    prune(root, max_bytes=limit)
-    return value
+    value = slot.get()
+    if value is _MISSING:
+        value = compute()
+        slot.put(value)
+    return value  # type: ignore[no-any-return]
 
 
 def _max_bytes() -> float:
@@ -264,18 +301,117 @@ def prune(
 
 
 def remembered(func: Callable[..., T]) -> Callable[..., T]:
-    """Decorate ``func(dataset, *, ...)`` so that its results go through :func:`memo`.
+    """Decorate ``func(dataset, ...)`` so that its results go through :func:`memo`.
 
     For the heavy analyses a report calls from several chapters and in both
-    languages; the keyword arguments are the key (see :func:`memo` for when nothing
-    is remembered).
+    languages. Every argument but the dataset is part of the key, defaults
+    included (see :func:`memo` for when nothing is remembered).
+
+    The wrapper is generated with ``func``'s own signature, so a call that does not
+    fit it (a misspelt keyword, a missing argument) fails at the user's call, before
+    any key is hashed, exactly as ``func`` itself would: the traceback holds the
+    caller's frame only. ``func`` is called straight from the wrapper, so its own
+    argument errors come from its own frame with no cache machinery between; the
+    wrapper's one frame is named after ``func``, shows its line
+    (``<remembered module.func>``) and sets ``__tracebackhide__`` so pytest and
+    IPython leave it out. The wrapper lives in ``func``'s module namespace
+    (``__globals__``), so doctest and ``inspect`` treat it as ``func``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import insights as ins
+    >>> @remembered
+    ... def rows(dataset, /, *, limit: int = 10):
+    ...     return min(limit, 1)
+    >>> ds = ins.frames_dataset(users=pl.DataFrame({"user_id": [1]}), as_of="2024-01-01")
+    >>> rows(ds, limit=5)
+    1
+    >>> rows(ds, limt=5)
+    Traceback (most recent call last):
+    ...
+    TypeError: rows() got an unexpected keyword argument 'limt'
     """
-    name = f"{func.__module__}.{func.__qualname__}"
+    return _generate(func)
 
-    @functools.wraps(func)
-    def wrapper(dataset: Any, /, *args: Any, **kwargs: Any) -> T:
-        if args:
-            return func(dataset, *args, **kwargs)
-        return memo(dataset, name, kwargs, lambda: func(dataset, **kwargs))
 
-    return wrapper
+def _generate(func: Callable[..., T]) -> Callable[..., T]:
+    sig = inspect.signature(func)
+    params = list(sig.parameters.values())
+    if not params or params[0].kind not in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    ):
+        raise TypeError(
+            f"@remembered needs the dataset as the first positional parameter of {func.__name__}"
+        )
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        raise TypeError(f"@remembered cannot key *args of {func.__name__}; make them keywords")
+    reserved = {
+        "_remembered_func",
+        "_remembered_slot",
+        "_remembered_missing",
+        "_remembered_defaults",
+    }
+    if reserved & set(sig.parameters):
+        raise TypeError(f"{func.__name__}: parameter names {sorted(reserved)} are reserved")
+    heads: list[str] = []
+    calls: list[str] = []
+    keys: list[str] = []
+    extra = ""
+    star = False
+    for i, p in enumerate(params):
+        default = (
+            "" if p.default is inspect.Parameter.empty else f"=_remembered_defaults[{p.name!r}]"
+        )
+        if p.kind is inspect.Parameter.POSITIONAL_ONLY:
+            heads.append(p.name + default)
+            calls.append(p.name)
+            if i + 1 == len(params) or params[i + 1].kind is not inspect.Parameter.POSITIONAL_ONLY:
+                heads.append("/")
+        elif p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+            heads.append(p.name + default)
+            calls.append(p.name if i == 0 else f"{p.name}={p.name}")
+        elif p.kind is inspect.Parameter.KEYWORD_ONLY:
+            if not star:
+                heads.append("*")
+                star = True
+            heads.append(p.name + default)
+            calls.append(f"{p.name}={p.name}")
+        else:  # VAR_KEYWORD
+            heads.append(f"**{p.name}")
+            calls.append(f"**{p.name}")
+            extra = f", **{p.name}"
+        if i > 0 and p.kind is not inspect.Parameter.VAR_KEYWORD:
+            keys.append(f"{p.name!r}: {p.name}")
+    name = func.__name__
+    filename = f"<remembered {func.__module__}.{func.__qualname__}>"
+    source = (
+        "def _remembered_make(_remembered_func, _remembered_slot, _remembered_missing, _remembered_defaults):\n"
+        f"    def {name}({', '.join(heads)}):\n"
+        "        __tracebackhide__ = True  # pytest and IPython leave this frame out\n"
+        f"        slot = _remembered_slot({params[0].name}, {{{', '.join(keys)}{extra}}})\n"
+        "        value = _remembered_missing if slot is None else slot.get()\n"
+        "        if value is _remembered_missing:\n"
+        f"            value = _remembered_func({', '.join(calls)})\n"
+        "            if slot is not None:\n"
+        "                slot.put(value)\n"
+        "        return value\n"
+        f"    return {name}\n"
+    )
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict[str, Any] = {}
+    exec(compile(source, filename, "exec"), namespace)
+    key = f"{func.__module__}.{func.__qualname__}"
+    defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+    inner = namespace["_remembered_make"](
+        func, lambda dataset, arguments: _slot(dataset, key, arguments), _MISSING, defaults
+    )
+    code = inner.__code__.replace(co_qualname=func.__qualname__)
+    # func's module namespace: doctest, pickle and inspect see the wrapper as func itself
+    wrapper = types.FunctionType(
+        code, func.__globals__, name, inner.__defaults__, inner.__closure__
+    )
+    wrapper.__kwdefaults__ = inner.__kwdefaults__
+    functools.update_wrapper(wrapper, func)
+    return wrapper  # type: ignore[return-value]

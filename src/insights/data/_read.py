@@ -11,6 +11,12 @@ Everything here is Polars-specific on purpose: files are always read with Polars
   charset-normalizer only as a last resort. UTF-8 files (with or without BOM) are
   scanned lazily with ``pl.scan_csv``; any other encoding is decoded in memory and
   read eagerly (convert large GBK exports to Parquet for out-of-core work).
+* pandas DataFrames (and Arrow tables) given as tables are converted to Polars once,
+  column by column (:func:`engine_frame`): datetimes keep their wall clock (time-zone
+  aware ones are converted to the dataset's zone like Parquet timestamps), nullable
+  integers and booleans keep their nulls, categories become text, ``NaN`` becomes
+  missing. A column that has no faithful Polars type (mixed Python objects, periods)
+  is refused with an error naming the table and the column, never guessed.
 * The delimiter is sniffed among ``, ; \\t |`` on the first 50 lines: a candidate is
   consistent when the header splits into more than one field and every line has the
   header's field count. One consistent candidate is used; none or several is an error
@@ -22,7 +28,7 @@ from __future__ import annotations
 import codecs
 import csv
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import yaml
@@ -33,6 +39,7 @@ from insights.data.quality import QualityEntry
 __all__ = [
     "DataReadError",
     "cast_polars",
+    "engine_frame",
     "find_tables",
     "read_config",
     "scan_table",
@@ -231,6 +238,94 @@ def sniff_delimiter(path: Path, text: str, whole: bool = True) -> str:
     raise DataReadError(
         f"{path}: no delimiter found: the header has one field for each of comma, semicolon, tab and pipe"
     )
+
+
+def engine_frame(native: Any, table: str) -> Any:
+    """``native`` itself when it is a lazy engine frame; a Polars frame for pandas or Arrow input.
+
+    Lazy frames (Polars, DuckDB, Spark) and Polars DataFrames pass through. A pandas
+    DataFrame is converted once here, column by column (the narwhals pandas backend
+    would compute every analysis eagerly in pandas, and its datetime arithmetic gave
+    wrong day counts: every user churned). Arrow tables and other eager frames go
+    through Arrow.
+
+    Raises
+    ------
+    DataReadError
+        A pandas column cannot be converted faithfully; the message names
+        ``table.column``, its dtype and what to do.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = engine_frame(pd.DataFrame({"user_id": pd.array([1, None], dtype="Int64"),
+    ...                                "platform": pd.Categorical(["douyin", "douyin"])}), "users")
+    >>> f.schema
+    Schema([('user_id', Int64), ('platform', Categorical)])
+    >>> engine_frame(pd.DataFrame({"user_id": [1, "a"]}), "users")
+    Traceback (most recent call last):
+    ...
+    insights.data._read.DataReadError: users.user_id: the pandas column (object) mixes Python types ...
+    """
+    if isinstance(native, pl.DataFrame | pl.LazyFrame):
+        return native
+    if type(native).__module__.split(".")[0] == "pandas":
+        return _from_pandas(native, table)
+    import narwhals as nw
+
+    try:
+        wrapped = nw.from_native(native)
+    except TypeError:
+        return native  # not a frame narwhals knows: reading it says so
+    if not isinstance(wrapped, nw.DataFrame):
+        return native  # a lazy engine frame (DuckDB, Spark): computed in its engine
+    inner = wrapped.to_native()
+    if isinstance(inner, pl.DataFrame):
+        return inner
+    if type(inner).__module__.split(".")[0] == "pandas":
+        return _from_pandas(inner, table)
+    return pl.from_arrow(wrapped.to_arrow())  # Arrow tables and other eager frames
+
+
+def _from_pandas(frame: Any, table: str) -> pl.DataFrame:
+    import pandas as pd
+
+    names = [str(n) for n in frame.columns]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DataReadError(
+            f"{table}: the pandas frame has columns {twice} more than once; keep one"
+        )
+    if not isinstance(frame.index, pd.RangeIndex) and any(n is not None for n in frame.index.names):
+        frame = frame.reset_index()  # a named index (user_id set as index) is a column
+    columns: list[pl.Series] = []
+    for name in frame.columns:
+        series = frame[name]
+        dtype = series.dtype
+        where = f"{table}.{name}: the pandas column ({dtype})"
+        if isinstance(dtype, pd.PeriodDtype):
+            raise DataReadError(
+                f"{where} holds periods; convert it with .dt.start_time (a timestamp) before loading"
+            )
+        try:
+            plain = series.rename(str(name)).reset_index(drop=True)
+            out = cast(pl.Series, pl.from_pandas(plain, nan_to_null=True))
+        except (TypeError, ValueError, pl.exceptions.PolarsError, ImportError) as exc:
+            kind = "mixes Python types" if str(dtype) == "object" else "cannot be converted"
+            raise DataReadError(
+                f"{where} {kind} ({type(exc).__name__}: {exc}); give one type per column "
+                "(e.g. .astype(str) for text ids, pd.to_datetime for timestamps)"
+            ) from None
+        if out.dtype == pl.Object or (not out.dtype.is_nested() and "Extension" in str(out.dtype)):
+            raise DataReadError(
+                f"{where} holds Python objects Polars cannot type (got {out.dtype}); "
+                "give one plain type per column (text, number, timestamp, date or bool)"
+            )
+        if isinstance(out.dtype, pl.Datetime) and out.dtype.time_unit == "ns":
+            # microseconds, like Parquet files and Spark: the same instants for every input
+            out = out.cast(pl.Datetime("us", out.dtype.time_zone))
+        columns.append(out)
+    return pl.DataFrame(columns)
 
 
 def parse_column(name: str, dtype: pl.DataType, kind: Kind, timezone: str) -> pl.Expr | None:

@@ -1,7 +1,7 @@
 """The data contract as code: one spec per table and column.
 
-This module is the machine-readable twin of ``data-contract.md``; the loader
-casts to it and the validator checks against it. Keep both in step.
+The loader casts to it and the validator checks against it; ``insights validate``
+reports a dataset against it.
 
 Examples
 --------
@@ -88,7 +88,7 @@ LABELS: dict[str, frozenset[str]] = {
     "community_kind": COMMUNITY_KINDS,
 }
 
-#: City-tier groups used in reports: ``tier12`` and ``lower_tier`` (下沉市场).
+#: City-tier groups used in reports: ``tier12`` and ``lower_tier`` (the "lower-tier markets").
 CITY_TIER_GROUPS: dict[str, frozenset[str]] = {
     "tier12": frozenset({"tier1", "new_tier1", "tier2"}),
     "lower_tier": frozenset({"tier3", "tier4_county"}),

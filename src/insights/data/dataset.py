@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import sys
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import narwhals as nw
 import polars as pl
@@ -13,7 +15,10 @@ import polars as pl
 from insights.data._backend import datetime_lit, to_lazy
 from insights.data.quality import QualityLog
 
-__all__ = ["Dataset", "MissingTableError", "TIME_COLUMNS"]
+if TYPE_CHECKING:
+    from insights.metrics._segments import Where
+
+__all__ = ["Dataset", "EmptyPeriodWarning", "MissingTableError", "TIME_COLUMNS", "warn_empty"]
 
 #: The timestamp column of each table that ``as_of`` cuts on.
 TIME_COLUMNS: dict[str, str] = {
@@ -28,20 +33,66 @@ TIME_COLUMNS: dict[str, str] = {
 
 
 class MissingTableError(LookupError):
-    """An analysis needs a table the dataset does not have."""
+    """An analysis needs a table the dataset does not have.
 
-    def __init__(self, table: str, needed_for: str | None = None) -> None:
+    ``reason`` says why a table that was loaded is not available (a restricted
+    dataset leaves out the tables it cannot restrict); without it the message asks
+    for the file.
+    """
+
+    def __init__(self, table: str, needed_for: str | None = None, reason: str | None = None) -> None:
         self.table = table
         self.needed_for = needed_for
+        self.reason = reason
         what = f" (needed for {needed_for})" if needed_for else ""
-        super().__init__(f"table '{table}' is not in this dataset{what}; add {table}.parquet or {table}.csv")
+        fix = reason or f"add {table}.parquet or {table}.csv"
+        super().__init__(f"table '{table}' is not in this dataset{what}; {fix}")
+
+
+class EmptyPeriodWarning(UserWarning):
+    """A period (or filter) leaves no users in scope: the result is empty.
+
+    Raised as a warning, not an error, because an empty quarter is sometimes
+    expected (a comparison quarter before the data starts); the warning names the
+    metric and the period so a typo in ``period=`` or ``where=`` is not silent.
+    ``warnings.simplefilter("error", ins.EmptyPeriodWarning)`` makes it an error.
+    Issued by :func:`warn_empty` from the places every metric's rows pass through.
+    """
+
+
+def warn_empty(what: str, periods: Sequence[str]) -> None:
+    """Warn that ``what`` has no users in scope in ``periods`` (:class:`EmptyPeriodWarning`).
+
+    The warning points at the first caller outside ``insights`` (the user's line).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_empty("retention_d30", ["2019Q1"])
+    >>> print(caught[0].message)
+    retention_d30: no users in scope in 2019Q1, so the result is empty; check period= (the data cover up to as_of) and where=
+    """
+    if not periods:
+        return
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("insights."):
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    listed = ", ".join(str(p) for p in periods)
+    warnings.warn(
+        f"{what}: no users in scope in {listed}, so the result is empty; check period= "
+        "(the data cover up to as_of) and where=",
+        EmptyPeriodWarning,
+        stacklevel=level + 1,
+    )
 
 
 @dataclass(frozen=True)
 class Dataset:
     """Contract-shaped tables as lazy frames, with the observation window and a quality log.
 
-    Tables hold canonical column names (``data-contract.md``) and naive local
+    Tables hold canonical column names (:data:`insights.data.contract.CONTRACT`) and naive local
     timestamps. Build one with :func:`insights.load_dataset`; analyses read tables
     through :meth:`table`, which applies ``as_of``.
 
@@ -86,7 +137,7 @@ class Dataset:
             When the dataset has no such table; the message names the table.
         """
         if name not in self.tables:
-            raise MissingTableError(name, needed_for)
+            raise MissingTableError(name, needed_for, self._left_out(name))
         frame = to_lazy(self.tables[name])
         column = TIME_COLUMNS.get(name)
         if column is None:
@@ -96,8 +147,79 @@ class Dataset:
     def raw(self, name: str) -> nw.LazyFrame[Any]:
         """Table ``name`` without the ``as_of`` cut (for validation and quality counts)."""
         if name not in self.tables:
-            raise MissingTableError(name)
+            raise MissingTableError(name, reason=self._left_out(name))
         return to_lazy(self.tables[name])
+
+    def restrict(self, where: Where) -> Dataset:
+        """The same data with every table restricted to the users matching ``where`` (lazy).
+
+        ``where`` takes the forms metrics accept: ``{column: value or [values]}`` on
+        users columns (several columns: all must match) or a narwhals expression;
+        ``None`` (or ``{}``) returns the dataset itself. Nothing is computed: the users
+        table is filtered, and every table with a ``user_id`` keeps only the rows of
+        those users (a semi-join, the same on Polars, DuckDB and Spark). A table
+        without ``user_id`` (``spend``) is filtered on the ``where`` columns it has;
+        when it lacks one of them its rows cannot be attributed to the users in
+        scope, so it is left out, and reading it raises :class:`MissingTableError`
+        saying why. Restrictions compose: ``ds.restrict(a).restrict(b)`` keeps the
+        users matching both. Every analysis of the result is about those users only,
+        and the results cache (``insights.data._cache``) keys on the restriction, so a
+        restricted dataset never returns a result of the whole one.
+
+        Raises
+        ------
+        ValueError
+            A ``where`` column is not a users column.
+
+        Examples
+        --------
+        >>> import datetime as dt, polars as pl
+        >>> import insights as ins
+        >>> t0 = dt.datetime(2024, 1, 1)
+        >>> ds = ins.frames_dataset(
+        ...     users=pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [t0] * 3,
+        ...                         "platform": ["douyin", "kuaishou", "douyin"]}),
+        ...     orders=pl.DataFrame({"order_id": [10, 11, 12], "user_id": [1, 2, 3],
+        ...                          "ordered_at": [t0] * 3, "amount": [5.0, 7.0, 9.0]}),
+        ... )
+        >>> douyin = ds.restrict({"platform": "douyin"})
+        >>> douyin.table("orders").collect().to_native()["amount"].sort().to_list()
+        [5.0, 9.0]
+        """
+        from insights.metrics._segments import where_expr
+
+        cond = where_expr(where)
+        if cond is None:
+            return self
+        users = self.raw("users")
+        columns = users.collect_schema().names()
+        if isinstance(where, Mapping):
+            unknown = [c for c in where if c not in columns]
+            if unknown:
+                raise ValueError(
+                    f"where: {unknown} are not users columns; users columns are {columns}"
+                )
+        users = users.filter(cond)
+        ids = users.select("user_id")
+        tables: dict[str, Any] = {}
+        left_out: dict[str, str] = dict(self.meta.get("left_out") or {})
+        for name, native in self.tables.items():
+            frame = to_lazy(native)
+            names = frame.collect_schema().names()
+            if name == "users":
+                tables[name] = users.to_native()
+            elif "user_id" in names:
+                tables[name] = frame.join(ids, on="user_id", how="semi").to_native()
+            elif isinstance(where, Mapping) and all(c in names for c in where):
+                tables[name] = frame.filter(cond).to_native()
+            else:
+                left_out[name] = _why_left_out(where, names)
+        restriction = (*tuple(self.meta.get("restriction") or ()), _key(where))
+        meta = {**self.meta, "restriction": restriction, "left_out": left_out}
+        return replace(self, tables=tables, meta=meta)
+
+    def _left_out(self, name: str) -> str | None:
+        return (self.meta.get("left_out") or {}).get(name)
 
     def with_as_of(self, as_of: dt.datetime | dt.date | str) -> Dataset:
         """The same data observed up to another moment (a date means the end of that day)."""
@@ -105,6 +227,30 @@ class Dataset:
 
     def __repr__(self) -> str:
         return f"Dataset(tables={self.names}, as_of={self.as_of:%Y-%m-%d %H:%M:%S}, source={self.source!r})"
+
+
+def _why_left_out(where: Any, names: list[str]) -> str:
+    if isinstance(where, Mapping):
+        missing = ", ".join(c for c in where if c not in names)
+        return (
+            f"it has neither user_id nor {missing}, so its rows cannot be restricted to "
+            f"where={dict(where)!r} and a restricted dataset leaves it out"
+        )
+    return (
+        "it has no user_id, so its rows cannot be restricted to the users of a where= "
+        "expression and a restricted dataset leaves it out (a {column: value} filter on a "
+        "column it has keeps it)"
+    )
+
+
+def _key(where: Any) -> Any:
+    """The restriction as plain data for the results cache (an expression stays itself: never cached)."""
+    if not isinstance(where, Mapping):
+        return where
+    return {
+        str(c): (list(v) if isinstance(v, list | tuple) else v)
+        for c, v in sorted(where.items())
+    }
 
 
 def parse_as_of(value: dt.datetime | dt.date | str) -> dt.datetime:
@@ -122,8 +268,12 @@ def frames_dataset(
     """A ``Dataset`` straight from in-memory frames, without validation (tests and examples).
 
     ``as_of`` defaults to the end of the day of the users table's last ``first_seen_at``
-    or of any event, whichever is latest.
+    or of any event, whichever is latest. pandas DataFrames are converted to Polars
+    as :func:`insights.load_dataset` does (``insights.data._read.engine_frame``).
     """
+    from insights.data._read import engine_frame
+
+    tables = {name: engine_frame(frame, name) for name, frame in tables.items()}
     if as_of is None:
         latest: dt.datetime | None = None
         for name, frame in tables.items():

@@ -13,7 +13,14 @@ import polars as pl
 
 from insights.data._backend import backend_name, collect, datetime_lit, to_lazy
 from insights.data._cache import fingerprint, load_findings, store_findings
-from insights.data._read import DataReadError, cast_polars, find_tables, read_config, scan_table
+from insights.data._read import (
+    DataReadError,
+    cast_polars,
+    engine_frame,
+    find_tables,
+    read_config,
+    scan_table,
+)
 from insights.data._warehouse import is_warehouse, warehouse_tables
 from insights.data.contract import CONTRACT, TableSpec, generation_from_birth_year
 from insights.data.dataset import Dataset, parse_as_of
@@ -43,7 +50,7 @@ def load_dataset(
     mapping: Mapping[str, Mapping[str, str]] | None = None,
     allow_unknown_labels: bool = False,
     validate: bool = True,
-    **frames: Any,
+    **tables: Any,
 ) -> Dataset:
     """Load a dataset directory, or frames, into a :class:`Dataset` shaped by the data contract.
 
@@ -77,9 +84,13 @@ def load_dataset(
         directory that passed is remembered by a fingerprint of its files and options
         (``insights.data._cache``; ``INSIGHTS_CACHE_DIR=off`` disables it) and is not
         checked again until a file or an option changes.
-    **frames
+    **tables
         Tables as frames instead of a directory (``users=..., orders=...``): Polars eager
-        or lazy frames, DuckDB relations or PySpark DataFrames. Input frames are not modified.
+        or lazy frames, DuckDB relations or PySpark DataFrames, or pandas DataFrames
+        (converted to Polars once, column by column: datetimes, time-zone aware ones,
+        nullable integers, categories and ``NaN`` as missing; a column with no faithful
+        type, such as mixed Python objects, raises :class:`DataReadError` naming it).
+        Input frames are not modified.
 
     Returns
     -------
@@ -91,7 +102,8 @@ def load_dataset(
     Raises
     ------
     DataReadError
-        The input cannot be read (no directory, no users table, not Parquet/CSV, undecodable CSV).
+        The input cannot be read (no directory, no users table, not Parquet/CSV, undecodable
+        CSV, a pandas column that cannot be converted).
     DataValidationError
         ``validate=True`` and a rule is broken.
 
@@ -104,15 +116,15 @@ def load_dataset(
     datetime.datetime(2024, 1, 2, 23, 59, 59, 999999)
     """
     warehouse, keep = None, dict[str, Any]()  # a warehouse: its tables + a connection to keep
-    if is_warehouse(source) and not frames:
+    if is_warehouse(source) and not tables:
         warehouse, source = str(source), None
-        frames, keep = warehouse_tables(warehouse)
-    unknown = sorted(set(frames) - set(CONTRACT))
+        tables, keep = warehouse_tables(warehouse)
+    unknown = sorted(set(tables) - set(CONTRACT))
     if unknown:
         raise TypeError(
             f"load_dataset() got unknown tables or keywords: {', '.join(unknown)}; tables are {', '.join(CONTRACT)}"
         )
-    if (source is None) == (not frames):
+    if (source is None) == (not tables):
         raise TypeError(
             "load_dataset() needs either a directory or tables as keyword frames (users=..., ...)"
         )
@@ -131,7 +143,7 @@ def load_dataset(
             raw[name], reads[name] = scan_table(path)
         origin = str(directory)
     else:
-        raw = dict(frames)
+        raw = {name: engine_frame(native, name) for name, native in tables.items()}
         origin = warehouse or "frames"
     tz = str(timezone or config.get("timezone") or "Asia/Shanghai")
     try:
@@ -146,7 +158,7 @@ def load_dataset(
         maps.setdefault(table, {}).update(pairs)
 
     log = QualityLog()
-    tables: dict[str, nw.LazyFrame[Any]] = {}
+    loaded: dict[str, nw.LazyFrame[Any]] = {}
     try:
         for name, native in raw.items():
             spec = CONTRACT[name]
@@ -154,12 +166,12 @@ def load_dataset(
             frame = _cast(frame, spec, tz, log)
             if allow:
                 frame = _map_unknown_labels(frame, spec, log)
-            tables[name] = _fill_refunded(frame, spec, log)
-        _harmonise_ids(tables, log)
-        cut = _resolve_as_of(as_of if as_of is not None else config.get("as_of"), tables, tz)
-        if "users" in tables:
-            tables["users"] = _derive_generation(tables["users"], cut)
-        _count_after(tables, cut, log)
+            loaded[name] = _fill_refunded(frame, spec, log)
+        _harmonise_ids(loaded, log)
+        cut = _resolve_as_of(as_of if as_of is not None else config.get("as_of"), loaded, tz)
+        if "users" in loaded:
+            loaded["users"] = _derive_generation(loaded["users"], cut)
+        _count_after(loaded, cut, log)
     except pl.exceptions.PolarsError as exc:
         raise DataReadError(f"{origin}: a table could not be read while loading ({exc})") from exc
 
@@ -168,7 +180,7 @@ def load_dataset(
         options = {"as_of": cut, "tz": tz, "allow": allow, "maps": maps}
         key = fingerprint(Path(source).expanduser(), files, options)
     dataset = Dataset(
-        tables={name: frame.to_native() for name, frame in tables.items()},
+        tables={name: frame.to_native() for name, frame in loaded.items()},
         as_of=cut,
         timezone=tz,
         currency=str(currency or config.get("currency") or "CNY"),

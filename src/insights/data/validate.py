@@ -47,14 +47,12 @@ _ROW = "__row"
 _MAX_EXAMPLES = 5
 
 
-def validate(
-    dataset_or_path: Dataset | str | Path, *, allow_unknown_labels: bool = False
-) -> QualityLog:
+def validate(dataset: Dataset | str | Path, *, allow_unknown_labels: bool = False) -> QualityLog:
     """Check a dataset (or a dataset directory) against every rule of the contract.
 
     Parameters
     ----------
-    dataset_or_path
+    dataset
         A :class:`Dataset`, or a directory that :func:`load_dataset` can read.
     allow_unknown_labels
         Report unknown category labels as warnings (the loader maps them to ``other``)
@@ -74,19 +72,15 @@ def validate(
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data.dataset import frames_dataset
+    >>> import insights as ins
     >>> users = pl.DataFrame({"user_id": ["a", "a"], "first_seen_at": [dt.datetime(2024, 1, 1)] * 2})
-    >>> [(e.rule, e.rows, e.examples) for e in validate(frames_dataset(users=users)).errors]
+    >>> [(e.rule, e.rows, e.examples) for e in validate(ins.frames_dataset(users=users)).errors]
     [('duplicate_key', 2, ('a',))]
     """
-    if isinstance(dataset_or_path, (str, Path)):
+    if isinstance(dataset, (str, Path)):
         from insights.data.load import load_dataset
 
-        dataset = load_dataset(
-            dataset_or_path, validate=False, allow_unknown_labels=allow_unknown_labels
-        )
-    else:
-        dataset = dataset_or_path
+        dataset = load_dataset(dataset, validate=False, allow_unknown_labels=allow_unknown_labels)
     allow = allow_unknown_labels or bool(dataset.meta.get("allow_unknown_labels", False))
     n_loaded = int(dataset.meta.get("load_findings", 0))
     log = QualityLog(list(dataset.quality.entries[:n_loaded]))

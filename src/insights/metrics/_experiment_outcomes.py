@@ -19,6 +19,7 @@ import polars as pl
 
 from insights.data._backend import epoch_day
 from insights.data.dataset import Dataset
+from insights.metrics._segments import Where, where_expr
 from insights.metrics.activity_days import as_of_day
 from insights.metrics.durations import units_of
 from insights.metrics.purchase import order_days
@@ -32,6 +33,7 @@ from insights.stats.ratio import ratio_of_means_ci
 __all__ = [
     "SUM_COLS",
     "effect_row",
+    "experiment_filter",
     "experiment_units",
     "outcome_sums",
     "parse_outcome",
@@ -58,8 +60,15 @@ def parse_outcome(outcome: str) -> tuple[str, int]:
     return kind, int(days) if days else _DEFAULT_WINDOW[kind]
 
 
-def experiment_units(ds: Dataset, experiment: str) -> nw.LazyFrame[Any]:
-    units = units_of(ds, start="experiment").filter(nw.col("experiment") == experiment)
+def experiment_filter(experiment: str, where: Where) -> nw.Expr:
+    """The units of ``experiment`` whose (user and experiments) columns pass ``where``."""
+    cond = nw.col("experiment") == experiment
+    extra = where_expr(where)
+    return cond if extra is None else cond & extra
+
+
+def experiment_units(ds: Dataset, experiment: str, where: Where = None) -> nw.LazyFrame[Any]:
+    units = units_of(ds, origin="experiment").filter(experiment_filter(experiment, where))
     origin = nw.max_horizontal(nw.col("assigned_day"), nw.col("first_seen_day")).cast(nw.Int64)
     return units.with_columns(origin.alias("a"), nw.col("arm").cast(nw.String))
 
@@ -193,22 +202,23 @@ def survival_effects(
     tau: float | None,
     alpha: float,
     power: float,
+    where: Where = None,
 ) -> tuple[SurvivalCurves, list[dict[str, Any]], pl.DataFrame]:
     curves = retention_curves(
         ds,
-        start="experiment",
+        origin="experiment",
         by="arm",
-        where={"experiment": experiment},
+        where={"experiment": experiment} if where is None else experiment_filter(experiment, where),
         churn_gap=churn_gap,
         alpha=alpha,
         tau=tau,
     )
     rows: list[dict[str, Any]] = []
     if days:
-        ms = milestone_survival(curves.km, times=list(days))
-        n_by = dict(curves.summary.select("group", "n").iter_rows())
+        ms = milestone_survival(curves.km, milestones=list(days))
+        n_by = dict(curves.summary.select("segment", "n").iter_rows())
         for d in days:
-            at = {r["group"]: r for r in ms.filter(pl.col("t") == d).iter_rows(named=True)}
+            at = {r["segment"]: r for r in ms.filter(pl.col("t") == d).iter_rows(named=True)}
             c = at.get(control)
             for arm, r in at.items():
                 if arm == control or c is None or r["survival"] is None or c["survival"] is None:
@@ -237,13 +247,13 @@ def survival_effects(
             .alias("duration"),
             pl.when(over).then(pl.lit(0)).otherwise(pl.col("event")).cast(pl.Int64).alias("event"),
         )
-    hr = cox_hazard_ratios(counts, columns="group", reference=control, alpha=alpha).select(
+    hr = cox_hazard_ratios(counts, by="segment", reference=control, alpha=alpha).select(
         pl.col("level").alias("arm"), "hazard_ratio", pl.col("ci_low").alias("hr_ci_low"),
         pl.col("ci_high").alias("hr_ci_high"), pl.col("p_value").alias("hr_p_value"),
     )  # fmt: skip
     rm = rmst_difference(curves.km, tau=curves.tau, reference=control, alpha=alpha, adjust="none")
-    rm = rm.filter(pl.col("group_b") == control).select(
-        pl.col("group_a").alias("arm"), "tau", pl.col("difference").alias("rmst_difference"),
+    rm = rm.filter(pl.col("segment_b") == control).select(
+        pl.col("segment_a").alias("arm"), "tau", pl.col("difference").alias("rmst_difference"),
         pl.col("ci_low").alias("rmst_ci_low"), pl.col("ci_high").alias("rmst_ci_high"),
         pl.col("p_value").alias("rmst_p_value"),
     )  # fmt: skip

@@ -2,7 +2,7 @@
 
 Engine side (narwhals, lazy): who is in scope (:func:`matrix_people`), their return
 days (:func:`return_days`), cohort entries (:func:`cohort_entries`) and one collect of
-counts per group x cohort x period for each ``kind`` (:func:`matrix_counts`). Polars
+counts per segment x cohort x period for each ``kind`` (:func:`matrix_counts`). Polars
 side (small frames): the grid of observable periods with ``complete`` flags
 (:func:`matrix_grid`), the retained counts per cell (:func:`matrix_cells`), the mean
 row (:func:`with_mean_row`) and Wilson intervals with small-cell suppression
@@ -20,13 +20,13 @@ import polars as pl
 from insights.data._backend import collect, epoch_day, reuse, sorted_distinct, with_month_index
 from insights.data.dataset import TIME_COLUMNS, Dataset
 from insights.metrics._segments import Where, where_expr
-from insights.metrics.activity_days import ACTIVITY_SOURCES, active_user_days
+from insights.metrics.activity_days import ACTIVITY_TABLES, active_user_days
 from insights.metrics.purchase import order_days
 from insights.stats.proportions import wilson_frame
 
 __all__ = [
     "DAYS",
-    "START_TABLES",
+    "ORIGIN_TABLES",
     "check_option",
     "cohort_entries",
     "entry_units",
@@ -41,11 +41,12 @@ __all__ = [
 ]
 
 DAYS = {"day": 1, "week": 7, "month": 30}
-START_TABLES = {
+#: Origins read from the first event of a table (``first_seen`` and ``first_event`` aside).
+ORIGIN_TABLES = {
     "first_order": "orders",
     "first_view": "views",
     "first_interaction": "interactions",
-    "first_join": "community",
+    "community_join": "community",
 }
 _ALIASES = {"order": "orders", "view": "views", "interaction": "interactions"}
 
@@ -75,12 +76,12 @@ def matrix_people(dataset: Dataset, by: Sequence[str], where: Where) -> nw.LazyF
     if cond is not None:
         users = users.filter(cond)
     parts = [nw.col(b).cast(nw.String).fill_null("unknown") for b in by]
-    group = nw.concat_str(parts, separator=" · ") if len(parts) > 1 else nw.lit("all")
-    group = parts[0] if len(parts) == 1 else group
+    segment = nw.concat_str(parts, separator=" · ") if len(parts) > 1 else nw.lit("all")
+    segment = parts[0] if len(parts) == 1 else segment
     return users.select(
         "user_id",
         epoch_day("first_seen_at", like=users).cast(nw.Int64).alias("first_seen_day"),
-        group.alias("group"),
+        segment.alias("segment"),
     )
 
 
@@ -101,7 +102,9 @@ def _table_days(
             raw = raw.filter(nw.col("action") == "join")
         day = epoch_day(TIME_COLUMNS[table], like=raw).cast(nw.Int64)
         events = raw.select("user_id", day.alias("day"))
-    joined = events.join(people.select("user_id", "first_seen_day", *carry), on="user_id", how="inner")
+    joined = events.join(
+        people.select("user_id", "first_seen_day", *carry), on="user_id", how="inner"
+    )
     return joined.select(
         "user_id", nw.max_horizontal(nw.col("day"), nw.col("first_seen_day")).alias("day"), *carry
     ).unique()
@@ -109,23 +112,25 @@ def _table_days(
 
 def return_days(
     dataset: Dataset,
-    event: str | Sequence[str],
+    activity: str | Sequence[str],
     people: nw.LazyFrame[Any],
     *,
     carry: Sequence[str] = (),
 ) -> nw.LazyFrame[Any]:
-    """``user_id, day, *carry``: return-event days of ``people`` (``user_id, first_seen_day, *carry``).
+    """``user_id, day, *carry``: return days of ``people`` (``user_id, first_seen_day, *carry``).
 
-    The ``carry`` columns of ``people`` ride along on every row, so that a consumer
-    needs no second join of the events (see :func:`matrix_counts`).
+    A return is an event of the ``activity`` tables (``"any"``: views, interactions,
+    orders and the first day). The ``carry`` columns of ``people`` ride along on
+    every row, so that a consumer needs no second join of the events (see
+    :func:`matrix_counts`).
     """
-    if event == "any":  # days may repeat: every consumer reduces them (max, or a distinct pass)
+    if activity == "any":  # days may repeat: every consumer reduces them (max, or a distinct pass)
         days = active_user_days(dataset, users=people, distinct=False, carry=carry)
         return days.select("user_id", "day", *carry)
-    names = [event] if isinstance(event, str) else list(event)
+    names = [activity] if isinstance(activity, str) else list(activity)
     tables = [_ALIASES.get(n, n) for n in names]
     for t in tables:
-        check_option("event", t, ["any (alone)", *_ALIASES, *ACTIVITY_SOURCES])
+        check_option("activity", t, ["any (alone)", *_ALIASES, *ACTIVITY_TABLES])
     parts = [_table_days(dataset, t, people, carry=carry) for t in dict.fromkeys(tables)]
     return nw.concat(parts, how="vertical").unique() if len(parts) > 1 else parts[0]
 
@@ -134,34 +139,37 @@ def cohort_entries(
     dataset: Dataset,
     people: nw.LazyFrame[Any],
     returns: nw.LazyFrame[Any],
-    cohort_event: str,
+    origin: str,
     recurring: bool,
-    cohort: str,
+    cohort_unit: str,
 ) -> nw.LazyFrame[Any]:
-    """``user_id, group, start, key``: one row per cohort entry (user x cohort bucket)."""
-    if cohort_event == "first_seen":
+    """``user_id, segment, start, key``: one row per cohort entry (user x cohort bucket).
+
+    ``start`` is the entry's origin day (epoch day), ``key`` its cohort bucket.
+    """
+    if origin == "first_seen":
         starts = people.select("user_id", nw.col("first_seen_day").alias("day"))
-    elif cohort_event == "first_event":
+    elif origin == "first_event":
         starts = returns
     else:
-        table = START_TABLES[cohort_event]
+        table = ORIGIN_TABLES[origin]
         starts = _table_days(dataset, table, people, joins_only=table == "community")
     if recurring:
-        keyed = _with_index(starts, "day", cohort, "key")
+        keyed = _with_index(starts, "day", cohort_unit, "key")
         entries = keyed.group_by("user_id", "key").agg(nw.col("day").min().alias("start"))
     else:
         first = starts.group_by("user_id").agg(nw.col("day").min().alias("start"))
-        entries = _with_index(first, "start", cohort, "key")
-    return entries.join(people.select("user_id", "group"), on="user_id", how="inner")
+        entries = _with_index(first, "start", cohort_unit, "key")
+    return entries.join(people.select("user_id", "segment"), on="user_id", how="inner")
 
 
-def _offset(frame: nw.LazyFrame[Any], day: str, period: str, windows: str) -> nw.LazyFrame[Any]:
-    """Add ``off``: whole periods from ``start`` to ``day`` (null when day < start)."""
+def _offset(frame: nw.LazyFrame[Any], day: str, unit: str, windows: str) -> nw.LazyFrame[Any]:
+    """Add ``off``: whole ``unit``s from ``start`` to ``day`` (null when day < start)."""
     if windows == "rolling":
-        off = (nw.col(day) - nw.col("start")) // DAYS[period]
+        off = (nw.col(day) - nw.col("start")) // DAYS[unit]
         framed = frame.with_columns(off.alias("off"))
     else:
-        framed = _with_index(_with_index(frame, day, period, "__i1"), "start", period, "__i0")
+        framed = _with_index(_with_index(frame, day, unit, "__i1"), "start", unit, "__i0")
         framed = framed.with_columns((nw.col("__i1") - nw.col("__i0")).alias("off")).drop(
             "__i1", "__i0"
         )
@@ -190,33 +198,33 @@ _SPAN = 1 << 16
 
 def matrix_counts(
     dataset: Dataset,
-    event: str | Sequence[str],
+    activity: str | Sequence[str],
     units: nw.LazyFrame[Any],
     kind: str,
-    period: str,
+    unit: str,
     windows: str,
     brackets: list[tuple[int, int]],
 ) -> pl.DataFrame:
-    """Collected ``group, key, period, count``; ``period = -1`` rows hold the cohort sizes.
+    """Collected ``segment, key, period, count``; ``period = -1`` rows hold the cohort sizes.
 
     ``units`` are the entries from :func:`entry_units`; their return days come from
     one join of the events with them (:func:`return_days` carrying ``__e, start``).
     """
-    sizes = units.group_by("group", "key").agg(nw.len().alias("count"))
+    sizes = units.group_by("segment", "key").agg(nw.len().alias("count"))
     sizes = sizes.with_columns(nw.lit(-1).cast(nw.Int64).alias("period"))
-    days = return_days(dataset, event, units, carry=["__e", "start"])
-    names = units.select("__e", "group", "key")
+    days = return_days(dataset, activity, units, carry=["__e", "start"])
+    names = units.select("__e", "segment", "key")
     if kind == "unbounded":  # retained in k = last return at period >= k: one row per entry
         last = days.group_by("__e").agg(nw.col("day").max().alias("last"))
-        per = _offset(units.join(last, on="__e", how="left"), "last", period, windows)
-        hits = per.filter(~nw.col("off").is_null()).group_by("group", "key", "off")
+        per = _offset(units.join(last, on="__e", how="left"), "last", unit, windows)
+        hits = per.filter(~nw.col("off").is_null()).group_by("segment", "key", "off")
         long = hits.agg(nw.len().alias("count")).rename({"off": "period"})
     elif kind == "on":
         # The distinct (entry, period) pass over every return event is the costly step:
         # it runs on one packed integer (entry index x 2**16 + period) through
-        # ``sorted_distinct`` (a hash set of them held ~100 bytes a pair); the group is
+        # ``sorted_distinct`` (a hash set of them held ~100 bytes a pair); the segment is
         # joined after, to the distinct pairs only.
-        pairs = _offset(days, "day", period, windows)
+        pairs = _offset(days, "day", unit, windows)
         packed = pairs.filter(~nw.col("off").is_null()).select(
             (nw.col("__e") * _SPAN + nw.col("off")).alias("__p")
         )
@@ -224,7 +232,7 @@ def matrix_counts(
             (nw.col("__p") // _SPAN).alias("__e"), (nw.col("__p") % _SPAN).alias("off")
         )
         named = distinct.join(names, on="__e", how="inner")
-        long = named.group_by("group", "key", "off").agg(nw.len().alias("count"))
+        long = named.group_by("segment", "key", "off").agg(nw.len().alias("count"))
         long = long.rename({"off": "period"})
     else:
         rel = nw.col("day") - nw.col("start")
@@ -235,12 +243,12 @@ def matrix_counts(
         cols = [f"b{i}" for i in range(len(brackets))]
         per = days.with_columns(*flags).group_by("__e").agg(*[nw.col(b).max() for b in cols])
         named = per.join(names, on="__e", how="inner")
-        wide = collect(named.group_by("group", "key").agg(*[nw.col(b).sum() for b in cols]))
-        long_pl = wide.unpivot(index=["group", "key"], variable_name="b", value_name="count")
+        wide = collect(named.group_by("segment", "key").agg(*[nw.col(b).sum() for b in cols]))
+        long_pl = wide.unpivot(index=["segment", "key"], variable_name="b", value_name="count")
         long_pl = long_pl.with_columns(pl.col("b").str.slice(1).cast(pl.Int64).alias("period"))
         out = pl.concat([collect(sizes), long_pl.drop("b")], how="diagonal_relaxed")
         return out.with_columns(pl.col("period", "count", "key").cast(pl.Int64))
-    cols = ["group", "key", "period", "count"]
+    cols = ["segment", "key", "period", "count"]
     both = nw.concat([sizes.select(cols), long.select(cols)], how="vertical")
     return collect(both).with_columns(pl.col("key", "period", "count").cast(pl.Int64))
 
@@ -267,32 +275,33 @@ def _index_of_day(day: pl.Expr, unit: str) -> pl.Expr:
     return date.dt.year().cast(pl.Int64) * 12 + date.dt.month().cast(pl.Int64) - 1
 
 
-def _labels(cohort: str) -> pl.Expr:
+def _labels(cohort_unit: str) -> pl.Expr:
     start = pl.col("first_day").cast(pl.Int32).cast(pl.Date)
-    if cohort == "quarter":
+    if cohort_unit == "quarter":
         q = (start.dt.month() - 1) // 3 + 1
         return pl.format("{}Q{}", start.dt.year(), q)
-    fmt = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m"}[cohort]
+    fmt = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m"}[cohort_unit]
     return start.dt.strftime(fmt)
 
 
 def matrix_grid(
     sizes: pl.DataFrame,
     *,
-    cohort: str,
-    period: str,
+    cohort_unit: str,
+    unit: str,
     windows: str,
     brackets: list[tuple[int, int]] | None,
-    periods: int | None,
+    horizon: int | None,
     today: int,
     span: tuple[int, int] | None,
 ) -> pl.DataFrame:
-    """One row per group x cohort x observable period with ``complete`` and day ranges.
+    """One row per segment x cohort x observable period with ``complete`` and day ranges.
 
     ``reach`` (the earliest possible start) bounds the periods listed, ``last_day`` (the
-    latest possible start) decides ``complete``; ``span`` (cohort_period) narrows both.
+    latest possible start) decides ``complete``; ``span`` (the ``period`` of the
+    matrix's entries) narrows both.
     """
-    first, last = _bucket_bounds(pl.col("key"), cohort)
+    first, last = _bucket_bounds(pl.col("key"), cohort_unit)
     frame = sizes.with_columns(first.alias("first_day"), last.alias("last_day"))
     frame = frame.with_columns(pl.col("first_day").alias("reach"))
     if span is not None:
@@ -306,25 +315,25 @@ def matrix_grid(
         grid = frame.join(table, how="cross").filter(pl.col("reach") + pl.col("day_from") <= today)
         return grid.with_columns((pl.col("last_day") + pl.col("day_to") <= today).alias("complete"))
     if windows == "rolling":
-        top = (today - pl.col("reach")) // DAYS[period]
+        top = (today - pl.col("reach")) // DAYS[unit]
     else:
-        top = _index_of_day(pl.lit(today), period) - _index_of_day(pl.col("reach"), period)
-    if periods is not None:
-        top = pl.min_horizontal(top, pl.lit(periods - 1))
+        top = _index_of_day(pl.lit(today), unit) - _index_of_day(pl.col("reach"), unit)
+    if horizon is not None:
+        top = pl.min_horizontal(top, pl.lit(horizon - 1))
     grid = frame.with_columns(pl.int_ranges(0, top + 1, dtype=pl.Int64).alias("period")).explode(
         "period"
     )
     grid = grid.filter(pl.col("period").is_not_null())
     k = pl.col("period")
     if windows == "rolling":
-        length = DAYS[period]
+        length = DAYS[unit]
         grid = grid.with_columns(
             (k * length).alias("day_from"), (k * length + length - 1).alias("day_to")
         )
         done = pl.col("last_day") + pl.col("day_to") <= today
     else:
-        bucket = _index_of_day(pl.col("last_day"), period) + k
-        done = _bucket_bounds(bucket, "day" if period == "day" else period)[1] <= today
+        bucket = _index_of_day(pl.col("last_day"), unit) + k
+        done = _bucket_bounds(bucket, "day" if unit == "day" else unit)[1] <= today
         grid = grid.with_columns(
             pl.lit(None, pl.Int64).alias("day_from"), pl.lit(None, pl.Int64).alias("day_to")
         )
@@ -349,26 +358,28 @@ def parse_brackets(
     return spans
 
 
-def matrix_cells(grid: pl.DataFrame, counts: pl.DataFrame, kind: str, cohort: str) -> pl.DataFrame:
+def matrix_cells(
+    grid: pl.DataFrame, counts: pl.DataFrame, kind: str, cohort_unit: str
+) -> pl.DataFrame:
     """The grid with ``retained``, ``cohort`` label and ``cohort_start``."""
     hits = counts.filter(pl.col("period") >= 0).rename({"count": "hits"})
     if kind == "unbounded":  # hits(m): last return in period m; retained(k) = sum over m >= k
-        suffix = pl.col("hits").reverse().cum_sum().reverse().over("group", "key")
-        hits = hits.sort("group", "key", "period").with_columns(suffix)
-        on = {"on": "period", "by": ["group", "key"], "strategy": "forward"}
+        suffix = pl.col("hits").reverse().cum_sum().reverse().over("segment", "key")
+        hits = hits.sort("segment", "key", "period").with_columns(suffix)
+        on = {"on": "period", "by": ["segment", "key"], "strategy": "forward"}
         cells = grid.sort("period").join_asof(hits.sort("period"), check_sortedness=False, **on)  # type: ignore[arg-type]
     else:
-        cells = grid.join(hits, on=["group", "key", "period"], how="left")
+        cells = grid.join(hits, on=["segment", "key", "period"], how="left")
     return cells.with_columns(
         pl.col("hits").fill_null(0).cast(pl.Int64).alias("retained"),
-        _labels(cohort).alias("cohort"),
+        _labels(cohort_unit).alias("cohort"),
         pl.col("first_day").cast(pl.Int32).cast(pl.Date).alias("cohort_start"),
     )
 
 
 def with_mean_row(cells: pl.DataFrame) -> pl.DataFrame:
-    """Append per group the ``cohort = "mean"`` rows: sums over the complete cells."""
-    keys = ["group", "period", "day_from", "day_to"]
+    """Append per segment the ``cohort = "mean"`` rows: sums over the complete cells."""
+    keys = ["segment", "period", "day_from", "day_to"]
     sums = cells.filter("complete").group_by(keys).agg(pl.col("retained", "n").sum())
     mean = cells.select(keys).unique().join(sums, on=keys, how="left", nulls_equal=True)
     mean = mean.with_columns(
@@ -377,10 +388,12 @@ def with_mean_row(cells: pl.DataFrame) -> pl.DataFrame:
         pl.col("retained", "n").fill_null(0),
         (pl.col("n").fill_null(0) > 0).alias("complete"),
     )
-    cols = ["group", "cohort", "cohort_start", *keys[1:], "retained", "n", "complete"]
+    cols = ["segment", "cohort", "cohort_start", *keys[1:], "retained", "n", "complete"]
     both = pl.concat([cells.select(cols), mean.select(cols)], how="vertical_relaxed")
     order = (pl.col("cohort") == "mean").alias("__mean")
-    both = both.with_columns(order).sort("group", "__mean", "cohort_start", "period").drop("__mean")
+    both = (
+        both.with_columns(order).sort("segment", "__mean", "cohort_start", "period").drop("__mean")
+    )
     return both.with_columns(pl.col("period", "day_from", "day_to", "retained", "n").cast(pl.Int64))
 
 
@@ -388,6 +401,6 @@ def finish_cells(cells: pl.DataFrame, alpha: float, min_cell: int) -> pl.DataFra
     out = wilson_frame(cells, successes="retained", n="n", alpha=alpha)
     small = (pl.col("n") > 0) & (pl.col("n") < min_cell)
     rate = pl.when(pl.col("n") > 0).then(pl.col("retained") / pl.col("n"))
-    shown = [rate.alias("rate"), *[pl.col(c) for c in ("ci_low", "ci_high", "retained")]]
+    shown = [rate.alias("value"), *[pl.col(c) for c in ("ci_low", "ci_high", "retained")]]
     hide = [pl.when(~small).then(e) for e in shown]  # small cells: null, flagged, kept
     return out.with_columns(*hide, small.alias("suppressed"))

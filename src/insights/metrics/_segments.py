@@ -56,11 +56,7 @@ def users_frame(
     cond = where_expr(where)
     if cond is not None:
         users = users.filter(cond)
-    segment = (
-        nw.lit(ALL)
-        if by is None
-        else nw.col(by).cast(nw.String).fill_null("unknown")
-    )
+    segment = nw.lit(ALL) if by is None else nw.col(by).cast(nw.String).fill_null("unknown")
     return users.select(
         "user_id",
         "first_seen_at",

@@ -1,7 +1,8 @@
 """Calendar activity: quarterly active users and 90-day activity of the active base.
 
-A user is active on a calendar day with a view, an interaction or an order (the
-``sources``) and on the day of acquisition; see :mod:`insights.metrics.activity_days`.
+A user is active on a calendar day with an event of the ``activity`` tables (a view,
+an interaction or an order by default) and on the day of acquisition; see
+:mod:`insights.metrics.activity_days`.
 """
 
 from __future__ import annotations
@@ -16,28 +17,18 @@ import polars as pl
 from insights.data._backend import collect, datetime_lit, epoch_day
 from insights.data._cache import remembered
 from insights.data.dataset import TIME_COLUMNS, Dataset
-from insights.metrics._periods import Period, PeriodLike, parse_period, quarter_of
+from insights.metrics._common import wilson_headline
+from insights.metrics._periods import (
+    Period,
+    PeriodLike,
+    default_quarters,
+    parse_period,
+    parse_periods,
+)
 from insights.metrics._segments import Where, users_frame
-from insights.metrics.activity_days import DEFAULT_SOURCES, _check_sources, as_of_day
-from insights.metrics.purchase import _wilson_headline
+from insights.metrics.activity_days import DEFAULT_ACTIVITY, as_of_day, check_activity
 
-__all__ = ["active_users", "activity_90d", "default_quarters"]
-
-
-def default_quarters(as_of: dt.datetime | dt.date, *, count: int = 5) -> list[str]:
-    """Labels of the ``count`` quarters ending with the one containing ``as_of``.
-
-    Examples
-    --------
-    >>> default_quarters(dt.date(2024, 11, 5))
-    ['2023Q4', '2024Q1', '2024Q2', '2024Q3', '2024Q4']
-    """
-    day = as_of.date() if isinstance(as_of, dt.datetime) else as_of
-    out = [quarter_of(day)]
-    for _ in range(count - 1):
-        out.insert(0, quarter_of(out[0].start - dt.timedelta(days=1)))
-    return [q.label for q in out]
-
+__all__ = ["active_users", "activity_90d"]
 
 _EPOCH = dt.datetime(1970, 1, 1)
 
@@ -46,14 +37,14 @@ def _flags(
     dataset: Dataset,
     by: str | None,
     where: Where,
-    sources: Sequence[str],
+    activity: str | Sequence[str],
     windows: dict[str, tuple[int, int]],
 ) -> nw.LazyFrame[Any]:
     """Per user and segment, 0/1 columns: active at least once in each window of days.
 
     ``windows`` maps a column name to an inclusive range of epoch days. The same
     activity as :func:`~insights.metrics.activity_days.active_user_days` (events of
-    ``sources`` on or after the first day, plus the first day), computed without
+    the ``activity`` tables on or after the first day, plus the first day), computed without
     joining every event to its user: per user and window the latest event
     timestamp (events filtered on the raw timestamp, so the engine can skip row
     groups, and no day computed per event), then, on one row per user, active =
@@ -66,7 +57,7 @@ def _flags(
     lo = min(a for a, _ in windows.values())
     hi = max(b for _, b in windows.values())
     parts = []
-    for name in _check_sources(sources):
+    for name in check_activity(activity):
         if not dataset.has(name):
             continue
         table, column = dataset.table(name), TIME_COLUMNS[name]
@@ -113,53 +104,54 @@ def _flags(
 def active_users(
     dataset: Dataset,
     *,
-    quarters: Sequence[PeriodLike] | None = None,
+    period: PeriodLike | Sequence[PeriodLike] | None = None,
     by: str | None = None,
     where: Where = None,
     index_base: PeriodLike | None = None,
-    sources: Sequence[str] = DEFAULT_SOURCES,
+    activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> pl.DataFrame:
-    """Distinct active users in each quarter, optionally as an index to a base quarter.
+    """Distinct active users in each period, optionally as an index to a base period.
 
     Parameters
     ----------
     dataset
-        The data (events after ``as_of`` are out; a quarter ending after ``as_of`` is
+        The data (events after ``as_of`` are out; a period ending after ``as_of`` is
         partial and flagged ``complete = False``).
-    quarters
-        Quarters (or other periods) to count; default the five quarters ending with
-        the one containing ``as_of``.
+    period
+        A period or a list of them (quarters, years, months, ``(start, end)``); default
+        the five quarters ending with the one containing ``as_of``.
     by, where
-        Segment column and filter on users columns.
+        Users column giving ``segment`` (``"all"`` when None) and a filter on users
+        columns.
     index_base
-        If given, ``value`` = 100 · count / count(base quarter) (per segment; null when
+        If given, ``value`` = 100 · count / count(base period) (per segment; null when
         the base count is 0) and the metric is ``"active_users_index"``; otherwise
         ``value`` = count and the metric is ``"active_users"``.
-    sources
+    activity
         Activity tables (acquisition day always counts).
 
     Returns
     -------
     polars.DataFrame
-        Headline columns (``period`` = quarter label, ``n`` = active users, no CI)
-        plus ``complete``; one row per segment x quarter, sorted by segment and
-        quarter. One collect.
+        Headline columns (``period`` = label, ``n`` = active users, no CI) plus
+        ``complete``; one row per segment x period, sorted by segment and period (in
+        the order given). One collect.
 
     Examples
     --------
     >>> import polars as pl
-    >>> from insights.data import frames_dataset
-    >>> ds = frames_dataset(users=pl.DataFrame({"user_id": [1, 2], "first_seen_at":
+    >>> import insights as ins
+    >>> ds = ins.frames_dataset(users=pl.DataFrame({"user_id": [1, 2], "first_seen_at":
     ...     [dt.datetime(2024, 1, 5), dt.datetime(2024, 4, 5)]}), as_of="2024-06-30")
-    >>> active_users(ds, quarters=["2024Q1", "2024Q2"], index_base="2024Q1")["value"].to_list()
+    >>> ins.active_users(ds, period=["2024Q1", "2024Q2"], index_base="2024Q1")["value"].to_list()
     [100.0, 100.0]
     """
-    periods = [parse_period(q) for q in (quarters or default_quarters(dataset.as_of))]
+    periods = parse_periods(period if period is not None else default_quarters(dataset.as_of))
     base = parse_period(index_base) if index_base is not None else None
     every: list[Period] = periods + ([base] if base is not None and base not in periods else [])
     windows = {f"q{i}": (p.start_day, p.end_day) for i, p in enumerate(every)}
     sums = (
-        _flags(dataset, by, where, sources, windows)
+        _flags(dataset, by, where, activity, windows)
         .group_by("segment")
         .agg(*[nw.col(k).sum() for k in windows])
     )
@@ -208,13 +200,15 @@ def activity_90d(
     by: str | None = None,
     where: Where = None,
     alpha: float = 0.05,
-    sources: Sequence[str] = DEFAULT_SOURCES,
+    activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> pl.DataFrame:
     """Share of the active base that is active in each of the next three 30-day months.
 
     With w0 = first day of ``period``: base = users active in [w0-30, w0-1]; months
     M1 = [w0, w0+29], M2 = [w0+30, w0+59], M3 = [w0+60, w0+89]; value = share of the
-    base active (at least one active day) in all three. Wilson CI.
+    base active (at least one active day) in all three. Wilson CI. ``by``/``where``:
+    users column giving ``segment`` and a filter on users columns; ``activity``: the
+    tables whose events count (acquisition day always counts).
 
     Raises
     ------
@@ -233,15 +227,15 @@ def activity_90d(
     only in the base: 1/2.
 
     >>> import polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> d = dt.datetime
-    >>> ds = frames_dataset(
+    >>> ds = ins.frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [d(2023, 12, 20)] * 2}),
     ...     views=pl.DataFrame({"user_id": [1, 1, 1], "watch_seconds": [60.0] * 3,
     ...         "started_at": [d(2024, 1, 2), d(2024, 2, 10), d(2024, 3, 25)]}),
     ...     as_of="2024-03-31",
     ... )
-    >>> activity_90d(ds, period="2024Q1").select("value", "n", "successes").row(0)
+    >>> ins.activity_90d(ds, period="2024Q1").select("value", "n", "successes").row(0)
     (0.5, 2, 1)
     """
     p = parse_period(period)
@@ -259,10 +253,10 @@ def activity_90d(
         "m3": (w0 + 60, w0 + 89),
     }
     counts = (
-        _flags(dataset, by, where, sources, windows)
+        _flags(dataset, by, where, activity, windows)
         .filter(nw.col("base") == 1)
         .with_columns((nw.col("m1") * nw.col("m2") * nw.col("m3")).alias("__all3"))
         .group_by("segment")
         .agg(nw.len().alias("n"), nw.col("__all3").sum().alias("successes"))
     )
-    return _wilson_headline(collect(counts), "active_90d", p.label, alpha)
+    return wilson_headline(collect(counts), "active_90d", p.label, alpha=alpha)

@@ -1,10 +1,10 @@
 """Active days of each user: the activity signal every retention metric starts from.
 
-A user is *active* on a calendar day with any activity event (by default a view,
-an interaction or an order) and on the day of acquisition (day 0). Day indices
-count whole calendar days since ``first_seen_at`` (``epoch_day`` arithmetic); an
-event before the first day (clock skew, at most one day by the data contract)
-counts as day 0. Everything here is lazy: nothing is collected.
+A user is *active* on a calendar day with any event of the ``activity`` tables (by
+default a view, an interaction or an order) and on the day of acquisition (day 0).
+Day indices count whole calendar days since ``first_seen_at`` (``epoch_day``
+arithmetic); an event before the first day (clock skew, at most one day by the data
+contract) counts as day 0. Everything here is lazy: nothing is collected.
 """
 
 from __future__ import annotations
@@ -17,14 +17,21 @@ import narwhals as nw
 
 from insights.data._backend import epoch_day
 from insights.data.dataset import TIME_COLUMNS, Dataset
-from insights.metrics._segments import users_frame
+from insights.metrics._segments import Where, users_frame
 
-__all__ = ["DEFAULT_SOURCES", "ACTIVITY_SOURCES", "activity_days", "active_user_days", "as_of_day"]
+__all__ = [
+    "DEFAULT_ACTIVITY",
+    "ACTIVITY_TABLES",
+    "activity_days",
+    "active_user_days",
+    "as_of_day",
+    "check_activity",
+]
 
 #: Tables whose events count as activity by default.
-DEFAULT_SOURCES: tuple[str, ...] = ("views", "interactions", "orders")
-#: Every table that may be named as an activity source.
-ACTIVITY_SOURCES: tuple[str, ...] = ("views", "interactions", "orders", "community")
+DEFAULT_ACTIVITY: tuple[str, ...] = ("views", "interactions", "orders")
+#: Every table that may be named in ``activity``.
+ACTIVITY_TABLES: tuple[str, ...] = ("views", "interactions", "orders", "community")
 
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -35,37 +42,50 @@ def as_of_day(dataset: Dataset) -> int:
     Examples
     --------
     >>> import polars as pl
-    >>> from insights.data import frames_dataset
-    >>> as_of_day(frames_dataset(users=pl.DataFrame({"user_id": [1]}), as_of="2024-01-01"))
+    >>> import insights as ins
+    >>> as_of_day(ins.frames_dataset(users=pl.DataFrame({"user_id": [1]}), as_of="2024-01-01"))
     19723
     """
     return (dataset.as_of.date() - _EPOCH).days
 
 
-def _check_sources(sources: Sequence[str]) -> list[str]:
-    unknown = [s for s in sources if s not in ACTIVITY_SOURCES]
-    if unknown:
+def check_activity(activity: str | Sequence[str]) -> list[str]:
+    """The activity tables named by ``activity`` (one name or a list), without repeats.
+
+    Examples
+    --------
+    >>> check_activity(["views", "orders", "views"])
+    ['views', 'orders']
+    """
+    names = [activity] if isinstance(activity, str) else list(activity)
+    unknown = [s for s in names if s not in ACTIVITY_TABLES]
+    if unknown or not names:
         raise ValueError(
-            f"unknown activity sources {unknown}; choose from {list(ACTIVITY_SOURCES)}"
+            f"activity names unknown tables {unknown}; choose from {list(ACTIVITY_TABLES)}"
+            if unknown
+            else f"activity names no table; choose from {list(ACTIVITY_TABLES)}"
         )
-    return list(dict.fromkeys(sources))
+    return list(dict.fromkeys(names))
 
 
 def active_user_days(
     dataset: Dataset,
     *,
-    sources: Sequence[str] = DEFAULT_SOURCES,
+    activity: str | Sequence[str] = DEFAULT_ACTIVITY,
     users: nw.LazyFrame[Any] | None = None,
     distinct: bool = True,
     carry: Sequence[str] = (),
 ) -> nw.LazyFrame[Any]:
     """Distinct active calendar days per user: ``user_id, first_seen_day, day`` (lazy).
 
+    The internal builder behind every retention metric (:func:`activity_days` is the
+    per-user view for users).
+
     Parameters
     ----------
     dataset
         The data; its ``as_of`` cut applies to every table.
-    sources
+    activity
         Tables whose events count as activity (those absent from the dataset are
         skipped): ``views.started_at``, ``interactions.at``, ``orders.ordered_at``,
         ``community.at``.
@@ -90,9 +110,9 @@ def active_user_days(
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> from insights.data._backend import collect
-    >>> ds = frames_dataset(
+    >>> ds = ins.frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1], "first_seen_at": [dt.datetime(1970, 1, 2, 9)]}),
     ...     views=pl.DataFrame({"user_id": [1, 1], "started_at": [dt.datetime(1970, 1, 1, 23),
     ...                                                           dt.datetime(1970, 1, 5)],
@@ -101,7 +121,7 @@ def active_user_days(
     >>> collect(active_user_days(ds)).sort("day")["day"].to_list()
     [1, 4]
     """
-    chosen = _check_sources(sources)
+    chosen = check_activity(activity)
     people = users_frame(dataset) if users is None else users
     people = people.select("user_id", nw.col("first_seen_day").cast(nw.Int64), *carry)
     parts = [people.select("user_id", nw.col("first_seen_day").alias("day"))]
@@ -127,27 +147,47 @@ def active_user_days(
 def activity_days(
     dataset: Dataset,
     *,
-    sources: Sequence[str] = DEFAULT_SOURCES,
-    users: nw.LazyFrame[Any] | None = None,
+    activity: str | Sequence[str] = DEFAULT_ACTIVITY,
+    by: str | None = None,
+    where: Where = None,
 ) -> nw.LazyFrame[Any]:
-    """Distinct active day indices per user: ``user_id, day`` (lazy).
+    """Distinct active day indices per user: ``user_id, segment, day`` (lazy).
 
     ``day`` = epoch_day(event) - epoch_day(first_seen_at), clipped at 0 (Int64),
-    over the events of ``sources`` plus day 0 for every user (acquisition counts
-    as activity). Parameters as :func:`active_user_days`. Not collected.
+    over the events of the ``activity`` tables plus day 0 for every user
+    (acquisition counts as activity).
+
+    Parameters
+    ----------
+    dataset
+        The data; its ``as_of`` cut applies to every table.
+    activity
+        Tables whose events count (default views, interactions, orders; also
+        ``community``).
+    by, where
+        Users column giving ``segment`` (``"all"`` when None) and a filter on users
+        columns.
+
+    Returns
+    -------
+    narwhals.LazyFrame
+        One row per user x distinct active day index. Not collected.
 
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> from insights.data._backend import collect
-    >>> ds = frames_dataset(
+    >>> ds = ins.frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1], "first_seen_at": [dt.datetime(2024, 1, 1, 20)]}),
     ...     orders=pl.DataFrame({"order_id": [7], "user_id": [1],
     ...                          "ordered_at": [dt.datetime(2024, 1, 3, 1)], "amount": [9.0]}),
     ... )
-    >>> collect(activity_days(ds)).sort("day")["day"].to_list()
-    [0, 2]
+    >>> collect(activity_days(ds)).sort("day").select("segment", "day").rows()
+    [('all', 0), ('all', 2)]
     """
-    days = active_user_days(dataset, sources=sources, users=users)
-    return days.select("user_id", (nw.col("day") - nw.col("first_seen_day")).alias("day"))
+    people = users_frame(dataset, by=by, where=where)
+    days = active_user_days(dataset, activity=activity, users=people, carry=["segment"])
+    return days.select(
+        "user_id", "segment", (nw.col("day") - nw.col("first_seen_day")).alias("day")
+    )

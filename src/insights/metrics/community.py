@@ -1,4 +1,7 @@
-"""Private-domain community over time: monthly membership flow, time to leave, GMV share.
+"""The private-domain community: conversion into it, membership flow, exits, time to leave, GMV share.
+
+Members vs non-members is :func:`insights.metrics.community_members.member_comparison`.
+All need the ``community`` table (``MissingTableError`` naming it otherwise).
 
 Membership is read from ``community`` events as *spells*: each ``join`` opens a spell
 that ends at the user's next event if that is a ``leave`` (open otherwise). All
@@ -8,32 +11,68 @@ work stays in the engine; each function collects one small aggregate.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import narwhals as nw
 import polars as pl
 
 from insights.data._backend import collect, epoch_day
+from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._common import headline, in_period, paid_orders, wilson
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
 from insights.metrics.retention import retention_curves
 from insights.stats.curves import SurvivalCurves
+from insights.stats.km import kaplan_meier, survival_at
 from insights.stats.ratio import cluster_sums, ratio_frame
 
-__all__ = ["community_spells", "community_activity", "community_leave_curves", "private_gmv_share"]
+__all__ = [
+    "community_spells",
+    "community_activity",
+    "community_leave_curves",
+    "community_exit_rate",
+    "private_gmv_share",
+    "public_to_private_conversion",
+]
 
 _EPOCH = dt.date(1970, 1, 1)
 
 
-def community_spells(dataset: Dataset) -> nw.LazyFrame[Any]:
-    """Membership spells ``user_id, join_at, leave_at`` (lazy; ``leave_at`` null while open).
+def community_spells(
+    dataset: Dataset, *, by: str | None = None, where: Where = None
+) -> nw.LazyFrame[Any]:
+    """Membership spells ``user_id, segment, join_at, leave_at`` (lazy; ``leave_at`` null while open).
 
     A spell starts at each ``join``; it ends at the user's next community event when
     that event is a ``leave`` (a second ``join`` before any ``leave`` opens an
-    overlapping spell, so count users, not spells).
+    overlapping spell, so count users, not spells). ``by``, ``where``: the users'
+    segment column and filter. Nothing is collected.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import insights as ins
+    >>> t = dt.datetime
+    >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [t(2024, 1, 1)] * 2})
+    >>> com = pl.DataFrame({"user_id": [1, 1, 2], "at": [t(2024, 1, 5), t(2024, 2, 1), t(2024, 1, 6)],
+    ...                     "action": ["join", "leave", "join"]})
+    >>> ds = ins.frames_dataset(users=users, community=com, as_of="2024-03-31")
+    >>> spells = ins.community_spells(ds).collect().sort("user_id")
+    >>> spells.select("user_id", "segment", "leave_at").rows()
+    [(1, 'all', datetime.datetime(2024, 2, 1, 0, 0)), (2, 'all', None)]
     """
+    scope = users_frame(dataset, by=by, where=where).select("user_id", "segment")
+    return (
+        _spells(dataset)
+        .join(scope, on="user_id")
+        .select("user_id", "segment", "join_at", "leave_at")
+    )
+
+
+def _spells(dataset: Dataset) -> nw.LazyFrame[Any]:
+    """``user_id, join_at, leave_at`` of every spell (lazy), see :func:`community_spells`."""
     events = dataset.table("community", needed_for="community membership").select(
         "user_id", "at", nw.col("action").cast(nw.String)
     )
@@ -71,18 +110,18 @@ def community_activity(
     a spell on the month's first day (joined earlier, not left before it);
     ``joined`` / ``left`` = with a join / a leave in the month; ``n`` = members during
     the month (in a spell on any of its days). ``value`` = left / n (monthly exit
-    rate, 月退群率) with a Wilson CI. ``period`` is the month (``"2024-01"``).
+    rate) with a Wilson CI. ``period`` is the month (``"2024-01"``).
 
     Examples
     --------
     >>> import polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> t = dt.datetime
     >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [t(2024, 1, 1)] * 2})
     >>> com = pl.DataFrame({"user_id": [1, 2, 2], "at": [t(2024, 1, 5), t(2024, 1, 6), t(2024, 2, 3)],
     ...                     "action": ["join", "join", "leave"]})
-    >>> ds = frames_dataset(users=users, community=com, as_of="2024-03-31")
-    >>> community_activity(ds, period="2024Q1").select("period", "value", "n").rows()
+    >>> ds = ins.frames_dataset(users=users, community=com, as_of="2024-03-31")
+    >>> ins.community_activity(ds, period="2024Q1").select("period", "value", "n").rows()
     [('2024-01', 0.0, 2), ('2024-02', 0.5, 2), ('2024-03', 0.0, 1)]
     """
     p = parse_period(period)
@@ -99,8 +138,7 @@ def community_activity(
         ]
     names = [f"{k}{i}" for i in range(len(months)) for k in "sajl"]
     per_user = (
-        community_spells(dataset)
-        .join(users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id")
+        community_spells(dataset, by=by, where=where)
         .with_columns(*flags)
         .with_columns(nw.col(c).cast(nw.Int64) for c in names)
         .group_by("user_id", "segment")
@@ -126,17 +164,28 @@ def community_activity(
     return headline(df, "community_exit_rate_monthly", "", order=("segment", "period"))
 
 
-def community_leave_curves(dataset: Dataset, **options: Any) -> SurvivalCurves:
-    """Kaplan–Meier of time from the first community join to leaving (社群留存).
+def community_leave_curves(
+    dataset: Dataset,
+    *,
+    by: str | Sequence[str] | None = None,
+    where: Where = None,
+    period: PeriodLike | None = None,
+    as_of: dt.datetime | dt.date | str | None = None,
+    alpha: float = 0.05,
+    timeline: Sequence[float] | None = None,
+    tau: float | None = None,
+) -> SurvivalCurves:
+    """Kaplan–Meier of time from the first community join to leaving (community retention).
 
-    ``retention_curves(dataset, start="community_join", **options)``: T = days from the
-    first ``join`` to the first ``leave`` at or after it, censored at ``as_of``;
-    ``options`` are those of :func:`insights.metrics.retention.retention_curves`
-    (``by``, ``period``, ``alpha``, ``timeline``, ...).
+    ``retention_curves(dataset, origin="community_join", ...)``: T = days from the
+    first ``join`` to the first ``leave`` at or after it, censored at ``as_of``.
+    The options are those of :func:`insights.metrics.retention.retention_curves`
+    (``period`` keeps users acquired in it).
     """
-    if "start" in options:
-        raise ValueError("community_leave_curves sets start='community_join'; do not pass start=")
-    return retention_curves(dataset, start="community_join", **options)
+    return retention_curves(
+        dataset, origin="community_join", by=by, where=where, period=period, as_of=as_of,
+        alpha=alpha, timeline=timeline, tau=tau,
+    )  # fmt: skip
 
 
 def private_gmv_share(
@@ -149,7 +198,7 @@ def private_gmv_share(
     include_refunded: bool = False,
     alpha: float = 0.05,
 ) -> pl.DataFrame:
-    """Share of the period's GMV that is private-domain (私域GMV占比).
+    """Share of the period's GMV that is private-domain (the private-domain GMV share).
 
     ``definition="membership"``: orders placed while the buyer is a community member
     (inside a spell: join at or before ``ordered_at``, no leave yet; needs
@@ -161,13 +210,13 @@ def private_gmv_share(
     Examples
     --------
     >>> import polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> t = dt.datetime(2024, 1, 5)
-    >>> ds = frames_dataset(
+    >>> ds = ins.frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [t] * 2}),
     ...     orders=pl.DataFrame({"order_id": [1, 2], "user_id": [1, 2], "ordered_at": [t] * 2,
     ...                          "amount": [30.0, 10.0], "source": ["private_domain", "live"]}))
-    >>> private_gmv_share(ds, period="2024Q1", definition="source")["value"].to_list()
+    >>> ins.private_gmv_share(ds, period="2024Q1", definition="source")["value"].to_list()
     [0.75]
     """
     if definition not in ("membership", "source"):
@@ -183,7 +232,7 @@ def private_gmv_share(
     else:
         rows = orders.select(nw.col("order_id").alias("_row"), "user_id", "ordered_at", "amount")
         inside = (
-            rows.join(community_spells(dataset), on="user_id")
+            rows.join(_spells(dataset), on="user_id")
             .filter(
                 (nw.col("join_at") <= nw.col("ordered_at"))
                 & (nw.col("leave_at").is_null() | (nw.col("leave_at") > nw.col("ordered_at")))
@@ -206,3 +255,139 @@ def private_gmv_share(
         pl.col("sum_x").alias("gmv_total"),
     )  # fmt: skip
     return headline(df, f"private_gmv_share_{definition}", p.label)
+
+
+def _joins(dataset: Dataset) -> nw.LazyFrame[Any]:
+    community = dataset.table("community", needed_for="private-domain metrics")
+    return community.filter(nw.col("action") == "join")
+
+
+@remembered
+def public_to_private_conversion(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    window: int = 30,
+    by: str | None = None,
+    where: Where = None,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Share of viewers in ``period`` who join the community within ``window`` days after a view.
+
+    Denominator: users with a view started in the period. Numerator: those with a
+    community ``join`` on day j such that some view in the period is on day v with
+    ``0 <= j - v <= window`` (calendar days; any join counts, re-joins included).
+    Joins after ``as_of`` are not seen, so views in the last ``window`` days before
+    ``as_of`` have a shorter chance to convert. Wilson interval; ``n`` = viewers.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> import insights as ins
+    >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1)] * 2})
+    >>> views = pl.DataFrame({"user_id": [1, 2], "started_at": [dt.datetime(2024, 1, 5)] * 2, "watch_seconds": [60.0] * 2})
+    >>> community = pl.DataFrame({"user_id": [1], "at": [dt.datetime(2024, 1, 20)], "action": ["join"]})
+    >>> ds = ins.frames_dataset(users=users, views=views, community=community, as_of="2024-03-31")
+    >>> ins.public_to_private_conversion(ds, period="2024Q1").select("value", "n").row(0)
+    (0.5, 2)
+    """
+    p = parse_period(period)
+    joins = _joins(dataset).select("user_id", epoch_day("at").alias("_j")).unique()
+    view_days = (
+        dataset.table("views", needed_for="public-to-private conversion")
+        .filter(in_period("started_at", p))
+        .select("user_id", epoch_day("started_at").alias("_v"))
+        .unique()
+    )
+    converted = (
+        view_days.join(joins, on="user_id")
+        .filter((nw.col("_j") - nw.col("_v")).is_between(0, window, closed="both"))
+        .select("user_id")
+        .unique()
+        .with_columns(nw.lit(1).alias("_hit"))
+    )
+    viewers = (
+        view_days.select("user_id")
+        .unique()
+        .join(users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id")
+        .join(converted, on="user_id", how="left")
+    )
+    agg = viewers.group_by("segment").agg(
+        nw.len().alias("n"), nw.col("_hit").fill_null(0).cast(nw.Int64).sum().alias("converted")
+    )
+    df = wilson(collect(agg), successes="converted", n="n", alpha=alpha)
+    return headline(df, f"public_to_private_conversion_{window}d", p.label)
+
+
+def community_exit_rate(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    window: int = 90,
+    by: str | None = None,
+    where: Where = None,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Share of community joiners who leave within ``window`` days (Kaplan–Meier).
+
+    Units: each user's first ``join`` in the period. T = days from that join to the
+    user's next ``leave`` (at or after the join); without one, censored at ``as_of``.
+    Counts per segment x T x event are built in the engine and fitted with
+    :func:`insights.stats.km.kaplan_meier`; ``value`` = 1 - S(window) with S(t) =
+    P(T > t) (a leave on day ``window`` counts), CI = 1 minus the KM log-log CI
+    (bounds swapped). Null when no joiner is followed for ``window`` days and the
+    curve has not reached 0. ``n`` = joiners; extra column ``at_risk`` (joiners still
+    in the community and observed at day ``window``).
+    """
+    p = parse_period(period)
+    as_of_day = (dataset.as_of.date() - _EPOCH).days
+    joins = (
+        _joins(dataset)
+        .filter(in_period("at", p))
+        .group_by("user_id")
+        .agg(nw.col("at").min().alias("_jat"))
+    )
+    leaves = (
+        dataset.table("community")
+        .filter(nw.col("action") == "leave")
+        .select("user_id", nw.col("at").alias("_lat"))
+    )
+    next_leave = (
+        joins.join(leaves, on="user_id")
+        .filter(nw.col("_lat") >= nw.col("_jat"))
+        .group_by("user_id")
+        .agg(nw.col("_lat").min().alias("_lat"))
+    )
+    left = ~nw.col("_lat").is_null()
+    counts = (
+        joins.join(next_leave, on="user_id", how="left")
+        .join(users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id")
+        .with_columns(
+            left.cast(nw.Int64).alias("event"),
+            (
+                nw.when(left).then(epoch_day("_lat")).otherwise(nw.lit(as_of_day))
+                - epoch_day("_jat")
+            ).alias("duration"),
+        )
+        .group_by("segment", "duration", "event")
+        .agg(nw.len().alias("count"))
+    )
+    c = collect(counts).with_columns(
+        pl.col("duration").cast(pl.Int64), pl.col("count").cast(pl.Int64)
+    )
+    n = c.group_by("segment").agg(pl.col("count").sum().alias("n"))
+    if c.is_empty():  # no joins in the period: no curve to read
+        empty = {"segment": pl.String, "value": pl.Float64, "n": pl.Int64, "at_risk": pl.Int64}
+        return headline(pl.DataFrame(schema=empty), f"community_exit_rate_{window}d", p.label)
+    km = kaplan_meier(c, alpha=alpha)
+    s = survival_at(km, t=window)
+    defined = (pl.col("at_risk") > 0) | (pl.col("survival") <= 0)
+    df = s.join(n, on="segment").select(
+        "segment",
+        pl.when(defined).then(1 - pl.col("survival")).alias("value"),
+        pl.when(defined).then(1 - pl.col("ci_high")).alias("ci_low"),
+        pl.when(defined).then(1 - pl.col("ci_low")).alias("ci_high"),
+        "n",
+        pl.col("at_risk").cast(pl.Int64),
+    )
+    return headline(df, f"community_exit_rate_{window}d", p.label)

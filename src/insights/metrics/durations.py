@@ -1,4 +1,4 @@
-"""Per-unit survival durations for each start event, built lazily in the data engine.
+"""Per-unit survival durations for each origin (what starts the clock), built lazily in the data engine.
 
 A *unit* is what a survival curve follows: a user (``first_seen``, ``first_order``,
 ``community_join``) or a user's experiment assignment (``experiment``). Each builder
@@ -7,7 +7,7 @@ takes the units as a lazy frame and returns it with two more columns, ``duration
 ``as_of``); every other column is carried through. Nothing is collected here: the
 caller aggregates counts and collects once.
 
-Start events (S(t) = P(T > t) in every case):
+Origins (S(t) = P(T > t) in every case):
 
 - ``first_seen``: churn lifetime from acquisition (:mod:`insights.metrics.lifetimes`:
   duration = L + 1 for churned users; censored users at as_of_day − first_seen_day −
@@ -35,14 +35,15 @@ import narwhals as nw
 from insights.data._backend import epoch_day
 from insights.data.dataset import Dataset
 from insights.metrics._segments import Where
-from insights.metrics.activity_days import DEFAULT_SOURCES, as_of_day
+from insights.metrics.activity_days import DEFAULT_ACTIVITY, as_of_day
 from insights.metrics.lifetimes import lifetimes_of
 from insights.metrics.purchase import order_days
 
 __all__ = [
-    "Start",
-    "START_EVENTS",
+    "Origin",
+    "ORIGINS",
     "RESERVED",
+    "check_origin",
     "units_of",
     "unit_columns",
     "by_columns",
@@ -54,31 +55,33 @@ __all__ = [
     "experiment_durations",
 ]
 
-Start = Literal["first_seen", "first_order", "community_join", "experiment"]
-#: The start events of a survival curve.
-START_EVENTS: tuple[str, ...] = get_args(Start)
+Origin = Literal["first_seen", "first_order", "community_join", "experiment"]
+#: What can start a unit's clock in a survival curve.
+ORIGINS: tuple[str, ...] = get_args(Origin)
 
 _EXPERIMENT_TIME = "assigned_at"
 #: Column names of the survival counts frame, which by-columns must not take.
-RESERVED = ("group", "entry", "duration", "event", "count", "t")
+RESERVED = ("segment", "entry", "duration", "event", "count", "t")
 
 
-def check_start(start: str) -> None:
-    """Raise a ``ValueError`` naming the allowed values unless ``start`` is one."""
-    if start not in START_EVENTS:
-        raise ValueError(f"start must be one of {list(START_EVENTS)}, got {start!r}")
+def check_origin(origin: str) -> None:
+    """Raise a ``ValueError`` naming the allowed values unless ``origin`` is one."""
+    if origin not in ORIGINS:
+        raise ValueError(f"origin must be one of {list(ORIGINS)}, got {origin!r}")
 
 
-def unit_columns(dataset: Dataset, *, start: Start = "first_seen") -> list[str]:
-    """Columns a unit of ``start`` carries (usable in ``by``, ``where``, ``entry``, ``weights``).
+def unit_columns(dataset: Dataset, *, origin: Origin = "first_seen") -> list[str]:
+    """Columns a unit of ``origin`` carries (usable in ``by``, ``where``, ``entry``, ``weights``).
 
     The users columns, plus for ``experiment`` the experiments columns other than
     ``user_id`` and ``assigned_at``. Reads schemas only (no data).
     """
-    check_start(start)
+    check_origin(origin)
     cols = list(dataset.table("users").collect_schema().names())
-    if start == "experiment":
-        exp = dataset.table("experiments", needed_for='start="experiment"').collect_schema().names()
+    if origin == "experiment":
+        exp = (
+            dataset.table("experiments", needed_for='origin="experiment"').collect_schema().names()
+        )
         cols += [c for c in exp if c not in ("user_id", _EXPERIMENT_TIME) and c not in cols]
     return cols
 
@@ -130,19 +133,19 @@ def check_columns(
             )
 
 
-def units_of(dataset: Dataset, *, start: Start = "first_seen") -> nw.LazyFrame[Any]:
-    """The units of ``start`` with every column they carry, plus ``first_seen_day`` (lazy).
+def units_of(dataset: Dataset, *, origin: Origin = "first_seen") -> nw.LazyFrame[Any]:
+    """The units of ``origin`` with every column they carry, plus ``first_seen_day`` (lazy).
 
     Users (one row each) or, for ``experiment``, users joined with their
     experiments rows (one row per assignment, ``assigned_day`` added).
     """
-    check_start(start)
+    check_origin(origin)
     users = dataset.table("users").with_columns(
         epoch_day("first_seen_at").cast(nw.Int64).alias("first_seen_day")
     )
-    if start != "experiment":
+    if origin != "experiment":
         return users
-    exp = dataset.table("experiments", needed_for='start="experiment"')
+    exp = dataset.table("experiments", needed_for='origin="experiment"')
     names = exp.collect_schema().names()
     user_cols = set(users.collect_schema().names())
     keep = [c for c in names if c not in user_cols or c == "user_id"]
@@ -157,10 +160,10 @@ def first_seen_durations(
     units: nw.LazyFrame[Any],
     *,
     churn_gap: int = 30,
-    sources: Sequence[str] = DEFAULT_SOURCES,
+    activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> nw.LazyFrame[Any]:
     """Churn lifetimes from acquisition: ``units`` (``user_id, first_seen_day``, ...) + duration, event."""
-    out = lifetimes_of(dataset, units, churn_gap=churn_gap, sources=sources)
+    out = lifetimes_of(dataset, units, churn_gap=churn_gap, activity=activity)
     return out.drop("last_active_day", "L")
 
 
@@ -169,7 +172,7 @@ def experiment_durations(
     units: nw.LazyFrame[Any],
     *,
     churn_gap: int = 30,
-    sources: Sequence[str] = DEFAULT_SOURCES,
+    activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> nw.LazyFrame[Any]:
     """Churn lifetimes from the assignment day: ``units`` need ``assigned_day`` (see :func:`units_of`).
 
@@ -180,7 +183,7 @@ def experiment_durations(
     shifted = units.rename({"first_seen_day": "__acq_day"}).with_columns(
         origin.cast(nw.Int64).alias("first_seen_day")
     )
-    out = lifetimes_of(dataset, shifted, churn_gap=churn_gap, sources=sources)
+    out = lifetimes_of(dataset, shifted, churn_gap=churn_gap, activity=activity)
     return out.drop("last_active_day", "L", "first_seen_day").rename(
         {"__acq_day": "first_seen_day"}
     )
@@ -219,7 +222,7 @@ def community_durations(dataset: Dataset, units: nw.LazyFrame[Any]) -> nw.LazyFr
 
     Adds ``join_day`` (days since 1970-01-01) besides ``duration, event``.
     """
-    community = dataset.table("community", needed_for='start="community_join"')
+    community = dataset.table("community", needed_for='origin="community_join"')
     joins = (
         community.filter(nw.col("action") == "join")
         .group_by("user_id")
@@ -252,29 +255,29 @@ def durations_of(
     dataset: Dataset,
     units: nw.LazyFrame[Any],
     *,
-    start: Start = "first_seen",
+    origin: Origin = "first_seen",
     churn_gap: int = 30,
-    sources: Sequence[str] = DEFAULT_SOURCES,
+    activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> nw.LazyFrame[Any]:
-    """``units`` (from :func:`units_of`, maybe filtered) with ``duration, event`` for ``start`` (lazy).
+    """``units`` (from :func:`units_of`, maybe filtered) with ``duration, event`` for ``origin`` (lazy).
 
     Parameters
     ----------
     dataset
         The data (``as_of`` = observation end, censoring time).
     units
-        Units of ``start`` (``user_id, first_seen_day``; ``assigned_day`` for
+        Units of ``origin`` (``user_id, first_seen_day``; ``assigned_day`` for
         ``experiment``) with any columns to carry.
-    start
+    origin
         ``"first_seen"``, ``"first_order"``, ``"community_join"`` or ``"experiment"``
         (module docstring).
-    churn_gap, sources
+    churn_gap, activity
         Churn definition for ``first_seen`` and ``experiment`` (ignored otherwise).
 
     Returns
     -------
     narwhals.LazyFrame
-        The units that have the start event, with ``duration`` (Int64 days) and
+        The units that have the origin event, with ``duration`` (Int64 days) and
         ``event`` (Int64 0/1). Not collected.
 
     Examples
@@ -282,23 +285,23 @@ def durations_of(
     A buyer ordering on days 0 and 12: T = 12, observed.
 
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> from insights.data._backend import collect
     >>> t0 = dt.datetime(2024, 1, 1)
-    >>> ds = frames_dataset(
+    >>> ds = ins.frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1], "first_seen_at": [t0]}),
     ...     orders=pl.DataFrame({"order_id": [1, 2], "user_id": [1, 1], "amount": [5.0, 5.0],
     ...                          "ordered_at": [t0, t0 + dt.timedelta(days=12)]}),
     ... )
-    >>> out = durations_of(ds, units_of(ds), start="first_order")
+    >>> out = durations_of(ds, units_of(ds), origin="first_order")
     >>> collect(out).select("duration", "event").row(0)
     (12, 1)
     """
-    check_start(start)
-    if start == "first_seen":
-        return first_seen_durations(dataset, units, churn_gap=churn_gap, sources=sources)
-    if start == "experiment":
-        return experiment_durations(dataset, units, churn_gap=churn_gap, sources=sources)
-    if start == "first_order":
+    check_origin(origin)
+    if origin == "first_seen":
+        return first_seen_durations(dataset, units, churn_gap=churn_gap, activity=activity)
+    if origin == "experiment":
+        return experiment_durations(dataset, units, churn_gap=churn_gap, activity=activity)
+    if origin == "first_order":
         return first_order_durations(dataset, units)
     return community_durations(dataset, units)

@@ -2,11 +2,11 @@
 
 Every outcome is measured from the unit's **assignment day** a = max(day of
 ``assigned_at``, day of ``first_seen_at``) in whole days (day a counts, as in
-``metrics.md``'s "day t"), and a unit counts for an N-day outcome only when it is
+``docs/metrics.md``'s "day t"), and a unit counts for an N-day outcome only when it is
 observable for it (a + N <= as_of day). Outcome names (N any whole number):
 
 - ``retention_dN``: Kaplan–Meier S(N) of the churn lifetime from assignment
-  (``retention_curves(start="experiment", by="arm")``), Greenwood SE, Wald CI;
+  (``retention_curves(origin="experiment", by="arm")``), Greenwood SE, Wald CI;
   KM handles censoring, so every unit counts.
 - ``first_purchase_Nd``: among units with no paid order before day a, share with a
   paid order in days a..a+N (Newcombe CI).
@@ -44,17 +44,23 @@ from insights.data.dataset import Dataset
 from insights.metrics._experiment_outcomes import (
     SUM_COLS,
     effect_row,
+    experiment_filter,
     experiment_units,
     outcome_sums,
     parse_outcome,
     survival_effects,
 )
+from insights.metrics._segments import ALL, Where
+from insights.metrics.durations import units_of
 from insights.stats.adjust import Adjust, adjust_pvalues
 from insights.stats.curves import SurvivalCurves
-from insights.stats.did import did_effect
 from insights.stats.effects import SRMResult, srm_test
 
-__all__ = ["DEFAULT_OUTCOMES", "ExperimentEffects", "experiment_effects", "did_effect"]
+__all__ = [
+    "DEFAULT_OUTCOMES",
+    "ExperimentEffects",
+    "experiment_effects",
+]
 
 DEFAULT_OUTCOMES = (
     "retention_d7",
@@ -78,10 +84,10 @@ class ExperimentEffects:
     srm
         The sample-ratio-mismatch test (:class:`insights.stats.effects.SRMResult`).
     summary
-        One row per outcome x treatment arm: ``outcome, arm, control, n_arm,
-        n_control, value_arm, value_control, difference, ci_low, ci_high, relative,
-        relative_ci_low, relative_ci_high, p_value, p_adjusted, significant, mde,
-        mde_relative, method``.
+        One row per outcome x treatment arm: ``segment`` (``"all"``), ``outcome, arm,
+        control, n_arm, n_control, value_arm, value_control, difference, ci_low,
+        ci_high, relative, relative_ci_low, relative_ci_high, p_value, p_adjusted,
+        significant, mde, mde_relative, method``.
     survival
         Per treatment arm: Cox ``hazard_ratio`` (CI, p) over ``hr_horizon`` days and
         the RMST difference (days, CI, p) at ``tau``.
@@ -132,6 +138,7 @@ def experiment_effects(
     tau: float | None = None,
     survival: bool = True,
     include_refunded: bool = False,
+    where: Where = None,
 ) -> ExperimentEffects:
     """Effects of the arms of ``experiment`` against its control arm.
 
@@ -160,27 +167,31 @@ def experiment_effects(
     survival
         Fit KM curves, Cox HR and RMST difference by arm (needs activity tables).
     include_refunded
-        Count refunded orders in the order-based outcomes (``metrics.md``: excluded
+        Count refunded orders in the order-based outcomes (``docs/metrics.md``: excluded
         unless asked).
+    where
+        Keep the units whose users (or experiments) columns pass this filter, e.g.
+        ``{"platform": "douyin"}``; the SRM test then compares the kept arm sizes with
+        the design (a filter on a pre-assignment attribute keeps the split).
 
     Returns
     -------
     ExperimentEffects
-        ``arms``, ``srm``, ``summary`` (one row per outcome x arm), ``survival``,
-        ``curves``.
+        ``arms``, ``srm``, ``summary`` (one row per outcome x arm; ``segment`` is
+        ``"all"``: the units in scope), ``survival``, ``curves``.
 
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> t0 = dt.datetime(2024, 1, 1, 9)
     >>> users = pl.DataFrame({"user_id": list(range(8)), "first_seen_at": [t0] * 8})
     >>> exps = pl.DataFrame({"user_id": list(range(8)), "experiment": "x",
     ...                      "arm": ["control", "treatment"] * 4, "assigned_at": [t0] * 8})
     >>> orders = pl.DataFrame({"order_id": [1, 2, 3], "user_id": [1, 3, 4], "amount": [10.0] * 3,
     ...                        "ordered_at": [t0 + dt.timedelta(days=2)] * 3})
-    >>> ds = frames_dataset(users=users, experiments=exps, orders=orders, as_of="2024-03-31")
-    >>> res = experiment_effects(ds, experiment="x", outcomes=["order_30d"], survival=False)
+    >>> ds = ins.frames_dataset(users=users, experiments=exps, orders=orders, as_of="2024-03-31")
+    >>> res = ins.experiment_effects(ds, experiment="x", outcomes=["order_30d"], survival=False)
     >>> res.summary.select("arm", "value_arm", "value_control").row(0)
     ('treatment', 0.5, 0.25)
     """
@@ -191,8 +202,9 @@ def experiment_effects(
         raise ValueError("outcomes must name at least one outcome")
     exp_table = dataset.table("experiments", needed_for="experiment_effects")
     has_alloc = "allocation" in exp_table.collect_schema().names()
+    scope = exp_table if where is None else units_of(dataset, origin="experiment")
     sizes = collect(
-        exp_table.filter(nw.col("experiment") == experiment)
+        scope.filter(experiment_filter(experiment, where))
         .group_by(nw.col("arm").cast(nw.String))
         .agg(
             nw.len().alias("n"),
@@ -233,7 +245,7 @@ def experiment_effects(
         .select("arm", "n", "share", "expected_share")
     )
 
-    units = experiment_units(dataset, experiment)
+    units = experiment_units(dataset, experiment, where)
     lazy = [
         outcome_sums(dataset, units, k, n, o, include_refunded)
         for o, k, n in parsed
@@ -268,6 +280,7 @@ def experiment_effects(
             tau=tau,
             alpha=alpha,
             power=power,
+            where=where,
         )
         rows += km_rows
     order = {o: i for i, (o, _, _) in enumerate(parsed)}
@@ -311,13 +324,14 @@ def _summary(
     p = frame["p_value"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
     adj = adjust_pvalues(p, method=adjust)
     return frame.rename({"value_treatment": "value_arm"}).with_columns(
+        pl.lit(ALL).alias("segment"),
         pl.lit(ctrl).alias("control"),
         pl.Series("p_adjusted", adj).fill_nan(None),
         (pl.col("mde") / pl.col("value_control")).alias("mde_relative"),
         pl.col("n_arm").cast(pl.Int64),
         pl.col("n_control").cast(pl.Int64),
     ).with_columns((pl.col("p_adjusted") <= alpha).fill_null(False).alias("significant")).select(
-        "outcome", "arm", "control", "n_arm", "n_control", "value_arm", "value_control", "difference",
+        "segment", "outcome", "arm", "control", "n_arm", "n_control", "value_arm", "value_control", "difference",
         "ci_low", "ci_high", "relative", "relative_ci_low", "relative_ci_high", "p_value", "p_adjusted",
         "significant", "mde", "mde_relative", "method",
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """Funnels as tidy frames: interaction → purchase → repurchase, and public → private.
 
 Each funnel is computed per user in the engine (0/1 flags per stage), summed per
-segment and collected once; :func:`funnel_frame` turns the stage counts into one row
+segment and collected once; ``_funnel_frame`` turns the stage counts into one row
 per stage with the step rate (Wilson CI), the share of the entry stage reached and
 the drop-off. :func:`insights.viz.funnel.plot_funnel` draws the result.
 """
@@ -20,10 +20,10 @@ from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
 from insights.metrics.activity_days import as_of_day
 
-__all__ = ["funnel_frame", "interaction_funnel", "private_funnel"]
+__all__ = ["interaction_funnel", "private_funnel"]
 
 
-def funnel_frame(
+def _funnel_frame(
     counts: pl.DataFrame,
     stages: Sequence[tuple[str, str, str]],
     *,
@@ -42,7 +42,7 @@ def funnel_frame(
     Examples
     --------
     >>> c = pl.DataFrame({"segment": ["all"], "a": [10], "b": [4]})
-    >>> funnel_frame(c, [("seen", "a", "a"), ("bought", "b", "a")], metric="f", period="p")["value"].to_list()
+    >>> _funnel_frame(c, [("seen", "a", "a"), ("bought", "b", "a")], metric="f", period="p")["value"].to_list()
     [1.0, 0.4]
     """
     entry = stages[0][1]
@@ -110,20 +110,20 @@ def interaction_funnel(
        those observable users, so the step rate is unbiased by censoring; ``overall``
        is repurchasers / viewers.
 
-    Returns :func:`funnel_frame` (metric ``"interaction_funnel"``). Needs ``views``,
+    Returns one row per segment x stage (metric ``"interaction_funnel"``). Needs ``views``,
     ``interactions`` and ``orders``.
 
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> t = dt.datetime(2024, 1, 5)
     >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [t] * 2})
     >>> views = pl.DataFrame({"user_id": [1, 2], "started_at": [t] * 2, "watch_seconds": [60.0] * 2})
     >>> inter = pl.DataFrame({"user_id": [1], "at": [t], "kind": ["like"]})
     >>> orders = pl.DataFrame({"order_id": [1], "user_id": [1], "ordered_at": [t + dt.timedelta(days=2)], "amount": [9.0]})
-    >>> ds = frames_dataset(users=users, views=views, interactions=inter, orders=orders, as_of="2024-06-30")
-    >>> interaction_funnel(ds, period="2024Q1").select("stage", "users").rows()
+    >>> ds = ins.frames_dataset(users=users, views=views, interactions=inter, orders=orders, as_of="2024-06-30")
+    >>> ins.interaction_funnel(ds, period="2024Q1").select("stage", "users").rows()
     [('viewers', 2), ('interacted', 1), ('ordered', 1), ('repurchased', 0)]
     """
     p = parse_period(period)
@@ -183,7 +183,7 @@ def interaction_funnel(
         ("ordered", "ordered", "interacted"),
         ("repurchased", "repurchased", "observable"),
     ]
-    return funnel_frame(
+    return _funnel_frame(
         collect(agg), stages, metric="interaction_funnel", period=p.label, alpha=alpha
     )
 
@@ -212,20 +212,20 @@ def private_funnel(
     4. ``ordered``: of those who stayed, a paid order after the join, within
        ``stay_days`` days of it.
 
-    Returns :func:`funnel_frame` (metric ``"private_funnel"``). Needs ``views``,
+    Returns one row per segment x stage (metric ``"private_funnel"``). Needs ``views``,
     ``community`` and ``orders``.
 
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> t = dt.datetime(2024, 1, 5)
     >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [t] * 2})
     >>> views = pl.DataFrame({"user_id": [1, 2], "started_at": [t] * 2, "watch_seconds": [60.0] * 2})
     >>> com = pl.DataFrame({"user_id": [1], "at": [t + dt.timedelta(days=3)], "action": ["join"]})
     >>> orders = pl.DataFrame({"order_id": [1], "user_id": [1], "ordered_at": [t + dt.timedelta(days=9)], "amount": [9.0]})
-    >>> ds = frames_dataset(users=users, views=views, community=com, orders=orders, as_of="2024-06-30")
-    >>> private_funnel(ds, period="2024Q1").select("stage", "users").rows()
+    >>> ds = ins.frames_dataset(users=users, views=views, community=com, orders=orders, as_of="2024-06-30")
+    >>> ins.private_funnel(ds, period="2024Q1").select("stage", "users").rows()
     [('viewers', 2), ('joined', 1), ('stayed', 1), ('ordered', 1)]
     """
     p = parse_period(period)
@@ -301,4 +301,4 @@ def private_funnel(
         ("stayed", "stayed", "observable"),
         ("ordered", "ordered", "stayed"),
     ]
-    return funnel_frame(collect(agg), stages, metric="private_funnel", period=p.label, alpha=alpha)
+    return _funnel_frame(collect(agg), stages, metric="private_funnel", period=p.label, alpha=alpha)

@@ -7,7 +7,7 @@ aggregate (one row per segment) at the end and returns the headline frame
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import narwhals as nw
@@ -19,8 +19,8 @@ from insights.data.dataset import Dataset
 from insights.metrics._common import headline as _headline
 from insights.metrics._common import in_period as _in_period
 from insights.metrics._common import wilson as _wilson
-from insights.metrics._periods import Period, PeriodLike, parse_period
-from insights.metrics._segments import Where, users_frame
+from insights.metrics._periods import Period, PeriodLike, parse_period, parse_periods
+from insights.metrics._segments import Where, users_frame, where_expr
 from insights.stats.ratio import cluster_sums, ratio_frame
 
 __all__ = [
@@ -45,31 +45,49 @@ def user_share(
     values: str | Sequence[Any],
     by: str | None = None,
     where: Where = None,
-    label: str | None = None,
+    segment: str | None = None,
     alpha: float = 0.05,
-    metric: str = "user_share",
 ) -> pl.DataFrame:
     """Share of users acquired in ``period`` whose users ``column`` is in ``values``.
 
     Denominator: users with ``first_seen_at`` in the period (after ``where``);
     numerator: those with ``users.<column>`` in ``values`` (null counts as not in).
-    95% Wilson interval. ``segment`` is ``label`` (default ``"+".join(values)``)
-    when ``by`` is None, else the ``by`` value; the extra column ``share_of``
-    always holds the label. Collects once (one row per segment).
+    95% Wilson interval. When ``by`` is None the one row's ``segment`` names the
+    share: ``segment`` if given, else ``"+".join(values)``; with ``by`` it is the
+    ``by`` value. The extra column ``share_of`` always holds the share's name.
+    Collects once (one row per segment).
 
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> users = pl.DataFrame({"user_id": [1, 2, 3, 4], "first_seen_at": [dt.datetime(2024, 1, d) for d in (1, 2, 3, 4)],
     ...                       "city_tier": ["tier3", "tier1", "tier4_county", "tier2"]})
-    >>> ds = frames_dataset(users=users)
-    >>> user_share(ds, period="2024Q1", column="city_tier", values=["tier3", "tier4_county"]).select("segment", "value", "n").row(0)
+    >>> ds = ins.frames_dataset(users=users)
+    >>> ins.user_share(ds, period="2024Q1", column="city_tier", values=["tier3", "tier4_county"]).select("segment", "value", "n").row(0)
     ('tier3+tier4_county', 0.5, 4)
     """
+    return _user_share(
+        dataset, period=period, column=column, values=values, by=by, where=where,
+        segment=segment, alpha=alpha, metric="user_share",
+    )  # fmt: skip
+
+
+def _user_share(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    column: str,
+    values: str | Sequence[Any],
+    by: str | None,
+    where: Where,
+    segment: str | None,
+    alpha: float,
+    metric: str,
+) -> pl.DataFrame:
     p = parse_period(period)
     vals = [values] if isinstance(values, str) or not isinstance(values, Sequence) else list(values)
-    share_of = label or "+".join(str(v) for v in vals)
+    share_of = segment or "+".join(str(v) for v in vals)
     hit = dataset.table("users").select(
         "user_id", nw.col(column).is_in(vals).fill_null(value=False).cast(nw.Int64).alias("_hit")
     )
@@ -95,21 +113,21 @@ def new_user_share(
     values: str | Sequence[Any],
     by: str | None = None,
     where: Where = None,
-    label: str | None = None,
+    segment: str | None = None,
     alpha: float = 0.05,
 ) -> pl.DataFrame:
     """Share of users acquired in ``period`` whose acquisition ``channel`` is in ``values``.
 
     :func:`user_share` on column ``channel``, metric ``"new_user_share"``.
     """
-    return user_share(
+    return _user_share(
         dataset,
         period=period,
         column="channel",
         values=values,
         by=by,
         where=where,
-        label=label,
+        segment=segment,
         alpha=alpha,
         metric="new_user_share",
     )
@@ -119,17 +137,27 @@ def new_user_share(
 def new_users(
     dataset: Dataset,
     *,
-    periods: Sequence[PeriodLike] | None = None,
+    period: PeriodLike | Sequence[PeriodLike] | None = None,
     by: str | None = None,
     where: Where = None,
 ) -> pl.DataFrame:
     """Number of users acquired (``first_seen_at``) in each period (default: every calendar quarter).
 
-    One row per segment x period (periods in the order given, quarters in time
-    order); ``value`` = ``n`` = the count, no CI. Collects once.
+    ``period`` is a period or a list of them. One row per segment x period (periods
+    in the order given, quarters in time order); ``value`` = ``n`` = the count, no
+    CI. ``by``/``where``: users column giving ``segment`` and a filter on users
+    columns. Collects once.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> import insights as ins
+    >>> users = pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [dt.datetime(2024, m, 5) for m in (1, 2, 5)]})
+    >>> ins.new_users(ins.frames_dataset(users=users), period=["2024Q1", "2024Q2"]).select("period", "n").rows()
+    [('2024Q1', 2), ('2024Q2', 1)]
     """
     users = users_frame(dataset, by=by, where=where)
-    if periods is None:
+    if period is None:
         q = (nw.col("first_seen_at").dt.month() - 1) // 3 + 1
         agg = (
             users.with_columns(_y=nw.col("first_seen_at").dt.year(), _q=q)
@@ -140,7 +168,7 @@ def new_users(
         df = df.with_columns(period=pl.format("{}Q{}", "_y", "_q")).drop("_y", "_q")
         df = df.with_columns(_order=pl.int_range(pl.len()))
     else:
-        ps = [parse_period(x) for x in periods]
+        ps = parse_periods(period)
         agg = users.group_by("segment").agg(
             *(
                 nw.col("first_seen_day")
@@ -173,19 +201,46 @@ def cac(
     *,
     period: PeriodLike,
     by: str | None = None,
+    where: Where = None,
 ) -> pl.DataFrame:
     """Customer acquisition cost: spend in ``period`` / users acquired in ``period`` (yuan).
 
     Spend rows count when ``spend.period_start`` is in the period. ``by`` must be
     a column of both ``spend`` and ``users`` (``channel`` or ``platform``); a segment
     with users but no spend rows has spend 0; with spend but no new users, a null
-    value. No CI (``ci_low``/``ci_high`` null); ``n`` = new users; extra column
-    ``spend_yuan``. Needs the ``spend`` table (``MissingTableError`` otherwise).
+    value. ``where`` filters both tables, so its columns must be columns of both too
+    (e.g. ``{"platform": "douyin"}``): spend is not per user, so a filter on a users-only
+    column (city tier, ...) has no spend to match. No CI (``ci_low``/``ci_high``
+    null); ``n`` = new users; extra column ``spend_yuan``. Needs the ``spend`` table
+    (``MissingTableError`` otherwise).
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> import insights as ins
+    >>> users = pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [dt.datetime(2024, 1, 5)] * 3,
+    ...                       "platform": ["douyin", "douyin", "kuaishou"]})
+    >>> spend = pl.DataFrame({"period_start": [dt.date(2024, 1, 1)] * 2, "platform": ["douyin", "kuaishou"],
+    ...                       "amount": [100.0, 30.0]})
+    >>> ds = ins.frames_dataset(users=users, spend=spend)
+    >>> ins.cac(ds, period="2024Q1", where={"platform": "douyin"}).select("segment", "value", "n").row(0)
+    ('all', 50.0, 2)
     """
     p = parse_period(period)
     spend = dataset.table("spend", needed_for="CAC")
-    if by is not None and by not in spend.collect_schema().names():
+    spend_cols = spend.collect_schema().names()
+    if by is not None and by not in spend_cols:
         raise ValueError(f"spend has no column {by!r}; CAC can be split only by a spend column")
+    if isinstance(where, Mapping):
+        other = [c for c in where if c not in spend_cols]
+        if other:
+            raise ValueError(
+                f"where: spend has no column {other}; CAC can be filtered only by columns of "
+                f"both spend and users ({sorted(c for c in spend_cols if c != 'amount')})"
+            )
+    cond = where_expr(where)
+    if cond is not None:
+        spend = spend.filter(cond)
     seg = nw.lit("all") if by is None else nw.col(by).cast(nw.String).fill_null("unknown")
     s = (
         spend.filter(_in_period("period_start", p))
@@ -193,7 +248,11 @@ def cac(
         .group_by("segment")
         .agg(nw.col("amount").sum().alias("spend_yuan"))
     )
-    u = _acquired(users_frame(dataset, by=by), p).group_by("segment").agg(nw.len().alias("n"))
+    u = (
+        _acquired(users_frame(dataset, by=by, where=where), p)
+        .group_by("segment")
+        .agg(nw.len().alias("n"))
+    )
     joined = s.join(u, on="segment", how="full").select(
         nw.coalesce("segment", "segment_right").alias("segment"),
         nw.col("spend_yuan").fill_null(0.0).cast(nw.Float64),

@@ -10,24 +10,28 @@ year-on-year growth of the user counts, into one tidy frame.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from insights.data.dataset import Dataset
-from insights.metrics._periods import PeriodLike, parse_period, previous_quarter
-from insights.metrics.activity import active_users, default_quarters
+from insights.data.dataset import Dataset, EmptyPeriodWarning, warn_empty
+from insights.metrics._periods import PeriodLike, default_quarters, parse_periods, previous_quarter
+from insights.metrics._segments import Where
+from insights.metrics.activity import active_users
 from insights.metrics.growth import cac, new_users
 from insights.metrics.purchase import first_purchase_conversion
 from insights.stats.proportions import z_value
 
-__all__ = ["growth_table", "count_growth"]
+__all__ = [
+    "growth_table",
+]
 
 _COLUMNS = ["metric", "segment", "period", "value", "ci_low", "ci_high", "n", "base_period"]
 
 
 def count_growth(
-    counts: pl.DataFrame,
+    data: pl.DataFrame,
     *,
     lags: dict[str, dict[str, str]],
     ci: bool,
@@ -35,7 +39,7 @@ def count_growth(
 ) -> pl.DataFrame:
     """Growth ``count / count(base) - 1`` of a per-segment count series (small Polars frame).
 
-    ``counts`` has ``metric, segment, period, n``; ``lags`` maps a suffix (``"qoq"``)
+    ``data`` (the counts) has ``metric, segment, period, n``; ``lags`` maps a suffix (``"qoq"``)
     to ``{period: base_period}``. With ``ci``, the interval treats the two counts as
     independent Poisson counts (log ratio ± z·sqrt(1/n + 1/n_base), minus 1) — right
     for disjoint sets such as users acquired in two quarters, not for overlapping
@@ -48,6 +52,7 @@ def count_growth(
     [0.5]
     """
     z = z_value(alpha)
+    counts = data
     out = []
     for suffix, pairs in lags.items():
         link = pl.DataFrame(
@@ -78,8 +83,9 @@ def count_growth(
 def growth_table(
     dataset: Dataset,
     *,
-    quarters: Sequence[PeriodLike] | None = None,
+    period: PeriodLike | Sequence[PeriodLike] | None = None,
     by: str | None = None,
+    where: Where = None,
     window: int = 30,
     alpha: float = 0.05,
 ) -> pl.DataFrame:
@@ -90,13 +96,17 @@ def growth_table(
     dataset
         The data; ``orders`` and ``spend`` are optional (without them, no
         first-purchase or CAC rows).
-    quarters
-        Quarter labels (default: the five quarters ending with the one holding ``as_of``).
-        The previous and year-earlier quarters are counted too, for growth.
+    period
+        A quarter or a list of quarters (default: the five quarters ending with the
+        one holding ``as_of``). The previous and year-earlier quarters are counted
+        too, for growth.
     by
         A users column (``channel``, ``platform``, ``city_tier``, ``generation``,
         ``category``, ...) to split every row by. CAC rows appear only when ``by`` is
         None or a ``spend`` column (``channel``/``platform``).
+    where
+        A filter on users columns, applied to every row. CAC rows appear only when
+        ``where`` is None or a mapping of ``spend`` columns (spend is not per user).
     window
         First-purchase conversion window in days.
     alpha
@@ -116,19 +126,25 @@ def growth_table(
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> users = pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [dt.datetime(2024, 1, 5), dt.datetime(2024, 4, 5), dt.datetime(2024, 5, 5)]})
-    >>> t = growth_table(frames_dataset(users=users, as_of="2024-06-30"), quarters=["2024Q1", "2024Q2"])
+    >>> t = ins.growth_table(ins.frames_dataset(users=users, as_of="2024-06-30"), period=["2024Q1", "2024Q2"])
     >>> t.filter(metric="new_users_qoq")["value"].to_list()  # 2023Q4 had no new users
     [None, 1.0]
     """
-    labels = [parse_period(q).label for q in (quarters or default_quarters(dataset.as_of))]
-    ps = [parse_period(q) for q in labels]
+    ps = parse_periods(period if period is not None else default_quarters(dataset.as_of))
+    labels = [p.label for p in ps]
     qoq = {p.label: previous_quarter(p).label for p in ps}
     yoy = {p.label: previous_quarter(p, years=1).label for p in ps}
     every = list(dict.fromkeys([*labels, *qoq.values(), *yoy.values()]))
-    active = active_users(dataset, quarters=every, by=by).select("metric", "segment", "period", "n")
-    new = new_users(dataset, periods=every, by=by).select("metric", "segment", "period", "n")
+    with warnings.catch_warnings():  # the comparison quarters may well be empty
+        warnings.simplefilter("ignore", EmptyPeriodWarning)
+        active = active_users(dataset, period=every, by=by, where=where)
+        new = new_users(dataset, period=every, by=by, where=where)
+    active = active.select("metric", "segment", "period", "n")
+    new = new.select("metric", "segment", "period", "n")
+    seen = set(active.filter(pl.col("n") > 0)["period"])
+    warn_empty("growth_table", [q for q in labels if q not in seen])  # a shown quarter is empty
     lags = {"qoq": qoq, "yoy": yoy}
     parts = [
         count_growth(active, lags=lags, ci=False, alpha=alpha),
@@ -145,13 +161,18 @@ def growth_table(
         )
     if dataset.has("orders"):
         parts.extend(
-            first_purchase_conversion(dataset, period=p, window=window, by=by, alpha=alpha)
+            first_purchase_conversion(
+                dataset, period=p, window=window, by=by, where=where, alpha=alpha
+            )
             for p in ps
         )
     if dataset.has("spend"):
         spend_cols = dataset.table("spend").collect_schema().names()
-        if by is None or by in spend_cols:
-            parts.extend(cac(dataset, period=p, by=by) for p in ps)
+        where_ok = where is None or (
+            isinstance(where, Mapping) and all(c in spend_cols for c in where)
+        )
+        if (by is None or by in spend_cols) and where_ok:
+            parts.extend(cac(dataset, period=p, by=by, where=where) for p in ps)
     order = {label: i for i, label in enumerate(every)}
     out = pl.concat(
         [

@@ -1,4 +1,4 @@
-"""Lifecycle layers (new / active / silent / churned) at a date, and reactivation of silent users.
+"""Lifecycle layers (new / active / silent / churned) at one or many dates, and reactivation.
 
 Activity is :func:`insights.metrics.activity_days.active_user_days` (distinct user x
 calendar day over views, interactions and orders, plus each user's first day), so a user who
@@ -18,18 +18,14 @@ from insights.data._backend import collect
 from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._common import headline, wilson
-from insights.metrics._periods import Period, PeriodLike, parse_period, quarter_of
+from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
 from insights.metrics.activity_days import active_user_days, as_of_day
 
 __all__ = [
     "LAYERS",
     "lifecycle_layers",
-    "layers_by_quarter",
-    "quarter_ends",
     "silent_reactivation",
-    "user_layers",
-    "wide_layers",
 ]
 
 #: The layers, in reporting order.
@@ -81,6 +77,7 @@ def silent_reactivation(
     Base: users with ``first_seen`` on or before d whose last activity on or before d
     was ``silent_from``..``silent_to`` days before d (inclusive). Numerator: those with
     any activity on days d+1..d+``window``. Wilson interval; ``n`` = silent users.
+    ``by``/``where``: users column giving ``segment`` and a filter on users columns.
 
     Raises
     ------
@@ -90,11 +87,11 @@ def silent_reactivation(
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1)] * 2})
     >>> views = pl.DataFrame({"user_id": [1], "started_at": [dt.datetime(2024, 4, 10)], "watch_seconds": [60.0]})
-    >>> ds = frames_dataset(users=users, views=views, as_of="2024-04-30")
-    >>> silent_reactivation(ds, at="2024-03-31").select("value", "n").row(0)
+    >>> ds = ins.frames_dataset(users=users, views=views, as_of="2024-04-30")
+    >>> ins.silent_reactivation(ds, at="2024-03-31").select("value", "n").row(0)
     (0.5, 2)
     """
     day, label = _resolve_at(at)
@@ -130,6 +127,11 @@ def _check_windows(new_days: int, active_days: int, silent_days: int) -> None:
             "windows must satisfy new_days >= 0 and 0 < active_days <= silent_days, got "
             f"new_days={new_days}, active_days={active_days}, silent_days={silent_days}"
         )
+
+
+def at_list(at: AtLike | list[AtLike]) -> list[AtLike]:
+    """``at`` as a list of dates (a tuple is one ``(start, end)`` period, not a list)."""
+    return list(at) if isinstance(at, list) else [at]
 
 
 def _checked_days(dataset: Dataset, dates: list[AtLike]) -> tuple[list[int], list[str]]:
@@ -211,28 +213,26 @@ def user_layers(
     new_days: int = 30,
     active_days: int = 30,
     silent_days: int = 90,
-    users: nw.LazyFrame[Any] | None = None,
     by: str | None = None,
     where: Where = None,
 ) -> nw.LazyFrame[Any]:
     """Each user's lifecycle layer at date d: ``user_id, segment, layer`` (lazy, not collected).
 
     Users first seen after d are left out; the rules are those of :func:`lifecycle_layers`.
-    ``users`` (a lazy frame as from ``users_frame``) replaces ``by``/``where`` when given.
     This is a per-user frame: collect it only when you need the rows.
 
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> from insights.data._backend import collect
     >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1), dt.datetime(2024, 3, 20)]})
-    >>> ds = frames_dataset(users=users, as_of="2024-03-31")
+    >>> ds = ins.frames_dataset(users=users, as_of="2024-03-31")
     >>> collect(user_layers(ds, at="2024-03-31")).sort("user_id")["layer"].to_list()
     ['silent', 'new']
     """
     days, _labels = _checked_days(dataset, [at])
-    people = users_frame(dataset, by=by, where=where) if users is None else users
+    people = users_frame(dataset, by=by, where=where)
     windows = {"new_days": new_days, "active_days": active_days, "silent_days": silent_days}
     wide = wide_layers(dataset, people, days, **windows)
     return wide.select("user_id", "segment", nw.col("_layer_0").alias("layer"))
@@ -250,9 +250,10 @@ def lifecycle_layers(
     where: Where = None,
     alpha: float = 0.05,
 ) -> pl.DataFrame:
-    """Sizes and shares of the lifecycle layers at date d (``at`` or the end of period ``at``).
+    """Sizes and shares of the lifecycle layers at one date d, or at each of a list of dates.
 
-    Population: users with ``first_seen`` on or before d. With ``age = d - first_seen_day``
+    d is ``at`` (a date, or the last day of a period such as ``"2024Q3"``). Population:
+    users with ``first_seen`` on or before d. With ``age = d - first_seen_day``
     and ``gap = d - last activity day on or before d``, each user is exactly one of
 
     - **new**: ``age < new_days`` (first seen within the last ``new_days`` days, d included);
@@ -262,7 +263,8 @@ def lifecycle_layers(
 
     ``at`` may be a list of dates/periods (a tuple is one ``(start, end)`` period): the
     layers at each, from one pass over the activity days and one collect, rows in the
-    order given, labelled in ``period``.
+    order given, labelled in ``period``. The layers at every quarter end are
+    ``at=["2024Q1", "2024Q2", ...]`` (``period`` = the quarter labels).
 
     One row per date x segment x layer (layers in the order new, active, silent, churned):
     metric ``"lifecycle_layer_share"``, ``value`` = share of the segment's users, Wilson
@@ -277,13 +279,16 @@ def lifecycle_layers(
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
-    >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1), dt.datetime(2024, 3, 20)]})
-    >>> ds = frames_dataset(users=users, as_of="2024-03-31")
-    >>> lifecycle_layers(ds, at="2024Q1").select("layer", "users").rows()
-    [('new', 1), ('active', 0), ('silent', 1), ('churned', 0)]
+    >>> import insights as ins
+    >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1), dt.datetime(2024, 6, 20)]})
+    >>> ds = ins.frames_dataset(users=users, as_of="2024-06-30")
+    >>> ins.lifecycle_layers(ds, at="2024Q1").select("layer", "users").rows()
+    [('new', 0), ('active', 0), ('silent', 1), ('churned', 0)]
+    >>> both = ins.lifecycle_layers(ds, at=["2024Q1", "2024Q2"]).filter(pl.col("users") > 0)
+    >>> both.select("period", "layer", "users").rows()
+    [('2024Q1', 'silent', 1), ('2024Q2', 'new', 1), ('2024Q2', 'churned', 1)]
     """
-    days, labels = _checked_days(dataset, at if isinstance(at, list) else [at])
+    days, labels = _checked_days(dataset, at_list(at))
     windows = {"new_days": new_days, "active_days": active_days, "silent_days": silent_days}
     wide = wide_layers(dataset, users_frame(dataset, by=by, where=where), days, **windows)
     sums = [
@@ -313,79 +318,3 @@ def lifecycle_layers(
     df = wilson(df, successes="users", n="n", alpha=alpha)
     out = headline(df, "lifecycle_layer_share", labels[0], order=("_at", "segment", "_order"))
     return out.select(*out.columns[:7], "layer", "users")
-
-
-def quarter_ends(
-    dataset: Dataset, *, start: PeriodLike | None = None, end: PeriodLike | None = None
-) -> list[Period]:
-    """The calendar quarters whose last day is on or before ``as_of``, from ``start`` to ``end``.
-
-    ``start`` defaults to the quarter of the earliest ``first_seen_at`` (one tiny collect),
-    ``end`` to the last quarter fully observed by ``as_of``.
-
-    Examples
-    --------
-    >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
-    >>> ds = frames_dataset(users=pl.DataFrame({"user_id": [1], "first_seen_at": [dt.datetime(2024, 2, 1)]}),
-    ...                     as_of="2024-09-30")
-    >>> [p.label for p in quarter_ends(ds)]
-    ['2024Q1', '2024Q2', '2024Q3']
-    """
-    last_day = as_of_day(dataset)
-    if start is None:
-        first = collect(users_frame(dataset).select(nw.col("first_seen_day").min()))
-        first_day = first.item()
-        if first_day is None:
-            return []
-        first_q = quarter_of(_EPOCH + dt.timedelta(days=int(first_day)))
-    else:
-        first_q = quarter_of(parse_period(start).end)
-    last_q = quarter_of(parse_period(end).end) if end is not None else None
-    out: list[Period] = []
-    q = first_q
-    while q.end_day <= last_day and (last_q is None or q.end <= last_q.end):
-        out.append(q)
-        q = quarter_of(q.end + dt.timedelta(days=1))
-    return out
-
-
-def layers_by_quarter(
-    dataset: Dataset,
-    *,
-    start: PeriodLike | None = None,
-    end: PeriodLike | None = None,
-    new_days: int = 30,
-    active_days: int = 30,
-    silent_days: int = 90,
-    by: str | None = None,
-    where: Where = None,
-    alpha: float = 0.05,
-) -> pl.DataFrame:
-    """:func:`lifecycle_layers` at every quarter end (see :func:`quarter_ends`), ``period`` = quarter.
-
-    Examples
-    --------
-    >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
-    >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1), dt.datetime(2024, 6, 20)]})
-    >>> ds = frames_dataset(users=users, as_of="2024-06-30")
-    >>> layers_by_quarter(ds).filter(pl.col("users") > 0).select("period", "layer", "users").rows()
-    [('2024Q1', 'silent', 1), ('2024Q2', 'new', 1), ('2024Q2', 'churned', 1)]
-    """
-    quarters = quarter_ends(dataset, start=start, end=end)
-    if not quarters:
-        raise ValueError(
-            f"no quarter between start={start!r} and end={end!r} ends on or before as_of "
-            f"{dataset.as_of:%Y-%m-%d}"
-        )
-    return lifecycle_layers(
-        dataset,
-        at=list[AtLike](quarters),
-        new_days=new_days,
-        active_days=active_days,
-        silent_days=silent_days,
-        by=by,
-        where=where,
-        alpha=alpha,
-    )

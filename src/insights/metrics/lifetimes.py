@@ -1,6 +1,6 @@
-"""User lifetimes (churn after a gap of inactivity) and their survival counts.
+"""User lifetimes (churn after a gap of inactivity) and the survival counts built from them.
 
-Definition (``metrics.md``, agreed extension): with a user's sorted active day
+Definition (``docs/metrics.md``, agreed extension): with a user's sorted active day
 indices d1 < ... < dk (day 0 included), the user churns after d_j when the next
 ``churn_gap`` days have no activity, i.e. d_{j+1} - d_j > churn_gap; then the
 lifetime is L = d_j (the first such j) and ``event = 1``. Without such a gap,
@@ -14,7 +14,7 @@ Censoring time. A churn on day j is only confirmed once days j+1 .. j+churn_gap
 have been observed, i.e. for j <= C = as_of_day - first_seen_day - churn_gap.
 Every censored user has d_k > C, so we know L > C, and the censored
 ``duration = C + 1`` (never negative). Censoring at the last active day d_k
-instead (the literal reading of ``metrics.md``) is *informative*: the users who
+instead (the literal reading of ``docs/metrics.md``) is *informative*: the users who
 churned during the last ``churn_gap`` days before as_of are exactly those censored
 at their churn day, so Kaplan–Meier never sees an event in that window and S(t) is
 biased upwards (measured on the simulator: D30 of the 2024 cohort +2.8 pp against
@@ -31,12 +31,14 @@ import narwhals as nw
 import polars as pl
 
 from insights.data._backend import collect, gap_summary
-from insights.data.dataset import Dataset
+from insights.data.dataset import Dataset, warn_empty
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
-from insights.metrics.activity_days import DEFAULT_SOURCES, active_user_days, as_of_day
+from insights.metrics.activity_days import DEFAULT_ACTIVITY, active_user_days, as_of_day
 
-__all__ = ["user_lifetimes", "lifetimes_of", "survival_counts"]
+__all__ = [
+    "user_lifetimes",
+]
 
 
 def lifetimes_of(
@@ -44,7 +46,7 @@ def lifetimes_of(
     users: nw.LazyFrame[Any],
     *,
     churn_gap: int = 30,
-    sources: Sequence[str] = DEFAULT_SOURCES,
+    activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> nw.LazyFrame[Any]:
     """Lifetimes of the given users (lazy); ``users`` needs ``user_id, first_seen_day``.
 
@@ -70,7 +72,7 @@ def lifetimes_of(
     # A dense integer per unit lets the engine sort one packed key (see gap_summary).
     units = users.select(*keys).unique().with_row_index("__unit", order_by=keys)
     days = active_user_days(
-        dataset, sources=sources, users=units, distinct=False, carry=["__unit"]
+        dataset, activity=activity, users=units, distinct=False, carry=["__unit"]
     ).select("__unit", (nw.col("day") - nw.col("first_seen_day")).alias("day"))
     per_user = gap_summary(days, unit="__unit", day="day", gap=churn_gap).join(
         units, on="__unit", how="inner"
@@ -111,18 +113,26 @@ def lifetimes_of(
 def user_lifetimes(
     dataset: Dataset,
     *,
+    period: PeriodLike | None = None,
+    by: str | None = None,
+    where: Where = None,
     churn_gap: int = 30,
-    sources: Sequence[str] = DEFAULT_SOURCES,
+    activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> nw.LazyFrame[Any]:
-    """One row per user: ``user_id, first_seen_day, last_active_day, L, event, duration`` (lazy).
+    """One row per user: ``user_id, segment, first_seen_day, last_active_day, L, event, duration`` (lazy).
 
     Parameters
     ----------
     dataset
         The data (``as_of`` is the observation end).
+    period
+        Keep users acquired in this period (``first_seen_at`` in it); None = all users.
+    by, where
+        Users column giving ``segment`` (``"all"`` when None) and a filter on users
+        columns.
     churn_gap
         Days without activity that make a churn (default 30).
-    sources
+    activity
         Activity tables (default views, interactions, orders; day 0 always counts).
 
     Returns
@@ -140,21 +150,21 @@ def user_lifetimes(
     Active on days 0, 3 and 40 (gap 37 > 30 after day 3): L = 3, churned.
 
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
-    >>> from insights.data._backend import collect, gap_summary
+    >>> import insights as ins
     >>> t0 = dt.datetime(2024, 1, 1)
-    >>> ds = frames_dataset(
+    >>> ds = ins.frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1], "first_seen_at": [t0]}),
     ...     views=pl.DataFrame({"user_id": [1, 1], "watch_seconds": [9.0, 9.0],
     ...                         "started_at": [t0 + dt.timedelta(days=3), t0 + dt.timedelta(days=40)]}),
     ... )
-    >>> collect(user_lifetimes(ds)).select("L", "event", "duration").row(0)
-    (3, 1, 4)
+    >>> ins.user_lifetimes(ds).collect().select("segment", "L", "event", "duration").row(0)
+    ('all', 3, 1, 4)
     """
-    people = users_frame(dataset).select("user_id", "first_seen_day")
-    lt = lifetimes_of(dataset, people, churn_gap=churn_gap, sources=sources)
+    people = _people(dataset, period=period, by=by, where=where)
+    lt = lifetimes_of(dataset, people, churn_gap=churn_gap, activity=activity)
     return lt.select(
         "user_id",
+        "segment",
         nw.col("first_seen_day").cast(nw.Int64),
         "last_active_day",
         "L",
@@ -163,26 +173,38 @@ def user_lifetimes(
     )
 
 
-def survival_counts(
+def _people(
+    dataset: Dataset, *, period: PeriodLike | None, by: str | None, where: Where
+) -> nw.LazyFrame[Any]:
+    """``user_id, first_seen_day, segment`` of the users in scope (lazy)."""
+    people = users_frame(dataset, by=by, where=where)
+    if period is not None:
+        p = parse_period(period)
+        people = people.filter(
+            (nw.col("first_seen_day") >= p.start_day) & (nw.col("first_seen_day") <= p.end_day)
+        )
+    return people.select("user_id", "first_seen_day", "segment")
+
+
+def _survival_counts(
     dataset: Dataset,
     *,
     period: PeriodLike | None = None,
     by: str | None = None,
     where: Where = None,
     churn_gap: int = 30,
-    sources: Sequence[str] = DEFAULT_SOURCES,
+    activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> pl.DataFrame:
-    """Aggregated lifetimes ``segment, duration, event, count`` ready for Kaplan–Meier.
+    """Aggregated lifetimes ``segment, duration, event, count`` ready for Kaplan–Meier (internal).
+
+    The counts builder behind :func:`insights.metrics.retention.retention_rates`;
+    users call ``ins.retention_curves``, whose ``counts`` hold the same numbers.
 
     Parameters
     ----------
     dataset
         The data.
-    period
-        Keep users acquired in this period (``first_seen_at`` in it); None = all users.
-    by, where
-        Segment column and filter on users columns (see ``users_frame``).
-    churn_gap, sources
+    period, by, where, churn_gap, activity
         As :func:`user_lifetimes`.
 
     Returns
@@ -191,16 +213,10 @@ def survival_counts(
         One row per segment x duration x event with the number of users, sorted.
         This function collects once (only these counts leave the engine).
     """
-    people = users_frame(dataset, by=by, where=where)
-    if period is not None:
-        p = parse_period(period)
-        people = people.filter(
-            (nw.col("first_seen_day") >= p.start_day) & (nw.col("first_seen_day") <= p.end_day)
-        )
-    people = people.select("user_id", "first_seen_day", "segment")
-    lt = lifetimes_of(dataset, people, churn_gap=churn_gap, sources=sources)
+    people = _people(dataset, period=period, by=by, where=where)
+    lt = lifetimes_of(dataset, people, churn_gap=churn_gap, activity=activity)
     counts = lt.group_by("segment", "duration", "event").agg(nw.len().alias("count"))
-    return (
+    out = (
         collect(counts)
         .with_columns(
             pl.col("segment").cast(pl.String),
@@ -210,3 +226,6 @@ def survival_counts(
         )
         .sort("segment", "duration", "event")
     )
+    if out.height == 0 and period is not None:  # the survival metrics' one population builder
+        warn_empty("retention", [parse_period(period).label])
+    return out

@@ -1,7 +1,7 @@
 """Observed cohort LTV: cumulative GMV per acquired user by day since acquisition.
 
 :func:`cohort_ltv` follows each acquisition cohort (month, quarter or year of
-``first_seen_at``) and reports, at a grid of days ``t`` since first_seen, the mean
+``first_seen_at``, the ``cohort_unit``) and reports, at a grid of days ``t`` since first_seen, the mean
 cumulative GMV per *acquired* user (buyers and non-buyers alike) over days
 ``0..t`` (inclusive), with a bootstrap CI over users. A value is reported only
 over observable t: a user counts at t only when ``as_of`` is at least ``t`` days
@@ -34,18 +34,16 @@ from insights.metrics._segments import Where, users_frame
 from insights.metrics.activity_days import as_of_day
 
 __all__ = [
-    "Cohort",
     "DEFAULT_GRID",
     "LTV_COLUMNS",
     "cohort_ltv",
     "ltv_matrix",
-    "order_gmv",
 ]
 
 Cohort = Literal["month", "quarter", "year"]
 #: Days since first_seen at which cumulative LTV is reported (cut at ``horizon``).
 DEFAULT_GRID: tuple[int, ...] = (0, 7, 14, 30, 60, 90, 180, 365)
-LTV_COLUMNS = ("group", "cohort", "t", "ltv", "ci_low", "ci_high", "n", "complete")
+LTV_COLUMNS = ("segment", "cohort", "t", "value", "ci_low", "ci_high", "n", "complete")
 
 
 def order_gmv(dataset: Dataset, *, include_refunded: bool = False) -> nw.LazyFrame[Any]:
@@ -83,8 +81,8 @@ def _cohort_label(cohort: str) -> pl.Expr:
     return pl.concat_str([y, pl.lit("-"), r.cast(pl.String).str.zfill(2)])
 
 
-def _grid(horizon: int, grid: Sequence[int] | None) -> list[int]:
-    points = sorted({int(t) for t in (grid or DEFAULT_GRID) if 0 <= int(t) <= horizon})
+def _grid(horizon: int, timeline: Sequence[int] | None) -> list[int]:
+    points = sorted({int(t) for t in (timeline or DEFAULT_GRID) if 0 <= int(t) <= horizon})
     if not points or points[-1] != horizon:
         points.append(int(horizon))
     return points
@@ -101,7 +99,7 @@ def _bucket(age: nw.Expr, grid: Sequence[int]) -> nw.Expr:
 def cohort_ltv(
     dataset: Dataset,
     *,
-    cohort: Cohort = "month",
+    cohort_unit: Cohort = "month",
     horizon: int = 365,
     by: str | None = None,
     where: Where = None,
@@ -109,7 +107,7 @@ def cohort_ltv(
     bootstrap: int = 200,
     alpha: float = 0.05,
     seed: int = 0,
-    grid: Sequence[int] | None = None,
+    timeline: Sequence[int] | None = None,
 ) -> pl.DataFrame:
     """Observed cumulative GMV per acquired user by day since first_seen, per cohort.
 
@@ -117,13 +115,13 @@ def cohort_ltv(
     ----------
     dataset
         The data (needs ``users`` and ``orders``; ``as_of`` = observation end).
-    cohort
+    cohort_unit
         Acquisition cohort: ``"month"`` (label ``2024-01``), ``"quarter"``
         (``2024Q1``) or ``"year"`` (``2024``) of ``first_seen_at``.
     horizon
         Last day reported (default 365).
     by, where
-        Segment column of ``users`` (column ``group``; ``"all"`` when None) and a
+        Segment column of ``users`` (column ``segment``; ``"all"`` when None) and a
         filter on users columns.
     include_refunded
         Count refunded orders in GMV (default False).
@@ -133,7 +131,7 @@ def cohort_ltv(
         1 - confidence level of the percentile bootstrap CI.
     seed
         Random seed of the bootstrap.
-    grid
+    timeline
         Days t reported (default 0, 7, 14, 30, 60, 90, 180, 365, cut at ``horizon``;
         ``horizon`` is always included). LTV(t) = GMV on days 0..t (inclusive) of
         the users observed at least t days / their number. Orders dated before
@@ -142,9 +140,9 @@ def cohort_ltv(
     Returns
     -------
     polars.DataFrame
-        ``group, cohort, t, ltv, ci_low, ci_high, n, complete``, one row per group x
-        cohort x observable t (``n`` > 0), sorted. ``complete`` is True when all
-        users of the cohort are observed at t.
+        ``segment, cohort, t, value, ci_low, ci_high, n, complete``, one row per
+        segment x cohort x observable t (``n`` > 0), sorted: ``value`` = LTV(t),
+        ``complete`` is True when all users of the cohort are observed at t.
 
     Examples
     --------
@@ -152,19 +150,19 @@ def cohort_ltv(
     5, user 2 never buys. LTV(0) = 10 / 2 = 5, LTV(7) = 30 / 2 = 15.
 
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> t0 = dt.datetime(2024, 1, 1, 12)
-    >>> ds = frames_dataset(
+    >>> ds = ins.frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [t0, t0]}),
     ...     orders=pl.DataFrame({"order_id": [1, 2], "user_id": [1, 1], "amount": [10.0, 20.0],
     ...                          "ordered_at": [t0, t0 + dt.timedelta(days=5)]}),
     ...     as_of="2024-01-20",
     ... )
-    >>> cohort_ltv(ds, horizon=14, bootstrap=0).select("cohort", "t", "ltv", "n").rows()
+    >>> ins.cohort_ltv(ds, horizon=14, bootstrap=0).select("cohort", "t", "value", "n").rows()
     [('2024-01', 0, 5.0, 2), ('2024-01', 7, 15.0, 2), ('2024-01', 14, 15.0, 2)]
     """
-    if cohort not in get_args(Cohort):
-        raise ValueError(f"cohort must be one of {get_args(Cohort)}, got {cohort!r}")
+    if cohort_unit not in get_args(Cohort):
+        raise ValueError(f"cohort_unit must be one of {get_args(Cohort)}, got {cohort_unit!r}")
     if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 0:
         raise ValueError(
             f"horizon must be a whole number of days >= 0 (default 365), got {horizon!r}"
@@ -173,10 +171,10 @@ def cohort_ltv(
         raise ValueError(f"alpha must be between 0 and 1 (0.05 for 95% intervals), got {alpha!r}")
     if bootstrap < 0:
         raise ValueError(f"bootstrap must be >= 0 resamples (0: no CI), got {bootstrap!r}")
-    points = _grid(horizon, grid)
+    points = _grid(horizon, timeline)
     end = as_of_day(dataset)
     users = users_frame(dataset, by=by, where=where).with_columns(
-        _cohort_key(cohort).alias("cohort_key")
+        _cohort_key(cohort_unit).alias("cohort_key")
     )
     sizes = collect(
         users.group_by("segment", "cohort_key", "first_seen_day").agg(nw.len().alias("users"))
@@ -192,7 +190,7 @@ def cohort_ltv(
         .agg(nw.col("amount").sum().alias("gmv"))
     )
     out = _ltv_table(sizes, buyers, points, end, bootstrap=bootstrap, alpha=alpha, seed=seed)
-    return out.with_columns(_cohort_label(cohort).alias("cohort")).select(*LTV_COLUMNS)
+    return out.with_columns(_cohort_label(cohort_unit).alias("cohort")).select(*LTV_COLUMNS)
 
 
 def _bootstrap_ltv(
@@ -258,10 +256,12 @@ def _ltv_table(
 ) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     k = len(points)
+    # engines return groups in any order: sort, so the same seed gives the same draws
+    buyers = buyers.sort("segment", "cohort_key", "first_seen_day", "user_id", "bucket")
     rows: list[dict[str, Any]] = []
     sizes = sizes.with_columns(pl.col("users").cast(pl.Int64))
     by_cohort = buyers.partition_by("segment", "cohort_key", as_dict=True)
-    for (seg, key), part in sizes.sort("segment", "cohort_key").group_by(
+    for (seg, key), part in sizes.sort("segment", "cohort_key", "first_seen_day").group_by(
         ["segment", "cohort_key"], maintain_order=True
     ):
         total = int(part["users"].sum())
@@ -297,50 +297,49 @@ def _ltv_table(
                 low = high = 0.0
             rows.append(
                 {
-                    "group": seg,
+                    "segment": seg,
                     "cohort_key": int(key),
                     "t": t,
-                    "ltv": ltv,
+                    "value": ltv,
                     "ci_low": low,
                     "ci_high": high,
                     "n": n,
                     "complete": n == total,
                 }  # fmt: skip
             )
-    schema = {"group": pl.String, "cohort_key": pl.Int64, "t": pl.Int64, "ltv": pl.Float64,
+    schema = {"segment": pl.String, "cohort_key": pl.Int64, "t": pl.Int64, "value": pl.Float64,
               "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64, "complete": pl.Boolean}  # fmt: skip
-    return pl.DataFrame(rows, schema=schema).sort("group", "cohort_key", "t")
+    return pl.DataFrame(rows, schema=schema).sort("segment", "cohort_key", "t")
 
 
-def ltv_matrix(ltv: pl.DataFrame, *, value: str = "ltv") -> pl.DataFrame:
-    """The cohort-matrix layout of :func:`cohort_ltv`: one row per group x cohort, one column per t.
+def ltv_matrix(data: pl.DataFrame, *, column: str = "value") -> pl.DataFrame:
+    """The cohort-matrix layout of :func:`cohort_ltv`: one row per segment x cohort, one column per t.
 
-    Columns ``group, cohort, n`` (cohort size: the largest ``n``) then ``d{t}`` for every t;
-    cells not observable are null.
+    Columns ``segment, cohort, n`` (cohort size: the largest ``n``) then ``d{t}`` for every t
+    holding ``column`` (default the LTV ``value``; ``ci_low`` ...); cells not observable are null.
 
     Examples
     --------
-    >>> f = pl.DataFrame({"group": "all", "cohort": ["2024-01", "2024-01", "2024-02"],
-    ...                   "t": [0, 7, 0], "ltv": [5.0, 15.0, 4.0], "n": [2, 2, 3]})
-    >>> ltv_matrix(f).rows()
+    >>> import insights as ins
+    >>> f = pl.DataFrame({"segment": "all", "cohort": ["2024-01", "2024-01", "2024-02"],
+    ...                   "t": [0, 7, 0], "value": [5.0, 15.0, 4.0], "n": [2, 2, 3]})
+    >>> ins.ltv_matrix(f).rows()
     [('all', '2024-01', 2, 5.0, 15.0), ('all', '2024-02', 3, 4.0, None)]
     """
-    missing = {"group", "cohort", "t", "n", value} - set(ltv.columns)
+    missing = {"segment", "cohort", "t", "n", column} - set(data.columns)
     if missing:
-        raise ValueError(
-            f"ltv frame lacks columns {sorted(missing)}; pass the output of cohort_ltv"
-        )
-    ts = sorted(ltv["t"].unique().to_list())
-    sizes = ltv.group_by("group", "cohort").agg(pl.col("n").max())
-    wide = ltv.select("group", "cohort", pl.format("d{}", "t").alias("day"), value).pivot(
-        on="day", index=["group", "cohort"], values=value
+        raise ValueError(f"data lacks columns {sorted(missing)}; pass the output of cohort_ltv")
+    ts = sorted(data["t"].unique().to_list())
+    sizes = data.group_by("segment", "cohort").agg(pl.col("n").max())
+    wide = data.select("segment", "cohort", pl.format("d{}", "t").alias("day"), column).pivot(
+        on="day", index=["segment", "cohort"], values=column
     )
     cols = [f"d{t}" for t in ts]
     for c in cols:
         if c not in wide.columns:
             wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
     return (
-        sizes.join(wide, on=["group", "cohort"])
-        .select("group", "cohort", "n", *cols)
-        .sort("group", "cohort")
+        sizes.join(wide, on=["segment", "cohort"])
+        .select("segment", "cohort", "n", *cols)
+        .sort("segment", "cohort")
     )

@@ -107,7 +107,9 @@ def _bins(t: np.ndarray, w: np.ndarray, horizon: int) -> np.ndarray:
     return np.bincount(t, weights=w, minlength=horizon)[:horizon]
 
 
-def _split(units: pl.DataFrame, gmv: pl.DataFrame, horizon: int, churn_gap: int) -> dict[str, np.ndarray]:
+def _split(
+    units: pl.DataFrame, gmv: pl.DataFrame, horizon: int, churn_gap: int
+) -> dict[str, np.ndarray]:
     """Daily arrays of one group.
 
     ``a``: GMV on day t per user observed that long. Over the users whose churn
@@ -152,7 +154,9 @@ def _survivor_slope(d: dict[str, np.ndarray], s: np.ndarray, start: int, t_km: i
     weeks = (np.arange(start, t_km + 1) - start) // 7
     keep = weeks < weeks.max() if (t_km + 1 - start) % 7 else np.ones(weeks.size, bool)
     sl = slice(start, t_km + 1)
-    g = np.divide(d["g_alive"][sl], d["known_n"][sl], out=np.zeros(weeks.size), where=d["known_n"][sl] > 0)
+    g = np.divide(
+        d["g_alive"][sl], d["known_n"][sl], out=np.zeros(weeks.size), where=d["known_n"][sl] > 0
+    )
     g_w = np.bincount(weeks[keep], weights=g[keep])
     s_w = np.bincount(weeks[keep], weights=s[sl][keep])
     ok = (g_w > 0) & (s_w > 0)
@@ -184,7 +188,7 @@ def projected_ltv(
 ) -> pl.DataFrame:
     """Projected LTV(T) = Σ_{t<T} [S(t)·m(t) + (1 - S(t - churn_gap))·ρ(t)] per acquired user.
 
-    One row per group; the model is described in the module docstring.
+    One row per segment; the model is described in the module docstring.
 
     Parameters
     ----------
@@ -205,20 +209,37 @@ def projected_ltv(
     include_refunded
         Count refunded orders in GMV.
     curve
-        Return the daily curve ``group, t, survival, value, ltv, survivor_value,
-        model, n`` instead (``value`` = discounted GMV per acquired user on day t,
-        ``ltv`` its running sum, ``survivor_value`` the part S(t)·m(t) from users
-        not yet churned).
+        Return the daily curve ``segment, t, survival, value, daily_value,
+        daily_survivor_value, model, n`` instead: ``daily_value`` = discounted GMV per
+        acquired user on day t, ``value`` = LTV over days 0..t (its running sum),
+        ``daily_survivor_value`` the part S(t)·m(t) from users not yet churned.
 
     Returns
     -------
     polars.DataFrame
-        ``group, horizon, ltv, ltv_observed, t_km, model, m_tail, b, rho_tail,
-        s_horizon, n``: ``ltv_observed`` is the part summed over observed days
-        ``t <= t_km``, ``model`` the AIC-best fitter extending S (``"none"`` when
-        the data cover T), ``m_tail`` = m̄ (survivors' daily GMV at ``t_km``), ``b``
-        the exponent of m(t) ∝ S(t)^(b-1), ``rho_tail`` = ρ̄ (daily GMV per churned
-        user past the idle gap), ``s_horizon`` = S(T - 1), ``n`` = users.
+        ``segment, horizon, value, value_observed, t_km, model, m_tail, b, rho_tail,
+        s_horizon, n``: ``value`` = LTV(T), ``value_observed`` the part summed over
+        observed days ``t <= t_km``, ``model`` the AIC-best fitter extending S
+        (``"none"`` when the data cover T), ``m_tail`` = m̄ (survivors' daily GMV at
+        ``t_km``), ``b`` the exponent of m(t) ∝ S(t)^(b-1), ``rho_tail`` = ρ̄ (daily
+        GMV per churned user past the idle gap), ``s_horizon`` = S(T - 1), ``n`` = users.
+
+    Examples
+    --------
+    Two users followed for half a year, one buying 10 + 20 yuan in their first week:
+    LTV(30) = 30 / 2, all of it observed.
+
+    >>> import datetime as dt, polars as pl
+    >>> import insights as ins
+    >>> t0 = dt.datetime(2024, 1, 1, 12)
+    >>> ds = ins.frames_dataset(
+    ...     users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [t0, t0]}),
+    ...     orders=pl.DataFrame({"order_id": [1, 2], "user_id": [1, 1], "amount": [10.0, 20.0],
+    ...                          "ordered_at": [t0, t0 + dt.timedelta(days=5)]}),
+    ...     as_of="2024-06-30")
+    >>> ins.projected_ltv(ds, horizon=30, min_at_risk=1).select(
+    ...     "segment", "value", "value_observed", "n").row(0)
+    ('all', 15.0, 15.0, 2)
     """
     if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
         raise ValueError(
@@ -250,7 +271,9 @@ def projected_ltv(
         churned = d["churned_n"][win].sum()
         rho = float(d["g_churned"][win].sum() / churned) if churned > 0 else 0.0
         past = days <= t_km
-        survivor = np.divide(d["g_alive"], d["known_n"], out=np.zeros(horizon), where=d["known_n"] > 0)
+        survivor = np.divide(
+            d["g_alive"], d["known_n"], out=np.zeros(horizon), where=d["known_n"] > 0
+        )
         survivor = np.where(past, survivor, s * m)
         s_gap = np.concatenate([np.ones(min(churn_gap, horizon)), s])[:horizon]  # S(t - gap)
         value = np.where(past, d["a"], s * m + (1 - s_gap) * rho) * weight
@@ -258,19 +281,26 @@ def projected_ltv(
         if curve:
             daily_rows.append(
                 pl.DataFrame(
-                    {"group": group, "t": days, "survival": s, "value": value,
-                     "ltv": np.cumsum(value), "survivor_value": survivor * weight,
-                     "model": ext.model, "n": n}
+                    {
+                        "segment": group,
+                        "t": days,
+                        "survival": s,
+                        "value": np.cumsum(value),
+                        "daily_value": value,
+                        "daily_survivor_value": survivor * weight,
+                        "model": ext.model,
+                        "n": n,
+                    }
                 )  # fmt: skip
             )
         rows.append(
-            {"group": group, "horizon": horizon, "ltv": float(value.sum()),
-             "ltv_observed": float(value[: t_km + 1].sum()), "t_km": t_km, "model": ext.model,
+            {"segment": group, "horizon": horizon, "value": float(value.sum()),
+             "value_observed": float(value[: t_km + 1].sum()), "t_km": t_km, "model": ext.model,
              "m_tail": m_tail, "b": b, "rho_tail": rho, "s_horizon": float(s[-1]), "n": n}
         )  # fmt: skip
     if curve:
-        return pl.concat(daily_rows).sort("group", "t")
-    return pl.DataFrame(rows).sort("group")
+        return pl.concat(daily_rows).sort("segment", "t")
+    return pl.DataFrame(rows).sort("segment")
 
 
 def ltv_backtest(
@@ -278,31 +308,40 @@ def ltv_backtest(
     *,
     cutoff: str | Any,
     period: PeriodLike,
-    horizon_days: int = 365,
+    horizon: int = 365,
     by: str | None = None,
     where: Where = None,
-    **options: Any,
+    discount_monthly: float = 0.0,
+    churn_gap: int = 30,
+    tail_window: int = 90,
+    min_at_risk: int = 10,
+    include_refunded: bool = False,
 ) -> pl.DataFrame:
     """Back-test :func:`projected_ltv`: fit on data up to ``cutoff``, compare with what happened.
 
     The cohort acquired in ``period`` is projected from ``dataset.with_as_of(cutoff)``
-    and compared with its realised mean GMV per user over days ``0..horizon_days-1``
-    on the full data (every user of the cohort must be observed that long).
+    and compared with its realised mean GMV per user over days ``0..horizon-1`` on the
+    full data (every user of the cohort must be observed that long). The other
+    options are those of :func:`projected_ltv`.
 
     Returns
     -------
     polars.DataFrame
-        ``group, predicted, realised, error`` (predicted / realised - 1), ``model``,
-        ``t_km``, ``n``.
+        ``segment, predicted, realised, value, model, t_km, n``: ``value`` = the error
+        predicted / realised - 1.
     """
     p = parse_period(period)
-    if p.end_day + horizon_days - 1 > as_of_day(dataset):
+    if p.end_day + horizon - 1 > as_of_day(dataset):
         raise ValueError(
-            f"period {p.label} is not observed for horizon_days={horizon_days} by as_of "
+            f"period {p.label} is not observed for horizon={horizon} by as_of "
             f"{dataset.as_of:%Y-%m-%d}; choose an earlier period or a shorter horizon"
         )
     past = dataset.with_as_of(cutoff)
-    pred = projected_ltv(past, horizon=horizon_days, by=by, where=where, period=period, **options)
+    pred = projected_ltv(
+        past, horizon=horizon, by=by, where=where, period=period,
+        discount_monthly=discount_monthly, churn_gap=churn_gap, tail_window=tail_window,
+        min_at_risk=min_at_risk, include_refunded=include_refunded,
+    )  # fmt: skip
     end = as_of_day(dataset)
     users = users_frame(dataset, by=by, where=where).filter(
         nw.col("first_seen_day").is_between(p.start_day, p.end_day)
@@ -310,21 +349,21 @@ def ltv_backtest(
     sizes = collect(users.group_by("segment").agg(nw.len().alias("n_all")))
     age = nw.max_horizontal(nw.col("day") - nw.col("first_seen_day"), nw.lit(0))
     gmv = collect(
-        order_gmv(dataset, include_refunded=bool(options.get("include_refunded", False)))
+        order_gmv(dataset, include_refunded=include_refunded)
         .join(users, on="user_id", how="inner")
-        .filter((nw.col("day") <= end) & (age < horizon_days))
+        .filter((nw.col("day") <= end) & (age < horizon))
         .group_by("segment")
         .agg(nw.col("amount").sum().alias("gmv"))
     )
     real = sizes.join(gmv, on="segment", how="left").select(
-        pl.col("segment").alias("group"),
+        "segment",
         (pl.col("gmv").fill_null(0.0) / pl.col("n_all")).alias("realised"),
     )
-    return pred.join(real, on="group").select(
-        "group",
-        pl.col("ltv").alias("predicted"),
+    return pred.join(real, on="segment").select(
+        "segment",
+        pl.col("value").alias("predicted"),
         "realised",
-        (pl.col("ltv") / pl.col("realised") - 1).alias("error"),
+        (pl.col("value") / pl.col("realised") - 1).alias("value"),
         "model",
         "t_km",
         "n",

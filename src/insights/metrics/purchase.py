@@ -3,11 +3,15 @@
 Refunded orders (``orders.refunded``, optional, default False) are left out unless
 ``include_refunded=True``. Order days are calendar days (``epoch_day``). Work stays
 in the engine; each function collects its per-segment aggregates once.
+
+``repurchase_of`` and ``aov_of`` (internal) compute the same metrics over a given set
+of users with their own segments (e.g. the high/ordinary interaction classes): the
+building blocks other metric modules use, so each definition lives in one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import narwhals as nw
@@ -17,12 +21,12 @@ from insights.data._backend import collect, epoch_day
 from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._common import days_in_period as _in_period
+from insights.metrics._common import headline, two_arm_ratio, wilson_headline
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
 from insights.metrics.activity_days import as_of_day
-from insights.stats.km import kaplan_meier, median_survival, merge_segments
-from insights.stats.proportions import wilson_frame
-from insights.stats.ratio import cluster_sums, ratio_ci, ratio_frame
+from insights.stats.km import kaplan_meier, median_survival
+from insights.stats.ratio import cluster_sums, ratio_frame
 
 __all__ = [
     "repurchase_rate",
@@ -30,9 +34,10 @@ __all__ = [
     "aov",
     "aov_ratio",
     "repurchase_cycle",
-    "order_days",
-    "scope_users",
 ]
+
+#: ``repurchase_cycle(kind=...)``: gaps to the next order of any kind, or of the same value
+CycleKind = Literal["any", "same"]
 
 
 def order_days(
@@ -57,56 +62,48 @@ def order_days(
     )
 
 
-def scope_users(
-    dataset: Dataset,
-    *,
-    by: str | None = None,
-    where: Where = None,
-    users_subset: nw.LazyFrame[Any] | None = None,
-) -> nw.LazyFrame[Any]:
-    """Users in scope ``user_id, first_seen_day, segment`` (lazy).
-
-    ``users_subset`` (lazy, same engine, ``user_id`` and optional ``segment``) keeps only
-    its users; its ``segment`` replaces the one from ``by`` (giving both raises
-    ``ValueError``); a user listed under several segments counts in each.
-    """
-    _check_by(dataset, by)
-    people = users_frame(dataset, by=by, where=where).select("user_id", "first_seen_day", "segment")
-    if users_subset is None:
-        return people
-    if "segment" in users_subset.collect_schema().names():
-        if by is not None:
-            raise ValueError("give either by= or a users_subset with a 'segment' column, not both")
-        sub = users_subset.select("user_id", nw.col("segment").cast(nw.String)).unique()
-        return people.drop("segment").join(sub, on="user_id", how="inner")
-    return people.join(users_subset.select("user_id").unique(), on="user_id", how="inner")
-
-
 def _check_by(dataset: Dataset, by: str | None) -> None:
     names = dataset.table("users").collect_schema().names()
     if by is not None and by not in names:
         raise ValueError(f"by={by!r} is not a users column; available: {sorted(names)}")
 
 
-def _headline(
-    frame: pl.DataFrame, metric: str, label: str, value: pl.Expr, n: pl.Expr, *extra: pl.Expr
+def _scope(dataset: Dataset, by: str | None, where: Where) -> nw.LazyFrame[Any]:
+    """Users in scope: ``user_id, first_seen_day, segment`` (lazy)."""
+    _check_by(dataset, by)
+    return users_frame(dataset, by=by, where=where).select("user_id", "first_seen_day", "segment")
+
+
+def repurchase_of(
+    dataset: Dataset,
+    users: nw.LazyFrame[Any],
+    *,
+    period: PeriodLike,
+    window: int = 60,
+    include_refunded: bool = False,
+    alpha: float = 0.05,
 ) -> pl.DataFrame:
-    return frame.select(
-        pl.lit(metric, dtype=pl.String).alias("metric"),
-        pl.col("segment").cast(pl.String),
-        pl.lit(label, dtype=pl.String).alias("period"),
-        value.cast(pl.Float64).alias("value"),
-        pl.col("ci_low", "ci_high").cast(pl.Float64),
-        n.cast(pl.Int64).alias("n"),
-        *extra,
-    ).sort("segment")
+    """:func:`repurchase_rate` over ``users`` (lazy ``user_id, segment``), per their segment.
 
-
-def _wilson_headline(counts: pl.DataFrame, metric: str, label: str, alpha: float) -> pl.DataFrame:
-    counts = counts.with_columns(pl.col("successes", "n").cast(pl.Int64))  # DuckDB: DECIMAL sums
-    out = wilson_frame(counts, successes="successes", n="n", alpha=alpha)
-    value = pl.col("successes") / pl.col("n")
-    return _headline(out, metric, label, value, pl.col("n"), pl.col("successes").cast(pl.Int64))
+    A user listed under several segments counts in each.
+    """
+    p = parse_period(period)
+    orders = order_days(dataset, include_refunded=include_refunded).select("user_id", "day")
+    first = nw.col("day").min().over("user_id")
+    rel = nw.col("day") - nw.col("first_day")
+    per_user = (
+        orders.with_columns(first.alias("first_day"))
+        .with_columns(((rel >= 1) & (rel <= window)).cast(nw.Int64).alias("__rep"))
+        .group_by("user_id")
+        .agg(nw.col("first_day").min(), nw.col("__rep").max())
+        .filter(_in_period("first_day", p) & (nw.col("first_day") + window <= as_of_day(dataset)))
+    )
+    counts = (
+        per_user.join(users.select("user_id", "segment"), on="user_id", how="inner")
+        .group_by("segment")
+        .agg(nw.len().alias("n"), nw.col("__rep").sum().alias("successes"))
+    )
+    return wilson_headline(collect(counts), f"repurchase_{window}d", p.label, alpha=alpha)
 
 
 def repurchase_rate(
@@ -117,7 +114,6 @@ def repurchase_rate(
     by: str | None = None,
     where: Where = None,
     include_refunded: bool = False,
-    users_subset: nw.LazyFrame[Any] | None = None,
     alpha: float = 0.05,
 ) -> pl.DataFrame:
     """Share of new buyers who order again within ``window`` days of their first order.
@@ -125,8 +121,6 @@ def repurchase_rate(
     Denominator: buyers whose first order ever falls in ``period`` and is observable
     for the window (first_order_day + window <= as_of day). Numerator: those with
     another order on a later day d, 1 <= d - first_order_day <= window. Wilson CI.
-    ``users_subset`` restricts (and optionally re-segments) the buyers, see
-    :func:`scope_users`.
 
     Returns
     -------
@@ -141,36 +135,23 @@ def repurchase_rate(
     Buyer 3: first order 2024-03-20 + 60 > as_of 2024-04-30, not observable. Value 1/2.
 
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> d = dt.datetime
-    >>> ds = frames_dataset(
+    >>> ds = ins.frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [d(2024, 1, 1)] * 3}),
     ...     orders=pl.DataFrame({"order_id": [1, 2, 3, 4, 5], "user_id": [1, 1, 2, 2, 3],
     ...         "ordered_at": [d(2024, 1, 5), d(2024, 2, 20), d(2024, 1, 10), d(2024, 4, 1),
     ...                        d(2024, 3, 20)], "amount": [10.0] * 5}),
     ...     as_of="2024-04-30",
     ... )
-    >>> repurchase_rate(ds, period="2024Q1").select("metric", "value", "n").row(0)
+    >>> ins.repurchase_rate(ds, period="2024Q1").select("metric", "value", "n").row(0)
     ('repurchase_60d', 0.5, 2)
     """
-    p = parse_period(period)
-    orders = order_days(dataset, include_refunded=include_refunded).select("user_id", "day")
-    first = nw.col("day").min().over("user_id")
-    rel = nw.col("day") - nw.col("first_day")
-    per_user = (
-        orders.with_columns(first.alias("first_day"))
-        .with_columns(((rel >= 1) & (rel <= window)).cast(nw.Int64).alias("__rep"))
-        .group_by("user_id")
-        .agg(nw.col("first_day").min(), nw.col("__rep").max())
-        .filter(_in_period("first_day", p) & (nw.col("first_day") + window <= as_of_day(dataset)))
-    )
-    scope = scope_users(dataset, by=by, where=where, users_subset=users_subset)
-    counts = (
-        per_user.join(scope, on="user_id", how="inner")
-        .group_by("segment")
-        .agg(nw.len().alias("n"), nw.col("__rep").sum().alias("successes"))
-    )
-    return _wilson_headline(collect(counts), f"repurchase_{window}d", p.label, alpha)
+    scope = _scope(dataset, by, where)
+    return repurchase_of(
+        dataset, scope, period=period, window=window, include_refunded=include_refunded,
+        alpha=alpha,
+    )  # fmt: skip
 
 
 @remembered
@@ -182,7 +163,6 @@ def first_purchase_conversion(
     by: str | None = None,
     where: Where = None,
     include_refunded: bool = False,
-    users_subset: nw.LazyFrame[Any] | None = None,
     alpha: float = 0.05,
 ) -> pl.DataFrame:
     """Share of new users with an order on day index 0 .. window-1 (default 30 days).
@@ -202,19 +182,19 @@ def first_purchase_conversion(
     (converts), user 2 on day 30 (too late), user 3 never. Value = 1/3.
 
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> d = dt.datetime
-    >>> ds = frames_dataset(
+    >>> ds = ins.frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [d(2024, 1, 1, 20)] * 3}),
     ...     orders=pl.DataFrame({"order_id": [1, 2], "user_id": [1, 2],
     ...         "ordered_at": [d(2024, 1, 30, 9), d(2024, 1, 31)], "amount": [5.0, 5.0]}),
     ...     as_of="2024-03-31",
     ... )
-    >>> first_purchase_conversion(ds, period="2024Q1").select("value", "n", "successes").row(0)
+    >>> ins.first_purchase_conversion(ds, period="2024Q1").select("value", "n", "successes").row(0)
     (0.3333333333333333, 3, 1)
     """
     p = parse_period(period)
-    scope = scope_users(dataset, by=by, where=where, users_subset=users_subset).filter(
+    scope = _scope(dataset, by, where).filter(
         _in_period("first_seen_day", p) & (nw.col("first_seen_day") + window <= as_of_day(dataset))
     )
     orders = order_days(dataset, include_refunded=include_refunded).select("user_id", "day")
@@ -230,15 +210,39 @@ def first_purchase_conversion(
         .group_by("segment")
         .agg(nw.len().alias("n"), nw.col("__orders").count().alias("successes"))
     )
-    return _wilson_headline(collect(counts), f"first_purchase_{window}d", p.label, alpha)
+    return wilson_headline(collect(counts), f"first_purchase_{window}d", p.label, alpha=alpha)
 
 
 def _aov_sums(
-    dataset: Dataset, p: Any, scope: nw.LazyFrame[Any], include_refunded: bool
+    dataset: Dataset, p: Any, users: nw.LazyFrame[Any], include_refunded: bool
 ) -> pl.DataFrame:
     orders = order_days(dataset, include_refunded=include_refunded).filter(_in_period("day", p))
-    joined = orders.join(scope.select("user_id", "segment"), on="user_id", how="inner")
+    joined = orders.join(users.select("user_id", "segment"), on="user_id", how="inner")
     return collect(cluster_sums(joined, y="amount", cluster="user_id", by=("segment",)))
+
+
+def aov_of(
+    dataset: Dataset,
+    users: nw.LazyFrame[Any],
+    *,
+    period: PeriodLike,
+    include_refunded: bool = False,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """:func:`aov` over ``users`` (lazy ``user_id, segment``), per their segment."""
+    p = parse_period(period)
+    sums = ratio_frame(_aov_sums(dataset, p, users, include_refunded), alpha=alpha)
+    df = sums.select(
+        pl.col("segment").cast(pl.String),
+        "value",
+        "ci_low",
+        "ci_high",
+        pl.col("sum_x").round(0).alias("n"),
+        pl.col("sum_y").cast(pl.Float64).alias("gmv"),
+        pl.col("n_clusters").cast(pl.Int64).alias("buyers"),
+        pl.col("se").cast(pl.Float64),
+    )
+    return headline(df, "aov", p.label)
 
 
 def aov(
@@ -248,7 +252,6 @@ def aov(
     by: str | None = None,
     where: Where = None,
     include_refunded: bool = False,
-    users_subset: nw.LazyFrame[Any] | None = None,
     alpha: float = 0.05,
 ) -> pl.DataFrame:
     """Average order value: GMV / orders over orders placed in ``period``.
@@ -267,29 +270,18 @@ def aov(
     User 1: orders of 10 and 30; user 2: one order of 20 -> AOV = 60 / 3 = 20.
 
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> d = dt.datetime(2024, 2, 1)
-    >>> ds = frames_dataset(
+    >>> ds = ins.frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [d, d]}),
     ...     orders=pl.DataFrame({"order_id": [1, 2, 3], "user_id": [1, 1, 2],
     ...                          "ordered_at": [d] * 3, "amount": [10.0, 30.0, 20.0]}),
     ... )
-    >>> aov(ds, period="2024Q1").select("value", "n", "buyers").row(0)
+    >>> ins.aov(ds, period="2024Q1").select("value", "n", "buyers").row(0)
     (20.0, 3, 2)
     """
-    p = parse_period(period)
-    scope = scope_users(dataset, by=by, where=where, users_subset=users_subset)
-    sums = ratio_frame(_aov_sums(dataset, p, scope, include_refunded), alpha=alpha)
-    return _headline(
-        sums,
-        "aov",
-        p.label,
-        pl.col("value"),
-        pl.col("sum_x").round(0),
-        pl.col("sum_y").cast(pl.Float64).alias("gmv"),
-        pl.col("n_clusters").cast(pl.Int64).alias("buyers"),
-        pl.col("se").cast(pl.Float64),
-    )
+    scope = _scope(dataset, by, where)
+    return aov_of(dataset, scope, period=period, include_refunded=include_refunded, alpha=alpha)
 
 
 def aov_ratio(
@@ -297,12 +289,12 @@ def aov_ratio(
     *,
     period: PeriodLike,
     column: str,
-    numerator_values: Sequence[str],
+    values: Sequence[str],
     where: Where = None,
     include_refunded: bool = False,
     alpha: float = 0.05,
 ) -> pl.DataFrame:
-    """AOV of users with ``users.<column>`` in ``numerator_values`` over AOV of the rest.
+    """AOV of users with ``users.<column>`` in ``values`` over AOV of the rest.
 
     Both AOVs over orders in ``period`` (as :func:`aov`); the groups are disjoint
     sets of users, so the two estimates are independent and the CI of the ratio is
@@ -314,26 +306,44 @@ def aov_ratio(
     polars.DataFrame
         One headline row, metric ``"aov_ratio"``, segment ``"<column> in [a, b] vs rest"``,
         ``n`` = orders of both groups, plus ``aov_in``, ``aov_rest``, ``n_in``, ``n_rest``.
+
+    Examples
+    --------
+    Users 1 and 2 (tier1) order 30 and 50, user 3 (tier3) orders 10 and 30 -> 40 / 20 = 2.
+
+    >>> import datetime as dt, polars as pl
+    >>> import insights as ins
+    >>> d = dt.datetime(2024, 2, 1)
+    >>> ds = ins.frames_dataset(
+    ...     users=pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [d] * 3,
+    ...                         "city_tier": ["tier1", "tier1", "tier3"]}),
+    ...     orders=pl.DataFrame({"order_id": [1, 2, 3, 4], "user_id": [1, 2, 3, 3],
+    ...                          "ordered_at": [d] * 4, "amount": [30.0, 50.0, 10.0, 30.0]}),
+    ... )
+    >>> ins.aov_ratio(ds, period="2024Q1", column="city_tier", values=["tier1"]).select(
+    ...     "segment", "value", "n").row(0)
+    ('city_tier in [tier1] vs rest', 2.0, 4)
     """
-    values = [str(v) for v in numerator_values]
+    if isinstance(values, str):
+        values = [values]
+    labels = [str(v) for v in values]
     p = parse_period(period)
-    is_in = nw.col("segment").is_in(values)
+    is_in = nw.col("segment").is_in(labels)
     scope = users_frame(dataset, by=column, where=where).with_columns(
         nw.when(is_in).then(nw.lit("in")).otherwise(nw.lit("rest")).alias("segment")
     )
     sums = ratio_frame(_aov_sums(dataset, p, scope, include_refunded), alpha=alpha)
     pick = {r["segment"]: r for r in sums.to_dicts()}
     a, b = pick.get("in", {}), pick.get("rest", {})
-    parts = (a.get("value"), a.get("se"), b.get("value"), b.get("se"))
-    est = ratio_ci(*parts, alpha=alpha) if None not in parts else None  # type: ignore[arg-type]
+    est = two_arm_ratio(a.get("value"), a.get("se"), b.get("value"), b.get("se"), alpha=alpha)
     n_in, n_rest = round(a.get("sum_x") or 0), round(b.get("sum_x") or 0)
     row = {
         "metric": "aov_ratio",
-        "segment": f"{column} in [{', '.join(values)}] vs rest",
+        "segment": f"{column} in [{', '.join(labels)}] vs rest",
         "period": p.label,
-        "value": est.estimate if est else None,
-        "ci_low": est.ci_low if est else None,
-        "ci_high": est.ci_high if est else None,
+        "value": est.estimate,
+        "ci_low": est.ci_low,
+        "ci_high": est.ci_high,
         "n": n_in + n_rest,
         "aov_in": a.get("value"),
         "aov_rest": b.get("value"),
@@ -350,28 +360,26 @@ def repurchase_cycle(
     dataset: Dataset,
     *,
     period: PeriodLike | None = None,
-    by: str | None = "category",
+    by: str | None = None,
     where: Where = None,
-    groups: Mapping[str, Sequence[str]] | None = None,
+    kind: CycleKind = "any",
     include_refunded: bool = False,
     alpha: float = 0.05,
-    segment_from: Literal["users", "orders"] = "users",
 ) -> pl.DataFrame:
     """Median days between consecutive orders (Kaplan–Meier on gaps), per segment.
 
     Per user, gaps between consecutive distinct order days (event 1); the gap after
     the last order is censored at as_of (as_of day - last order day, event 0). A gap
     belongs to the period of its starting order (``period=None``: all gaps). Value =
-    KM median (first t with S(t) <= 0.5), CI Brookmeyer–Crowley (log-log). ``groups``
-    merges segment values, e.g. ``{"beauty+apparel": ["beauty", "apparel"]}``; values
-    not named in any group stay as they are.
+    KM median (first t with S(t) <= 0.5), CI Brookmeyer–Crowley (log-log).
 
-    ``segment_from="users"`` (default): ``by`` is a users column (e.g. the preferred
-    ``category``) and gaps run between a user's consecutive orders of any kind.
-    ``segment_from="orders"``: ``by`` is an orders column (e.g. the order's
-    ``category``) and gaps run between a user's consecutive orders *with the same
-    value* (time to buy the category again); each user's last order of a value is
-    censored at as_of. ``where`` filters users in both cases.
+    ``kind="any"`` (default): gaps run between a user's consecutive orders of any
+    kind; ``by`` is a users column (e.g. the preferred ``category``). ``kind="same"``:
+    ``by`` is an orders column (e.g. the order's ``category``) and gaps run between a
+    user's consecutive orders *with the same value* (time to buy the category again);
+    each user's last order of a value is censored at as_of. ``where`` filters users in
+    both cases, so several segments are pooled with it, e.g. beauty and apparel
+    buyers with ``where={"category": ["beauty", "apparel"]}``.
 
     Returns
     -------
@@ -385,32 +393,31 @@ def repurchase_cycle(
     and 30 censored; S(10) = 2/3, S(20) = 1/3 -> median 20.
 
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> t0 = dt.datetime(2024, 1, 1)
-    >>> ds = frames_dataset(
+    >>> ds = ins.frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1], "first_seen_at": [t0]}),
     ...     orders=pl.DataFrame({"order_id": [1, 2, 3], "user_id": [1] * 3, "amount": [1.0] * 3,
     ...         "ordered_at": [t0 + dt.timedelta(days=k) for k in (0, 10, 30)]}),
     ...     as_of="2024-03-01",
     ... )
-    >>> repurchase_cycle(ds, by=None).select("value", "n", "events").row(0)
-    (20.0, 3, 2)
+    >>> ins.repurchase_cycle(ds).select("segment", "value", "n", "events").row(0)
+    ('all', 20.0, 3, 2)
     """
     label = parse_period(period).label if period is not None else "all"
-    if segment_from not in ("users", "orders"):
-        raise ValueError(f"segment_from must be 'users' or 'orders', got {segment_from!r}")
-    if segment_from == "orders" and by is None:
-        raise ValueError("segment_from='orders' needs by= naming an orders column, e.g. 'category'")
-    if segment_from == "orders":  # by is an orders column: gaps within each value
+    if kind not in ("any", "same"):
+        raise ValueError(f"kind must be 'any' or 'same', got {kind!r}")
+    if kind == "same" and by is None:
+        raise ValueError("kind='same' needs by= naming an orders column, e.g. 'category'")
+    if kind == "same":  # by is an orders column: gaps within each value
         days = order_days(dataset, include_refunded=include_refunded, extra=[str(by)])
         days = days.select(
             "user_id", "day", nw.col(str(by)).cast(nw.String).fill_null("unknown").alias("segment")
         )
         scope = users_frame(dataset, where=where).select("user_id")
     else:
-        _check_by(dataset, by)
         days = order_days(dataset, include_refunded=include_refunded).select("user_id", "day")
-        scope = users_frame(dataset, by=by, where=where).select("user_id", "segment")
+        scope = _scope(dataset, by, where).select("user_id", "segment")
     days = days.unique()
     nxt = nw.col("day").shift(-1).over("user_id", "segment", order_by="day")
     gaps = days.join(scope, on="user_id", how="inner").with_columns(nxt.alias("__next"))
@@ -423,11 +430,16 @@ def repurchase_cycle(
     )
     counts = collect(gaps.group_by("segment", "duration", "event").agg(nw.len().alias("count")))
     counts = counts.with_columns(pl.col("segment").cast(pl.String), pl.col("count").cast(pl.Int64))
-    counts = merge_segments(counts, groups)
     med = median_survival(kaplan_meier(counts, alpha=alpha))
     totals = counts.group_by("segment").agg(
         pl.col("count").sum().alias("n"), (pl.col("count") * pl.col("event")).sum().alias("events")
     )
-    out = med.join(totals, on="segment", how="left")
-    events = pl.col("events").cast(pl.Int64)
-    return _headline(out, "repurchase_cycle", label, pl.col("median"), pl.col("n"), events)
+    out = med.join(totals, on="segment", how="left").select(
+        "segment",
+        pl.col("median").alias("value"),
+        "ci_low",
+        "ci_high",
+        "n",
+        pl.col("events").cast(pl.Int64),
+    )
+    return headline(out, "repurchase_cycle", label)

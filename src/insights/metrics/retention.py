@@ -1,8 +1,8 @@
-"""Survival retention: Kaplan–Meier curves by group and their headline points.
+"""Survival retention: Kaplan–Meier curves by segment and their headline points.
 
-:func:`retention_curves` is the general engine (any start event, several by-columns,
-left truncation, case weights; medians and RMST); :func:`retention_curve` and
-:func:`retention_rates` are the cohort views used by the KPI scorecard.
+:func:`retention_curves` is the one survival path (any origin, several by-columns,
+left truncation, case weights; medians and RMST); :func:`retention_rates` reads the
+DN points of the acquisition cohort's curve, as the KPI scorecard reports them.
 
 Population: users acquired in the period (``first_seen_at`` in it), observed up to
 the dataset's ``as_of``. Lifetimes as in :mod:`insights.metrics.lifetimes` (churn =
@@ -26,23 +26,23 @@ from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, where_expr
-from insights.metrics.activity_days import DEFAULT_SOURCES
+from insights.metrics.activity_days import DEFAULT_ACTIVITY
 from insights.metrics.durations import (
-    Start,
+    Origin,
     by_columns,
     check_columns,
-    check_start,
+    check_origin,
     durations_of,
     unit_columns,
     units_of,
 )
-from insights.metrics.lifetimes import survival_counts
+from insights.metrics.lifetimes import _survival_counts
 from insights.stats.curves import SurvivalCurves, survival_curves
 from insights.stats.km import kaplan_meier, survival_at
 
-__all__ = ["retention_rates", "retention_curve", "retention_curves"]
+__all__ = ["retention_rates", "retention_curves"]
 
-_CHURN_STARTS = ("first_seen", "experiment")
+_CHURN_ORIGINS = ("first_seen", "experiment")
 _WHAT_ENDS = {
     "first_seen": "churn",
     "experiment": "churn",
@@ -51,65 +51,39 @@ _WHAT_ENDS = {
 }
 
 
-def retention_curve(
+def retention_rates(
     dataset: Dataset,
     *,
     period: PeriodLike,
+    timeline: Sequence[int] = (7, 30, 60),
     by: str | None = None,
     where: Where = None,
     churn_gap: int = 30,
     alpha: float = 0.05,
-    sources: Sequence[str] = DEFAULT_SOURCES,
+    activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> pl.DataFrame:
-    """Kaplan–Meier retention curve of users acquired in ``period``, per segment.
+    """DN retention S(N) of users acquired in ``period`` for each day N of ``timeline``.
+
+    The points of :func:`retention_curves` (``origin="first_seen"``) for the users
+    acquired in ``period``, as headline rows.
 
     Parameters
     ----------
     dataset
         The data (``as_of`` = observation end).
     period
-        Acquisition period (``2024``, ``"2024Q4"``, ``(start, end)``).
+        Acquisition period (``2024``, ``"2024Q4"``, ``"2024-11"``, ``(start, end)``).
+    timeline
+        The days N (default 7, 30, 60).
     by, where
-        Segment column and filter on users columns.
+        Users column giving ``segment`` (``"all"`` when None) and a filter on users
+        columns.
     churn_gap
         Days without activity that make a churn (default 30).
     alpha
         1 - confidence level of the pointwise log-log CI.
-    sources
+    activity
         Activity tables (default views, interactions, orders; day 0 always counts).
-
-    Returns
-    -------
-    polars.DataFrame
-        ``segment, t, survival, ci_low, ci_high, at_risk, events, censored`` (see
-        :func:`insights.stats.kaplan_meier`): ``survival`` at t is the share of the
-        cohort still retained on day t, S(t) = P(L >= t). One collect (the counts).
-    """
-    counts = survival_counts(
-        dataset, period=period, by=by, where=where, churn_gap=churn_gap, sources=sources
-    )
-    return kaplan_meier(counts, alpha=alpha)
-
-
-def retention_rates(
-    dataset: Dataset,
-    *,
-    period: PeriodLike,
-    days: Sequence[int] = (7, 30, 60),
-    by: str | None = None,
-    where: Where = None,
-    churn_gap: int = 30,
-    alpha: float = 0.05,
-    sources: Sequence[str] = DEFAULT_SOURCES,
-) -> pl.DataFrame:
-    """DN retention S(N) of users acquired in ``period`` for each N in ``days``.
-
-    Parameters
-    ----------
-    dataset, period, by, where, churn_gap, alpha, sources
-        As :func:`retention_curve`.
-    days
-        The days N (default 7, 30, 60).
 
     Returns
     -------
@@ -129,26 +103,26 @@ def retention_rates(
     D7 = S(7) = 2/3 (only user 2 has L < 7); D30 = 1/3.
 
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> t0 = dt.datetime(2024, 1, 1, 12)
-    >>> ds = frames_dataset(
+    >>> ds = ins.frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [t0] * 3}),
     ...     views=pl.DataFrame({"user_id": [1, 3, 3, 3], "watch_seconds": [60.0] * 4,
     ...                         "started_at": [t0 + dt.timedelta(days=d) for d in (10, 20, 45, 70)]}),
     ...     as_of="2024-03-31",
     ... )
-    >>> r = retention_rates(ds, period="2024Q1", days=(7, 30))
+    >>> r = ins.retention_rates(ds, period="2024Q1", timeline=(7, 30))
     >>> r.select("metric", "value", "n").rows()
     [('retention_d7', 0.6666666666666666, 3), ('retention_d30', 0.3333333333333333, 3)]
     """
-    if not days:
-        raise ValueError("days must name at least one day, e.g. days=(7, 30, 60)")
+    if not timeline:
+        raise ValueError("timeline must name at least one day, e.g. timeline=(7, 30, 60)")
     label = parse_period(period).label
-    counts = survival_counts(
-        dataset, period=period, by=by, where=where, churn_gap=churn_gap, sources=sources
+    counts = _survival_counts(
+        dataset, period=period, by=by, where=where, churn_gap=churn_gap, activity=activity
     )
     km = kaplan_meier(counts, alpha=alpha)
-    points = survival_at(km, [int(d) for d in days])
+    points = survival_at(km, t=[int(d) for d in timeline])
     sizes = counts.group_by("segment").agg(pl.col("count").sum().cast(pl.Int64).alias("n"))
     out = points.join(sizes, on="segment", how="left")
     return out.select(
@@ -171,7 +145,7 @@ def retention_curves(
     by: str | Sequence[str] | None = None,
     churn_gap: int = 30,
     as_of: dt.datetime | dt.date | str | None = None,
-    start: Start = "first_seen",
+    origin: Origin = "first_seen",
     alpha: float = 0.05,
     timeline: Sequence[float] | None = None,
     tau: float | None = None,
@@ -179,32 +153,33 @@ def retention_curves(
     period: PeriodLike | None = None,
     entry: str | None = None,
     weights: str | None = None,
-    sources: Sequence[str] = DEFAULT_SOURCES,
+    activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> SurvivalCurves:
-    """Kaplan–Meier survival curves by group, with medians and RMST, in one call.
+    """Kaplan–Meier survival curves by segment, with medians and RMST, in one call.
 
     Per-unit durations are built lazily in the data engine
-    (:mod:`insights.metrics.durations`), aggregated there to one row per group x
+    (:mod:`insights.metrics.durations`), aggregated there to one row per segment x
     entry x duration x event, and only those counts are collected (once) and
     fitted with weights, which gives exactly the fit on the per-unit rows: 10M
-    users cost what the number of distinct durations costs.
+    users cost what the number of distinct durations costs. This is the one survival
+    path of the package: every retention curve, median and RMST comes from here.
 
     Parameters
     ----------
     dataset
         The data.
     by
-        None (one curve, group ``"all"``), a column or a list of columns of the
-        users table (for ``start="experiment"`` also of the experiments table, e.g.
+        None (one curve, segment ``"all"``), a column or a list of columns of the
+        users table (for ``origin="experiment"`` also of the experiments table, e.g.
         ``["experiment", "arm"]``). Values are compared as strings, nulls become
-        ``"unknown"``; several columns give groups labelled ``"a · b"``.
+        ``"unknown"``; several columns give segments labelled ``"a · b"``.
     churn_gap
         Days without activity that make a churn (``first_seen``, ``experiment``;
-        not used by the other start events).
+        not used by the other origins).
     as_of
         Observation end; overrides ``dataset.as_of`` (a date means the end of the day).
-    start
-        What T measures (S(t) = P(T > t) throughout):
+    origin
+        What starts the clock, and so what T measures (S(t) = P(T > t) throughout):
         ``"first_seen"`` churn lifetime from acquisition (default; censoring as in
         :mod:`insights.metrics.lifetimes`), ``"first_order"`` days from the first paid
         order to the second (buyers only), ``"community_join"`` days from the first
@@ -215,9 +190,9 @@ def retention_curves(
     timeline
         Times at which ``table`` is reported (default every time of the fit).
     tau
-        RMST horizon in days. Default: min(90, the largest t at which every group
+        RMST horizon in days. Default: min(90, the largest t at which every segment
         still has at least 10 units at risk), so the area is never extrapolated past
-        a thin tail (``metrics.md``'s 90 days when the data allow).
+        a thin tail (``docs/metrics.md``'s 90 days when the data allow).
     where
         Filter on unit columns (users; for ``experiment`` also experiments columns),
         as ``{column: value | [values]}`` or a narwhals expression.
@@ -228,22 +203,23 @@ def retention_curves(
         a unit counts as at risk only from its entry on (lifelines' ``entry=``).
     weights
         Column of non-negative case weights (null = 0), summed into ``count``.
-    sources
-        Activity tables for the churn definition.
+    activity
+        Activity tables for the churn definition (default views, interactions, orders).
 
     Returns
     -------
     SurvivalCurves
-        ``table`` (``group, <by>, t, survival, ci_low, ci_high, at_risk, events,
+        ``table`` (``segment, <by>, t, survival, ci_low, ci_high, at_risk, events,
         censored``), ``summary`` (n, events, censored, Brookmeyer–Crowley median with
-        CI, ``tau``, RMST with Greenwood-type SE and CI), ``counts`` (``group, <by>,
-        entry, duration, event, count``), and the settings used.
+        CI, ``tau``, RMST with Greenwood-type SE and CI), ``counts`` (``segment, <by>,
+        entry, duration, event, count``), and the settings used. One collect (the
+        counts).
 
     Raises
     ------
     ValueError
         With the argument to change: unknown ``by``/``entry``/``weights`` column or
-        ``start``, ``churn_gap`` < 1, no units in scope (e.g. ``as_of`` before all
+        ``origin``, ``churn_gap`` < 1, no units in scope (e.g. ``as_of`` before all
         data), all units censored, entry after duration, negative weights.
 
     Examples
@@ -253,24 +229,24 @@ def retention_curves(
     (T = 90 - 30 + 1 = 61). S(7) = 2/3, S(30) = 1/3.
 
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> t0 = dt.datetime(2024, 1, 1, 12)
-    >>> ds = frames_dataset(
+    >>> ds = ins.frames_dataset(
     ...     users=pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [t0] * 3}),
     ...     views=pl.DataFrame({"user_id": [1, 3, 3, 3], "watch_seconds": [60.0] * 4,
     ...                         "started_at": [t0 + dt.timedelta(days=d) for d in (10, 20, 45, 70)]}),
     ...     as_of="2024-03-31",
     ... )
-    >>> curves = retention_curves(ds)
+    >>> curves = ins.retention_curves(ds)
     >>> curves.at([7, 30]).select("t", "survival").rows()
     [(7, 0.6666666666666666), (30, 0.3333333333333333)]
     >>> curves.summary.select("n", "events", "median").row(0)
     (3, 2, 11.0)
     """
-    check_start(start)
+    check_origin(origin)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1 (0.05 for 95% intervals), got {alpha!r}")
-    churn = start in _CHURN_STARTS
+    churn = origin in _CHURN_ORIGINS
     if churn and (
         isinstance(churn_gap, bool) or not isinstance(churn_gap, int | float) or churn_gap < 1
         or churn_gap != int(churn_gap)
@@ -280,10 +256,10 @@ def retention_curves(
         )
     ds = dataset if as_of is None else dataset.with_as_of(as_of)
     by_cols = by_columns(by)
-    available = unit_columns(ds, start=start)
+    available = unit_columns(ds, origin=origin)
     check_columns(available, by=by_cols, entry=entry, weights=weights, where=where)
 
-    units = units_of(ds, start=start)
+    units = units_of(ds, origin=origin)
     cond = where_expr(where)
     if cond is not None:
         units = units.filter(cond)
@@ -297,7 +273,7 @@ def retention_curves(
         raise ValueError(
             f"entry column {entry!r} must hold whole days (an integer type), got {schema[entry]}"
         )
-    keep = ["user_id", "first_seen_day"] + (["assigned_day"] if start == "experiment" else [])
+    keep = ["user_id", "first_seen_day"] + (["assigned_day"] if origin == "experiment" else [])
     units = units.select(
         *keep,
         *[nw.col(c).cast(nw.String).fill_null("unknown").alias(c) for c in by_cols],
@@ -307,45 +283,45 @@ def retention_curves(
         (nw.col(weights).cast(nw.Float64).fill_null(0.0) if weights else nw.lit(1.0)).alias("__w"),
     )
     lives = durations_of(
-        ds, units, start=start, churn_gap=int(churn_gap) if churn else 30, sources=sources
+        ds, units, origin=origin, churn_gap=int(churn_gap) if churn else 30, activity=activity
     )
     agg = nw.col("__w").sum() if weights else nw.len()
     counts = collect(lives.group_by(*by_cols, "entry", "duration", "event").agg(agg.alias("count")))
     counts = _tidy_counts(counts, by_cols)
-    _check_counts(counts, ds, start=start, churn=churn, entry=entry, weights=weights)
+    _check_counts(counts, ds, origin=origin, churn=churn, entry=entry, weights=weights)
     return survival_curves(
         counts,
         by=by_cols,
         alpha=alpha,
         timeline=timeline,
         tau=tau,
-        start=start,
+        origin=origin,
         churn_gap=int(churn_gap) if churn else None,
         as_of=ds.as_of,
     )
 
 
 def _tidy_counts(counts: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
-    group = (
+    segment = (
         pl.lit("all", dtype=pl.String)
         if not by
         else pl.concat_str([pl.col(c) for c in by], separator=" · ")
     )
     return counts.select(
-        group.alias("group"),
+        segment.alias("segment"),
         *[pl.col(c).cast(pl.String) for c in by],
         pl.col("entry").cast(pl.Int64),
         pl.col("duration").cast(pl.Int64),
         pl.col("event").cast(pl.Int64),
         pl.col("count").cast(pl.Float64),
-    ).sort("group", "entry", "duration", "event")
+    ).sort("segment", "entry", "duration", "event")
 
 
 def _check_counts(
     counts: pl.DataFrame,
     ds: Dataset,
     *,
-    start: str,
+    origin: str,
     churn: bool,
     entry: str | None,
     weights: str | None,
@@ -362,13 +338,13 @@ def _check_counts(
                 f"as_of {when} is before the first user is seen ({first:%Y-%m-%d}); choose a later as_of"
             )
         raise ValueError(
-            f"no units to follow from start={start!r} up to as_of {when}: check where=, period=, "
-            "as_of= (and weights=) or choose another start"
+            f"no units to follow from origin={origin!r} up to as_of {when}: check where=, period=, "
+            "as_of= (and weights=) or choose another origin"
         )
-    totals = counts.group_by("group").agg(pl.col("count").sum())
-    empty = totals.filter(pl.col("count") <= 0)["group"].to_list()
+    totals = counts.group_by("segment").agg(pl.col("count").sum())
+    empty = totals.filter(pl.col("count") <= 0)["segment"].to_list()
     if empty:
-        raise ValueError(f"groups {sorted(empty)} have zero total weight; drop them with where=")
+        raise ValueError(f"segments {sorted(empty)} have zero total weight; drop them with where=")
     late = counts.filter(pl.col("entry") > pl.col("duration"))
     if late.height:
         raise ValueError(
@@ -378,6 +354,6 @@ def _check_counts(
     if (counts["event"] * counts["count"]).sum() <= 0:
         fix = "a later as_of= or a smaller churn_gap=" if churn else "a later as_of="
         raise ValueError(
-            f"all {counts['count'].sum():g} units are censored: no {_WHAT_ENDS[start]} is observed "
+            f"all {counts['count'].sum():g} units are censored: no {_WHAT_ENDS[origin]} is observed "
             f"by as_of {when}, so every curve stays at 1; choose {fix}"
         )

@@ -1,5 +1,8 @@
 """The three-dimensional retention index of seed document 000 §2.2, for any two years.
 
+``ins.retention_index(ds, period=2024, baseline=2021)``: ``period`` is the year
+compared, ``baseline`` the year it is measured against (default the year before).
+
 000 §2.2 describes retention on three dimensions and compares them across years
 (industry averages, 2021 → 2024): **D30 retention** 48% → 35%, **60-day repurchase**
 40% → 28%, and **90-day activity** ("watched at least one live every month")
@@ -8,7 +11,7 @@
 into one number. So the index here *is* the three components. Each comes with its
 CI, its change between the two years in percentage points (with CI and p-value),
 and ``index`` = 100 × value(year 2) / value(year 1) (year 1 = 100). No composite
-score is invented. Definitions are those of ``metrics.md``:
+score is invented. Definitions are those of ``docs/metrics.md``:
 
 - ``retention_d30``: Kaplan–Meier S(30) of users acquired in the year
   (:func:`insights.metrics.retention.retention_rates`; log-log CI).
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +35,7 @@ import polars as pl
 from scipy.stats import norm
 
 from insights.data.dataset import Dataset
-from insights.metrics._periods import parse_period
+from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where
 from insights.metrics.activity import activity_90d
 from insights.metrics.activity_days import as_of_day
@@ -158,7 +160,8 @@ def _activity(
 def retention_index(
     dataset: Dataset,
     *,
-    years: Sequence[int] = (2023, 2024),
+    period: PeriodLike | None = None,
+    baseline: PeriodLike | None = None,
     by: str | None = None,
     where: Where = None,
     churn_gap: int = 30,
@@ -171,8 +174,12 @@ def retention_index(
     ----------
     dataset
         The data (``as_of`` = observation end).
-    years
-        (base year, compared year), e.g. ``(2021, 2024)`` for 000's baseline.
+    period
+        The calendar year compared (``2024`` or ``"2024"``); default the last year
+        whose 31 December is on or before ``as_of``.
+    baseline
+        The calendar year it is measured against (index 100), e.g. ``2021`` for
+        000's baseline; default the year before ``period``.
     by, where
         Users column to split every component by, and a filter on users columns.
     churn_gap
@@ -186,25 +193,32 @@ def retention_index(
     -------
     RetentionIndex
         ``components`` (tidy, one row per metric × segment × year) and ``changes``
-        (compared year − base year per metric × segment). The two years' populations
+        (``period`` − ``baseline`` per metric × segment). The two years' populations
         are treated as independent. For ``active_90d`` the active bases of two years
         can share users, so that interval is conservative.
 
     Examples
     --------
+    User 1 (first seen 2023-09-15) orders on Oct 15 and Nov 15 and watches on Dec 15;
+    user 2 (first seen 2024-09-15) never comes back. 2023: D30 1 (churn after day 30),
+    repurchase 1/1, active in each month from Oct 1 1/1; 2024: 0 on all three.
+
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> d = dt.datetime
-    >>> ds = frames_dataset(users=pl.DataFrame({"user_id": [1, 2],
-    ...     "first_seen_at": [d(2023, 3, 1), d(2024, 3, 1)]}),
-    ...     orders=pl.DataFrame({"order_id": [1], "user_id": [1], "ordered_at": [d(2023, 3, 1)],
-    ...                          "amount": [9.0]}), as_of="2024-12-31")
-    >>> ri = retention_index(ds, years=(2023, 2024))
-    >>> ri.components.filter(pl.col("metric") == "retention_d30").select("year", "value").rows()
-    [(2023, 0.0), (2024, 0.0)]
+    >>> ds = ins.frames_dataset(
+    ...     users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [d(2023, 9, 15), d(2024, 9, 15)]}),
+    ...     orders=pl.DataFrame({"order_id": [1, 2, 3], "user_id": [1, 1, 2], "amount": [9.0] * 3,
+    ...                          "ordered_at": [d(2023, 10, 15), d(2023, 11, 15), d(2024, 9, 15)]}),
+    ...     views=pl.DataFrame({"user_id": [1], "started_at": [d(2023, 12, 15)], "watch_seconds": [60.0]}),
+    ...     as_of="2024-12-31")
+    >>> ri = ins.retention_index(ds, period=2024, baseline=2023)
+    >>> ri.summary.select("metric", "2023", "2024", "change_pp").rows()
+    [('retention_d30', 1.0, 0.0, -100.0), ('repurchase_60d', 1.0, 0.0, -100.0), ('active_90d', 1.0, 0.0, -100.0)]
     """
-    if len(years) != 2 or not all(isinstance(y, int) for y in years):
-        raise ValueError(f"years must be two calendar years, e.g. (2021, 2024); got {years!r}")
+    comp = _year(period, "period") if period is not None else _last_full_year(dataset)
+    base = _year(baseline, "baseline") if baseline is not None else comp - 1
+    years = (base, comp)
     if activity_quarter not in (1, 2, 3, 4):
         raise ValueError(f"activity_quarter must be 1, 2, 3 or 4, got {activity_quarter!r}")
     names = dataset.table("users").collect_schema().names()
@@ -214,7 +228,13 @@ def retention_index(
     parts: list[pl.DataFrame] = []
     for year in years:
         d30 = retention_rates(
-            dataset, period=year, days=(30,), by=by, where=where, churn_gap=churn_gap, alpha=alpha
+            dataset,
+            period=year,
+            timeline=(30,),
+            by=by,
+            where=where,
+            churn_gap=churn_gap,
+            alpha=alpha,
         ).with_columns(pl.lit(f"users acquired in {year}").alias("population"))
         rep = repurchase_rate(dataset, period=year, by=by, where=where, alpha=alpha)
         rep = rep.with_columns(pl.lit(f"buyers with first order in {year}").alias("population"))
@@ -231,7 +251,6 @@ def retention_index(
         pl.col("n").fill_null(0).cast(pl.Int64)
     )
     rows: list[dict[str, Any]] = []
-    base, comp = years
     for key, frame in components.group_by("metric", "segment"):
         by_year = {r["year"]: r for r in frame.iter_rows(named=True)}
         empty = {"value": None, "n": 0, "ci_low": None, "successes": None}
@@ -248,6 +267,25 @@ def retention_index(
         pl.col("metric").replace_strict(order), "segment", "year", nulls_last=True
     )
     return RetentionIndex(components=components, changes=changes, years=(base, comp))
+
+
+def _year(value: PeriodLike, name: str) -> int:
+    """The calendar year named by ``value`` (``2024`` or ``"2024"``), or a ``ValueError``."""
+    try:
+        label = parse_period(value).label
+    except ValueError:
+        label = ""
+    if not (len(label) == 4 and label.isdigit()):
+        raise ValueError(
+            f"{name} must be a calendar year, e.g. period=2024, baseline=2021; got {value!r}"
+        )
+    return int(label)
+
+
+def _last_full_year(dataset: Dataset) -> int:
+    """The last calendar year whose 31 December is on or before ``as_of``."""
+    as_of = dataset.as_of.date()
+    return as_of.year if (as_of.month, as_of.day) == (12, 31) else as_of.year - 1
 
 
 def _changes_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:

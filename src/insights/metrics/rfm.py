@@ -86,8 +86,8 @@ def rfm_scores(
     """Per-buyer RFM values, scores and segment name at date d: a LAZY frame (not collected).
 
     This is the per-user frame, left in the data engine on purpose (it has one row per
-    buyer); collect it yourself (``insights.data._backend.collect``) only when you need
-    the rows, or use :func:`rfm_segments` for the small summary.
+    buyer); collect it yourself (``.collect()``) only when you need the rows, or use
+    :func:`rfm_segments` for the small summary.
 
     Parameters
     ----------
@@ -109,13 +109,12 @@ def rfm_scores(
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
-    >>> from insights.data._backend import collect
+    >>> import insights as ins
     >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1)] * 2})
     >>> orders = pl.DataFrame({"order_id": [1, 2, 3], "user_id": [1, 1, 2], "amount": [5.0, 5.0, 3.0],
     ...     "ordered_at": [dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 30), dt.datetime(2024, 1, 5)]})
-    >>> ds = frames_dataset(users=users, orders=orders, as_of="2024-03-31")
-    >>> collect(rfm_scores(ds, at="2024Q1")).sort("user_id").select("r", "f", "m").rows()
+    >>> ds = ins.frames_dataset(users=users, orders=orders, as_of="2024-03-31")
+    >>> ins.rfm_scores(ds, at="2024Q1").collect().sort("user_id").select("r", "f", "m").rows()
     [(3, 3, 3), (1, 1, 1)]
     """
     if window is not None and window < 1:
@@ -184,12 +183,12 @@ def rfm_segments(
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1)] * 2})
     >>> orders = pl.DataFrame({"order_id": [1, 2, 3], "user_id": [1, 1, 2], "amount": [5.0, 5.0, 3.0],
     ...     "ordered_at": [dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 30), dt.datetime(2024, 1, 5)]})
-    >>> ds = frames_dataset(users=users, orders=orders, as_of="2024-03-31")
-    >>> rfm_segments(ds, at="2024Q1").filter(pl.col("users") > 0).select("rfm_segment", "users", "gmv_share").rows()
+    >>> ds = ins.frames_dataset(users=users, orders=orders, as_of="2024-03-31")
+    >>> ins.rfm_segments(ds, at="2024Q1").filter(pl.col("users") > 0).select("rfm_segment", "users", "gmv_share").rows()
     [('loyal', 1, 0.7692307692307693), ('hibernating', 1, 0.23076923076923078)]
     """
     scores = rfm_scores(

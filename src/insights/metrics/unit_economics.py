@@ -22,8 +22,8 @@ counts change:
 The survivors' part scales up by S^(k-1) >= 1; the churned part scales *down* by
 (1 - S^k)/(1 - S), which lies in (k, 1): fewer users churn, so fewer are left to
 come back (it tends to k as S(t - g) -> 1 and to 1 as S(t - g) -> 0; 0 < t <= g has
-no churned spend). The two bracketed parts are read from the curve: ``survivor_value``
-and ``value - survivor_value``. With no reactivated spend (ρ = 0) this is the plain
+no churned spend). The two bracketed parts are read from the curve:
+``daily_survivor_value`` and ``daily_value - daily_survivor_value``. With no reactivated spend (ρ = 0) this is the plain
 scaled-hazard formula LTV' = Σ S(t)^(k-1)·a(t).
 
 Measured on the simulator (200k users, seed 42, 2023 cohort, 365 days): D30
@@ -50,56 +50,62 @@ def ltv_cac(
     *,
     period: PeriodLike,
     by: str | None = "channel",
+    where: Where = None,
     margin: float = 0.3,
     horizon: int = 365,
     discount_monthly: float = 0.0,
 ) -> pl.DataFrame:
-    """LTV/CAC and payback days of the users acquired in ``period``, per ``by`` group.
+    """LTV/CAC and payback days of the users acquired in ``period``, per ``by`` segment.
+
+    ``by`` and the columns of ``where`` must be columns of both ``spend`` and
+    ``users`` (``channel``, ``platform``): spend is not per user (see
+    :func:`insights.metrics.growth.cac`).
 
     Returns
     -------
     polars.DataFrame
-        ``group, period, n, cac, ltv_gmv, ltv_margin, ltv_cac, payback_days, model``:
-        ``ltv_margin`` = margin · projected LTV(horizon); ``ltv_cac`` = ltv_margin / cac
-        (null without spend); ``payback_days`` null when not reached within the horizon.
-        Needs the ``spend`` table (``by`` must be a spend column, e.g. channel).
+        ``segment, period, n, cac, ltv_gmv, ltv_margin, value, payback_days, model``:
+        ``ltv_margin`` = margin · projected LTV(horizon); ``value`` = LTV/CAC =
+        ltv_margin / cac (null without spend); ``payback_days`` null when not reached
+        within the horizon. Needs the ``spend`` table.
     """
     if not 0 < margin <= 1:
         raise ValueError(f"margin must be in (0, 1] (contribution margin on GMV), got {margin!r}")
     p = parse_period(period)
-    costs = cac(dataset, period=period, by=by)
+    costs = cac(dataset, period=period, by=by, where=where)
     daily = projected_ltv(
         dataset,
         horizon=horizon,
         by=by,
+        where=where,
         period=period,
         discount_monthly=discount_monthly,
         curve=True,
     )
-    costs = costs.select(pl.col("segment").alias("group"), pl.col("value").alias("cac"))
+    costs = costs.select("segment", pl.col("value").alias("cac"))
     out = (
-        daily.group_by("group")
-        .agg(pl.col("ltv").last(), pl.col("model").first(), pl.col("n").first())
-        .join(costs, on="group", how="left")
+        daily.group_by("segment")
+        .agg(pl.col("value").last().alias("ltv"), pl.col("model").first(), pl.col("n").first())
+        .join(costs, on="segment", how="left")
     )
-    paid = daily.join(costs, on="group", how="left").filter(pl.col("ltv") * margin >= pl.col("cac"))
-    payback = paid.group_by("group").agg(pl.col("t").min().alias("payback_days"))
+    paid = daily.join(costs, on="segment", how="left").filter(
+        pl.col("value") * margin >= pl.col("cac")
+    )
+    payback = paid.group_by("segment").agg(pl.col("t").min().alias("payback_days"))
     return (
-        out.join(payback, on="group", how="left")
+        out.join(payback, on="segment", how="left")
         .select(
-            "group",
+            "segment",
             pl.lit(p.label).alias("period"),
             "n",
             "cac",
             pl.col("ltv").alias("ltv_gmv"),
             (pl.col("ltv") * margin).alias("ltv_margin"),
-            pl.when(pl.col("cac") > 0)
-            .then(pl.col("ltv") * margin / pl.col("cac"))
-            .alias("ltv_cac"),
+            pl.when(pl.col("cac") > 0).then(pl.col("ltv") * margin / pl.col("cac")).alias("value"),
             pl.col("payback_days").cast(pl.Int64),
             "model",
         )
-        .sort("group")
+        .sort("segment")
     )
 
 
@@ -122,7 +128,7 @@ def retention_ltv_elasticity(
     dataset: Dataset,
     *,
     lift: float = 0.10,
-    day: int = 30,
+    retention_day: int = 30,
     horizon: int = 365,
     by: str | None = None,
     where: Where = None,
@@ -130,7 +136,7 @@ def retention_ltv_elasticity(
     discount_monthly: float = 0.0,
     churn_gap: int = 30,
 ) -> pl.DataFrame:
-    """LTV change when the hazard is scaled so that D``day`` retention rises by ``lift`` (relative).
+    """LTV change when the hazard is scaled so that D``retention_day`` retention rises by ``lift``.
 
     Survivors' spend scales with S^(k-1), churned users' spend with
     (1 - S(t-g)^k) / (1 - S(t-g)); the derivation is in the module docstring.
@@ -140,8 +146,8 @@ def retention_ltv_elasticity(
     dataset
         The data, as for :func:`insights.metrics.ltv_projection.projected_ltv`.
     lift
-        Relative rise of D``day`` retention (0.10 = +10%).
-    day
+        Relative rise of D``retention_day`` retention (0.10 = +10%).
+    retention_day
         The retention day the lift is set on (default 30).
     horizon, by, where, period, discount_monthly, churn_gap
         Passed to :func:`~insights.metrics.ltv_projection.projected_ltv`.
@@ -149,9 +155,9 @@ def retention_ltv_elasticity(
     Returns
     -------
     polars.DataFrame
-        ``group, retention, retention_new, hazard_scale, ltv, ltv_new, ltv_change,
-        elasticity``: ``hazard_scale`` = k (S' = S^k), ``ltv_change`` relative,
-        ``elasticity`` = ltv_change / lift.
+        ``segment, retention, retention_new, hazard_scale, ltv, ltv_new, value,
+        elasticity``: ``hazard_scale`` = k (S' = S^k), ``value`` = the relative LTV
+        change ltv_new / ltv - 1, ``elasticity`` = value / lift.
     """
     if lift <= 0:
         raise ValueError(f"lift must be > 0 (0.10 = D30 retention up 10% relative), got {lift!r}")
@@ -160,18 +166,18 @@ def retention_ltv_elasticity(
         discount_monthly=discount_monthly, churn_gap=churn_gap, curve=True,
     )  # fmt: skip
     rows = []
-    for group, part in daily.group_by("group", maintain_order=True):
+    for group, part in daily.group_by("segment", maintain_order=True):
         s = part["survival"].to_numpy()
-        v = part["value"].to_numpy()
-        s_day = float(s[min(day, s.size - 1)])
+        v = part["daily_value"].to_numpy()
+        s_day = float(s[min(retention_day, s.size - 1)])
         target = (1 + lift) * s_day
         if not 0 < s_day < 1 or target >= 1:
             raise ValueError(
-                f"D{day} retention of group {group[0]!r} is {s_day:.3f}: a {lift:.0%} lift is not "
+                f"D{retention_day} retention of segment {group[0]!r} is {s_day:.3f}: a {lift:.0%} lift is not "
                 "possible (it must stay below 1); choose a smaller lift"
             )
         k = float(np.log(target) / np.log(s_day))
-        survivors = part["survivor_value"].to_numpy()
+        survivors = part["daily_survivor_value"].to_numpy()
         ltv = float(v.sum())
         ltv_new = float(
             (survivors * _survivor_scale(s, k)).sum()
@@ -180,14 +186,14 @@ def retention_ltv_elasticity(
         change = ltv_new / ltv - 1 if ltv > 0 else None
         rows.append(
             {
-                "group": group[0],
+                "segment": group[0],
                 "retention": s_day,
                 "retention_new": target,
                 "hazard_scale": k,
                 "ltv": ltv,
                 "ltv_new": ltv_new,
-                "ltv_change": change,
+                "value": change,
                 "elasticity": None if change is None else change / lift,
             }  # fmt: skip
         )
-    return pl.DataFrame(rows).sort("group")
+    return pl.DataFrame(rows).sort("segment")

@@ -1,65 +1,87 @@
 """insights.narrative: findings as sentences, built from the numbers, in Chinese and English.
 
-Every user-facing word comes from the message catalogs (``catalog_zh.yaml``,
-``catalog_en.yaml``); the documents' figures from the packaged ``seed_figures.csv``.
-Anything computed on fewer than ``min_cell`` users is never written out.
+Every user-facing word comes from the text catalogs (``catalog_zh.yaml``,
+``catalog_en.yaml``, shared with the tables, figures and report); what each metric is
+(unit, better direction) from the metric registry (:mod:`insights._registry`); the
+documents' figures from the packaged ``seed_figures.csv``. Anything computed on fewer
+than ``min_cell`` users is never written out.
+
+A report author reaches all of it through the front door, in four families:
+``ins.text_*`` (catalog lookups by key), ``ins.describe_*`` (sentences from metric
+rows, scorecards and comparisons), ``ins.table_*`` (display tables for
+``ins.format_table``) and ``ins.format_bullets`` / ``ins.format_paragraph``.
+``lang`` and ``min_cell`` default to the values set with ``ins.options``.
 
 Examples
 --------
->>> import insights.narrative as nr
->>> nr.describe_value({"metric": "retention_d30", "segment": "all", "value": 0.352,
-...                    "ci_low": 0.348, "ci_high": 0.356, "n": 1673}, lang="zh")
-'30日留存为35.2%（95%置信区间 34.8–35.6%；n = 1,673）。'
+>>> import insights as ins
+>>> ins.describe_value({"metric": "retention_d30", "segment": "all", "value": 0.352,
+...                     "ci_low": 0.348, "ci_high": 0.356, "n": 1673}, lang="en")
+'D30 retention was 35.2% (95% CI 34.8–35.6%; n = 1,673).'
+>>> with ins.options(lang="en", min_cell=2000):  # set once, for every call in the block
+...     ins.describe_value({"metric": "retention_d30", "segment": "all", "value": 0.352, "n": 1673})
+'D30 retention: fewer than 2000 users, not shown.'
 """
 
+from insights._registry import METRICS, MetricInfo, metric_info
 from insights.narrative.appendix import (
     DEFAULT_SEGMENTS,
-    definitions_table,
-    method_notes,
-    parameters_table,
+    describe_methods,
+    segment_columns,
+    table_definitions,
+    table_parameters,
 )
 from insights.narrative.catalog import (
     LANGS,
     Lang,
-    caption,
     catalog,
-    chapter_title,
-    heading,
-    message,
-    metric_label,
-    not_available,
-    unit_label,
-    value_label,
+    text_caption,
+    text_chapter,
+    text_heading,
+    text_message,
+    text_metric,
+    text_not_available,
+    text_segment,
+    text_unit,
 )
 from insights.narrative.compare import Change, change_test, compare_quarters
 from insights.narrative.documents import (
+    describe_documents,
     document_figures,
-    document_lines,
     document_vs_data,
     seed_figures,
 )
-from insights.narrative.experiments import effect_lines, simulator_truth, srm_sentence, srm_test
-from insights.narrative.playbook import PLAYBOOK, Play, open_gaps, playbook_lines, playbook_table
-from insights.narrative.registry import METRICS, MetricInfo, metric_info
+from insights.narrative.experiments import (
+    describe_effects,
+    describe_simulator_truth,
+    describe_srm,
+)
+from insights.narrative.playbook import (
+    PLAYBOOK,
+    Play,
+    describe_playbook,
+    open_gaps,
+    table_playbook,
+)
 from insights.narrative.sentences import (
-    bullets,
     describe_change,
     describe_spread,
     describe_value,
+    format_bullets,
+    format_paragraph,
     is_suppressed,
-    paragraph,
     significance,
 )
 from insights.narrative.summary import (
     AlertRule,
     Target,
-    alerts,
     default_alert_rules,
     default_targets,
-    key_findings,
-    scorecard_summary,
-    scorecard_table,
+    describe_alerts,
+    describe_findings,
+    kpi_summary,
     significance_marker,
+    table_scorecard,
 )
 
 __all__ = [
@@ -73,44 +95,44 @@ __all__ = [
     "MetricInfo",
     "Play",
     "Target",
-    "alerts",
-    "bullets",
-    "caption",
     "catalog",
     "change_test",
-    "chapter_title",
     "compare_quarters",
     "default_alert_rules",
     "default_targets",
-    "definitions_table",
+    "describe_alerts",
     "describe_change",
+    "describe_documents",
+    "describe_effects",
+    "describe_findings",
+    "describe_methods",
+    "describe_playbook",
+    "describe_simulator_truth",
     "describe_spread",
+    "describe_srm",
     "describe_value",
     "document_figures",
-    "document_lines",
     "document_vs_data",
-    "effect_lines",
-    "heading",
+    "format_bullets",
+    "format_paragraph",
     "is_suppressed",
-    "key_findings",
-    "message",
-    "method_notes",
+    "kpi_summary",
     "metric_info",
-    "metric_label",
-    "not_available",
     "open_gaps",
-    "paragraph",
-    "parameters_table",
-    "playbook_lines",
-    "playbook_table",
-    "scorecard_summary",
-    "scorecard_table",
     "seed_figures",
+    "segment_columns",
     "significance",
     "significance_marker",
-    "simulator_truth",
-    "srm_sentence",
-    "srm_test",
-    "unit_label",
-    "value_label",
+    "table_definitions",
+    "table_parameters",
+    "table_playbook",
+    "table_scorecard",
+    "text_caption",
+    "text_chapter",
+    "text_heading",
+    "text_message",
+    "text_metric",
+    "text_not_available",
+    "text_segment",
+    "text_unit",
 ]

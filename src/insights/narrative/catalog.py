@@ -1,44 +1,55 @@
-"""Message catalogs: every user-facing word of the narrative, in ``zh`` and ``en``.
+"""Text catalogs: every word a reader sees, in ``zh`` and ``en``.
 
-The catalogs are YAML files shipped inside the package (``catalog_zh.yaml``,
-``catalog_en.yaml``) with the same nested keys; a message is addressed by its dotted
-key (``"sentence.change_up"``) and filled with :meth:`str.format` fields.
+One catalog per language, for the narrative, table headers, figure labels (``figure.*``)
+and the report's cover (``report.*``): YAML files shipped inside the package
+(``catalog_zh.yaml``, ``catalog_en.yaml``) with the same nested keys. A message is
+addressed by its dotted key (``"sentence.change_up"``) and filled with
+:meth:`str.format` fields. Metric names are keyed by the registry's id templates
+(``metric.repurchase_{window}d``), so :func:`text_metric` names every id of a family.
+
+The lookups a report author calls are the ``text_*`` family of the front door
+(``ins.text_message``, ``ins.text_metric``, ``ins.text_segment``, ``ins.text_unit``,
+``ins.text_chapter``, ``ins.text_caption``, ``ins.text_heading``,
+``ins.text_not_available``): each takes the ``key`` it looks up, and ``lang``
+defaults to the language set with ``ins.options``.
 """
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import yaml
+
+from insights._options import LANGS, Lang, resolve_lang
+from insights._registry import resolve
 
 __all__ = [
     "Lang",
     "LANGS",
     "check_lang",
     "catalog",
-    "message",
-    "metric_label",
-    "unit_label",
-    "value_label",
-    "chapter_title",
-    "heading",
-    "caption",
+    "text_message",
+    "text_metric",
+    "text_unit",
+    "text_segment",
+    "text_chapter",
+    "text_heading",
+    "text_caption",
+    "text_not_available",
+    "NOT_AVAILABLE",
 ]
 
-#: The report languages.
-Lang = Literal["zh", "en"]
-LANGS: tuple[str, ...] = get_args(Lang)
 _HERE = Path(__file__).parent
 
 
-def check_lang(lang: str) -> Lang:
-    """``lang`` if it is a supported language, else a ``ValueError`` naming the choices."""
-    if lang not in LANGS:
-        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
-    return lang  # type: ignore[return-value]
+def check_lang(lang: str | None) -> Lang:
+    """``lang`` if it is a supported language (None: the one set with ``ins.options``).
+
+    Anything else raises a ``ValueError`` naming the choices.
+    """
+    return resolve_lang(lang)
 
 
 def _flatten(tree: dict[Any, Any], prefix: str = "") -> dict[str, str]:
@@ -57,44 +68,64 @@ def _flatten(tree: dict[Any, Any], prefix: str = "") -> dict[str, str]:
 
 
 @cache
-def catalog(lang: str) -> dict[str, str]:
-    """The flat ``{dotted key: message}`` catalog of ``lang`` (read once, cached).
-
-    Examples
-    --------
-    >>> catalog("en")["metric.retention_d30"]
-    'D30 retention'
-    """
-    lang = check_lang(lang)
+def _read(lang: Lang) -> dict[str, str]:
     with open(_HERE / f"catalog_{lang}.yaml", encoding="utf-8") as fh:
         return _flatten(yaml.safe_load(fh))
 
 
-def message(key: str, *, lang: str, **fields: Any) -> str:
-    """The message ``key`` of ``lang`` with ``fields`` filled in.
+def catalog(lang: Lang | None = None) -> dict[str, str]:
+    """The flat ``{dotted key: message}`` catalog of ``lang`` (read once, cached).
 
     Examples
     --------
-    >>> message("unit.points", lang="zh", x="1.3")
-    '1.3个百分点'
+    >>> catalog("en")["metric.aov"], catalog("en")["metric.retention_d{day}"]
+    ('AOV', 'D{day} retention')
     """
+    return _read(check_lang(lang))
+
+
+def text_message(key: str, *, lang: Lang | None = None, **fields: Any) -> str:
+    """The catalog message ``key`` in ``lang``, with ``fields`` filled in.
+
+    Parameters
+    ----------
+    key
+        A dotted catalog key (``"sig.footnote"``, ``"sentence.missing_table"``).
+    lang
+        ``"zh"`` or ``"en"`` (default: the language set with ``ins.options``).
+    **fields
+        The values of the message's ``{}`` fields.
+
+    Raises
+    ------
+    KeyError
+        When the catalog has no message ``key``.
+
+    Examples
+    --------
+    >>> import insights as ins
+    >>> ins.text_message("unit.points", lang="en", x="1.3")
+    '1.3 points'
+    """
+    lang = check_lang(lang)
     messages = catalog(lang)
     if key not in messages:
         raise KeyError(f"no message {key!r} in the {lang} catalog")
     return messages[key].format(**fields) if fields else messages[key]
 
 
-def unit_label(code: str, *, lang: str) -> str:
+def text_unit(key: str, *, lang: Lang | None = None) -> str:
     """The display name of a unit code of the calibration targets (``pct`` → "%").
 
     Unknown codes come back unchanged.
 
     Examples
     --------
-    >>> unit_label("yuan", lang="zh"), unit_label("days", lang="en"), unit_label("furlong", lang="en")
-    ('元', 'days', 'furlong')
+    >>> import insights as ins
+    >>> ins.text_unit("pct", lang="en"), ins.text_unit("days", lang="en"), ins.text_unit("furlong", lang="en")
+    ('%', 'days', 'furlong')
     """
-    return catalog(lang).get(f"unit_name.{code}", code)
+    return catalog(lang).get(f"unit_name.{key}", key)
 
 
 #: First line of a figure or table cell that has nothing to show because an optional
@@ -102,91 +133,97 @@ def unit_label(code: str, *, lang: str) -> str:
 NOT_AVAILABLE = "<!-- insights:not-available -->"
 
 
-def not_available(table: str, *, lang: str) -> str:
-    """What a figure or table cell prints when the optional ``table`` is absent.
+def text_not_available(key: str, *, lang: Lang | None = None) -> str:
+    """What a figure or table cell prints when the optional table ``key`` is absent.
+
+    The first line marks the cell (:data:`NOT_AVAILABLE`), so the report renderer
+    prints the sentence in place of the figure or table.
 
     Examples
     --------
-    >>> print(not_available("spend", lang="en"))  # doctest: +ELLIPSIS
+    >>> import insights as ins
+    >>> print(ins.text_not_available("spend", lang="en"))  # doctest: +ELLIPSIS
     <!-- insights:not-available -->
     This section needs the `spend` table, which this dataset does not have; ...
     """
-    return f"{NOT_AVAILABLE}\n{message('sentence.missing_table', lang=lang, table=table)}"
+    return f"{NOT_AVAILABLE}\n{text_message('sentence.missing_table', lang=lang, table=key)}"
 
 
-_PATTERNS = [
-    (re.compile(r"^retention_d(\d+)$"), "retention_d"),
-    (re.compile(r"^repurchase_(\d+)d$"), "repurchase_d"),
-    (re.compile(r"^first_purchase_(\d+)d$"), "first_purchase_d"),
-    (re.compile(r"^first_purchase_conversion_(\d+)d$"), "first_purchase_d"),  # calibration targets' id
-    (re.compile(r"^silent_reactivation_(\d+)d$"), "silent_reactivation_d"),
-    (re.compile(r"^public_to_private_conversion_(\d+)d$"), "public_to_private_conversion_d"),
-    (re.compile(r"^community_exit_rate_(\d+)d$"), "community_exit_rate_d"),
-    (re.compile(r"^gmv_share_top(\d+)pct_buyers$"), "gmv_share_top_pct"),
-    (re.compile(r"^order_(\d+)d$"), "order_d"),
-    (re.compile(r"^join_(\d+)d$"), "join_d"),
-    (re.compile(r"^gmv_(\d+)d$"), "gmv_d"),
-    (re.compile(r"^aov_(\d+)d$"), "aov_d"),
-    (re.compile(r"^interaction_rate_(\d+)d$"), "interaction_rate_d"),
-]
+def text_metric(key: str, *, lang: Lang | None = None) -> str:
+    """The display name of a metric id (``retention_d30`` → "D30 retention").
 
-
-def metric_label(metric: str, *, lang: str) -> str:
-    """The display name of a metric id (``retention_d30`` → "D30 retention" / "30日留存").
-
-    Unknown ids come back unchanged.
+    The catalog names each registered family under its template
+    (``metric.retention_d{day}: "D{day} retention"``); an entry for the id itself
+    (``metric.retention_d1``) wins. Ids neither named nor registered come back unchanged.
 
     Examples
     --------
-    >>> metric_label("retention_d14", lang="en")
-    'D14 retention'
+    >>> import insights as ins
+    >>> ins.text_metric("retention_d14", lang="en"), ins.text_metric("retention_d1", lang="en")
+    ('D14 retention', 'D1 retention')
     """
     messages = catalog(lang)
-    key = f"metric.{metric}"
-    if key in messages:
-        return messages[key]
-    for pattern, name in _PATTERNS:
-        match = pattern.match(metric)
-        if match:
-            return messages[f"metric_pattern.{name}"].format(n=match.group(1))
-    return metric
+    name = f"metric.{key}"
+    if name in messages:
+        return messages[name]
+    try:
+        info, params = resolve(key)
+    except ValueError:
+        return key
+    text = messages.get(f"metric.{info.template}")
+    return key if text is None else text.format(**params)
 
 
-def value_label(value: Any, *, lang: str) -> str:
-    """The display name of a category value (``gen_z`` → "Gen Z" / "Z世代"); others unchanged."""
-    text = str(value)
+def text_segment(key: Any, *, lang: Lang | None = None) -> str:
+    """The display name of a value of a ``segment`` column (``gen_z`` → "Gen Z").
+
+    The values of the users' category columns, experiment arms and names, and
+    lifecycle layers are named in the catalog; others come back unchanged (as text).
+
+    Examples
+    --------
+    >>> import insights as ins
+    >>> ins.text_segment("gen_z", lang="en"), ins.text_segment("xyz", lang="en")
+    ('Gen Z', 'xyz')
+    """
+    text = str(key)
     return catalog(lang).get(f"value.{text}", text)
 
 
-def chapter_title(chapter: int | str, *, lang: str) -> str:
+def text_chapter(key: int | str, *, lang: Lang | None = None) -> str:
     """The title of chapter ``0``–``8`` (8 is the appendix).
 
     Examples
     --------
-    >>> chapter_title(7, lang="zh")
-    '策略效果评估'
+    >>> import insights as ins
+    >>> ins.text_chapter(7, lang="en")
+    'Strategy effects'
     """
-    key = f"chapter.{int(chapter):02d}"
-    if key not in catalog(lang):
-        raise ValueError(f"chapter must be 0-8, got {chapter!r}")
-    return catalog(lang)[key]
+    name = f"chapter.{int(key):02d}"
+    messages = catalog(lang)
+    if name not in messages:
+        raise ValueError(f"chapter must be 0-8, got {key!r}")
+    return messages[name]
 
 
-def heading(section: str, *, lang: str, level: int = 2) -> str:
-    """A Markdown heading from the catalog's ``section.<section>`` (chapters print their own headings).
+def text_heading(key: str, *, lang: Lang | None = None, level: int = 2) -> str:
+    """A Markdown heading from the catalog's ``section.<key>`` (chapters print their own headings).
 
     Examples
     --------
-    >>> heading("key_findings", lang="zh")
-    '## 主要发现'
+    >>> import insights as ins
+    >>> ins.text_heading("key_findings", lang="en")
+    '## Key findings'
+    >>> ins.text_heading("alerts", lang="en", level=3)
+    '### Alerts'
     """
     if not 1 <= level <= 6:
         raise ValueError(f"level must be 1-6, got {level}")
-    return "#" * level + " " + message(f"section.{section}", lang=lang)
+    return "#" * level + " " + text_message(f"section.{key}", lang=lang)
 
 
-def caption(label: str, *, lang: str, default: str | None = None) -> str:
-    """The caption of figure/table ``label`` (``fig-…``/``tbl-…``) in ``lang``.
+def text_caption(key: str, *, lang: Lang | None = None, default: str | None = None) -> str:
+    """The caption of figure/table label ``key`` (``fig-…``/``tbl-…``) in ``lang``.
 
     Notebook ``#| fig-cap`` / ``#| tbl-cap`` options hold the English caption; a
     renderer can look the label up here to print it in the report's language.
@@ -194,13 +231,16 @@ def caption(label: str, *, lang: str, default: str | None = None) -> str:
 
     Examples
     --------
-    >>> caption("tbl-scorecard", lang="zh")
-    'KPI 记分卡'
+    >>> import insights as ins
+    >>> ins.text_caption("tbl-scorecard", lang="en")
+    'KPI scorecard'
     """
+    lang = check_lang(lang)
     messages = catalog(lang)
-    key = f"caption.{label}"
-    if key in messages:
-        return messages[key]
+    name = f"caption.{key}"
+    if name in messages:
+        return messages[name]
     if default is not None:
         return default
-    raise KeyError(f"no caption for {label!r} in the {lang} catalog")
+    raise KeyError(f"no caption for {key!r} in the {lang} catalog")
+

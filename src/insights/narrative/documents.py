@@ -4,7 +4,8 @@ The documents' figures are ``seed_figures.csv`` (a copy of the shared benchmark
 file, shipped in this package: seed file, section, metric, segment, period, value,
 unit, kind). :data:`DOC_MAP` says which of those rows quote the same quantity as
 one of our metrics (``retention_d30`` ↔ the documents' ``retention_30d``), for which
-of our segments.
+of our segments. At the front door, ``ins.describe_documents`` writes those
+comparisons for the rows of a metric frame.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Literal
 
 import polars as pl
 
-from insights.narrative.catalog import check_lang, message, metric_label
+from insights._options import Lang, resolve_min_cell
+from insights._registry import metric_info
+from insights.narrative.catalog import check_lang, text_message, text_metric
 from insights.narrative.numbers import fmt_ci, fmt_diff, fmt_value, is_missing
-from insights.narrative.registry import metric_info
 
 __all__ = [
     "DocRef",
@@ -29,7 +31,7 @@ __all__ = [
     "seed_figures_path",
     "document_figures",
     "document_vs_data",
-    "document_lines",
+    "describe_documents",
 ]
 
 DocKind = Literal["observed", "target", "projection", "case"]
@@ -129,11 +131,9 @@ DOC_MAP: dict[str, dict[str, list[DocRef]]] = {
     "repurchase_frequency_ratio": {"*": [R("repurchase_frequency_ratio", "private_domain")]},
     "aov_uplift": {
         "private vs public": [R("aov_premium_vs_public", "private_domain")],
-        "high_interaction vs ordinary": [R("aov_uplift", "high_interaction")],
+        "high vs ordinary": [R("aov_uplift", "high_interaction")],
     },
-    "repurchase_uplift": {
-        "high_interaction vs ordinary": [R("repurchase_uplift", "high_interaction")]
-    },
+    "repurchase_uplift": {"high vs ordinary": [R("repurchase_uplift", "high_interaction")]},
     "gmv_share_top20pct_buyers": _refs(all=[R("gmv_share", "high_value_users")]),
     "watch_minutes_per_session_mean": _refs(all=[R("watch_time_per_session", "all")]),
     "bounce_rate": _refs(all=[R("bounce_rate", "all")]),
@@ -176,7 +176,7 @@ def document_figures(
     *,
     segment: str = "all",
     period: str | None = None,
-    kinds: Sequence[DocKind] = ("observed", "target"),
+    statements: Sequence[DocKind] = ("observed", "target"),
 ) -> pl.DataFrame:
     """The documents' figures for ``metric`` in ``segment``, in the metric's own unit.
 
@@ -187,8 +187,9 @@ def document_figures(
     period
         The data's period (``2024Q4``, ``2024``): a document row of the same year is
         preferred, otherwise the latest dated one, otherwise an undated one.
-    kinds
-        Which kinds of document statements to return.
+    statements
+        Which kinds of document statement to return (``observed``, ``target``,
+        ``projection``, ``case``).
 
     Returns
     -------
@@ -205,14 +206,14 @@ def document_figures(
     """
     refs = DOC_MAP.get(metric, {})
     chosen = refs.get(segment, refs.get("*", []))
-    kind = metric_info(metric).kind
+    kind = metric_info(metric).unit
     seeds = seed_figures()
     frames = []
     for ref in chosen:
         rows = seeds.filter(
             (pl.col("metric") == ref.metric)
             & (pl.col("segment") == ref.segment)
-            & pl.col("kind").is_in(list(kinds))
+            & pl.col("kind").is_in(list(statements))
         )
         if rows.is_empty():
             continue
@@ -274,37 +275,38 @@ def document_vs_data(
     metric: str,
     value: float | None,
     *,
-    lang: str,
+    lang: Lang | None = None,
     ci: tuple[float | None, float | None] | None = None,
     segment: str = "all",
     period: str | None = None,
     n: int | None = None,
-    min_cell: int = 10,
-    kinds: Sequence[DocKind] = ("observed", "target"),
+    min_cell: int | None = None,
+    statements: Sequence[DocKind] = ("observed", "target"),
 ) -> list[str]:
     """ "Document 000_….txt (§2.2) reports 35.0% (2024); this data: 35.2% (95% CI …), +0.2 points from the document."
 
     One sentence per document statement found for ``metric``/``segment``; an empty
     list when no document quotes it, when ``value`` is missing, or when ``n`` is
-    below ``min_cell`` (small cells are never shown).
+    below ``min_cell`` (small cells are never shown). ``lang`` and ``min_cell``
+    default to the values set with ``ins.options``.
 
     Examples
     --------
     >>> document_vs_data("retention_d30", 0.352, lang="en", period="2024Q4")[0]
     'Document 000_4a2f2b99f1c1976d.txt (§2.2) reports 35.0% (2024); this data: 35.2%, +0.2 points from the document.'
     """
-    check_lang(lang)
+    lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     if is_missing(value) or (n is not None and n < min_cell):
         return []
     assert value is not None
-    kind = metric_info(metric).kind
-    docs = document_figures(metric, segment=segment, period=period, kinds=kinds)
+    kind = metric_info(metric).unit
+    docs = document_figures(metric, segment=segment, period=period, statements=statements)
     ci_text = fmt_ci(ci[0], ci[1], kind, lang=lang) if ci else ""
-    ci_part = message("meta.paren", lang=lang, x=ci_text) if ci_text else ""
+    ci_part = text_message("meta.paren", lang=lang, x=ci_text) if ci_text else ""
     out = []
     for row in docs.iter_rows(named=True):  # a handful of document statements
         if row["high"] is not None:
-            doc_value = message(
+            doc_value = text_message(
                 "doc.range",
                 lang=lang,
                 low=fmt_value(row["value"], kind, lang=lang),
@@ -312,20 +314,20 @@ def document_vs_data(
             )
         elif row["transform"] == "complement":
             raw = fmt_value(row["raw_value"] / 100, "rate", lang=lang)
-            doc_value = f"{metric_label(row['doc_metric'], lang=lang)} {raw}" + message(
+            doc_value = f"{text_metric(row['doc_metric'], lang=lang)} {raw}" + text_message(
                 "doc.derived",
                 lang=lang,
-                derived=f"{metric_label(metric, lang=lang)} {fmt_value(row['value'], kind, lang=lang)}",
+                derived=f"{text_metric(metric, lang=lang)} {fmt_value(row['value'], kind, lang=lang)}",
             )
         else:
             doc_value = fmt_value(row["value"], kind, lang=lang)
         period_text = (
             row["doc_period"]
             if row["doc_period"] and row["doc_period"] not in ("undated", "unspecified")
-            else message("doc.undated", lang=lang)
+            else text_message("doc.undated", lang=lang)
         )
         out.append(
-            message(
+            text_message(
                 f"doc.{row['kind']}",
                 lang=lang,
                 doc=row["seed"],
@@ -340,26 +342,48 @@ def document_vs_data(
     return out
 
 
-def document_lines(
-    frame: pl.DataFrame,
+def describe_documents(
+    data: pl.DataFrame,
     *,
-    lang: str,
     period: str | None = None,
-    min_cell: int = 10,
-    kinds: Sequence[DocKind] = ("observed", "target"),
+    statements: Sequence[DocKind] = ("observed", "target"),
+    lang: Lang | None = None,
+    min_cell: int | None = None,
 ) -> list[str]:
-    """:func:`document_vs_data` for every row of a tidy metric frame (rows below ``min_cell`` skipped).
+    """What the seed documents say next to this data, for every row of a tidy metric frame.
 
-    ``period`` defaults to each row's ``period`` (or ``quarter``) value.
+    One sentence per document statement quoting a row's metric (and segment), via
+    :func:`document_vs_data`; rows below ``min_cell`` and suppressed rows are skipped.
+
+    Parameters
+    ----------
+    data
+        Metric rows: ``metric, segment, value, ci_low, ci_high, n`` and ``period`` (or
+        ``quarter``).
+    period
+        The period to match the documents' years against (default: each row's
+        ``period`` or ``quarter`` value).
+    statements
+        Which kinds of document statement to quote (``observed``, ``target``,
+        ``projection``, ``case``).
+    lang, min_cell
+        Default: the values set with ``ins.options``.
+
+    Examples
+    --------
+    >>> import insights as ins
+    >>> import polars as pl
+    >>> rows = pl.DataFrame({"metric": ["retention_d30"], "segment": ["all"], "period": ["2024Q4"],
+    ...                      "value": [0.352], "ci_low": [None], "ci_high": [None], "n": [5000]})
+    >>> ins.describe_documents(rows, lang="en")[0][:46]
+    'Document 000_4a2f2b99f1c1976d.txt (§2.2) repor'
     """
-    check_lang(lang)
+    lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     out: list[str] = []
     period_col = (
-        "period"
-        if "period" in frame.columns
-        else ("quarter" if "quarter" in frame.columns else None)
+        "period" if "period" in data.columns else ("quarter" if "quarter" in data.columns else None)
     )
-    for row in frame.iter_rows(named=True):  # one row per metric x segment
+    for row in data.iter_rows(named=True):  # one row per metric x segment
         if row.get("suppressed") or row.get("metric") not in DOC_MAP:
             continue
         out += document_vs_data(
@@ -371,6 +395,6 @@ def document_lines(
             period=period or (str(row[period_col]) if period_col and row.get(period_col) else None),
             n=row.get("n"),
             min_cell=min_cell,
-            kinds=kinds,
+            statements=statements,
         )
     return out

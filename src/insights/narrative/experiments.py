@@ -1,4 +1,8 @@
-"""Sentences about strategy experiments: arm balance (SRM) and effect verdicts."""
+"""Sentences about strategy experiments: arm balance (SRM), effect verdicts, the simulator's truth.
+
+At the front door: ``ins.describe_srm``, ``ins.describe_effects`` and
+``ins.describe_simulator_truth``. The SRM test itself is ``ins.srm_test``.
+"""
 
 from __future__ import annotations
 
@@ -6,113 +10,107 @@ from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
-from scipy.stats import chisquare
 
-from insights.narrative.catalog import check_lang, message, metric_label, value_label
+from insights._options import Lang, resolve_min_cell
+from insights._registry import metric_id, metric_info
+from insights.narrative.catalog import check_lang, text_message, text_metric, text_segment
 from insights.narrative.numbers import fmt_ci, fmt_diff, fmt_p, fmt_value, is_missing
-from insights.narrative.registry import metric_info
 from insights.narrative.sentences import significance
+from insights.stats.effects import srm_test
 
-__all__ = ["srm_test", "srm_sentence", "effect_lines", "simulator_truth"]
-
-
-def srm_test(
-    sizes: Mapping[str, int], *, expected: Mapping[str, float] | None = None
-) -> tuple[float, float]:
-    """Sample-ratio-mismatch χ² goodness-of-fit test of arm sizes: ``(statistic, p)``.
-
-    ``expected`` gives the planned share of each arm (default: equal shares).
-
-    Examples
-    --------
-    >>> stat, p = srm_test({"control": 486, "treatment": 536})
-    >>> round(stat, 3), round(p, 3)
-    (2.446, 0.118)
-    """
-    if len(sizes) < 2:
-        raise ValueError(f"sizes must name at least two arms, got {dict(sizes)}")
-    arms = list(sizes)
-    observed = [float(sizes[a]) for a in arms]
-    total = sum(observed)
-    if expected is None:
-        shares = [1 / len(arms)] * len(arms)
-    else:
-        missing = set(arms) - set(expected)
-        if missing:
-            raise ValueError(f"expected has no share for arm(s) {sorted(missing)}")
-        weight = sum(float(expected[a]) for a in arms)
-        shares = [float(expected[a]) / weight for a in arms]
-    result = chisquare(observed, [s * total for s in shares])
-    return float(result.statistic), float(result.pvalue)
+__all__ = ["describe_srm", "describe_effects", "describe_simulator_truth"]
 
 
-def srm_sentence(
-    sizes: Mapping[str, int],
+def describe_srm(
+    data: Mapping[str, int],
     *,
-    lang: str,
+    split: Mapping[str, float] | None = None,
     alpha: float = 0.001,
-    min_cell: int = 10,
-    expected: Mapping[str, float] | None = None,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
 ) -> str:
     """ "Arm sizes control 486, treatment 536: no sample-ratio mismatch (χ² test p = 0.12)."
 
-    SRM is conventionally flagged at ``p < 0.001``. Arms below ``min_cell`` show as "<10".
+    Parameters
+    ----------
+    data
+        Users per arm (``{arm: n}``), tested with :func:`insights.stats.effects.srm_test`.
+    split
+        The planned share (or weight) of each arm; default equal shares.
+    alpha
+        SRM is flagged at ``p < alpha`` (conventionally 0.001).
+    lang, min_cell
+        Default: the values set with ``ins.options``; arms below ``min_cell`` show
+        as "<10".
+
+    Examples
+    --------
+    >>> import insights as ins
+    >>> ins.describe_srm({"control": 486, "treatment": 536}, lang="en")
+    'Arm sizes Control 486, Treatment 536: no sample-ratio mismatch (χ² test p = 0.12).'
     """
-    check_lang(lang)
-    _, p = srm_test(sizes, expected=expected)
-    sep = message("meta.list_sep", lang=lang)
-    hidden = message("table.suppressed", lang=lang, min_cell=min_cell)
+    lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
+    p = srm_test(data, split=split).p_value
+    sep = text_message("meta.list_sep", lang=lang)
+    hidden = text_message("table.suppressed", lang=lang, min_cell=min_cell)
     text = sep.join(
-        f"{value_label(a, lang=lang)} {n:,}"
+        f"{text_segment(a, lang=lang)} {n:,}"
         if n >= min_cell
-        else f"{value_label(a, lang=lang)} {hidden}"
-        for a, n in sizes.items()
+        else f"{text_segment(a, lang=lang)} {hidden}"
+        for a, n in data.items()
     )
     key = "experiment.srm_fail" if p < alpha else "experiment.srm_ok"
-    return message(key, lang=lang, sizes=text, p=fmt_p(p))
+    return text_message(key, lang=lang, sizes=text, p=fmt_p(p))
 
 
-def effect_lines(
-    milestones: pl.DataFrame,
+def describe_effects(
+    data: pl.DataFrame,
     *,
-    lang: str,
     sizes: Mapping[str, int] | None = None,
     alpha: float = 0.05,
-    min_cell: int = 10,
     adjusted: bool = True,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
 ) -> list[str]:
     """One verdict sentence per arm and milestone of a survival comparison.
 
     Parameters
     ----------
-    milestones
-        ``SurvivalComparison.milestones``: ``group_a, group_b, t, survival_a,
-        survival_b, difference, ci_low, ci_high, p_value, p_adjusted`` (S(t) on the
-        ``retention_curves`` scale, so S(30) is D30 retention).
+    data
+        The ``milestones`` frame of a :func:`insights.stats.comparison.compare_survival`
+        result: ``segment_a, segment_b, t, survival_a, survival_b, difference, ci_low,
+        ci_high, p_value, p_adjusted`` (S(t) on the ``retention_curves`` scale, so
+        S(30) is D30 retention).
     sizes
         Users per arm; arms below ``min_cell`` are left out.
+    alpha
+        Differences with ``p < alpha`` are called significant.
     adjusted
         Use the multiple-testing adjusted p-value (Holm by default in ``compare_survival``).
+    lang, min_cell
+        Default: the values set with ``ins.options``.
 
     Examples
     --------
-    >>> m = pl.DataFrame({"group_a": ["treatment"], "group_b": ["control"], "t": [30.0],
+    >>> import insights as ins
+    >>> import polars as pl
+    >>> m = pl.DataFrame({"segment_a": ["treatment"], "segment_b": ["control"], "t": [30.0],
     ...     "survival_a": [0.43], "survival_b": [0.34], "difference": [0.09],
     ...     "ci_low": [0.03], "ci_high": [0.15], "p_value": [0.003], "p_adjusted": [0.003]})
-    >>> effect_lines(m, lang="en")[0][:60]
+    >>> ins.describe_effects(m, lang="en")[0][:60]
     'Treatment vs Control: D30 retention 43.0% vs 34.0% (+9.0 poi'
     """
-    check_lang(lang)
+    lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     out = []
-    for r in milestones.iter_rows(named=True):  # one row per arm x milestone
+    for r in data.iter_rows(named=True):  # one row per arm x milestone
         if sizes is not None and (
-            sizes.get(r["group_a"], 0) < min_cell or sizes.get(r["group_b"], 0) < min_cell
+            sizes.get(r["segment_a"], 0) < min_cell or sizes.get(r["segment_b"], 0) < min_cell
         ):
             continue
-        metric = f"retention_d{int(round(r['t']))}"
-        kind = metric_info(metric).kind
+        metric = metric_id("retention_d{day}", day=int(round(r["t"])))
+        kind = metric_info(metric).unit
         p = r["p_adjusted"] if adjusted and not is_missing(r.get("p_adjusted")) else r["p_value"]
-        better = metric_info(metric).higher_is_better is not False
+        better = metric_info(metric).better != "lower"
         if is_missing(p) or p >= alpha:
             key = "experiment.verdict_null"
         elif (r["difference"] > 0) == better:
@@ -120,12 +118,12 @@ def effect_lines(
         else:
             key = "experiment.verdict_worse"
         out.append(
-            message(
+            text_message(
                 key,
                 lang=lang,
-                arm=value_label(r["group_a"], lang=lang),
-                control=value_label(r["group_b"], lang=lang),
-                metric=metric_label(metric, lang=lang),
+                arm=text_segment(r["segment_a"], lang=lang),
+                control=text_segment(r["segment_b"], lang=lang),
+                metric=text_metric(metric, lang=lang),
                 value=fmt_value(r["survival_a"], kind, lang=lang),
                 control_value=fmt_value(r["survival_b"], kind, lang=lang),
                 diff=fmt_diff(r["difference"], kind, lang=lang),
@@ -144,15 +142,23 @@ def _fmt_truth(value: Any) -> str:
     return str(value)
 
 
-def simulator_truth(manifest: Mapping[str, Any], *, lang: str) -> list[str]:
-    """The true effects the simulator built into each experiment (``manifest.json``), one line each.
+def describe_simulator_truth(data: Mapping[str, Any], *, lang: Lang | None = None) -> list[str]:
+    """The true effects the simulator built into each experiment, one line each.
 
+    ``data`` is the simulator's manifest (``manifest.json`` of a simulated dataset).
     Only for showing next to the estimates (the appendix); never used to compute results.
+
+    Examples
+    --------
+    >>> import insights as ins
+    >>> manifest = {"experiments": {"return_benefit_pack": {"true_effect": {"repurchase_90d": 0.3}}}}
+    >>> ins.describe_simulator_truth(manifest, lang="en")
+    ['Simulator truth for return_benefit_pack: repurchase_90d: 0.3.']
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     out = []
-    for name, spec in (manifest.get("experiments") or {}).items():
+    for name, spec in (data.get("experiments") or {}).items():
         truth = spec.get("true_effect") or {}
         text = "; ".join(f"{k}: {_fmt_truth(v)}" for k, v in truth.items())
-        out.append(message("experiment.truth", lang=lang, experiment=name, truth=text))
+        out.append(text_message("experiment.truth", lang=lang, experiment=name, truth=text))
     return out

@@ -1,11 +1,12 @@
-"""Numbers as the narrative writes them: percentages, money, days, CIs and p-values."""
+"""Numbers as every sentence, table and figure writes them: percentages, money, days, CIs, p-values."""
 
 from __future__ import annotations
 
 import math
 
-from insights.narrative.catalog import message
-from insights.narrative.registry import Kind
+from insights._options import Lang
+from insights._registry import Kind
+from insights.narrative.catalog import text_message
 
 __all__ = [
     "fmt_value",
@@ -59,23 +60,27 @@ _UNIT = {
 }
 
 
-def fmt_value(value: float | None, kind: Kind, *, lang: str) -> str:
+def fmt_value(value: float | None, kind: Kind, *, lang: Lang | None = None) -> str:
     """``value`` with its unit: rates are fractions shown as %, uplifts signed.
 
     Examples
     --------
-    >>> fmt_value(0.3517, "rate", lang="en"), fmt_value(128.84, "yuan", lang="zh")
-    ('35.2%', '128.8元')
+    >>> fmt_value(0.3517, "rate", lang="en"), fmt_value(128.84, "yuan", lang="en")
+    ('35.2%', '¥128.8')
     >>> fmt_value(0.272, "uplift", lang="en"), fmt_value(12000, "count", lang="en")
     ('+27.2%', '12,000')
     """
     if is_missing(value):
         return "–"
     assert value is not None
-    return message(f"unit.{_UNIT[kind]}", lang=lang, x=_bare(value, kind, sign=kind == "uplift"))
+    return text_message(
+        f"unit.{_UNIT[kind]}", lang=lang, x=_bare(value, kind, sign=kind == "uplift")
+    )
 
 
-def fmt_range(low: float | None, high: float | None, kind: Kind, *, lang: str) -> str:
+def fmt_range(
+    low: float | None, high: float | None, kind: Kind, *, lang: Lang | None = None
+) -> str:
     """ "34.8–35.6%" (the unit written once); "–" when a bound is missing.
 
     Examples
@@ -88,25 +93,29 @@ def fmt_range(low: float | None, high: float | None, kind: Kind, *, lang: str) -
     assert low is not None and high is not None
     if kind == "uplift":
         return f"{fmt_value(low, kind, lang=lang)} – {fmt_value(high, kind, lang=lang)}"
-    return message(f"unit.{_UNIT[kind]}", lang=lang, x=f"{_bare(low, kind)}–{_bare(high, kind)}")
+    return text_message(
+        f"unit.{_UNIT[kind]}", lang=lang, x=f"{_bare(low, kind)}–{_bare(high, kind)}"
+    )
 
 
-def fmt_ci(low: float | None, high: float | None, kind: Kind, *, lang: str) -> str:
+def fmt_ci(low: float | None, high: float | None, kind: Kind, *, lang: Lang | None = None) -> str:
     """ "95% CI 34.8–35.6%" (the unit written once); empty when a bound is missing.
 
     Examples
     --------
     >>> fmt_ci(0.348, 0.356, "rate", lang="en")
     '95% CI 34.8–35.6%'
-    >>> fmt_ci(118.3, 139.3, "yuan", lang="zh")
-    '95%置信区间 118.3–139.3元'
+    >>> fmt_ci(118.3, 139.3, "yuan", lang="en")
+    '95% CI ¥118.3–139.3'
     """
     if is_missing(low) or is_missing(high):
         return ""
-    return message("ci", lang=lang, range=fmt_range(low, high, kind, lang=lang))
+    return text_message("ci", lang=lang, range=fmt_range(low, high, kind, lang=lang))
 
 
-def fmt_change(diff: float, kind: Kind, *, lang: str, previous: float | None = None) -> str:
+def fmt_change(
+    diff: float, kind: Kind, *, lang: Lang | None = None, previous: float | None = None
+) -> str:
     """The size of a change, without its direction.
 
     Rates and uplifts change in percentage points; other kinds by a relative %
@@ -120,13 +129,13 @@ def fmt_change(diff: float, kind: Kind, *, lang: str, previous: float | None = N
     '4.0%'
     """
     if kind in ("rate", "uplift"):
-        return message("unit.points", lang=lang, x=_num(abs(diff) * 100, 1))
+        return text_message("unit.points", lang=lang, x=_num(abs(diff) * 100, 1))
     if previous is not None and not is_missing(previous) and previous != 0:
-        return message("unit.percent", lang=lang, x=_num(abs(diff / previous) * 100, 1))
+        return text_message("unit.percent", lang=lang, x=_num(abs(diff / previous) * 100, 1))
     return fmt_value(abs(diff), kind, lang=lang)
 
 
-def fmt_diff(diff: float | None, kind: Kind, *, lang: str) -> str:
+def fmt_diff(diff: float | None, kind: Kind, *, lang: Lang | None = None) -> str:
     """A signed difference in the unit of ``kind`` (rates in points).
 
     Examples
@@ -138,42 +147,64 @@ def fmt_diff(diff: float | None, kind: Kind, *, lang: str) -> str:
         return "–"
     assert diff is not None
     if kind in ("rate", "uplift"):
-        return message("unit.points", lang=lang, x=_num(diff * 100, 1, sign=True))
+        return text_message("unit.points", lang=lang, x=_num(diff * 100, 1, sign=True))
     sign = MINUS if _bare(diff, kind).startswith(MINUS) else "+"
     return sign + fmt_value(abs(diff), kind, lang=lang)
 
 
-def fmt_diff_range(low: float | None, high: float | None, kind: Kind, *, lang: str) -> str:
+def fmt_diff_range(
+    low: float | None, high: float | None, kind: Kind, *, lang: Lang | None = None
+) -> str:
     """The CI of a difference in the unit of ``kind`` (rates in points); "–" when a bound is missing.
 
     Examples
     --------
     >>> fmt_diff_range(-0.023, 0.125, "rate", lang="en")
     '−2.3 – 12.5 points'
-    >>> fmt_diff_range(-15.02, 50.666, "yuan", lang="zh")
-    '−15.0 – 50.7元'
+    >>> fmt_diff_range(-15.02, 50.666, "yuan", lang="en")
+    '¥−15.0 – 50.7'
     """
     if is_missing(low) or is_missing(high):
         return "–"
     assert low is not None and high is not None
     if kind in ("rate", "uplift"):
-        return message("unit.points", lang=lang, x=f"{_num(low * 100, 1)} – {_num(high * 100, 1)}")
-    return message(f"unit.{_UNIT[kind]}", lang=lang, x=f"{_bare(low, kind)} – {_bare(high, kind)}")
+        return text_message(
+            "unit.points", lang=lang, x=f"{_num(low * 100, 1)} – {_num(high * 100, 1)}"
+        )
+    return text_message(
+        f"unit.{_UNIT[kind]}", lang=lang, x=f"{_bare(low, kind)} – {_bare(high, kind)}"
+    )
 
 
-def fmt_p(p: float | None) -> str:
-    """ "p < 0.001", "p = 0.012" or "p = 0.34".
+def fmt_p(p: float | None, *, prefix: bool = True) -> str:
+    """A p-value as every sentence, table and figure prints it (the one p-value format).
+
+    ``"p < 0.001"``; three decimals below 0.1 (``"p = 0.012"``), two from 0.1
+    (``"p = 0.34"``); ``"p > 0.99"`` at the top; ``"p = –"`` when missing.
+    ``prefix=False`` gives the bare cell of a table's p column: ``"<0.001"``,
+    ``"0.012"``, ``">0.99"``, ``"–"``.
+
+    Raises
+    ------
+    ValueError
+        When ``p`` is a number outside [0, 1].
 
     Examples
     --------
-    >>> fmt_p(0.0004), fmt_p(0.01234), fmt_p(0.3391)
-    ('p < 0.001', 'p = 0.012', 'p = 0.34')
+    >>> [fmt_p(x) for x in (0.0004, 0.01234, 0.3391, 0.999, None)]
+    ['p < 0.001', 'p = 0.012', 'p = 0.34', 'p > 0.99', 'p = –']
+    >>> [fmt_p(x, prefix=False) for x in (0.0004, 0.01234, 1.0)]
+    ['<0.001', '0.012', '>0.99']
     """
     if is_missing(p):
-        return "p = –"
+        return "p = –" if prefix else "–"
     assert p is not None
+    if not math.isfinite(p) or p < 0 or p > 1 + 1e-9:
+        raise ValueError(f"p-value must be a number in [0, 1], got {p!r}")
     if p < 0.001:
-        return "p < 0.001"
-    if p < 0.1:
-        return f"p = {p:.3f}"
-    return f"p = {p:.2f}"
+        text = "< 0.001"
+    elif p > 0.99:
+        text = "> 0.99"
+    else:
+        text = f"= {p:.3f}" if p < 0.1 else f"= {p:.2f}"
+    return f"p {text}" if prefix else text.removeprefix("= ").replace(" ", "")

@@ -5,6 +5,8 @@ the ``seed_figures.csv`` row where a document states that strategy's effect or
 target. A gap is *open* when this data's value is worse than the metric's target
 (:func:`~insights.narrative.summary.default_targets`), worse than what a document
 observed for the same metric, or significantly worse than the comparison quarter.
+At the front door: ``ins.describe_playbook`` (the open gaps as lines) and
+``ins.table_playbook`` (every play as a display table).
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from typing import Any
 
 import polars as pl
 
-from insights.narrative.catalog import check_lang, message, metric_label, value_label
+from insights._options import Lang, resolve_min_cell
+from insights._registry import metric_info
+from insights.narrative.catalog import check_lang, text_message, text_metric, text_segment
 from insights.narrative.documents import document_figures, seed_figures
 from insights.narrative.numbers import fmt_change, fmt_diff, fmt_value, is_missing
-from insights.narrative.registry import metric_info
 from insights.narrative.sentences import is_suppressed
 from insights.narrative.summary import Target, default_targets
 
-__all__ = ["Play", "PLAYBOOK", "play_effect", "open_gaps", "playbook_lines", "playbook_table"]
+__all__ = ["Play", "PLAYBOOK", "play_effect", "open_gaps", "describe_playbook", "table_playbook"]
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ PLAYBOOK: tuple[Play, ...] = (
         "repurchase_60d",
         "active",
         "003",
-        "5.body.一.3",
+        "5.body.\u4e00.3",  # the document's own section number (its Chinese numeral one)
         "repurchase_rate_diff_vs_non_member",
         "member",
     ),
@@ -160,7 +163,7 @@ def play_effect(play: Play) -> dict[str, str | float]:
     return rows.row(0, named=True)
 
 
-def _effect_text(play: Play, *, lang: str) -> str:
+def _effect_text(play: Play, *, lang: Lang | None = None) -> str:
     row = play_effect(play)
     unit = str(row["unit"])
     value = float(row["value"])
@@ -170,7 +173,7 @@ def _effect_text(play: Play, *, lang: str) -> str:
         shown = fmt_value(value, "ratio", lang=lang)
     else:
         shown = f"{value:g}"
-    return message(f"effect.{play.strategy}.{play.gap}", lang=lang, value=shown)
+    return text_message(f"effect.{play.strategy}.{play.gap}", lang=lang, value=shown)
 
 
 def _rows(frame: pl.DataFrame, min_cell: int) -> dict[str, dict[str, Any]]:
@@ -183,20 +186,20 @@ def _rows(frame: pl.DataFrame, min_cell: int) -> dict[str, dict[str, Any]]:
 
 
 def open_gaps(
-    values: pl.DataFrame,
+    data: pl.DataFrame,
     *,
     targets: Sequence[Target] | None = None,
     period: str | None = None,
     alpha: float = 0.05,
-    min_cell: int = 10,
+    min_cell: int | None = None,
 ) -> pl.DataFrame:
-    """Every play whose metric is measured in ``values``, with the gap test.
+    """Every play whose metric is measured in ``data``, with the gap test.
 
     Parameters
     ----------
-    values
+    data
         Metric rows (``metric, segment, value, n`` ...; segment ``all`` is used), e.g.
-        :func:`~insights.narrative.summary.scorecard_summary` output, which also
+        :func:`~insights.narrative.summary.kpi_summary` output, which also
         carries ``change_previous`` / ``p_previous`` and ``target``.
 
     Returns
@@ -211,13 +214,13 @@ def open_gaps(
     """
     targets = default_targets() if targets is None else list(targets)
     target_of = {t.metric: t for t in targets if t.relative_to is None}
-    rows = _rows(values, min_cell)
+    rows = _rows(data, resolve_min_cell(min_cell))
     out = []
     for play in PLAYBOOK:  # a fixed handful of plays
         row = rows.get(play.metric)
         if row is None:
             continue
-        better_up = metric_info(play.metric).higher_is_better is not False
+        better_up = metric_info(play.metric).better != "lower"
         value = float(row["value"])
         benchmark, source = None, None
         doc = play_effect(play)
@@ -228,11 +231,11 @@ def open_gaps(
         elif (
             doc["kind"] == "target"
             and doc["unit"] == "pct"
-            and metric_info(play.metric).kind == "rate"
+            and metric_info(play.metric).unit == "rate"
         ):
             benchmark, source = float(doc["value"]) / 100, str(doc["seed"])
         else:
-            docs = document_figures(play.metric, period=period, kinds=("observed",))
+            docs = document_figures(play.metric, period=period, statements=("observed",))
             if docs.height:
                 benchmark, source = float(docs["value"][0]), str(docs["seed"][0])
         worse = benchmark is not None and (value < benchmark if better_up else value > benchmark)
@@ -275,12 +278,12 @@ def open_gaps(
     )
 
 
-def _data_text(gap: dict[str, Any], play: Play, lang: str) -> str:
-    kind = metric_info(play.metric).kind
-    text = f"{metric_label(play.metric, lang=lang)} {fmt_value(gap['value'], kind, lang=lang)}"
+def _data_text(gap: dict[str, Any], play: Play, lang: Lang) -> str:
+    kind = metric_info(play.metric).unit
+    text = f"{text_metric(play.metric, lang=lang)} {fmt_value(gap['value'], kind, lang=lang)}"
     if gap["declined"] and not gap["worse"]:
         key = "playbook.fell" if (gap["change"] or 0) < 0 else "playbook.rose"
-        text += message(
+        text += text_message(
             key,
             lang=lang,
             change=fmt_change(gap["change"], kind, lang=lang),
@@ -289,23 +292,41 @@ def _data_text(gap: dict[str, Any], play: Play, lang: str) -> str:
     return text
 
 
-def playbook_lines(
-    values: pl.DataFrame,
+def describe_playbook(
+    data: pl.DataFrame,
     *,
-    lang: str,
-    targets: Sequence[Target] | None = None,
     period: str | None = None,
+    targets: Sequence[Target] | None = None,
     alpha: float = 0.05,
-    min_cell: int = 10,
     only_open: bool = True,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
 ) -> list[str]:
     """ "**High week-1 churn** → newcomer 7-day growth plan (000_….txt §1.3): the document sets … ; this data: 55.7%."
 
-    One line per play whose gap is open (all measured plays when ``only_open`` is
-    false); ``[message("playbook.none")]`` when there is none.
+    Parameters
+    ----------
+    data
+        Metric rows (segment ``all`` is used), best :func:`~insights.narrative.summary.kpi_summary`
+        output, which carries the change vs the comparison quarter and the targets.
+    period
+        The report's period (the documents' figures of its year are preferred).
+    targets
+        Targets (default :func:`~insights.narrative.summary.default_targets`).
+    alpha
+        A significant decline (``p < alpha``) vs the comparison quarter opens a gap.
+    only_open
+        Only the plays whose gap is open (else every measured play).
+    lang, min_cell
+        Default: the values set with ``ins.options``.
+
+    Returns
+    -------
+    list of str
+        One line per play, or the one sentence saying no gap is open.
     """
-    check_lang(lang)
-    gaps = open_gaps(values, targets=targets, period=period, alpha=alpha, min_cell=min_cell)
+    lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
+    gaps = open_gaps(data, targets=targets, period=period, alpha=alpha, min_cell=min_cell)
     if only_open:
         gaps = gaps.filter(pl.col("open"))
     by_key = {(p.strategy, p.gap): p for p in PLAYBOOK}
@@ -314,38 +335,40 @@ def playbook_lines(
         play = by_key[(g["strategy"], g["gap"])]
         doc = play_effect(play)
         out.append(
-            message(
+            text_message(
                 "playbook.line",
                 lang=lang,
-                gap=message(f"gap.{play.gap}", lang=lang),
-                strategy=message(f"strategy.{play.strategy}", lang=lang),
+                gap=text_message(f"gap.{play.gap}", lang=lang),
+                strategy=text_message(f"strategy.{play.strategy}", lang=lang),
                 doc=doc["seed"],
                 section=play.section,
                 effect=_effect_text(play, lang=lang),
                 value=_data_text(g, play, lang),
             )
         )
-    return out or [message("playbook.none", lang=lang)]
+    return out or [text_message("playbook.none", lang=lang)]
 
 
-def playbook_table(
-    values: pl.DataFrame,
+def table_playbook(
+    data: pl.DataFrame,
     *,
-    lang: str,
-    targets: Sequence[Target] | None = None,
     period: str | None = None,
-    min_cell: int = 10,
+    targets: Sequence[Target] | None = None,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
 ) -> pl.DataFrame:
     """Which layer each documented strategy targets, the document's statement and this data's baseline.
 
     A display frame (localized headers and text) for :func:`insights.tables.format_table`:
     layer, strategy, document (file, §), the document's effect or target, the metric,
-    this data's value, and the gap to the benchmark.
+    this data's value, and the gap to the benchmark. ``data``, ``period`` and
+    ``targets`` are those of :func:`describe_playbook`; ``lang`` and ``min_cell``
+    default to the values set with ``ins.options``.
     """
-    check_lang(lang)
+    lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     gaps = {
         (g["strategy"], g["gap"]): g
-        for g in open_gaps(values, targets=targets, period=period, min_cell=min_cell).iter_rows(
+        for g in open_gaps(data, targets=targets, period=period, min_cell=min_cell).iter_rows(
             named=True
         )
     }
@@ -353,8 +376,8 @@ def playbook_table(
     for play in PLAYBOOK:
         doc = play_effect(play)
         g = gaps.get((play.strategy, play.gap))
-        kind = metric_info(play.metric).kind
-        data = "–" if g is None else fmt_value(g["value"], kind, lang=lang)
+        kind = metric_info(play.metric).unit
+        shown = "–" if g is None else fmt_value(g["value"], kind, lang=lang)
         diff = (
             "–"
             if g is None or g["benchmark"] is None
@@ -362,17 +385,17 @@ def playbook_table(
         )
         rows.append(
             [
-                value_label(play.layer, lang=lang),
-                message(f"strategy.{play.strategy}", lang=lang),
+                text_segment(play.layer, lang=lang),
+                text_message(f"strategy.{play.strategy}", lang=lang),
                 f"{doc['seed']} §{play.section}",
                 _effect_text(play, lang=lang),
-                metric_label(play.metric, lang=lang),
-                data,
+                text_metric(play.metric, lang=lang),
+                shown,
                 diff,
             ]
         )
     heads = [
-        message(f"column.{c}", lang=lang)
+        text_message(f"column.{c}", lang=lang)
         for c in ("layer", "strategy", "document", "effect", "metric", "data_value", "difference")
     ]
     return pl.DataFrame(rows, schema={h: pl.String for h in heads}, orient="row")

@@ -1,4 +1,10 @@
-"""Sentences about one metric row: its value with CI, and its change with significance."""
+"""Sentences about one metric row: its value with CI, and its change with significance.
+
+At the front door: ``ins.describe_value``, ``ins.describe_change``,
+``ins.describe_spread``, and ``ins.format_bullets`` / ``ins.format_paragraph`` to
+lay sentences out. ``lang`` and ``min_cell`` default to the values set with
+``ins.options``; an argument wins for its call.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,17 @@ from typing import Any
 
 import polars as pl
 
-from insights.narrative.catalog import catalog, check_lang, message, metric_label, value_label
+from insights._options import Lang, resolve_min_cell
+from insights._registry import metric_info
+from insights.narrative.catalog import (
+    catalog,
+    check_lang,
+    text_message,
+    text_metric,
+    text_segment,
+)
 from insights.narrative.compare import as_row, change_test
 from insights.narrative.numbers import fmt_change, fmt_ci, fmt_p, fmt_value, is_missing
-from insights.narrative.registry import metric_info
 
 __all__ = [
     "significance",
@@ -19,33 +32,35 @@ __all__ = [
     "describe_value",
     "describe_change",
     "describe_spread",
-    "bullets",
-    "paragraph",
+    "format_bullets",
+    "format_paragraph",
 ]
 
 
-def significance(p: float | None, *, lang: str, alpha: float = 0.05) -> str:
+def significance(p: float | None, *, lang: Lang | None = None, alpha: float = 0.05) -> str:
     """ "significant (p < 0.001)" / "not significant (p = 0.34)", following ``p`` and ``alpha``.
 
     Examples
     --------
-    >>> significance(0.0002, lang="en"), significance(0.2, lang="zh")
-    ('significant (p < 0.001)', '差异不显著（p = 0.20）')
+    >>> significance(0.0002, lang="en"), significance(0.2, lang="en")
+    ('significant (p < 0.001)', 'not significant (p = 0.20)')
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     if is_missing(p):
-        return message("sig.untested", lang=lang)
+        return text_message("sig.untested", lang=lang)
     key = "sig.significant" if p < alpha else "sig.not_significant"  # type: ignore[operator]
-    return message(key, lang=lang, p=fmt_p(p))
+    return text_message(key, lang=lang, p=fmt_p(p))
 
 
-def is_suppressed(row: Mapping[str, Any], *, min_cell: int = 10) -> bool:
+def is_suppressed(row: Mapping[str, Any], *, min_cell: int | None = None) -> bool:
     """Whether a metric row must not be shown.
 
     True when flagged ``suppressed``, when ``n`` is missing or below ``min_cell``, or
     when the row carries ``at_risk`` (a Kaplan–Meier point) below ``min_cell``: a
     survival value carried past the last user still observed rests on too few users.
+    ``min_cell`` defaults to the value set with ``ins.options``.
     """
+    min_cell = resolve_min_cell(min_cell)
     if row.get("suppressed"):
         return True
     n = row.get("n")
@@ -55,45 +70,54 @@ def is_suppressed(row: Mapping[str, Any], *, min_cell: int = 10) -> bool:
     return at_risk is not None and not is_missing(at_risk) and int(at_risk) < min_cell
 
 
-def subject(row: Mapping[str, Any], *, lang: str) -> str:
+def subject(row: Mapping[str, Any], *, lang: Lang | None = None) -> str:
     """The metric's display name, with its segment when it is not ``all``."""
-    name = metric_label(str(row["metric"]), lang=lang)
+    lang = check_lang(lang)
+    name = text_metric(str(row["metric"]), lang=lang)
     segment = row.get("segment")
     if segment is None or segment == "all":
         return name
-    return message(
-        "sentence.in_segment", lang=lang, metric=name, segment=value_label(segment, lang=lang)
+    return text_message(
+        "sentence.in_segment", lang=lang, metric=name, segment=text_segment(segment, lang=lang)
     )
 
 
-def describe_value(row: Mapping[str, Any] | pl.DataFrame, *, lang: str, min_cell: int = 10) -> str:
+def describe_value(
+    data: Mapping[str, Any] | pl.DataFrame,
+    *,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
+) -> str:
     """ "D30 retention was 35.2% (95% CI 34.8–35.6%; n = 1,673)."
 
     Parameters
     ----------
-    row
-        One row of a tidy metric frame: ``metric, segment, value, ci_low, ci_high, n``.
+    data
+        One row of a tidy metric frame (a dict or a one-row frame): ``metric,
+        segment, value, ci_low, ci_high, n``.
     lang
-        ``zh`` or ``en``.
+        ``"zh"`` or ``"en"`` (default: the language set with ``ins.options``).
     min_cell
-        Rows with ``n < min_cell`` give the suppression sentence instead of numbers.
+        Rows with ``n < min_cell`` give the suppression sentence instead of numbers
+        (default: the value set with ``ins.options``).
 
     Examples
     --------
-    >>> describe_value({"metric": "retention_d30", "segment": "all", "value": 0.352,
-    ...                 "ci_low": 0.348, "ci_high": 0.356, "n": 1673}, lang="en")
+    >>> import insights as ins
+    >>> ins.describe_value({"metric": "retention_d30", "segment": "all", "value": 0.352,
+    ...                     "ci_low": 0.348, "ci_high": 0.356, "n": 1673}, lang="en")
     'D30 retention was 35.2% (95% CI 34.8–35.6%; n = 1,673).'
     """
-    r = as_row(row)
-    check_lang(lang)
+    r = as_row(data)
+    lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     what = subject(r, lang=lang)
     if is_suppressed(r, min_cell=min_cell):
-        return message("sentence.suppressed", lang=lang, metric=what, min_cell=min_cell)
-    kind = metric_info(str(r["metric"])).kind
+        return text_message("sentence.suppressed", lang=lang, metric=what, min_cell=min_cell)
+    kind = metric_info(str(r["metric"])).unit
     value = fmt_value(r["value"], kind, lang=lang)
     ci = fmt_ci(r.get("ci_low"), r.get("ci_high"), kind, lang=lang)
     key = "sentence.value" if ci else "sentence.value_no_ci"
-    return message(key, lang=lang, metric=what, value=value, ci=ci, n=f"{int(r['n']):,}")
+    return text_message(key, lang=lang, metric=what, value=value, ci=ci, n=f"{int(r['n']):,}")
 
 
 def _label(row: Mapping[str, Any]) -> str:
@@ -104,52 +128,60 @@ def _label(row: Mapping[str, Any]) -> str:
 
 
 def describe_change(
-    now: Mapping[str, Any] | pl.DataFrame,
-    previous: Mapping[str, Any] | pl.DataFrame,
+    data: Mapping[str, Any] | pl.DataFrame,
     *,
-    lang: str,
-    alpha: float = 0.05,
-    min_cell: int = 10,
+    previous: Mapping[str, Any] | pl.DataFrame,
     previous_label: str | None = None,
+    alpha: float = 0.05,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
 ) -> str:
     """ "D30 retention was 35.2% (95% CI 34.8–35.6%), up 1.3 points on 2024Q3 (33.9%), significant (p < 0.001)."
 
     Rates change in percentage points, other metrics by a relative %. The test is
-    :func:`insights.narrative.compare.change_test` (Wald, from the two CIs).
+    Wald's, from the two CIs (:func:`insights.narrative.compare.change_test`).
     Either row below ``min_cell`` gives the suppression sentence.
 
     Parameters
     ----------
-    now, previous
-        Rows of the same metric and segment for two periods.
+    data
+        The row of the later period (a dict or a one-row frame): ``metric, segment,
+        value, ci_low, ci_high, n`` and its ``quarter`` or ``period``.
+    previous
+        The row of the same metric and segment the change is measured from.
     previous_label
-        How to name the reference (default: its ``quarter`` or ``period`` value).
+        How to name ``previous`` (default: its ``quarter`` or ``period`` value).
+    alpha
+        Changes with ``p < alpha`` are called significant.
+    lang, min_cell
+        Default: the values set with ``ins.options``.
 
     Examples
     --------
+    >>> import insights as ins
     >>> now = {"metric": "retention_d30", "segment": "all", "quarter": "2024Q4",
     ...        "value": 0.352, "ci_low": 0.348, "ci_high": 0.356, "n": 50000}
     >>> prev = {**now, "quarter": "2024Q3", "value": 0.339, "ci_low": 0.335, "ci_high": 0.343}
-    >>> describe_change(now, prev, lang="en")
+    >>> ins.describe_change(now, previous=prev, lang="en")
     'D30 retention was 35.2% (95% CI 34.8–35.6%), up 1.3 points on 2024Q3 (33.9%), significant (p < 0.001).'
     """
-    a, b = as_row(now), as_row(previous)
-    check_lang(lang)
+    a, b = as_row(data), as_row(previous)
+    lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     if a.get("metric") != b.get("metric"):
         raise ValueError(
-            f"now and previous must be the same metric, got {a.get('metric')!r} and {b.get('metric')!r}"
+            f"data and previous must be the same metric, got {a.get('metric')!r} and {b.get('metric')!r}"
         )
     what = subject(a, lang=lang)
     if is_suppressed(a, min_cell=min_cell) or is_suppressed(b, min_cell=min_cell):
-        return message("sentence.suppressed", lang=lang, metric=what, min_cell=min_cell)
+        return text_message("sentence.suppressed", lang=lang, metric=what, min_cell=min_cell)
     if is_missing(a.get("value")) or is_missing(b.get("value")):
-        return message(
+        return text_message(
             "sentence.missing",
             lang=lang,
             metric=what,
             period=_label(a if is_missing(a.get("value")) else b),
         )
-    kind = metric_info(str(a["metric"])).kind
+    kind = metric_info(str(a["metric"])).unit
     change = change_test(a, b, alpha=alpha)
     size = fmt_change(change.diff, kind, lang=lang, previous=b["value"])
     flat = not any(ch.isdigit() and ch != "0" for ch in size)
@@ -161,12 +193,12 @@ def describe_change(
     ci = fmt_ci(a.get("ci_low"), a.get("ci_high"), kind, lang=lang)
     if not ci and kind != "count":
         ci = f"n = {int(a['n']):,}"
-    return message(
+    return text_message(
         key,
         lang=lang,
         metric=what,
         value=fmt_value(a["value"], kind, lang=lang),
-        ci_part=message("meta.paren", lang=lang, x=ci) if ci else "",
+        ci_part=text_message("meta.paren", lang=lang, x=ci) if ci else "",
         change=size,
         prev_label=previous_label or _label(b),
         prev_value=fmt_value(b["value"], kind, lang=lang),
@@ -175,20 +207,45 @@ def describe_change(
 
 
 def describe_spread(
-    frame: pl.DataFrame, *, lang: str, dimension: str, min_cell: int = 10
+    data: pl.DataFrame,
+    *,
+    by: str,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
 ) -> str | None:
     """ "D30 retention ranges from 28.3% (Gen X) to 40.7% (Gen Z) across generation."
 
-    ``frame`` holds one metric by segment; segments below ``min_cell`` are left out.
-    Returns ``None`` when fewer than two segments remain.
+    Parameters
+    ----------
+    data
+        One metric by segment (``metric, segment, value, n``), e.g. a metric called
+        with ``by=``; segments below ``min_cell`` are left out.
+    by
+        The users column the segments are values of (named in the sentence).
+    lang, min_cell
+        Default: the values set with ``ins.options``.
+
+    Returns
+    -------
+    str or None
+        ``None`` when fewer than two segments remain.
+
+    Examples
+    --------
+    >>> import insights as ins
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({"metric": ["retention_d30"] * 2, "segment": ["gen_x", "gen_z"],
+    ...                       "value": [0.283, 0.407], "n": [400, 500]})
+    >>> ins.describe_spread(frame, by="generation", lang="en")
+    'D30 retention ranges from 28.3% (Gen X) to 40.7% (Gen Z) across generation.'
     """
-    check_lang(lang)
-    if frame.is_empty():
+    lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
+    if data.is_empty():
         return None
-    metrics = frame["metric"].unique().to_list()
+    metrics = data["metric"].unique().to_list()
     if len(metrics) != 1:
-        raise ValueError(f"frame must hold one metric, got {sorted(metrics)}")
-    keep = frame.filter(
+        raise ValueError(f"data must hold one metric, got {sorted(metrics)}")
+    keep = data.filter(
         pl.col("n").is_not_null() & (pl.col("n") >= min_cell) & pl.col("value").is_not_null()
     )
     if "suppressed" in keep.columns:
@@ -197,24 +254,39 @@ def describe_spread(
         return None
     keep = keep.sort("value")
     low, high = keep.row(0, named=True), keep.row(-1, named=True)
-    kind = metric_info(str(metrics[0])).kind
-    return message(
+    kind = metric_info(str(metrics[0])).unit
+    return text_message(
         "sentence.segment_spread",
         lang=lang,
-        metric=metric_label(str(metrics[0]), lang=lang),
+        metric=text_metric(str(metrics[0]), lang=lang),
         low=fmt_value(low["value"], kind, lang=lang),
-        low_segment=value_label(low["segment"], lang=lang),
+        low_segment=text_segment(low["segment"], lang=lang),
         high=fmt_value(high["value"], kind, lang=lang),
-        high_segment=value_label(high["segment"], lang=lang),
-        dimension=catalog(lang).get(f"dimension.{dimension}", dimension),
+        high_segment=text_segment(high["segment"], lang=lang),
+        dimension=catalog(lang).get(f"dimension.{by}", by),
     )
 
 
-def bullets(lines: Iterable[str]) -> str:
-    """Markdown bullet list of ``lines`` (empty string when there are none)."""
-    return "\n".join(f"- {line}" for line in lines if line)
+def format_bullets(data: Iterable[str]) -> str:
+    """A Markdown bullet list of the sentences in ``data`` (empty ones skipped; "" when none).
+
+    Examples
+    --------
+    >>> import insights as ins
+    >>> print(ins.format_bullets(["One.", "", "Two."]))
+    - One.
+    - Two.
+    """
+    return "\n".join(f"- {line}" for line in data if line)
 
 
-def paragraph(sentences: Iterable[str], *, lang: str) -> str:
-    """Sentences joined as one paragraph (a space in English, nothing in Chinese)."""
-    return message("meta.sentence_sep", lang=lang).join(s for s in sentences if s)
+def format_paragraph(data: Iterable[str], *, lang: Lang | None = None) -> str:
+    """The sentences in ``data`` as one paragraph (a space between them in English, none in Chinese).
+
+    Examples
+    --------
+    >>> import insights as ins
+    >>> ins.format_paragraph(["One.", "Two."], lang="en")
+    'One. Two.'
+    """
+    return text_message("meta.sentence_sep", lang=lang).join(s for s in data if s)

@@ -1,4 +1,9 @@
-"""The executive summary's building blocks: scorecard with targets, alerts, key findings."""
+"""The executive summary's building blocks: scorecard with targets, alerts, key findings.
+
+At the front door: ``ins.kpi_summary`` (the scorecard next to its comparison
+quarters and targets), ``ins.table_scorecard`` (that summary as a display table),
+``ins.describe_findings`` and ``ins.describe_alerts``.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,12 @@ from typing import Literal
 
 import polars as pl
 
-from insights.narrative.catalog import check_lang, message, metric_label
+from insights._options import Lang, resolve_min_cell
+from insights._registry import metric_info
+from insights.narrative.catalog import check_lang, text_message, text_metric
 from insights.narrative.compare import compare_quarters
 from insights.narrative.documents import seed_figures
 from insights.narrative.numbers import fmt_diff, fmt_range, fmt_value, is_missing
-from insights.narrative.registry import metric_info
 from insights.narrative.sentences import describe_change, is_suppressed
 
 __all__ = [
@@ -20,10 +26,10 @@ __all__ = [
     "AlertRule",
     "default_targets",
     "default_alert_rules",
-    "scorecard_summary",
-    "scorecard_table",
-    "alerts",
-    "key_findings",
+    "kpi_summary",
+    "table_scorecard",
+    "describe_alerts",
+    "describe_findings",
     "significance_marker",
 ]
 
@@ -87,7 +93,7 @@ class AlertRule:
 
 
 def default_alert_rules() -> list[AlertRule]:
-    """D7 retention below 45% (000 §5.2); CAC above AOV is built into :func:`alerts`."""
+    """D7 retention below 45% (000 §5.2); CAC above AOV is built into :func:`describe_alerts`."""
     seed, value = _seed_value("retention_7d_alert_threshold", "new_users", "5.2")
     return [AlertRule("retention_d7", value / 100, True, seed, "5.2")]
 
@@ -100,11 +106,11 @@ def significance_marker(p: float | None) -> str:
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
-def scorecard_summary(
-    scorecard: pl.DataFrame,
-    year_ago: pl.DataFrame | None = None,
+def kpi_summary(
+    data: pl.DataFrame,
     *,
     quarter: str,
+    year_ago: pl.DataFrame | None = None,
     targets: Sequence[Target] | None = None,
     alpha: float = 0.05,
 ) -> pl.DataFrame:
@@ -112,14 +118,17 @@ def scorecard_summary(
 
     Parameters
     ----------
-    scorecard
-        :func:`insights.kpis.kpi_scorecard` output for ``quarter`` and its comparison.
-    year_ago
-        The same for ``compare_to="year_ago"`` (optional).
+    data
+        The first frame of :func:`insights.kpis.kpi_scorecard`: the KPIs of ``quarter``
+        and of its comparison quarter.
     quarter
         The report quarter (e.g. ``"2024Q4"``).
+    year_ago
+        The same for ``compare_to="year_ago"`` (optional).
     targets
         Targets (default :func:`default_targets`); relative ones resolve against the year-ago value.
+    alpha
+        1 − the confidence level of the change tests.
 
     Returns
     -------
@@ -127,13 +136,23 @@ def scorecard_summary(
         ``metric, segment, quarter, value, ci_low, ci_high, n, previous_quarter, previous,
         change_previous, p_previous, year_ago_quarter, year_ago, change_year_ago,
         p_year_ago, target, target_met`` (changes are differences in the metric's unit).
+
+    Examples
+    --------
+    >>> import insights as ins
+    >>> import polars as pl
+    >>> scorecard = pl.DataFrame({"metric": ["retention_d30"] * 2, "segment": ["all"] * 2,
+    ...     "quarter": ["2024Q4", "2024Q3"], "value": [0.36, 0.34], "ci_low": [0.35, 0.33],
+    ...     "ci_high": [0.37, 0.35], "n": [8000, 8000]})
+    >>> ins.kpi_summary(scorecard, quarter="2024Q4").select("previous", "target", "target_met").row(0)
+    (0.34, 0.6, False)
     """
-    others = scorecard.filter(pl.col("quarter") != quarter)["quarter"].unique().to_list()
+    others = data.filter(pl.col("quarter") != quarter)["quarter"].unique().to_list()
     if len(others) != 1:
         raise ValueError(
-            f"scorecard must hold {quarter} and one comparison quarter, got {sorted(others)}"
+            f"data must hold {quarter} and one comparison quarter, got {sorted(others)}"
         )
-    prev = compare_quarters(scorecard, quarter=quarter, other=others[0], alpha=alpha)
+    prev = compare_quarters(data, quarter=quarter, other=others[0], alpha=alpha)
     out = prev.select(
         "metric",
         "segment",
@@ -181,9 +200,9 @@ def scorecard_summary(
             * (1 + pl.col("metric").replace_strict(relative, default=None, return_dtype=pl.Float64))
         )
     )
-    better = {m: metric_info(m).higher_is_better for m in out["metric"].unique().to_list()}
+    better = {m: metric_info(m).better for m in out["metric"].unique().to_list()}
     up = pl.col("metric").replace_strict(
-        {m: b is not False for m, b in better.items()}, return_dtype=pl.Boolean
+        {m: b != "lower" for m, b in better.items()}, return_dtype=pl.Boolean
     )
     return out.with_columns(target.alias("target")).with_columns(
         pl.when(pl.col("target").is_null() | pl.col("value").is_null())
@@ -195,27 +214,30 @@ def scorecard_summary(
     )
 
 
-def _change_text(diff: float | None, p: float | None, kind: str, lang: str) -> str:
+def _change_text(diff: float | None, p: float | None, kind: str, lang: Lang) -> str:
     if is_missing(diff):
         return "–"
     return f"{fmt_diff(diff, kind, lang=lang)} {significance_marker(p)}".strip()  # type: ignore[arg-type]
 
 
-def scorecard_table(summary: pl.DataFrame, *, lang: str, min_cell: int = 10) -> pl.DataFrame:
-    """:func:`scorecard_summary` as a display frame (metric names, units, CIs, markers).
+def table_scorecard(
+    data: pl.DataFrame, *, lang: Lang | None = None, min_cell: int | None = None
+) -> pl.DataFrame:
+    """:func:`kpi_summary` as a display frame (metric names, units, CIs, markers).
 
     Changes show the difference in the metric's unit (rates in points) with
     :func:`significance_marker`; rows below ``min_cell`` show "<min_cell". Render it
     with :func:`insights.tables.format_table` (its headers are already localized).
+    ``lang`` and ``min_cell`` default to the values set with ``ins.options``.
     """
-    check_lang(lang)
+    lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     rows = []
-    hidden = message("table.suppressed", lang=lang, min_cell=min_cell)
-    for r in summary.iter_rows(named=True):  # one row per KPI
-        kind = metric_info(r["metric"]).kind
-        name = metric_label(r["metric"], lang=lang)
+    hidden = text_message("table.suppressed", lang=lang, min_cell=min_cell)
+    for r in data.iter_rows(named=True):  # one row per KPI
+        kind = metric_info(r["metric"]).unit
+        name = text_metric(r["metric"], lang=lang)
         if r["segment"] not in (None, "all"):
-            name = message("sentence.in_segment", lang=lang, metric=name, segment=r["segment"])
+            name = text_message("sentence.in_segment", lang=lang, metric=name, segment=r["segment"])
         if is_suppressed(r, min_cell=min_cell) or is_missing(r["value"]):
             now = hidden if is_suppressed(r, min_cell=min_cell) else "–"
             rows.append([name, now, "–", "–", "–", "–", "–", "–"])
@@ -236,41 +258,56 @@ def scorecard_table(summary: pl.DataFrame, *, lang: str, min_cell: int = 10) -> 
                 target,
             ]
         )
-    prev_q = summary["previous_quarter"].drop_nulls()
-    year_q = summary["year_ago_quarter"].drop_nulls()
+    prev_q = data["previous_quarter"].drop_nulls()
+    year_q = data["year_ago_quarter"].drop_nulls()
     heads = [
-        message("column.metric", lang=lang),
-        summary["quarter"][0] if summary.height else message("column.now", lang=lang),
-        message("column.ci", lang=lang),
-        prev_q[0] if prev_q.len() else message("column.previous", lang=lang),
-        message("column.change_previous", lang=lang),
+        text_message("column.metric", lang=lang),
+        data["quarter"][0] if data.height else text_message("column.now", lang=lang),
+        text_message("column.ci", lang=lang),
+        prev_q[0] if prev_q.len() else text_message("column.previous", lang=lang),
+        text_message("column.change_previous", lang=lang),
         year_q[0]
         if year_q.len() and year_q[0] not in prev_q.to_list()
-        else message("column.year_ago", lang=lang),
-        message("column.change_year_ago", lang=lang),
-        message("column.target", lang=lang),
+        else text_message("column.year_ago", lang=lang),
+        text_message("column.change_year_ago", lang=lang),
+        text_message("column.target", lang=lang),
     ]
     return pl.DataFrame(rows, schema={h: pl.String for h in heads}, orient="row")
 
 
-def alerts(
-    scorecard: pl.DataFrame,
-    rules: Sequence[AlertRule] | None = None,
+def describe_alerts(
+    data: pl.DataFrame,
     *,
     quarter: str,
-    lang: str,
-    min_cell: int = 10,
+    rules: Sequence[AlertRule] | None = None,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
 ) -> list[str]:
     """Alert sentences for ``quarter``: thresholds crossed (D7 < 45%, 000 §5.2) and CAC above AOV (000 §2.1).
 
-    Rows below ``min_cell`` never raise an alert (their numbers are not shown).
-    Returns ``[message("alert.none")]`` when nothing fires.
+    Parameters
+    ----------
+    data
+        The first frame of :func:`insights.kpis.kpi_scorecard` (its ``all`` rows of
+        ``quarter`` are read).
+    quarter
+        The report quarter.
+    rules
+        Alert rules (default :func:`default_alert_rules`).
+    lang, min_cell
+        Default: the values set with ``ins.options``. Rows below ``min_cell`` never
+        raise an alert (their numbers are not shown).
+
+    Returns
+    -------
+    list of str
+        The alerts, or the one sentence saying none fired.
     """
-    check_lang(lang)
+    lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     rules = default_alert_rules() if rules is None else list(rules)
     now = {
         (r["metric"]): r
-        for r in scorecard.filter(
+        for r in data.filter(
             (pl.col("quarter") == quarter) & (pl.col("segment") == "all")
         ).iter_rows(named=True)
         if not is_suppressed(r, min_cell=min_cell) and not is_missing(r["value"])
@@ -280,11 +317,11 @@ def alerts(
         row = now.get(rule.metric)
         if row is None:
             continue
-        kind = metric_info(rule.metric).kind
+        kind = metric_info(rule.metric).unit
         crossed = row["value"] < rule.threshold if rule.below else row["value"] > rule.threshold
         if crossed and rule.metric == "retention_d7":
             out.append(
-                message(
+                text_message(
                     "alert.d7_low",
                     lang=lang,
                     value=fmt_value(row["value"], kind, lang=lang),
@@ -295,10 +332,10 @@ def alerts(
             )
         elif crossed:
             out.append(
-                message(
+                text_message(
                     "alert.target_missed",
                     lang=lang,
-                    metric=metric_label(rule.metric, lang=lang),
+                    metric=text_metric(rule.metric, lang=lang),
                     value=fmt_value(row["value"], kind, lang=lang),
                     target=fmt_value(rule.threshold, kind, lang=lang),
                     doc=rule.seed,
@@ -310,7 +347,7 @@ def alerts(
     if cac is not None and aov is not None and cac["value"] > aov["value"]:
         seed, _ = _seed_value("cac_yuan", "smb_merchants", "2.1")
         out.append(
-            message(
+            text_message(
                 "alert.cac_above_aov",
                 lang=lang,
                 cac=fmt_value(cac["value"], "yuan", lang=lang),
@@ -319,18 +356,18 @@ def alerts(
                 section="2.1",
             )
         )
-    return out or [message("alert.none", lang=lang)]
+    return out or [text_message("alert.none", lang=lang)]
 
 
-def key_findings(
-    scorecard: pl.DataFrame,
+def describe_findings(
+    data: pl.DataFrame,
     *,
     quarter: str,
-    lang: str,
     alpha: float = 0.05,
-    min_cell: int = 10,
     max_findings: int = 5,
     min_findings: int = 3,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
 ) -> list[str]:
     """The largest significant changes of ``quarter`` vs the comparison quarter, as sentences.
 
@@ -340,14 +377,24 @@ def key_findings(
     list is topped up with the largest non-significant changes (their sentences say
     "not significant"), after a first sentence saying nothing changed significantly
     when that is so. Rows below ``min_cell`` are never used.
+
+    Parameters
+    ----------
+    data
+        The first frame of :func:`insights.kpis.kpi_scorecard`: the KPIs of ``quarter``
+        and of its comparison quarter.
+    quarter
+        The report quarter.
+    lang, min_cell
+        Default: the values set with ``ins.options``.
     """
-    check_lang(lang)
-    others = scorecard.filter(pl.col("quarter") != quarter)["quarter"].unique().to_list()
+    lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
+    others = data.filter(pl.col("quarter") != quarter)["quarter"].unique().to_list()
     if len(others) != 1:
         raise ValueError(
-            f"scorecard must hold {quarter} and one comparison quarter, got {sorted(others)}"
+            f"data must hold {quarter} and one comparison quarter, got {sorted(others)}"
         )
-    cmp = compare_quarters(scorecard, quarter=quarter, other=others[0], alpha=alpha)
+    cmp = compare_quarters(data, quarter=quarter, other=others[0], alpha=alpha)
     cmp = cmp.filter(
         pl.col("value").is_not_null()
         & pl.col("prev_value").is_not_null()
@@ -365,7 +412,7 @@ def key_findings(
     out = (
         []
         if sig.height
-        else [message("finding.none", lang=lang, prev_label=others[0], label=quarter)]
+        else [text_message("finding.none", lang=lang, prev_label=others[0], label=quarter)]
     )
     if sig.height < min_findings:
         rest = cmp.filter(~pl.col("_sig")).sort("_size", descending=True, nulls_last=True)
@@ -389,5 +436,5 @@ def key_findings(
             "ci_high": r["prev_ci_high"],
             "n": r["prev_n"],
         }
-        out.append(describe_change(now, prev, lang=lang, alpha=alpha, min_cell=min_cell))
+        out.append(describe_change(now, previous=prev, lang=lang, alpha=alpha, min_cell=min_cell))
     return out

@@ -16,8 +16,8 @@ Both use the same typst template. The built-in backend supports the subset of Qu
 syntax documented in :mod:`insights.report._syntax` and fails on anything else; the
 privacy rule applied to every report is in :mod:`insights.report._privacy`.
 
->>> from insights.report import render
->>> render("data/demo", quarter="2024Q4", lang="zh", formats="pdf")  # doctest: +SKIP
+>>> import insights as ins
+>>> ins.render_report("data/demo", quarter="2024Q4", lang="zh", formats="pdf")  # doctest: +SKIP
 """
 
 from insights.report._errors import RenderError

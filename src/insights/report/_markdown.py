@@ -16,6 +16,7 @@ import nbformat
 from nbconvert.exporters import MarkdownExporter
 from nbconvert.preprocessors import Preprocessor
 
+from insights._options import Lang
 from insights.narrative.catalog import NOT_AVAILABLE
 from insights.report._chapters import Chapter
 from insights.report._errors import RenderError
@@ -32,7 +33,7 @@ _SKIP_TAGS = {"parameters", "injected-parameters"}
 
 
 def chapter_markdown(
-    nb: nbformat.NotebookNode, chapter: Chapter, *, meta: dict[str, Any], lang: str, workdir: Path
+    nb: nbformat.NotebookNode, chapter: Chapter, *, meta: dict[str, Any], lang: Lang, workdir: Path
 ) -> str:
     """Markdown of one executed chapter; figures are written under ``workdir/figures/<chapter>/``.
 
@@ -76,7 +77,7 @@ class _QuartoCells(Preprocessor):
         *,
         chapter: str,
         defaults: dict[str, Any],
-        lang: str,
+        lang: Lang,
         injected_at: int | None,
         **kw: Any,
     ) -> None:

@@ -10,6 +10,7 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
+from insights._options import Lang
 from insights.report._errors import RenderError
 
 __all__ = [
@@ -60,11 +61,11 @@ def _run(args: list[str], text: str, *, what: str) -> str:
     return proc.stdout
 
 
-def _meta_lang(lang: str) -> str:
+def _meta_lang(lang: Lang) -> str:
     return "zh-Hans" if lang == "zh" else "en-GB"
 
 
-def markdown_to_typst(markdown: str, *, lang: str, templates: Path) -> str:
+def markdown_to_typst(markdown: str, *, lang: Lang, templates: Path) -> str:
     """The Typst body of a report (no preamble: ``main.typ`` imports the template)."""
     args = [
         f"--from={_READER}",
@@ -81,7 +82,7 @@ def markdown_to_typst(markdown: str, *, lang: str, templates: Path) -> str:
 def markdown_to_html(
     markdown: str,
     *,
-    lang: str,
+    lang: Lang,
     templates: Path,
     resource_dir: Path,
     output: Path,

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
+from insights._options import Lang
+
 __all__ = ["Backend", "Format", "Lang", "Request", "check_request"]
 
-Lang = Literal["zh", "en"]
 Format = Literal["pdf", "html"]
 Backend = Literal["auto", "quarto", "builtin"]
 

@@ -49,6 +49,7 @@ from typing import Any, Literal
 
 import yaml
 
+from insights._options import Lang
 from insights.report._errors import RenderError
 
 __all__ = [
@@ -128,7 +129,7 @@ def front_matter(source: str, *, where: str) -> dict[str, Any]:
 
 
 def cell_options(
-    source: str, *, where: str, defaults: dict[str, Any] | None = None, lang: str | None = None
+    source: str, *, where: str, defaults: dict[str, Any] | None = None, lang: Lang | None = None
 ) -> tuple[CellOptions, str]:
     """Split a code cell's leading ``#|`` lines from its code and validate them.
 

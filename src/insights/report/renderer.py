@@ -33,7 +33,7 @@ _DEFAULT_TEMPLATES = (
 
 
 def report_path(
-    out: str | Path, quarter: str, lang: str, segment: str | None = None, *, fmt: str = "pdf"
+    out: str | Path, quarter: str, lang: Lang, segment: str | None = None, *, fmt: str = "pdf"
 ) -> Path:
     """Where a report lands: ``<out>/<quarter>/insights-<quarter>-<lang>[-<segment>].<fmt>``.
 
@@ -79,7 +79,10 @@ def render(
         nbconvert, pandoc, typst), or ``"auto"``: quarto when installed, else builtin.
     by
         A users column (e.g. ``"platform"``): one report per value, each with
-        ``filters={by: value}``; values with fewer than ``min_cell`` users are skipped.
+        ``filters={by: value}``; values with fewer than ``min_cell`` users (and users
+        without a value) are skipped. Every chapter restricts the dataset to those
+        users (:meth:`insights.Dataset.restrict`), so every number of a segment's report,
+        the scorecard, key findings and playbooks included, is about that segment.
     min_cell
         Smallest segment the chapters may show (passed to every chapter).
     chapters
@@ -199,13 +202,15 @@ def _segments(dataset: Any, request: Request) -> list[str]:
     import narwhals as nw
 
     from insights.data._backend import collect
-    from insights.metrics._segments import users_frame
 
-    columns = dataset.table("users").collect_schema().names()
-    if request.by not in columns:
-        raise ValueError(f"by: {request.by!r} is not a users column; choose one of {columns}")
-    users = users_frame(dataset, by=request.by)
-    counts = collect(users.group_by("segment").agg(nw.len().alias("n")))
+    users = dataset.table("users")
+    columns = users.collect_schema().names()
+    by = str(request.by)
+    if by not in columns:
+        raise ValueError(f"by: {by!r} is not a users column; choose one of {columns}")
+    # a report is about the users equal to its value (filters={by: value}): no value, no report
+    values = users.filter(~nw.col(by).is_null()).select(nw.col(by).cast(nw.String).alias("segment"))
+    counts = collect(values.group_by("segment").agg(nw.len().alias("n")))
     counts = counts.sort(["n", "segment"], descending=[True, False])
     kept = counts.filter(pl.col("n") >= request.min_cell)["segment"].to_list()
     if not kept:

@@ -81,12 +81,12 @@ def simulate_chunked(
     Examples
     --------
     >>> import tempfile
-    >>> from insights.data import load_dataset
+    >>> import insights as ins
     >>> d = tempfile.mkdtemp() + "/two"
     >>> m = simulate_chunked(d, users=600, chunk=300, seed=1)
     >>> m["rows"]["users"], m["chunks"]
     (600, 2)
-    >>> load_dataset(d).raw("users").select("user_id").unique().collect().shape[0]
+    >>> ins.load_dataset(d).raw("users").select("user_id").unique().collect().shape[0]
     600
     """
     if users < 1 or chunk < 1:

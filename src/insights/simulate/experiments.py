@@ -1,4 +1,4 @@
-"""The four strategy experiments of ``report.md``, generated with known true effects.
+"""The four strategy experiments of the simulated world, generated with known true effects.
 
 Each ``assign_*`` function picks the eligible users, randomises arms, applies the
 arm's true effect to the generative model and returns the assignments plus the

@@ -1,7 +1,7 @@
 """Lifetimes: piecewise-constant churn hazards, episodes of activity and returns.
 
 A user's lifetime L is the day of their last activity before a gap of more than
-30 days (``metrics.md``). The simulator draws L directly from the hazard
+30 days (``docs/metrics.md``). The simulator draws L directly from the hazard
 ``h_u(t) = base(t) * year(t) * segments(t) * frailty_u`` (continuous time,
 ``L = floor(T)``), so the true survival curve of any group is known:
 ``P(L >= t) = mean_u exp(-Lambda_u(t))``.

@@ -1,4 +1,4 @@
-"""Compare survival curves between groups in one call: tests, differences and hazard ratios.
+"""Compare survival curves between segments in one call: tests, differences and hazard ratios.
 
 :func:`compare_survival` takes a ``SurvivalCurves`` result (or anything with a
 ``.counts`` survival counts frame) or the counts frame itself, and returns a
@@ -30,8 +30,8 @@ __all__ = ["SurvivalComparison", "compare_survival"]
 
 _SUMMARY_SCHEMA = {
     "measure": pl.String,
-    "group_a": pl.String,
-    "group_b": pl.String,
+    "segment_a": pl.String,
+    "segment_b": pl.String,
     "estimate": pl.Float64,
     "ci_low": pl.Float64,
     "ci_high": pl.Float64,
@@ -60,10 +60,10 @@ class SurvivalComparison:
     overall
         Read-only mapping ``test, statistic, df, p_value, rho, gamma, strata`` of the
         k-group test (``overall["p_value"]`` is a float).
-    groups
-        ``group, n, observed, expected, score, variance``: the test's O/E table.
+    segments
+        ``segment, n, observed, expected, score, variance``: the test's O/E table.
     pairwise
-        ``group_a, group_b, statistic, df, p_value, p_adjusted, method`` or ``None``.
+        ``segment_a, segment_b, statistic, df, p_value, p_adjusted, method`` or ``None``.
     milestones
         Differences of S(t*) (see ``milestone_difference``) or ``None``.
     rmst_difference
@@ -75,7 +75,7 @@ class SurvivalComparison:
     """
 
     overall: Mapping[str, Any]
-    groups: pl.DataFrame
+    segments: pl.DataFrame
     pairwise: pl.DataFrame | None = None
     milestones: pl.DataFrame | None = None
     rmst_difference: pl.DataFrame | None = None
@@ -86,7 +86,7 @@ class SurvivalComparison:
 
     @property
     def summary(self) -> pl.DataFrame:
-        """One row per comparison: ``measure, group_a, group_b, estimate, ci_low,
+        """One row per comparison: ``measure, segment_a, segment_b, estimate, ci_low,
         ci_high, statistic, p_value, p_adjusted`` (estimate = difference or hazard
         ratio; null for the χ² tests)."""
         test = str(self.overall["test"])
@@ -113,8 +113,8 @@ class SurvivalComparison:
             parts.append(
                 self.pairwise.select(
                     pl.lit(f"pairwise {test}").alias("measure"),
-                    "group_a",
-                    "group_b",
+                    "segment_a",
+                    "segment_b",
                     pl.lit(None, pl.Float64).alias("estimate"),
                     pl.lit(None, pl.Float64).alias("ci_low"),
                     pl.lit(None, pl.Float64).alias("ci_high"),
@@ -131,8 +131,8 @@ class SurvivalComparison:
                 parts.append(
                     frame.select(
                         measure.alias("measure"),
-                        "group_a",
-                        "group_b",
+                        "segment_a",
+                        "segment_b",
                         pl.col("difference").alias("estimate"),
                         "ci_low",
                         "ci_high",
@@ -145,8 +145,8 @@ class SurvivalComparison:
             parts.append(
                 self.hazard_ratios.select(
                     pl.lit("hazard ratio").alias("measure"),
-                    pl.format("{}={}", "column", "level").alias("group_a"),
-                    pl.format("{}={}", "column", "reference").alias("group_b"),
+                    pl.format("{}={}", "column", "level").alias("segment_a"),
+                    pl.format("{}={}", "column", "reference").alias("segment_b"),
                     pl.col("hazard_ratio").alias("estimate"),
                     "ci_low",
                     "ci_high",
@@ -171,39 +171,36 @@ class SurvivalComparison:
         return head + table._repr_html_()
 
 
-def _counts_of(curves_or_counts: Any) -> pl.DataFrame:
-    counts = getattr(curves_or_counts, "counts", curves_or_counts)
+def _counts_of(data: Any) -> pl.DataFrame:
+    counts = getattr(data, "counts", data)
     if not isinstance(counts, pl.DataFrame):
         raise ValueError(
             "compare_survival needs a SurvivalCurves result (with .counts) or a Polars "
-            f"survival counts frame, got {type(curves_or_counts).__name__}"
+            f"survival counts frame, got {type(data).__name__}"
         )
     return counts
 
 
-def _km_table(
-    curves_or_counts: Any, counts: pl.DataFrame, group: str, alpha: float
-) -> pl.DataFrame:
+def _km_table(data: Any, counts: pl.DataFrame, by: str, alpha: float) -> pl.DataFrame:
     """The full Kaplan–Meier table: ``SurvivalCurves.km`` when given, else fitted on the counts.
 
     (``SurvivalCurves.table`` may be on a coarser requested timeline, where Greenwood
     sums and areas would be wrong, so it is never used.)
     """
-    km = getattr(curves_or_counts, "km", None)
-    needed = {"group", "t", "survival", "at_risk", "events"}
-    if isinstance(km, pl.DataFrame) and needed <= set(km.columns) and group == "group":
+    km = getattr(data, "km", None)
+    needed = {"segment", "t", "survival", "at_risk", "events"}
+    if isinstance(km, pl.DataFrame) and needed <= set(km.columns) and by == "segment":
         return km
-    fitted = kaplan_meier(
+    return kaplan_meier(
         counts,
-        group=group,
+        by=by,
         alpha=alpha,
         entry="entry" if "entry" in counts.columns else None,
     )
-    return fitted.rename({"segment": "group"})
 
 
 def compare_survival(
-    curves_or_counts: Any,
+    data: Any,
     *,
     test: Weighting = "logrank",
     rho: float = 0.0,
@@ -216,28 +213,28 @@ def compare_survival(
     tau: float | None = None,
     cox: bool | str | Sequence[str] = False,
     alpha: float = 0.05,
-    group: str = "group",
+    by: str = "segment",
 ) -> SurvivalComparison:
-    """Compare survival between groups: k-group test, pairwise tests, milestones, RMST, Cox.
+    """Compare survival between segments: k-group test, pairwise tests, milestones, RMST, Cox.
 
     Parameters
     ----------
-    curves_or_counts
+    data
         A ``SurvivalCurves`` (its ``.counts``, and its full Kaplan–Meier table ``.km``
         for milestones and RMST) or a survival counts frame
-        ``group, [entry,] duration, event, count``.
+        ``segment, [entry,] duration, event, count``.
     test, rho, gamma
         ``"logrank"`` or ``"fleming-harrington"`` with weights Ŝ(t−)^rho (1 − Ŝ(t−))^gamma
         (rho > 0: early differences count more; gamma > 0: late ones).
     pairwise
-        Also test each pair of groups (or each group against ``reference``).
+        Also test each pair of segments (or each segment against ``reference``).
     adjust
         Multiple-testing adjustment of pairwise, milestone and RMST p-values:
         ``"holm"`` (family-wise error), ``"bh"`` (false discovery rate),
         ``"bonferroni"`` or ``"none"``.
     reference
-        Compare every group with this one (k − 1 comparisons; differences are
-        group − reference; also the Cox reference level) instead of all pairs.
+        Compare every segment with this one (k − 1 comparisons; differences are
+        segment − reference; also the Cox reference level) instead of all pairs.
     strata
         Column of the counts to stratify the tests (and the Cox model) by; milestone
         and RMST differences stay unstratified.
@@ -245,16 +242,15 @@ def compare_survival(
         Times t* at which to compare S(t*) (difference and ratio with CI).
     tau
         Restriction time of the RMST difference; default the curves' own ``tau`` when
-        given a ``SurvivalCurves``, else ``insights.stats.curves.default_tau``: min(90,
-        the largest t at which every group still has >= 10 units at risk). No RMST
-        difference when that is 0.
+        given a ``SurvivalCurves``, else min(90, the largest t at which every segment
+        still has >= 10 units at risk). No RMST difference when that is 0.
     cox
-        ``True``: Cox hazard ratios of the groups; a column name or list of names:
-        hazard ratios for those segment columns of the counts (dummy-coded, additive).
+        ``True``: Cox hazard ratios of the segments; a column name or list of names:
+        hazard ratios for those columns of the counts (dummy-coded, additive).
     alpha
         1 − confidence level of all intervals.
-    group
-        Group column of the counts.
+    by
+        The column of the counts whose values are compared (default ``segment``).
 
     Returns
     -------
@@ -264,23 +260,24 @@ def compare_survival(
 
     Examples
     --------
-    >>> c = pl.DataFrame({"group": ["a", "a", "b", "b"], "duration": [1, 3, 2, 4],
+    >>> import insights as ins
+    >>> c = pl.DataFrame({"segment": ["a", "a", "b", "b"], "duration": [1, 3, 2, 4],
     ...                   "event": [1, 1, 1, 0], "count": [5.0, 5.0, 5.0, 5.0]})
-    >>> res = compare_survival(c, milestones=[2], tau=3)
+    >>> res = ins.compare_survival(c, milestones=[2], tau=3)
     >>> round(res.overall["p_value"], 4)
     0.0341
     >>> res.summary["measure"].to_list()
     ['logrank', 'pairwise logrank', 'S(2) difference', 'RMST(3) difference']
     """
-    counts = _counts_of(curves_or_counts)
-    if group not in counts.columns:
+    counts = _counts_of(data)
+    if by not in counts.columns:
         raise ValueError(
-            f"counts has no group column {group!r} (columns: {counts.columns}); pass group=..."
+            f"counts has no segment column {by!r} (columns: {counts.columns}); pass by=..."
         )
-    labels = sorted(counts[group].cast(pl.String).unique().to_list())
+    labels = sorted(counts[by].cast(pl.String).unique().to_list())
     if reference is not None and reference not in labels:
-        raise ValueError(f"reference={reference!r} is not one of the groups {labels}")
-    result = logrank_test(counts, group=group, test=test, rho=rho, gamma=gamma, strata=strata)
+        raise ValueError(f"reference={reference!r} is not one of the segments {labels}")
+    result = logrank_test(counts, by=by, test=test, rho=rho, gamma=gamma, strata=strata)
     name = "logrank" if test == "logrank" else f"Fleming-Harrington G({rho:g}, {gamma:g})"
     if strata is not None:
         name = f"stratified {name}"
@@ -298,7 +295,7 @@ def compare_survival(
     pairs = (
         pairwise_logrank(
             counts,
-            group=group,
+            by=by,
             test=test,
             rho=rho,
             gamma=gamma,
@@ -309,27 +306,27 @@ def compare_survival(
         if pairwise
         else None
     )
-    km = _km_table(curves_or_counts, counts, group, alpha)
+    km = _km_table(data, counts, by, alpha)
     options = {"reference": reference, "alpha": alpha, "adjust": adjust}
     miles = (
-        milestone_difference(km, times=list(milestones), **options)  # type: ignore[arg-type]
+        milestone_difference(km, milestones=list(milestones), **options)  # type: ignore[arg-type]
         if len(milestones)
         else None
     )
     if tau is None:
-        tau = getattr(curves_or_counts, "tau", None)
+        tau = getattr(data, "tau", None)
     if tau is None:
         tau = default_tau(km)
     rmst_diff = rmst_difference(km, tau=float(tau), **options) if tau > 0 else None  # type: ignore[arg-type]
     hazard = None
     if cox is not False:
-        columns = [group] if cox is True else cox
+        columns = [by] if cox is True else cox
         hazard = cox_hazard_ratios(
-            counts, columns=columns, reference=reference, strata=strata, alpha=alpha
+            counts, by=columns, reference=reference, strata=strata, alpha=alpha
         )
     return SurvivalComparison(
         overall=overall,
-        groups=result.groups,
+        segments=result.segments,
         pairwise=pairs,
         milestones=miles,
         rmst_difference=rmst_diff,

@@ -155,7 +155,7 @@ def _newton(
         except np.linalg.LinAlgError:
             raise ValueError(
                 "the Cox design is singular: a column is constant or duplicates another "
-                "(e.g. cox=['group', <a by-column>])"
+                "(e.g. cox=['segment', <a by-column>])"
             ) from None
         for _halving in range(30):
             new = beta + step
@@ -206,22 +206,23 @@ def _design(
 
 
 def cox_hazard_ratios(
-    counts: pl.DataFrame,
+    data: pl.DataFrame,
     *,
-    columns: str | Sequence[str] = "group",
+    by: str | Sequence[str] = "segment",
     reference: str | Mapping[str, str] | None = None,
     strata: str | None = None,
     alpha: float = 0.05,
-    engine: CoxEngine = "exact",
+    method: CoxEngine = "exact",
 ) -> pl.DataFrame:
     """Hazard ratios (with Wald CIs) of segment levels against a reference level.
 
     Parameters
     ----------
-    counts
-        Survival counts ``[entry,] duration, event, count`` plus the ``columns``.
-    columns
-        One or more categorical columns, each dummy-coded (an additive model).
+    data
+        Survival counts ``[entry,] duration, event, count`` plus the ``by`` columns.
+    by
+        One or more categorical columns (default ``segment``), each dummy-coded (an
+        additive model).
     reference
         Reference level: a mapping ``{column: level}``, or one label used for every
         column that has it; default the first level in sorted order.
@@ -229,9 +230,9 @@ def cox_hazard_ratios(
         Column with strata (separate baseline hazards), or ``None``.
     alpha
         1 − confidence level.
-    engine
-        ``"exact"`` (frequency weights, equals the fit on expanded rows) or
-        ``"lifelines"`` (lifelines' weighted fit); see the module docstring.
+    method
+        The engine: ``"exact"`` (frequency weights, equals the fit on expanded rows)
+        or ``"lifelines"`` (lifelines' weighted fit); see the module docstring.
 
     Returns
     -------
@@ -242,34 +243,36 @@ def cox_hazard_ratios(
 
     Examples
     --------
-    >>> c = pl.DataFrame({"group": ["a", "a", "b", "b"], "duration": [2, 4, 1, 3],
+    >>> import insights as ins
+    >>> c = pl.DataFrame({"segment": ["a", "a", "b", "b"], "duration": [2, 4, 1, 3],
     ...                   "event": [1, 1, 1, 1], "count": [3.0, 3.0, 3.0, 3.0]})
-    >>> cox_hazard_ratios(c).select("level", "reference").rows()
+    >>> ins.cox_hazard_ratios(c).select("level", "reference").rows()
     [('b', 'a')]
     """
+    counts, engine = data, method
     if engine not in get_args(CoxEngine):
-        raise ValueError(f"engine must be one of {get_args(CoxEngine)}, got {engine!r}")
-    cols = [columns] if isinstance(columns, str) else list(columns)
+        raise ValueError(f"method must be one of {get_args(CoxEngine)}, got {engine!r}")
+    cols = [by] if isinstance(by, str) else list(by)
     if not cols:
-        raise ValueError("columns must name at least one segment column")
+        raise ValueError("by must name at least one segment column")
     _validate(counts, cols[0], strata)
     missing = [c for c in cols if c not in counts.columns]
     if missing:
         raise ValueError(f"cox columns {missing} are not in counts (columns: {counts.columns})")
-    data = counts.filter(pl.col("count") > 0)
-    if not data.filter(pl.col("event") == 1).height:
+    rows = counts.filter(pl.col("count") > 0)
+    if not rows.filter(pl.col("event") == 1).height:
         raise ValueError("counts has no events (all units censored): no hazard ratio to estimate")
-    x, terms = _design(data, cols, reference)
-    duration = data["duration"].cast(pl.Float64).to_numpy()
-    event = data["event"].to_numpy() == 1
-    weight = data["count"].cast(pl.Float64).to_numpy()
-    entry = data.with_columns(_entry_expr(data).cast(pl.Float64).alias("__entry"))[
+    x, terms = _design(rows, cols, reference)
+    duration = rows["duration"].cast(pl.Float64).to_numpy()
+    event = rows["event"].to_numpy() == 1
+    weight = rows["count"].cast(pl.Float64).to_numpy()
+    entry = rows.with_columns(_entry_expr(rows).cast(pl.Float64).alias("__entry"))[
         "__entry"
     ].to_numpy()
     strata_codes = (
-        np.unique(data[strata].cast(pl.String).to_numpy().astype(str), return_inverse=True)[1]
+        np.unique(rows[strata].cast(pl.String).to_numpy().astype(str), return_inverse=True)[1]
         if strata is not None
-        else np.zeros(data.height, dtype=np.intp)
+        else np.zeros(rows.height, dtype=np.intp)
     )
     for i, (col, lvl, _) in enumerate(terms):
         if not np.any(event & (x[:, i] == 1)):
@@ -281,7 +284,7 @@ def cox_hazard_ratios(
     if engine == "lifelines":
         if np.any(entry > 0):
             raise ValueError(
-                "engine='lifelines' does not handle entry (left truncation); use engine='exact'"
+                "method='lifelines' does not handle entry (left truncation); use method='exact'"
             )
         fit = fit_cox(
             duration,
@@ -289,7 +292,7 @@ def cox_hazard_ratios(
             x,
             names,
             weights=weight,
-            strata=data[strata].cast(pl.String).to_numpy() if strata is not None else None,
+            strata=rows[strata].cast(pl.String).to_numpy() if strata is not None else None,
             alpha=alpha,
         )
         coef, se = fit.coef, fit.se

@@ -1,8 +1,8 @@
-"""Survival curves of several groups as one result: tidy table, per-group summary, counts.
+"""Survival curves of several segments as one result: tidy table, per-segment summary, counts.
 
-:func:`survival_curves` turns a survival counts frame (one row per group x entry x
+:func:`survival_curves` turns a survival counts frame (one row per segment x entry x
 duration x event with a ``count``, built in the data engine) into a
-:class:`SurvivalCurves`: Kaplan–Meier per group (weighted lifelines fit, equal to
+:class:`SurvivalCurves`: Kaplan–Meier per segment (weighted lifelines fit, equal to
 the fit on the per-unit rows), Brookmeyer–Crowley medians and RMST(τ) with the
 Greenwood-type SE (:mod:`insights.stats.rmst`).
 """
@@ -22,32 +22,32 @@ from insights.stats.rmst import rmst
 
 __all__ = ["SurvivalCurves", "survival_curves", "default_tau", "TABLE_COLUMNS", "SUMMARY_COLUMNS"]
 
-TABLE_COLUMNS = ("group", "t", "survival", "ci_low", "ci_high", "at_risk", "events", "censored")
+TABLE_COLUMNS = ("segment", "t", "survival", "ci_low", "ci_high", "at_risk", "events", "censored")
 SUMMARY_COLUMNS = (
-    "group", "n", "events", "censored", "median", "median_ci_low", "median_ci_high",
+    "segment", "n", "events", "censored", "median", "median_ci_low", "median_ci_high",
     "tau", "rmst", "rmst_se", "rmst_ci_low", "rmst_ci_high",
 )  # fmt: skip
-#: Default RMST horizon in days (``metrics.md``), shortened when the data are thinner.
+#: Default RMST horizon in days (``docs/metrics.md``), shortened when the data are thinner.
 DEFAULT_TAU = 90.0
-#: Units that must still be at risk in every group at the default τ.
+#: Units that must still be at risk in every segment at the default τ.
 MIN_AT_RISK = 10
 
 
 @dataclass(frozen=True, repr=False)
 class SurvivalCurves:
-    """Kaplan–Meier curves of one or more groups with their summaries.
+    """Kaplan–Meier curves of one or more segments with their summaries.
 
     Attributes
     ----------
     table
-        ``group, <by columns>, t, survival, ci_low, ci_high, at_risk, events, censored``
-        sorted by group, t: S(t) = P(T > t) (lifelines' convention), log-log
+        ``segment, <by columns>, t, survival, ci_low, ci_high, at_risk, events, censored``
+        sorted by segment, t: S(t) = P(T > t) (lifelines' convention), log-log
         Greenwood CI, ``at_risk`` = units with entry <= t <= duration. On the full
         timeline ``events``/``censored`` are the units ending at t; on a requested
         ``timeline`` they are the units ending in (previous time, t] (as R's
         ``summary.survfit(times=)``).
     summary
-        One row per group: ``group, <by columns>, n, events, censored, median,
+        One row per segment: ``segment, <by columns>, n, events, censored, median,
         median_ci_low, median_ci_high, tau, rmst, rmst_se, rmst_ci_low, rmst_ci_high``.
     counts
         The survival counts frame the curves were fitted on (comparisons and Cox
@@ -55,9 +55,10 @@ class SurvivalCurves:
     km
         The full Kaplan–Meier table (every time of the fit), equal to ``table``
         when no ``timeline`` was requested.
-    by, start, churn_gap, alpha, as_of, tau
-        How the curves were made (``churn_gap`` is None when the start event does
-        not use it; ``tau`` is the RMST horizon of ``summary``).
+    by, origin, churn_gap, alpha, as_of, tau
+        How the curves were made (``origin`` is what started the clock; ``churn_gap``
+        is None when the origin does not use it; ``tau`` is the RMST horizon of
+        ``summary``).
     """
 
     table: pl.DataFrame
@@ -65,25 +66,26 @@ class SurvivalCurves:
     counts: pl.DataFrame
     km: pl.DataFrame
     by: tuple[str, ...] = ()
-    start: str = "first_seen"
+    origin: str = "first_seen"
     churn_gap: int | None = 30
     alpha: float = 0.05
     as_of: dt.datetime | None = None
     tau: float = DEFAULT_TAU
 
     @property
-    def groups(self) -> list[str]:
-        """The group labels, sorted."""
-        return self.summary["group"].to_list()
+    def segments(self) -> list[str]:
+        """The segment labels, sorted."""
+        return self.summary["segment"].to_list()
 
     def at(self, t: float | Sequence[float]) -> pl.DataFrame:
         """The curves evaluated at time(s) ``t`` (same columns as :attr:`table`).
 
         Examples
         --------
-        >>> c = pl.DataFrame({"group": "all", "entry": 0, "duration": [3, 3, 5],
+        >>> import insights as ins
+        >>> c = pl.DataFrame({"segment": "all", "entry": 0, "duration": [3, 3, 5],
         ...                   "event": [1, 0, 1], "count": [2.0, 1.0, 1.0]})
-        >>> survival_curves(c).at([2, 4]).select("t", "survival", "at_risk").rows()
+        >>> ins.survival_curves(c).at([2, 4]).select("t", "survival", "at_risk").rows()
         [(2, 1.0, 4), (4, 0.5, 1)]
         """
         times = [t] if isinstance(t, int | float) else list(t)
@@ -91,7 +93,8 @@ class SurvivalCurves:
 
     def __repr__(self) -> str:
         head = (
-            f"SurvivalCurves(start={self.start!r}, by={list(self.by)}, groups={self.summary.height}, "
+            f"SurvivalCurves(origin={self.origin!r}, by={list(self.by)}, "
+            f"segments={self.summary.height}, "
             f"churn_gap={self.churn_gap}, alpha={self.alpha}, tau={self.tau:g})"
         )
         return f"{head}\n{self.summary}"
@@ -104,7 +107,7 @@ class SurvivalCurves:
             median_ci = f"{_fmt(row['median_ci_low'])} – {_fmt(row['median_ci_high'])}"
             rmst_ci = f"{_fmt(row['rmst_ci_low'], 1)} – {_fmt(row['rmst_ci_high'], 1)}"
             values = [
-                html.escape(str(row["group"])),
+                html.escape(str(row["segment"])),
                 _fmt(row["n"]),
                 _fmt(row["events"]),
                 _fmt(row["censored"]),
@@ -112,11 +115,11 @@ class SurvivalCurves:
                 f"{_fmt(row['rmst'], 1)} ± {_fmt(row['rmst_se'], 2)} ({rmst_ci})",
             ]
             cells.append("<tr>" + "".join(f"<td>{v}</td>" for v in values) + "</tr>")
-        heads = ["group", "n", "events", "censored", f"median ({level} CI)",
+        heads = ["segment", "n", "events", "censored", f"median ({level} CI)",
                  f"RMST({self.tau:g}) ± SE ({level} CI)"]  # fmt: skip
         as_of = f", as_of {self.as_of:%Y-%m-%d}" if self.as_of is not None else ""
         gap = f", churn_gap {self.churn_gap}" if self.churn_gap is not None else ""
-        caption = html.escape(f"Survival from {self.start}{gap}{as_of}; Kaplan–Meier, {level} CI")
+        caption = html.escape(f"Survival from {self.origin}{gap}{as_of}; Kaplan–Meier, {level} CI")
         return (
             f"<table><caption>{caption}</caption><thead><tr>"
             + "".join(f"<th>{h}</th>" for h in heads)
@@ -136,22 +139,22 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 
 
 def default_tau(
-    km: pl.DataFrame, *, cap: float = DEFAULT_TAU, min_at_risk: int = MIN_AT_RISK
+    data: pl.DataFrame, *, cap: float = DEFAULT_TAU, min_at_risk: int = MIN_AT_RISK
 ) -> float:
-    """The default RMST horizon: min(``cap``, largest t where every group has ≥ ``min_at_risk`` at risk).
+    """The default RMST horizon: min(``cap``, largest t where every segment has ≥ ``min_at_risk`` at risk).
 
-    ``km`` is a full Kaplan–Meier table with ``group, t, at_risk``. When some group
-    never has ``min_at_risk`` units at risk, the bound is the shortest last time of
-    the groups instead (every curve is known up to it).
+    ``data`` is a full Kaplan–Meier table with ``segment, t, at_risk``. When some
+    segment never has ``min_at_risk`` units at risk, the bound is the shortest last
+    time of the segments instead (every curve is known up to it).
 
     Examples
     --------
-    >>> km = pl.DataFrame({"group": ["a", "a", "b", "b"], "t": [0, 40, 0, 120],
+    >>> km = pl.DataFrame({"segment": ["a", "a", "b", "b"], "t": [0, 40, 0, 120],
     ...                    "at_risk": [50, 12, 30, 11]})
     >>> default_tau(km)
     40.0
     """
-    per_group = km.group_by("group").agg(
+    per_group = data.group_by("segment").agg(
         pl.col("t").filter(pl.col("at_risk") >= min_at_risk).max().alias("t_ok"),
         pl.col("t").max().alias("t_last"),
     )
@@ -174,9 +177,9 @@ def _evaluate(
     grid = pl.Series("t", grid_values).cast(tdtype)
     count_type = km.schema["at_risk"]
     parts = []
-    for key in km["group"].unique().sort().to_list():
-        sub = km.filter(pl.col("group") == key).sort("t")
-        c = counts.filter(pl.col("group") == key)
+    for key in km["segment"].unique().sort().to_list():
+        sub = km.filter(pl.col("segment") == key).sort("t")
+        c = counts.filter(pl.col("segment") == key)
         steps = np.searchsorted(sub["t"].to_numpy().astype(float), grid_values, side="right") - 1
         found = steps >= 0
         idx = np.where(found, steps, 0)
@@ -193,7 +196,7 @@ def _evaluate(
         parts.append(
             pl.DataFrame(
                 {
-                    "group": [key] * grid_values.size,
+                    "segment": [key] * grid_values.size,
                     "t": grid,
                     **pick,
                     "at_risk": at_risk,
@@ -208,50 +211,51 @@ def _evaluate(
             for c in ("at_risk", "events", "censored")
         ]
     )
-    return _with_by(out, km, by).sort("group", "t")
+    return _with_by(out, km, by).sort("segment", "t")
 
 
 def _with_by(frame: pl.DataFrame, source: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
-    """Put the by-columns of ``source`` (keyed by group) right after ``group``."""
+    """Put the by-columns of ``source`` (keyed by segment) right after ``segment``."""
     if not by:
         return frame
-    labels = source.select("group", *by).unique()
-    rest = [c for c in frame.columns if c != "group" and c not in by]
+    labels = source.select("segment", *by).unique()
+    rest = [c for c in frame.columns if c != "segment" and c not in by]
     return (
         frame.drop([c for c in by if c in frame.columns])
-        .join(labels, on="group", how="left")
-        .select("group", *by, *rest)
+        .join(labels, on="segment", how="left")
+        .select("segment", *by, *rest)
     )
 
 
 def survival_curves(
-    counts: pl.DataFrame,
+    data: pl.DataFrame,
     *,
     by: Sequence[str] = (),
     alpha: float = 0.05,
     timeline: Sequence[float] | None = None,
     tau: float | None = None,
-    start: str = "first_seen",
+    origin: str = "first_seen",
     churn_gap: int | None = None,
     as_of: dt.datetime | None = None,
 ) -> SurvivalCurves:
-    """Fit Kaplan–Meier per group of a survival counts frame and summarise each group.
+    """Fit Kaplan–Meier per segment of a survival counts frame and summarise each one.
 
     Parameters
     ----------
-    counts
-        ``group, <by columns>, entry, duration, event, count`` (``contracts``: one
-        row per distinct combination; ``count`` = units or summed case weights).
+    data
+        Survival counts ``segment, <by columns>, entry, duration, event, count``
+        (one row per distinct combination; ``count`` = units or summed case
+        weights; ``segment`` labels the curves).
     by
-        The by-columns present in ``counts`` (carried into ``table`` and ``summary``).
+        The by-columns present in ``data`` (carried into ``table`` and ``summary``).
     alpha
         1 - confidence level of every interval.
     timeline
         Times at which to report ``table`` (default: every time of the fit).
     tau
         RMST horizon; default :func:`default_tau`: min(90, the largest t at which
-        every group still has >= 10 units at risk).
-    start, churn_gap, as_of
+        every segment still has >= 10 units at risk).
+    origin, churn_gap, as_of
         Recorded on the result.
 
     Returns
@@ -262,9 +266,10 @@ def survival_curves(
 
     Examples
     --------
-    >>> c = pl.DataFrame({"group": "all", "entry": 0, "duration": [1, 2, 3, 4, 5, 6],
+    >>> import insights as ins
+    >>> c = pl.DataFrame({"segment": "all", "entry": 0, "duration": [1, 2, 3, 4, 5, 6],
     ...                   "event": 1, "count": 1.0})
-    >>> s = survival_curves(c, tau=4)
+    >>> s = ins.survival_curves(c, tau=4)
     >>> s.summary.select("n", "median", "median_ci_low", "median_ci_high", "rmst").row(0)
     (6, 3.0, 1.0, 6.0, 3.0)
     """
@@ -272,6 +277,7 @@ def survival_curves(
         raise ValueError(
             f"alpha must be between 0 and 1 (e.g. 0.05 for 95% intervals), got {alpha!r}"
         )
+    counts = data
     if counts.is_empty():
         raise ValueError("counts is empty: there are no units to fit a survival curve on")
     whole = bool((counts["count"] == counts["count"].round(0)).all())
@@ -279,36 +285,34 @@ def survival_curves(
     truncated = bool((counts["entry"] != 0).any())
     km = kaplan_meier(
         fit_counts,
-        group="group",
+        by="segment",
         weight="count",
         alpha=alpha,
         entry="entry" if truncated else None,
-    ).rename({"segment": "group"})
+    )
     km = _with_by(km, counts, by)
     table = km if timeline is None else _evaluate(km, fit_counts, list(timeline), by)
 
     horizon = default_tau(km) if tau is None else float(tau)
-    totals = fit_counts.group_by("group").agg(
+    totals = fit_counts.group_by("segment").agg(
         pl.col("count").sum().alias("n"),
         (pl.col("count") * pl.col("event")).sum().alias("events"),
     )
     totals = totals.with_columns((pl.col("n") - pl.col("events")).alias("censored"))
-    med = median_survival(km.rename({"group": "segment"})).rename(
-        {"segment": "group", "ci_low": "median_ci_low", "ci_high": "median_ci_high"}
-    )
+    med = median_survival(km).rename({"ci_low": "median_ci_low", "ci_high": "median_ci_high"})
     if horizon > 0:
         area = rmst(km, tau=horizon, alpha=alpha).drop("tau")
     else:  # no follow-up at all: RMST(0) is not informative
-        area = totals.select("group").with_columns(
+        area = totals.select("segment").with_columns(
             [pl.lit(None, dtype=pl.Float64).alias(c) for c in ("rmst", "se", "ci_low", "ci_high")]
         )
     area = area.rename({"se": "rmst_se", "ci_low": "rmst_ci_low", "ci_high": "rmst_ci_high"})
     summary = (
-        totals.join(med, on="group", how="left")
-        .join(area, on="group", how="left")
+        totals.join(med, on="segment", how="left")
+        .join(area, on="segment", how="left")
         .with_columns(pl.lit(horizon, dtype=pl.Float64).alias("tau"))
         .select(SUMMARY_COLUMNS)
-        .sort("group")
+        .sort("segment")
     )
     return SurvivalCurves(
         table=table,
@@ -316,7 +320,7 @@ def survival_curves(
         counts=counts,
         km=km,
         by=tuple(by),
-        start=start,
+        origin=origin,
         churn_gap=churn_gap,
         alpha=alpha,
         as_of=as_of,

@@ -93,7 +93,7 @@ def _ols(
 
 
 def did_effect(
-    frame: pl.DataFrame,
+    data: pl.DataFrame,
     *,
     outcome: str,
     treated: str,
@@ -106,7 +106,7 @@ def did_effect(
     """Difference-in-differences: (treated post − pre) − (comparison post − pre).
 
     Fits y = a + b·treated + Σ period effects + δ·treated·post by (weighted) OLS on
-    the rows of ``frame`` (user x period or cohort x period), so δ is the DiD
+    the rows of ``data`` (user x period or cohort x period), so δ is the DiD
     estimate; with one pre and one post period it equals the difference of the four
     cell means. With two or more pre-periods a second model replaces treated·post by
     treated x period dummies (event study, the last pre-period as reference) and the
@@ -116,7 +116,7 @@ def did_effect(
 
     Parameters
     ----------
-    frame
+    data
         One row per unit x period with the outcome (a rate, amount, 0/1 ...).
     outcome, treated, period
         Columns: the outcome, the treated-group indicator (bool/0-1), the period label
@@ -144,9 +144,11 @@ def did_effect(
 
     >>> f = pl.DataFrame({"y": [10.0, 12.0, 11.0, 16.0] * 2, "g": [0, 0, 1, 1] * 2,
     ...                   "p": ["pre", "post", "pre", "post"] * 2})
-    >>> round(did_effect(f, outcome="y", treated="g", period="p", post=["post"]).estimate, 6)
+    >>> import insights as ins
+    >>> round(ins.did_effect(f, outcome="y", treated="g", period="p", post=["post"]).estimate, 6)
     3.0
     """
+    frame = data
     for arg, col in (("outcome", outcome), ("treated", treated), ("period", period)):
         if col not in frame.columns:
             raise ValueError(f"{arg}: column {col!r} is not in frame (columns: {frame.columns})")

@@ -62,13 +62,13 @@ class SRMResult:
     p_value: float
 
 
-def srm_test(counts: Mapping[str, int], *, split: Mapping[str, float] | None = None) -> SRMResult:
+def srm_test(data: Mapping[str, int], *, split: Mapping[str, float] | None = None) -> SRMResult:
     """Chi-square goodness-of-fit test of arm sizes against the designed split.
 
     Parameters
     ----------
-    counts
-        Units per arm.
+    data
+        Units per arm (``{arm: n}``).
     split
         Designed share (or weight) per arm, normalised to 1; default equal shares.
 
@@ -82,10 +82,12 @@ def srm_test(counts: Mapping[str, int], *, split: Mapping[str, float] | None = N
     --------
     60 vs 40 users on a 50/50 design: chi2 = (10² + 10²) / 50 = 4, p = 0.0455.
 
-    >>> r = srm_test({"control": 60, "treatment": 40})
+    >>> import insights as ins
+    >>> r = ins.srm_test({"control": 60, "treatment": 40})
     >>> round(r.chi2, 3), round(r.p_value, 4)
     (4.0, 0.0455)
     """
+    counts = data
     arms = tuple(sorted(counts))
     if len(arms) < 2:
         raise ValueError(f"counts must have at least two arms, got {list(arms)}")

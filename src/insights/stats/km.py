@@ -22,24 +22,28 @@ KM_COLUMNS = ("segment", "t", "survival", "ci_low", "ci_high", "at_risk", "event
 
 
 def kaplan_meier(
-    counts: pl.DataFrame,
+    data: pl.DataFrame,
     *,
     duration: str = "duration",
     event: str = "event",
     weight: str | None = "count",
-    group: str | None = "segment",
+    by: str | None = "segment",
     alpha: float = 0.05,
     entry: str | None = None,
 ) -> pl.DataFrame:
-    """Kaplan–Meier estimate per group from aggregated counts, as a tidy frame.
+    """Kaplan–Meier estimate per segment from aggregated counts, as a tidy frame.
 
     Parameters
     ----------
-    counts
-        One row per group x duration x event (0 = censored, 1 = observed) with the
-        number of units in column ``weight`` (``None``: each row is one unit).
-    duration, event, weight, group
-        Column names; ``group=None`` fits one curve labelled ``"all"``.
+    data
+        Survival counts: one row per segment x duration x event (0 = censored,
+        1 = observed) with the number of units in column ``weight`` (``None``: each
+        row is one unit).
+    duration, event, weight
+        Column names.
+    by
+        The column whose values are the curves (output column ``segment``);
+        ``by=None`` fits one curve labelled ``"all"``.
     alpha
         1 - confidence level.
     entry
@@ -50,7 +54,7 @@ def kaplan_meier(
     -------
     polars.DataFrame
         ``segment, t, survival, ci_low, ci_high, at_risk, events, censored``: one row
-        per group and time of lifelines' timeline (t = 0 first, then each distinct
+        per segment and time of lifelines' timeline (t = 0 first, then each distinct
         duration, and each entry time when ``entry`` is given). ``survival`` is S(t) = P(T > t) (lifelines convention);
         variance by Greenwood's formula; CI on the log(-log S) scale
         ("exponential Greenwood", lifelines' default); ``at_risk`` = units with
@@ -60,11 +64,13 @@ def kaplan_meier(
     Examples
     --------
     >>> c = pl.DataFrame({"duration": [3, 3, 5], "event": [1, 0, 1], "count": [2, 1, 1]})
-    >>> kaplan_meier(c, group=None).select("t", "survival", "at_risk").rows()
+    >>> import insights as ins
+    >>> ins.kaplan_meier(c, by=None).select("t", "survival", "at_risk").rows()
     [(0, 1.0, 4), (3, 0.5, 4), (5, 0.0, 1)]
     """
-    frame = counts if group is not None else counts.with_columns(pl.lit("all").alias("__g"))
-    gcol = group if group is not None else "__g"
+    counts = data
+    frame = counts if by is not None else counts.with_columns(pl.lit("all").alias("__g"))
+    gcol = by if by is not None else "__g"
     w_expr = pl.col(weight) if weight is not None else pl.lit(1)
     frame = frame.select(
         pl.col(gcol).cast(pl.String).alias("segment"),
@@ -122,13 +128,13 @@ def kaplan_meier(
     )
 
 
-def survival_at(km: pl.DataFrame, t: float | Sequence[float]) -> pl.DataFrame:
+def survival_at(data: pl.DataFrame, *, t: float | Sequence[float]) -> pl.DataFrame:
     """Value of each segment's Kaplan–Meier step function at time(s) ``t``.
 
     Parameters
     ----------
-    km
-        A tidy frame from :func:`kaplan_meier`.
+    data
+        A tidy frame from :func:`kaplan_meier` (``segment, t, survival, ...``).
     t
         One time or several (>= 0).
 
@@ -143,9 +149,12 @@ def survival_at(km: pl.DataFrame, t: float | Sequence[float]) -> pl.DataFrame:
     Examples
     --------
     >>> c = pl.DataFrame({"duration": [3, 3, 5], "event": [1, 0, 1], "count": [2, 1, 1]})
-    >>> survival_at(kaplan_meier(c, group=None), [2, 3, 4]).select("t", "survival", "at_risk").rows()
+    >>> import insights as ins
+    >>> km = ins.kaplan_meier(c, by=None)
+    >>> ins.survival_at(km, t=[2, 3, 4]).select("t", "survival", "at_risk").rows()
     [(2, 1.0, 4), (3, 0.5, 4), (4, 0.5, 1)]
     """
+    km = data
     times = [t] if isinstance(t, int | float) else list(t)
     if any(v < 0 for v in times):
         raise ValueError(f"survival_at needs times >= 0, got {times}")
@@ -185,7 +194,13 @@ def _first_time_at_or_below(t: np.ndarray, values: np.ndarray, q: float) -> floa
 
 
 def median_survival(
-    data: pl.DataFrame, *, alpha: float = 0.05, **km_options: str | None
+    data: pl.DataFrame,
+    *,
+    alpha: float = 0.05,
+    duration: str = "duration",
+    event: str = "event",
+    weight: str | None = "count",
+    by: str | None = "segment",
 ) -> pl.DataFrame:
     """Median survival time per segment with the Brookmeyer–Crowley confidence interval.
 
@@ -194,9 +209,11 @@ def median_survival(
     data
         A tidy Kaplan–Meier frame from :func:`kaplan_meier` (used as is; its CI
         level applies), or aggregated counts (fitted with :func:`kaplan_meier` at
-        ``alpha``; ``km_options`` are passed on, e.g. ``duration="gap"``).
+        ``alpha``).
     alpha
         1 - confidence level (only when fitting from counts).
+    duration, event, weight, by
+        The counts' columns, as :func:`kaplan_meier` (only when fitting from counts).
 
     Returns
     -------
@@ -212,10 +229,15 @@ def median_survival(
     Examples
     --------
     >>> c = pl.DataFrame({"duration": [1, 2, 3, 4, 5, 6], "event": [1, 1, 1, 1, 1, 1]})
-    >>> median_survival(c, weight=None, group=None).rows()
+    >>> import insights as ins
+    >>> ins.median_survival(c, weight=None, by=None).rows()
     [('all', 3.0, 1.0, 6.0)]
     """
-    km = data if "survival" in data.columns else kaplan_meier(data, alpha=alpha, **km_options)  # type: ignore[arg-type]
+    km = (
+        data
+        if "survival" in data.columns
+        else kaplan_meier(data, alpha=alpha, duration=duration, event=event, weight=weight, by=by)
+    )
     rows = []
     for seg in sorted(km["segment"].unique().to_list()):
         sub = km.filter(pl.col("segment") == seg).sort("t")
@@ -241,34 +263,34 @@ def median_survival(
 
 
 def merge_segments(
-    counts: pl.DataFrame,
-    groups: Mapping[str, Sequence[str]] | None,
+    data: pl.DataFrame,
     *,
-    group: str = "segment",
+    values: Mapping[str, Sequence[str]] | None,
+    by: str = "segment",
     weight: str = "count",
 ) -> pl.DataFrame:
     """Pool the counts of several segments under new names (counts are additive).
 
-    ``groups`` maps a new name to the segment values it pools, e.g.
+    ``values`` maps a new name to the values of column ``by`` it pools, e.g.
     ``{"beauty+apparel": ["beauty", "apparel"]}``; a value may appear in several
-    groups; values named in no group keep their own rows. ``None``/empty: unchanged.
+    new names; values named in none keep their own rows. ``None``/empty: unchanged.
 
     Examples
     --------
     >>> c = pl.DataFrame({"segment": ["a", "b", "c"], "duration": [1, 1, 2],
     ...                   "event": [1, 1, 0], "count": [2, 3, 4]})
-    >>> merge_segments(c, {"a+b": ["a", "b"]}).sort("segment").rows()
+    >>> merge_segments(c, values={"a+b": ["a", "b"]}).sort("segment").rows()
     [('a+b', 1, 1, 5), ('c', 2, 0, 4)]
     """
-    if not groups:
-        return counts
-    keys = [c for c in counts.columns if c != weight]
-    named = sorted({str(v) for members in groups.values() for v in members})
+    if not values:
+        return data
+    keys = [c for c in data.columns if c != weight]
+    named = sorted({str(v) for members in values.values() for v in members})
     parts = [
-        counts.filter(pl.col(group).is_in([str(v) for v in members])).with_columns(
-            pl.lit(name, dtype=pl.String).alias(group)
+        data.filter(pl.col(by).is_in([str(v) for v in members])).with_columns(
+            pl.lit(name, dtype=pl.String).alias(by)
         )
-        for name, members in groups.items()
+        for name, members in values.items()
     ]
-    parts.append(counts.filter(~pl.col(group).is_in(named)))
+    parts.append(data.filter(~pl.col(by).is_in(named)))
     return pl.concat(parts).group_by(keys, maintain_order=True).agg(pl.col(weight).sum())

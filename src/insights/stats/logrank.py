@@ -1,6 +1,6 @@
 """Log-rank and Fleming–Harrington tests computed directly on aggregated survival counts.
 
-The counts frame (``group, entry, duration, event, count`` [+ ``stratum``]) holds one
+The counts frame (``segment, entry, duration, event, count`` [+ ``stratum``]) holds one
 row per distinct combination, so the risk sets are weighted sums: at each distinct
 event time t_j (pooled over the groups) group g has n_gj units at risk (those with
 entry <= t_j <= duration, lifelines' convention) and d_gj events. With
@@ -54,8 +54,8 @@ class LogrankResult:
         ``"logrank"`` or ``"fleming-harrington"``.
     statistic, df, p_value
         Z' V⁻ Z, its χ² degrees of freedom and upper-tail p-value.
-    groups
-        ``group, n, observed, expected, score, variance``: units, events, events
+    segments
+        ``segment, n, observed, expected, score, variance``: units, events, events
         expected under H0 (unweighted sums), the weighted score Σ W (O − E) and its
         variance (the diagonal of V); summed over strata.
     rho, gamma
@@ -68,7 +68,7 @@ class LogrankResult:
     statistic: float
     df: int
     p_value: float
-    groups: pl.DataFrame
+    segments: pl.DataFrame
     rho: float = 0.0
     gamma: float = 0.0
     strata: str | None = None
@@ -80,7 +80,8 @@ def _validate(counts: pl.DataFrame, group: str, strata: str | None) -> None:
     if missing:
         raise ValueError(
             f"counts lacks columns {missing}; a survival counts frame has "
-            f"'{group}, entry, duration, event, count' (entry optional)"
+            f"'{group}, entry, duration, event, count' (entry optional; pass by= to name "
+            "another segment column)"
             + (f" and the strata column {strata!r}" if strata is not None else "")
         )
     if counts.height == 0:
@@ -214,9 +215,9 @@ def _check_options(weighting: str, rho: float, gamma: float) -> None:
 
 
 def logrank_test(
-    counts: pl.DataFrame,
+    data: pl.DataFrame,
     *,
-    group: str = "group",
+    by: str = "segment",
     test: Weighting = "logrank",
     rho: float = 0.0,
     gamma: float = 0.0,
@@ -226,12 +227,12 @@ def logrank_test(
 
     Parameters
     ----------
-    counts
-        Survival counts: ``group, [entry,] duration, event, count`` (+ the ``strata``
+    data
+        Survival counts: ``segment, [entry,] duration, event, count`` (+ the ``strata``
         column), one row per distinct combination; ``count`` may be a sum of case
         weights. Rows with count 0 are ignored.
-    group
-        Column whose values are compared (k >= 2 of them).
+    by
+        Column whose values are compared (k >= 2 of them; default ``segment``).
     test
         ``"logrank"`` (W = 1) or ``"fleming-harrington"`` (W = Ŝ(t−)^rho (1 − Ŝ(t−))^gamma,
         Ŝ the pooled Kaplan–Meier curve; lifelines' ``weightings="fleming-harrington",
@@ -244,22 +245,27 @@ def logrank_test(
     Returns
     -------
     LogrankResult
-        Statistic, degrees of freedom, p-value and the per-group O/E table. Formulas
-        in the module docstring (Klein & Moeschberger 2003, ch. 7).
+        Statistic, degrees of freedom, p-value and the per-segment O/E table
+        (``segments``). Formulas in the module docstring (Klein & Moeschberger
+        2003, ch. 7).
 
     Examples
     --------
-    >>> c = pl.DataFrame({"group": ["a", "a", "b", "b"], "duration": [1, 3, 2, 4],
+    >>> import insights as ins
+    >>> c = pl.DataFrame({"segment": ["a", "a", "b", "b"], "duration": [1, 3, 2, 4],
     ...                   "event": [1, 1, 1, 0], "count": [5.0, 5.0, 5.0, 5.0]})
-    >>> r = logrank_test(c)
+    >>> r = ins.logrank_test(c)
     >>> (r.df, round(r.statistic, 4))
     (1, 4.4895)
     """
+    counts, group = data, by
     _check_options(test, rho, gamma)
     _validate(counts, group, strata)
     labels, codes, scodes, entry, duration, event, weight = _arrays(counts, group, strata)
     if len(labels) < 2:
-        raise ValueError(f"the log-rank test needs at least two groups in {group!r}, got {labels}")
+        raise ValueError(
+            f"the log-rank test needs at least two segments in {group!r}, got {labels}"
+        )
     if not np.any(event & (weight > 0)):
         raise ValueError("counts has no events (all units censored): nothing to test")
     k = len(labels)
@@ -269,7 +275,7 @@ def logrank_test(
     n = np.bincount(codes, weights=weight, minlength=k)
     table = pl.DataFrame(
         {
-            "group": labels,
+            "segment": labels,
             "n": n,
             "observed": observed,
             "expected": expected,
@@ -283,7 +289,7 @@ def logrank_test(
         statistic=stat,
         df=df,
         p_value=p,
-        groups=table,
+        segments=table,
         rho=float(rho) if fh else 0.0,
         gamma=float(gamma) if fh else 0.0,
         strata=strata,
@@ -291,60 +297,64 @@ def logrank_test(
 
 
 def pairwise_logrank(
-    counts: pl.DataFrame,
+    data: pl.DataFrame,
     *,
-    group: str = "group",
+    by: str = "segment",
     test: Weighting = "logrank",
     rho: float = 0.0,
     gamma: float = 0.0,
     strata: str | None = None,
     adjust: Adjust = "holm",
     reference: str | None = None,
-    order: Sequence[str] | None = None,
+    sort: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """Two-group (weighted, stratified) log-rank tests for each pair, with adjusted p-values.
+    """Two-segment (weighted, stratified) log-rank tests for each pair, with adjusted p-values.
 
     Parameters
     ----------
-    counts, group, test, rho, gamma, strata
-        As :func:`logrank_test`; each pair is tested on its own two groups' rows
+    data, by, test, rho, gamma, strata
+        As :func:`logrank_test`; each pair is tested on its own two segments' rows
         (Fleming–Harrington weights from the pair's pooled curve, as lifelines'
         ``pairwise_logrank_test``).
     adjust
         Multiple-testing adjustment over the family of pairs: ``"holm"`` (family-wise
         error), ``"bh"`` (false discovery rate), ``"bonferroni"`` or ``"none"``.
     reference
-        ``None``: all k(k-1)/2 pairs; a group label: each other group against it
+        ``None``: all k(k-1)/2 pairs; a segment label: each other segment against it
         (k - 1 comparisons, a smaller family).
-    order
-        Group order for the pairs (default: sorted labels).
+    sort
+        Segment order for the pairs (default: sorted labels).
 
     Returns
     -------
     polars.DataFrame
-        ``group_a, group_b, statistic, df, p_value, p_adjusted, method``, one row per
-        pair (``statistic`` is χ² with 1 df; null when the pair has no events).
+        ``segment_a, segment_b, statistic, df, p_value, p_adjusted, method``, one row
+        per pair (``statistic`` is χ² with 1 df; null when the pair has no events).
 
     Examples
     --------
-    >>> c = pl.DataFrame({"group": ["a", "b", "c"], "duration": [1, 2, 3],
+    >>> import insights as ins
+    >>> c = pl.DataFrame({"segment": ["a", "b", "c"], "duration": [1, 2, 3],
     ...                   "event": [1, 1, 1], "count": [10.0, 10.0, 10.0]})
-    >>> pairwise_logrank(c, reference="a").select("group_a", "group_b").rows()
+    >>> ins.pairwise_logrank(c, reference="a").select("segment_a", "segment_b").rows()
     [('b', 'a'), ('c', 'a')]
     """
+    counts, group = data, by
     _check_options(test, rho, gamma)
     _validate(counts, group, strata)
     labels, codes, scodes, entry, duration, event, weight = _arrays(counts, group, strata)
     if len(labels) < 2:
-        raise ValueError(f"pairwise tests need at least two groups in {group!r}, got {labels}")
-    if order is not None:
-        unknown = [g for g in order if g not in labels]
+        raise ValueError(f"pairwise tests need at least two segments in {group!r}, got {labels}")
+    if sort is not None:
+        unknown = [g for g in sort if g not in labels]
         if unknown:
-            raise ValueError(f"order names groups not in {group!r}: {unknown}; groups are {labels}")
-    pairs = comparison_pairs(list(order) if order is not None else labels, reference=reference)
+            raise ValueError(
+                f"sort names segments not in {group!r}: {unknown}; segments are {labels}"
+            )
+    pairs = comparison_pairs(list(sort) if sort is not None else labels, reference=reference)
     index = {g: i for i, g in enumerate(labels)}
     rows = []
-    for a, b in pairs:  # k(k-1)/2 pairs of groups, never a loop over users
+    for a, b in pairs:  # k(k-1)/2 pairs of segments, never a loop over users
         keep = (codes == index[a]) | (codes == index[b])
         pair_codes = (codes[keep] == index[b]).astype(np.intp)
         stat, df, p, *_ = _test(
@@ -363,8 +373,8 @@ def pairwise_logrank(
     frame = pl.DataFrame(
         rows,
         schema={
-            "group_a": pl.String,
-            "group_b": pl.String,
+            "segment_a": pl.String,
+            "segment_b": pl.String,
             "statistic": pl.Float64,
             "df": pl.Int64,
             "p_value": pl.Float64,

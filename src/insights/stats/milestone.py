@@ -33,46 +33,47 @@ def _check_km(km: pl.DataFrame, group: str) -> None:
     missing = [c for c in (group, *_NEEDED) if c not in km.columns]
     if missing:
         raise ValueError(
-            f"km lacks columns {missing}; it needs a full Kaplan–Meier table with "
-            f"'{group}, t, survival, at_risk, events' (e.g. SurvivalCurves.table)"
+            f"the Kaplan–Meier table lacks columns {missing}; it needs a full table with "
+            f"'{group}, t, survival, at_risk, events' (e.g. SurvivalCurves.km)"
         )
 
 
 def milestone_survival(
-    km: pl.DataFrame, *, times: float | Sequence[float], group: str = "group"
+    data: pl.DataFrame, *, milestones: float | Sequence[float], by: str = "segment"
 ) -> pl.DataFrame:
-    """Ŝ(t*) per group with its Greenwood variance, from a full Kaplan–Meier table.
+    """Ŝ(t*) per segment with its Greenwood variance, from a full Kaplan–Meier table.
 
     Parameters
     ----------
-    km
-        ``<group>, t, survival, at_risk, events``: every event time of each group as a
-        row (lifelines' timeline, ``SurvivalCurves.table``, or
-        ``insights.stats.km.kaplan_meier`` with ``group="segment"``).
-    times
+    data
+        ``segment, t, survival, at_risk, events``: every event time of each segment
+        as a row (lifelines' timeline, ``SurvivalCurves.km``, or ``ins.kaplan_meier``).
+    milestones
         Milestone time(s) t* >= 0.
-    group
-        Name of the group column.
+    by
+        The column whose values are the curves (default ``segment``).
 
     Returns
     -------
     polars.DataFrame
-        ``<group>, t, survival, variance, log_variance`` (log_variance = Greenwood sum,
-        the variance of log Ŝ), one row per group x t, sorted. Ŝ(t*) is the last step at
-        or before t*; null past a group's last time when its curve has not reached 0
-        (the curve is unknown there). Where Ŝ = 0 the variance is 0.
+        ``segment, t, survival, variance, log_variance`` (log_variance = Greenwood
+        sum, the variance of log Ŝ), one row per segment x t, sorted. Ŝ(t*) is the
+        last step at or before t*; null past a segment's last time when its curve has
+        not reached 0 (the curve is unknown there). Where Ŝ = 0 the variance is 0.
 
     Examples
     --------
-    >>> km = pl.DataFrame({"group": "a", "t": [0, 1, 2], "survival": [1.0, 0.75, 0.5],
+    >>> import insights as ins
+    >>> km = pl.DataFrame({"segment": "a", "t": [0, 1, 2], "survival": [1.0, 0.75, 0.5],
     ...                    "at_risk": [4, 4, 3], "events": [0, 1, 1]})
-    >>> milestone_survival(km, times=1).select("survival", "variance").rows()
+    >>> ins.milestone_survival(km, milestones=1).select("survival", "variance").rows()
     [(0.75, 0.046875)]
     """
+    km, group = data, by
     _check_km(km, group)
-    values = [times] if isinstance(times, int | float) else list(times)
+    values = [milestones] if isinstance(milestones, int | float) else list(milestones)
     if not values or any(not np.isfinite(v) or v < 0 for v in values):
-        raise ValueError(f"milestone times must be finite numbers >= 0, got {times!r}")
+        raise ValueError(f"milestone times must be finite numbers >= 0, got {milestones!r}")
     n, d = pl.col("at_risk").cast(pl.Float64), pl.col("events").cast(pl.Float64)
     term = pl.when((d > 0) & (n > d)).then(d / (n * (n - d))).otherwise(0.0)
     steps = (
@@ -103,33 +104,33 @@ def milestone_survival(
     survival = pl.when(unknown).then(None).otherwise(pl.col("survival"))
     log_var = pl.when(pl.col("survival") > 0).then(pl.col("log_variance")).otherwise(0.0)
     return joined.select(
-        pl.col("__g").alias(group),
+        pl.col("__g").alias("segment"),
         pl.col("__q").alias("t"),
         survival.alias("survival"),
         (survival**2 * log_var).alias("variance"),
         pl.when(unknown).then(None).otherwise(log_var).alias("log_variance"),
-    ).sort(group, "t")
+    ).sort("segment", "t")
 
 
 def milestone_difference(
-    km: pl.DataFrame,
+    data: pl.DataFrame,
     *,
-    times: float | Sequence[float],
-    group: str = "group",
+    milestones: float | Sequence[float],
+    by: str = "segment",
     reference: str | None = None,
-    order: Sequence[str] | None = None,
+    sort: Sequence[str] | None = None,
     alpha: float = 0.05,
     adjust: Adjust = "holm",
 ) -> pl.DataFrame:
-    """Difference (and ratio) of Ŝ(t*) between groups, with Wald CI and z-test.
+    """Difference (and ratio) of Ŝ(t*) between segments, with Wald CI and z-test.
 
     Parameters
     ----------
-    km, times, group
+    data, milestones, by
         As :func:`milestone_survival`.
-    reference, order
-        Pairs compared: all pairs of ``order`` (default: sorted groups), or each group
-        against ``reference`` (difference = group − reference).
+    reference, sort
+        Pairs compared: all pairs in the order ``sort`` (default: sorted segments), or
+        each segment against ``reference`` (difference = segment − reference).
     alpha
         1 − confidence level.
     adjust
@@ -138,34 +139,38 @@ def milestone_difference(
     Returns
     -------
     polars.DataFrame
-        ``group_a, group_b, t, survival_a, survival_b, difference, se, ci_low, ci_high,
-        p_value, p_adjusted, method, ratio, ratio_ci_low, ratio_ci_high``:
-        difference = Ŝ_a − Ŝ_b, se = sqrt(Var_a + Var_b) (independent groups,
+        ``segment_a, segment_b, t, survival_a, survival_b, difference, se, ci_low,
+        ci_high, p_value, p_adjusted, method, ratio, ratio_ci_low, ratio_ci_high``:
+        difference = Ŝ_a − Ŝ_b, se = sqrt(Var_a + Var_b) (independent segments,
         Greenwood), CI = difference ∓ z·se, p = 2(1 − Φ(|difference| / se));
         ratio = Ŝ_a / Ŝ_b with CI exp(log ratio ∓ z sqrt(G_a + G_b)), G the Greenwood
         sums (null when a survival is 0). Nulls where a curve is unknown at t*.
 
     Examples
     --------
-    >>> km = pl.DataFrame({"group": ["a"] * 3 + ["b"] * 3, "t": [0, 1, 2] * 2,
+    >>> import insights as ins
+    >>> km = pl.DataFrame({"segment": ["a"] * 3 + ["b"] * 3, "t": [0, 1, 2] * 2,
     ...                    "survival": [1.0, 0.75, 0.5, 1.0, 0.5, 0.25],
     ...                    "at_risk": [4, 4, 3] * 2, "events": [0, 1, 1, 0, 2, 1]})
-    >>> milestone_difference(km, times=1).select("group_a", "group_b", "difference").rows()
+    >>> d = ins.milestone_difference(km, milestones=1)
+    >>> d.select("segment_a", "segment_b", "difference").rows()
     [('a', 'b', 0.25)]
     """
     z = z_value(alpha)
-    points = milestone_survival(km, times=times, group=group)
-    pairs = _pairs(sorted(points[group].unique().to_list()), order, reference)
+    points = milestone_survival(data, milestones=milestones, by=by)
+    pairs = _pairs(sorted(points["segment"].unique().to_list()), sort, reference)
     pair_frame = pl.DataFrame(
-        pairs, schema={"group_a": pl.String, "group_b": pl.String}, orient="row"
+        pairs, schema={"segment_a": pl.String, "segment_b": pl.String}, orient="row"
     )
     a = points.rename(
-        {group: "group_a", "survival": "survival_a", "variance": "__va", "log_variance": "__ga"}
-    )
+        {"segment": "segment_a", "survival": "survival_a", "variance": "__va",
+         "log_variance": "__ga"}
+    )  # fmt: skip
     b = points.rename(
-        {group: "group_b", "survival": "survival_b", "variance": "__vb", "log_variance": "__gb"}
-    )
-    both = pair_frame.join(a, on="group_a").join(b, on=["group_b", "t"])
+        {"segment": "segment_b", "survival": "survival_b", "variance": "__vb",
+         "log_variance": "__gb"}
+    )  # fmt: skip
+    both = pair_frame.join(a, on="segment_a").join(b, on=["segment_b", "t"])
     diff = pl.col("survival_a") - pl.col("survival_b")
     se = (pl.col("__va") + pl.col("__vb")).sqrt()
     log_ratio = pl.col("survival_a").log() - pl.col("survival_b").log()
@@ -187,8 +192,8 @@ def milestone_difference(
     out = out.with_columns(pl.Series("p_value", p).fill_nan(None))
     out = _adjust_within(out, by="t", method=adjust)
     return out.select(
-        "group_a",
-        "group_b",
+        "segment_a",
+        "segment_b",
         "t",
         "survival_a",
         "survival_b",
@@ -206,13 +211,13 @@ def milestone_difference(
 
 
 def _pairs(
-    labels: list[str], order: Sequence[str] | None, reference: str | None
+    labels: list[str], sort: Sequence[str] | None, reference: str | None
 ) -> list[tuple[str, str]]:
-    if order is not None:
-        unknown = [g for g in order if g not in labels]
+    if sort is not None:
+        unknown = [g for g in sort if g not in labels]
         if unknown:
-            raise ValueError(f"order names unknown groups {unknown}; groups are {labels}")
-    return comparison_pairs(list(order) if order is not None else labels, reference=reference)
+            raise ValueError(f"sort names unknown segments {unknown}; segments are {labels}")
+    return comparison_pairs(list(sort) if sort is not None else labels, reference=reference)
 
 
 def _adjust_within(frame: pl.DataFrame, *, by: str, method: Adjust) -> pl.DataFrame:
@@ -229,57 +234,58 @@ def _adjust_within(frame: pl.DataFrame, *, by: str, method: Adjust) -> pl.DataFr
 
 
 def rmst_difference(
-    km: pl.DataFrame,
+    data: pl.DataFrame,
     *,
     tau: float,
-    group: str = "group",
+    by: str = "segment",
     reference: str | None = None,
-    order: Sequence[str] | None = None,
+    sort: Sequence[str] | None = None,
     alpha: float = 0.05,
     adjust: Adjust = "holm",
 ) -> pl.DataFrame:
-    """Difference of restricted mean survival times RMST(τ) between groups.
+    """Difference of restricted mean survival times RMST(τ) between segments.
 
     Parameters
     ----------
-    km
-        Full Kaplan–Meier table (``<group>, t, survival, at_risk, events``).
+    data
+        Full Kaplan–Meier table (``segment, t, survival, at_risk, events``).
     tau
-        Restriction time; it must not exceed any compared group's last time unless that
-        curve reached 0 (see :func:`insights.stats.rmst.rmst`).
-    group, reference, order, alpha, adjust
+        Restriction time; it must not exceed any compared segment's last time unless
+        that curve reached 0 (see ``ins.rmst``).
+    by, reference, sort, alpha, adjust
         As :func:`milestone_difference`.
 
     Returns
     -------
     polars.DataFrame
-        ``group_a, group_b, tau, rmst_a, rmst_b, difference, se, ci_low, ci_high,
+        ``segment_a, segment_b, tau, rmst_a, rmst_b, difference, se, ci_low, ci_high,
         p_value, p_adjusted, method``: difference = RMST_a − RMST_b (days of the first
-        τ days gained by a), se = sqrt(se_a² + se_b²) (independent groups), Wald CI and
-        two-sided z-test.
+        τ days gained by a), se = sqrt(se_a² + se_b²) (independent segments), Wald CI
+        and two-sided z-test.
 
     Examples
     --------
-    >>> km = pl.DataFrame({"group": ["a"] * 3 + ["b"] * 3, "t": [0, 1, 2] * 2,
+    >>> import insights as ins
+    >>> km = pl.DataFrame({"segment": ["a"] * 3 + ["b"] * 3, "t": [0, 1, 2] * 2,
     ...                    "survival": [1.0, 0.75, 0.5, 1.0, 0.5, 0.25],
     ...                    "at_risk": [4, 4, 3] * 2, "events": [0, 1, 1, 0, 2, 1]})
-    >>> rmst_difference(km, tau=2).select("rmst_a", "rmst_b", "difference").rows()
+    >>> ins.rmst_difference(km, tau=2).select("rmst_a", "rmst_b", "difference").rows()
     [(1.75, 1.5, 0.25)]
     """
-    _check_km(km, group)
+    _check_km(data, by)
     z = z_value(alpha)
-    per_group = rmst(km, tau=tau, alpha=alpha, group=group).rename({group: "__g"})
-    pairs = _pairs(per_group["__g"].to_list(), order, reference)
+    per_group = rmst(data, tau=tau, alpha=alpha, by=by).rename({"segment": "__g"})
+    pairs = _pairs(per_group["__g"].to_list(), sort, reference)
     pair_frame = pl.DataFrame(
-        pairs, schema={"group_a": pl.String, "group_b": pl.String}, orient="row"
+        pairs, schema={"segment_a": pl.String, "segment_b": pl.String}, orient="row"
     )
     a = per_group.select(
-        pl.col("__g").alias("group_a"), pl.col("rmst").alias("rmst_a"), pl.col("se").alias("__sa")
+        pl.col("__g").alias("segment_a"), pl.col("rmst").alias("rmst_a"), pl.col("se").alias("__sa")
     )
     b = per_group.select(
-        pl.col("__g").alias("group_b"), pl.col("rmst").alias("rmst_b"), pl.col("se").alias("__sb")
+        pl.col("__g").alias("segment_b"), pl.col("rmst").alias("rmst_b"), pl.col("se").alias("__sb")
     )
-    out = pair_frame.join(a, on="group_a", how="left").join(b, on="group_b", how="left")
+    out = pair_frame.join(a, on="segment_a", how="left").join(b, on="segment_b", how="left")
     diff = pl.col("rmst_a") - pl.col("rmst_b")
     se = (pl.col("__sa") ** 2 + pl.col("__sb") ** 2).sqrt()
     out = out.with_columns(
@@ -297,8 +303,8 @@ def rmst_difference(
     )
     out = _adjust_within(out, by="tau", method=adjust)
     return out.select(
-        "group_a",
-        "group_b",
+        "segment_a",
+        "segment_b",
         "tau",
         "rmst_a",
         "rmst_b",

@@ -37,7 +37,7 @@ class ExtendedSurvival:
 
 
 def extended_survival(
-    counts: pl.DataFrame, *, horizon: int, min_at_risk: int = 10
+    data: pl.DataFrame, *, horizon: int, min_at_risk: int = 10
 ) -> ExtendedSurvival:
     """Kaplan–Meier S(t) = P(T > t) of one group, extended by the AIC-best model.
 
@@ -54,6 +54,7 @@ def extended_survival(
     >>> s.model in MODELS, bool(s.survival[99] < s.survival[40])
     (True, True)
     """
+    counts = data
     if counts.is_empty():
         raise ValueError("counts is empty: no units to fit a survival curve on")
     d = counts["duration"].to_numpy().astype(float)

@@ -47,7 +47,8 @@ def wilson_interval(successes: float, n: float, *, alpha: float = 0.05) -> tuple
 
 
 def wilson_frame(
-    frame: pl.DataFrame,
+    data: pl.DataFrame,
+    *,
     successes: str = "x",
     n: str = "n",
     alpha: float = 0.05,
@@ -70,14 +71,14 @@ def wilson_frame(
     centre = (x + z2 / 2) / (m + z2)
     half = z / (m + z2) * (x * (m - x) / m + z2 / 4).sqrt()
     ok = m > 0
-    return frame.with_columns(
+    return data.with_columns(
         pl.when(ok).then((centre - half).clip(0.0, 1.0)).otherwise(None).alias("ci_low"),
         pl.when(ok).then((centre + half).clip(0.0, 1.0)).otherwise(None).alias("ci_high"),
     )
 
 
 def newcombe_diff_interval(
-    x1: float, n1: float, x2: float, n2: float, alpha: float = 0.05
+    x1: float, n1: float, x2: float, n2: float, *, alpha: float = 0.05
 ) -> tuple[float, float]:
     """Newcombe hybrid score interval (method 10) for p1 - p2, independent samples.
 

@@ -37,7 +37,7 @@ class RatioEstimate(NamedTuple):
 
 
 def cluster_sums(
-    frame: nw.LazyFrame[Any],
+    data: nw.LazyFrame[Any],
     *,
     y: str | nw.Expr,
     x: str | nw.Expr | None = None,
@@ -46,7 +46,7 @@ def cluster_sums(
 ) -> nw.LazyFrame[Any]:
     """Per-group sums over clusters that :func:`ratio_frame` needs (lazy, in-engine).
 
-    Rows of ``frame`` are first summed per ``by + cluster`` (y_i = Σ y, x_i = Σ x;
+    Rows of ``data`` are first summed per ``by + cluster`` (y_i = Σ y, x_i = Σ x;
     ``x=None`` counts rows), then per ``by``: ``sum_y, sum_x, sum_y2, sum_x2, sum_xy,
     n_clusters``. Nothing is collected.
     """
@@ -54,7 +54,7 @@ def cluster_sums(
     x_expr = nw.lit(1) if x is None else (nw.col(x) if isinstance(x, str) else x)
     keys = [*by, cluster]
     per_cluster = (
-        frame.with_columns(
+        data.with_columns(
             y_expr.cast(nw.Float64).alias("__y"), x_expr.cast(nw.Float64).alias("__x")
         )
         .group_by(keys)
@@ -121,7 +121,7 @@ def ratio_of_means_ci(
     return RatioEstimate(r, se, r - z * se, r + z * se)
 
 
-def ratio_frame(frame: pl.DataFrame, *, alpha: float = 0.05) -> pl.DataFrame:
+def ratio_frame(data: pl.DataFrame, *, alpha: float = 0.05) -> pl.DataFrame:
     """Add ``value, se, ci_low, ci_high`` from the :data:`SUM_COLUMNS` of each row.
 
     Vectorised :func:`ratio_of_means_ci` (nulls where undefined); returns a new frame.
@@ -133,7 +133,7 @@ def ratio_frame(frame: pl.DataFrame, *, alpha: float = 0.05) -> pl.DataFrame:
         lower_bound=0.0
     )
     se = (n / (n - 1) * ss).sqrt() / pl.col("sum_x").abs()
-    out = frame.with_columns(
+    out = data.with_columns(
         pl.when(pl.col("sum_x") != 0).then(r).otherwise(None).alias("value"),
         pl.when((pl.col("sum_x") != 0) & (n >= 2)).then(se).otherwise(None).alias("se"),
     )

@@ -59,7 +59,7 @@ def rmst_arrays(
     if tau > t[-1] and s[-1] > 0:
         raise ValueError(
             f"tau={tau:g} is beyond the curve's last observed time {t[-1]:g} "
-            "(the curve is unknown after it); choose tau <= the shortest follow-up of the groups"
+            "(the curve is unknown after it); choose tau <= the shortest follow-up of the segments"
         )
     ends = np.minimum(np.append(t[1:], np.inf), tau)
     widths = np.clip(ends - t, 0.0, None)
@@ -73,58 +73,60 @@ def rmst_arrays(
 
 
 def rmst(
-    km_table: pl.DataFrame,
+    data: pl.DataFrame,
     *,
     tau: float,
     alpha: float = 0.05,
-    group: str | None = "group",
+    by: str | None = "segment",
 ) -> pl.DataFrame:
-    """Restricted mean survival time up to ``tau`` per group, with SE and normal CI.
+    """Restricted mean survival time up to ``tau`` per segment, with SE and normal CI.
 
     Parameters
     ----------
-    km_table
+    data
         A full Kaplan–Meier table with columns ``t, survival, at_risk, events`` and
-        the ``group`` column (as :func:`insights.stats.km.kaplan_meier` gives, there
-        with ``group="segment"``, or ``SurvivalCurves.table``): one row per time of
-        the fit, every event time included.
+        the ``by`` column (as ``ins.kaplan_meier`` gives, or
+        ``SurvivalCurves.km``): one row per time of the fit, every event time
+        included.
     tau
         The restriction time (> 0), in the unit of ``t``. It must not exceed a
-        group's last time unless that group's curve has reached 0 (after it the
+        segment's last time unless that segment's curve has reached 0 (after it the
         curve is unknown; R ``survRM2`` refuses the same).
     alpha
         1 - confidence level of ``ci_low, ci_high`` = rmst ∓ z·se.
-    group
-        Name of the group column; ``None``: the table is one curve, labelled ``"all"``.
+    by
+        The column whose values are the curves (default ``segment``); ``None``: the
+        table is one curve, labelled ``"all"``.
 
     Returns
     -------
     polars.DataFrame
-        ``<group>, tau, rmst, se, ci_low, ci_high``, one row per group (sorted). The
-        SE is the Greenwood-type delta-method estimate of the module docstring (not
-        lifelines' ``return_variance``, which is wrong: lifelines issue 1682).
+        ``segment, tau, rmst, se, ci_low, ci_high``, one row per segment (sorted).
+        The SE is the Greenwood-type delta-method estimate of the module docstring
+        (not lifelines' ``return_variance``, which is wrong: lifelines issue 1682).
 
     Examples
     --------
-    >>> km = pl.DataFrame({"group": "a", "t": [0, 1, 2, 3], "survival": [1.0, 0.75, 0.5, 0.5],
+    >>> import insights as ins
+    >>> km = pl.DataFrame({"segment": "a", "t": [0, 1, 2, 3], "survival": [1.0, 0.75, 0.5, 0.5],
     ...                    "at_risk": [4, 4, 3, 2], "events": [0, 1, 1, 0]})
-    >>> rmst(km, tau=3).select("group", "rmst").rows()
+    >>> ins.rmst(km, tau=3).select("segment", "rmst").rows()
     [('a', 2.25)]
     """
     if not np.isfinite(tau) or tau <= 0:
         raise ValueError(f"tau must be a positive number of days, got {tau!r}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
-    missing = [c for c in _NEEDED if c not in km_table.columns]
-    if group is not None and group not in km_table.columns:
-        missing.append(group)
+    missing = [c for c in _NEEDED if c not in data.columns]
+    if by is not None and by not in data.columns:
+        missing.append(by)
     if missing:
         raise ValueError(
-            f"km_table lacks columns {missing}; it needs {list(_NEEDED)} plus the group column "
-            f"{group!r} (give group=None for a single curve)"
+            f"the Kaplan–Meier table lacks columns {missing}; it needs {list(_NEEDED)} plus "
+            f"the segment column {by!r} (give by=None for a single curve)"
         )
-    name = group if group is not None else "group"
-    frame = km_table if group is not None else km_table.with_columns(pl.lit("all").alias(name))
+    name = by if by is not None else "__segment"
+    frame = data if by is not None else data.with_columns(pl.lit("all").alias(name))
     z = z_value(alpha)
     rows = []
     for key in sorted(frame[name].cast(pl.String).unique().to_list()):
@@ -138,10 +140,10 @@ def rmst(
                 tau=float(tau),
             )
         except ValueError as err:
-            raise ValueError(f"group {key!r}: {err}") from None
+            raise ValueError(f"segment {key!r}: {err}") from None
         rows.append((key, float(tau), value, se, value - z * se, value + z * se))
     schema = {
-        name: pl.String,
+        "segment": pl.String,
         "tau": pl.Float64,
         "rmst": pl.Float64,
         "se": pl.Float64,

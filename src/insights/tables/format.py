@@ -5,21 +5,24 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any, Literal
 
 import polars as pl
 
-from insights.narrative.catalog import catalog, check_lang, message, metric_label, value_label
+from insights._options import LANGS, Lang, resolve_lang, resolve_min_cell
+from insights._registry import Kind, MetricInfo, metric_info
+from insights.narrative.catalog import catalog, text_message, text_metric, text_segment
 from insights.narrative.numbers import (
     MINUS,
     fmt_change,
     fmt_diff,
     fmt_diff_range,
+    fmt_p,
     fmt_range,
     fmt_value,
     is_missing,
 )
-from insights.narrative.registry import Kind, MetricInfo, metric_info
 
 __all__ = [
     "format_table",
@@ -58,7 +61,7 @@ METRIC_COLUMNS = ("metric", "outcome")
 #: ``difference`` but no ``value`` column, its ``ci_low``/``ci_high`` are the CI of
 #: the difference and are written the same way.
 DIFF_COLUMNS = ("difference", "mde")
-#: p-value columns: three decimals, "<0.001" below that.
+#: p-value columns, written by :func:`insights.narrative.numbers.fmt_p` ("<0.001", "0.012", "0.34").
 P_COLUMNS = ("p", "p_value", "p_adjusted")
 #: Columns holding the two group values behind a relative metric (formatted in its ``base`` kind).
 BASE_COLUMNS = (
@@ -83,9 +86,8 @@ LABEL_COLUMNS = (
     "category",
     "from",
     "to",
-    "group",
-    "group_a",
-    "group_b",
+    "segment_a",
+    "segment_b",
     "experiment",
 )
 
@@ -119,7 +121,7 @@ _MEASURES = [
 ]
 
 
-def _label(column: str, value: str, lang: str) -> str:
+def _label(column: str, value: str, lang: Lang) -> str:
     if column == "dimension":
         return catalog(lang).get(f"dimension.{value}", value)
     if column == "measure":
@@ -127,19 +129,19 @@ def _label(column: str, value: str, lang: str) -> str:
             match = pattern.match(value)
             if match:
                 t = match.group(1) if match.groups() else ""
-                return message(key, lang=lang, t=f"{float(t):g}" if t else "")
+                return text_message(key, lang=lang, t=f"{float(t):g}" if t else "")
         return value
-    if "=" in value:  # "group=treatment" in model summaries: the level is what matters
-        return value_label(value.partition("=")[2], lang=lang)
-    return value_label(value, lang=lang)
+    if "=" in value:  # "segment=treatment" in model summaries: the level is what matters
+        return text_segment(value.partition("=")[2], lang=lang)
+    return text_segment(value, lang=lang)
 
 
 def table_frame(
-    frame: pl.DataFrame,
+    data: pl.DataFrame,
     *,
-    lang: str,
+    lang: Lang | None = None,
     percent_cols: Sequence[str] = (),
-    min_cell: int = 10,
+    min_cell: int | None = None,
     n_cols: Sequence[str] = ("n",),
     kinds: Mapping[str, Kind] | None = None,
     ci: bool = True,
@@ -154,9 +156,12 @@ def table_frame(
     ``ci`` column; format ``percent_cols`` as %, :data:`KIND_COLUMNS` in the unit of
     the row's ``metric``, ``kinds`` columns in the given unit, other numbers plainly;
     show metric ids and category codes with their catalog names; headers from the
-    catalog's ``column.*`` (or ``labels``).
+    catalog's ``column.*`` (or ``labels``). ``lang`` and ``min_cell`` default to
+    ``ins.options`` (see :func:`format_table`).
     """
-    check_lang(lang)
+    frame = data
+    lang = resolve_lang(lang)
+    min_cell = resolve_min_cell(min_cell)
     cols = [c for c in frame.columns if c not in PRIVATE_COLUMNS and c != "suppressed"]
     if (
         "ci_low" in cols
@@ -175,15 +180,15 @@ def table_frame(
         small = small | pl.col("suppressed").fill_null(False)
     flags = frame.with_columns(small.alias("_small"))["_small"].to_list()
     kinds = dict(kinds or {})
-    data = frame.select(cols).to_dicts()  # a display table: a few dozen aggregate rows
-    hidden = message("table.suppressed", lang=lang, min_cell=min_cell)
+    records = frame.select(cols).to_dicts()  # a display table: a few dozen aggregate rows
+    hidden = text_message("table.suppressed", lang=lang, min_cell=min_cell)
     rows: list[dict[str, str]] = []
     merge_ci = ci and "ci_low" in cols and "ci_high" in cols
     name_col = next((c for c in METRIC_COLUMNS if c in frame.columns), None)
     diff_ci = "difference" in cols and "value" not in cols
-    for row, is_small in zip(data, flags, strict=True):
+    for row, is_small in zip(records, flags, strict=True):
         info = _info(row[name_col]) if name_col else None
-        row_kind = info.kind if info else None
+        row_kind = info.unit if info else None
         base_kind = info.base if info else None
         out: dict[str, str] = {}
         for c in cols:
@@ -213,15 +218,15 @@ def table_frame(
                     out["ci"] = f"{_plain(lo, digits=digits)} – {_plain(hi, digits=digits)}"
                 continue
             if c in METRIC_COLUMNS and v is not None:
-                out[c] = metric_label(str(v), lang=lang)
+                out[c] = text_metric(str(v), lang=lang)
             elif c in DIFF_COLUMNS and c not in kinds and row_kind and isinstance(v, int | float):
                 out[c] = _difference(v, row_kind, signed=c == "difference", lang=lang)
             elif c in P_COLUMNS and c not in kinds and isinstance(v, float) and not is_missing(v):
-                out[c] = "<0.001" if v < 0.001 else f"{v:.3f}"
+                out[c] = fmt_p(v, prefix=False)
             elif (c in LABEL_COLUMNS or c in ("dimension", "measure")) and isinstance(v, str):
                 out[c] = _label(c, v, lang)
             elif isinstance(v, bool):
-                out[c] = message("table.yes" if v else "table.no", lang=lang)
+                out[c] = text_message("table.yes" if v else "table.no", lang=lang)
             elif kind is not None and isinstance(v, int | float):
                 out[c] = fmt_value(v, kind, lang=lang)
             else:
@@ -236,8 +241,10 @@ def table_frame(
     header = {c: (labels or {}).get(c) or messages.get(f"column.{c}", c) for c in names}
     clash = sorted({h for h in header.values() if list(header.values()).count(h) > 1})
     if clash:  # two columns under one header would silently drop one of them
-        raise ValueError(f"columns {[c for c in names if header[c] in clash]} share the header(s) {clash}; "
-                         "pass labels={column: text} to tell them apart")
+        raise ValueError(
+            f"columns {[c for c in names if header[c] in clash]} share the header(s) {clash}; "
+            "pass labels={column: text} to tell them apart"
+        )
     if not rows:
         return pl.DataFrame(
             {header[c]: [] for c in names}, schema={header[c]: pl.String for c in names}
@@ -248,18 +255,30 @@ def table_frame(
     )
 
 
-def _difference(value: float, kind: Kind, *, signed: bool, lang: str) -> str:
+def _difference(value: float, kind: Kind, *, signed: bool, lang: Lang) -> str:
     if is_missing(value):
         return "–"
     return fmt_diff(value, kind, lang=lang) if signed else fmt_change(value, kind, lang=lang)
 
 
-_UNIT_WORDS = ("days", "day", "min", "points", "个百分点", "分钟", "元", "天", "倍", "✓", "✗", "*")
-_NUMBER_CHARS = set("0123456789,.%+-\u2212\u2013<¥× ")
+_NUMBER_CHARS = set("0123456789,.%+-\u2212\u2013<>¥× ")
+
+
+@cache
+def _unit_words() -> tuple[str, ...]:
+    """The words around a number in every catalog's ``unit.*`` messages ("points", "days" ...)."""
+    words = {
+        text.replace("{x}", "").strip()
+        for lang in LANGS
+        for key, text in catalog(resolve_lang(lang)).items()
+        if key.startswith("unit.")
+    }
+    words |= {"day", "✓", "✗", "*"}
+    return tuple(sorted(words - {""}, key=len, reverse=True))  # "days" before "day"
 
 
 def _looks_numeric(text: str) -> bool:
-    for word in _UNIT_WORDS:
+    for word in _unit_words():
         text = text.replace(word, "")
     return bool(text.strip()) and set(text) <= _NUMBER_CHARS
 
@@ -292,11 +311,11 @@ def _html(display: pl.DataFrame) -> str:
 
 
 def format_table(
-    frame: pl.DataFrame,
+    data: pl.DataFrame,
     *,
-    lang: str,
+    lang: Lang | None = None,
     percent_cols: Sequence[str] = (),
-    min_cell: int = 10,
+    min_cell: int | None = None,
     n_cols: Sequence[str] = ("n",),
     kinds: Mapping[str, Kind] | None = None,
     ci: bool = True,
@@ -308,14 +327,16 @@ def format_table(
 
     Parameters
     ----------
-    frame
+    data
         Any small frame (metric frames: ``metric, segment, value, ci_low, ci_high, n``).
     lang
         ``zh`` or ``en``: headers (catalog ``column.*``), metric and category names.
+        Default from ``ins.options`` (``"en"`` unless set).
     percent_cols
         Columns holding fractions to show as percentages.
     min_cell
         Rows with a count in ``n_cols`` below it are suppressed ("<10", numbers "–").
+        Default from ``ins.options`` (10 unless set).
     n_cols
         The count columns that decide suppression (default ``n``).
     kinds
@@ -335,16 +356,23 @@ def format_table(
     >>> f = pl.DataFrame({"metric": ["retention_d30"] * 2, "segment": ["gen_z", "silver"],
     ...                   "value": [0.41, 0.5], "ci_low": [0.36, 0.1], "ci_high": [0.46, 0.9],
     ...                   "n": [741, 4], "user_id": [1, 2]})
-    >>> print(format_table(f, lang="en"))
+    >>> import insights as ins
+    >>> print(ins.format_table(f, lang="en"))
     | Metric | Segment | Value | 95% CI | n |
     |:---|:---|---:|---:|---:|
     | D30 retention | Gen Z | 41.0% | 36.0–46.0% | 741 |
     | D30 retention | Silver (50+) | – | – | <10 |
+    >>> with ins.options(min_cell=3):
+    ...     print(ins.format_table(f.select("segment", "n")))
+    | Segment | n |
+    |:---|---:|
+    | Gen Z | 741 |
+    | Silver (50+) | 4 |
     """
     if to not in ("markdown", "html"):
         raise ValueError(f"to must be 'markdown' or 'html', got {to!r}")
     display = table_frame(
-        frame,
+        data,
         lang=lang,
         percent_cols=percent_cols,
         min_cell=min_cell,

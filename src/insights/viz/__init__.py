@@ -1,9 +1,13 @@
 """insights.viz: figures drawn from tidy frames (never aggregates).
 
-Every ``plot_*`` function takes a frame (or a result object holding frames) first,
-keyword-only options, an optional ``ax``, ``lang`` ("en"/"zh") and ``min_cell``
-(groups and cells with fewer users are never drawn or printed), and returns the
-Axes it drew on.
+Every ``plot_*`` function takes its ``data`` (a frame, or a result object holding
+frames) first, keyword-only options, an optional ``ax``, ``lang`` ("en"/"zh") and
+``min_cell`` (segments and cells with fewer users are never drawn or printed), and
+returns the Axes it drew on. ``lang`` and ``min_cell`` default to the presentation
+options: ``with ins.options(lang="zh", min_cell=20): ins.plot_survival(curves)``
+draws in Chinese with groups under 20 users hidden; a keyword on the call still wins.
+This package is the only one that imports seaborn (the cohort heatmap,
+:mod:`insights.viz.retention_matrix`, loads it when it draws).
 """
 
 from insights.viz._fonts import MissingFontError, cjk_font

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
@@ -13,7 +11,6 @@ __all__ = [
     "check_choice",
     "check_min_cell",
     "format_count",
-    "format_p",
     "hidden_note",
     "new_axes",
     "percent_axis",
@@ -46,25 +43,6 @@ def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
 def percent_axis(axis: object, *, decimals: int | None = 0) -> None:
     """Format an x or y axis (``ax.xaxis``/``ax.yaxis``) as percentages of 1."""
     axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals))  # type: ignore[attr-defined]
-
-
-def format_p(p: float) -> str:
-    """A p-value as printed on figures: ``"p < 0.001"``, ``"p = 0.003"``, ``"p = 0.42"``.
-
-    Three decimals below 0.1, two above; ``"p > 0.99"`` at the top.
-
-    Examples
-    --------
-    >>> [format_p(x) for x in (0.0004, 0.003, 0.0312, 0.42, 0.999)]
-    ['p < 0.001', 'p = 0.003', 'p = 0.031', 'p = 0.42', 'p > 0.99']
-    """
-    if p is None or not math.isfinite(p) or p < 0 or p > 1:
-        raise ValueError(f"p-value must be a number in [0, 1], got {p!r}")
-    if p < 0.001:
-        return "p < 0.001"
-    if p > 0.99:
-        return "p > 0.99"
-    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
 
 
 def small_text(min_cell: int) -> str:

@@ -46,8 +46,6 @@ CJK_FAMILIES: tuple[str, ...] = (
     "Arial Unicode MS",
 )
 
-#: Characters every label catalog entry in Chinese needs.
-_PROBE = "留存率天数风险人数同期群中位数"
 
 _INSTALL_HINT = (
     "no CJK font found for lang='zh' (needed to draw Chinese labels). Install Noto Sans "
@@ -59,6 +57,13 @@ _INSTALL_HINT = (
 
 class MissingFontError(RuntimeError):
     """No installed font can draw Chinese text."""
+
+
+def _probe() -> str:
+    """Characters every Chinese figure needs: the ``figure.*`` labels of the zh catalog."""
+    from insights.viz._labels import label
+
+    return "".join(label(key, "zh") for key in ("retained", "days", "at_risk", "cohort", "median"))
 
 
 def _covers(path: str, text: str) -> bool:
@@ -76,7 +81,7 @@ def _find_registered() -> str | None:
         by_name.setdefault(entry.name, entry.fname)
     for family in CJK_FAMILIES:
         path = by_name.get(family)
-        if path is not None and Path(path).exists() and _covers(path, _PROBE):
+        if path is not None and Path(path).exists() and _covers(path, _probe()):
             return family
     return None
 

@@ -1,92 +1,55 @@
-"""The words printed on figures, in English and Chinese (a small label catalog).
+"""The words printed on figures: the ``figure.*`` entries of the text catalogs.
 
-Identifiers stay English; only the text a reader sees lives here. :func:`label`
-looks a key up for a language, :func:`check_lang` validates the ``lang`` argument
-of every ``plot_*`` function.
+Identifiers stay English; the text a reader sees lives in
+``insights/narrative/catalog_{zh,en}.yaml`` with every other user-facing string.
+:func:`label` looks a key up for a language (already resolved from the ``lang`` argument
+or ``ins.options`` by the ``plot_*`` function), :func:`check_lang` validates it.
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from insights._options import LANGS, Lang
+from insights.narrative.catalog import catalog, check_lang, text_message
 
-__all__ = ["LABELS", "Lang", "check_lang", "label"]
-
-Lang = Literal["en", "zh"]
-
-#: key -> text per language; ``{k}``-style fields are filled by :func:`label`.
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "days": "Days since start",
-        "retained": "Retained",
-        "at_risk": "Number at risk",
-        "all": "All users",
-        "logrank": "Log-rank",
-        "median": "Median",
-        "hidden_groups": "{k} group(s) < {m} users hidden",
-        "hidden_segments": "{k} segment(s) < {m} users hidden",
-        "hidden_cells": "{k} estimate(s) < {m} users hidden",
-        "cohort": "Cohort",
-        "period": "Periods since cohort start",
-        "mean": "Mean",
-        "n": "n",
-        "retention_rate": "Retention rate",
-        "retained_users": "Retained users",
-        "incomplete": "Not yet fully observable",
-        "suppressed": "< {m} users, not shown",
-        "ci": "95% CI",
-        "value": "Value",
-        "segment": "Segment",
-        "no_groups": "No group with at least {m} users",
-    },
-    "zh": {
-        "days": "天数",
-        "retained": "留存率",
-        "at_risk": "风险人数",
-        "all": "全部用户",
-        "logrank": "对数秩检验",
-        "median": "中位数",
-        "hidden_groups": "{k} 个分组少于 {m} 人，未显示",
-        "hidden_segments": "{k} 个分群少于 {m} 人，未显示",
-        "hidden_cells": "{k} 个估计值少于 {m} 人，未显示",
-        "cohort": "同期群",
-        "period": "距同期群起始的期数",
-        "mean": "均值",
-        "n": "人数",
-        "retention_rate": "留存率",
-        "retained_users": "留存人数",
-        "incomplete": "尚未完整观察",
-        "suppressed": "少于 {m} 人，不显示",
-        "ci": "95% 置信区间",
-        "value": "数值",
-        "segment": "分群",
-        "no_groups": "没有不少于 {m} 人的分组",
-    },
-}
+__all__ = ["Lang", "check_lang", "figure_texts", "label"]  # and LABELS, built on first use
 
 
-def check_lang(lang: str) -> Lang:
-    """Validate a ``lang`` argument and return it.
+def _figure_labels(lang: Lang) -> dict[str, str]:
+    prefix = "figure."
+    return {k[len(prefix) :]: v for k, v in catalog(lang).items() if k.startswith(prefix)}
 
-    Examples
-    --------
-    >>> check_lang("zh")
-    'zh'
-    """
-    allowed = get_args(Lang)
-    if lang not in allowed:
-        raise ValueError(f"lang must be one of {allowed}, got {lang!r}")
-    return lang  # type: ignore[return-value]
+
+def __getattr__(name: str) -> object:
+    # LABELS: key -> text per language, the catalogs' ``figure.*`` entries (read on first use)
+    if name == "LABELS":
+        return {lang: _figure_labels(check_lang(lang)) for lang in LANGS}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def label(key: str, lang: str = "en", **fields: object) -> str:
-    """The text for ``key`` in ``lang``, with ``{field}`` placeholders filled.
+    """The text for ``key`` in ``lang`` (catalog ``figure.<key>``), with ``{field}``s filled.
+
+    ``lang`` is checked here (a ``ValueError`` names the choices), so callers may pass
+    what the user gave.
 
     Examples
     --------
-    >>> label("at_risk", "zh")
-    '风险人数'
+    >>> label("at_risk", "en")
+    'Number at risk'
     >>> label("hidden_groups", "en", k=2, m=10)
     '2 group(s) < 10 users hidden'
     """
-    text = LABELS[check_lang(lang)][key]
-    return text.format(**fields) if fields else text
+    return text_message(f"figure.{key}", lang=check_lang(lang), **fields)
+
+
+def figure_texts(figure: str, lang: str) -> dict[str, str]:
+    """Every ``figure.<figure>.*`` text of ``lang``, by key, placeholders left for the caller.
+
+    Examples
+    --------
+    >>> figure_texts("ltv", "en")["x"]
+    'Days since acquisition'
+    """
+    prefix = f"figure.{figure}."
+    texts = catalog(check_lang(lang))
+    return {k[len(prefix) :]: v for k, v in texts.items() if k.startswith(prefix)}

@@ -3,7 +3,7 @@
 Shared by the heatmap and the HTML table, so both apply the same suppression rule:
 a cell is suppressed when its ``n`` (users in the cohort, the denominator) is below
 ``min_cell`` or the frame flags it (``suppressed`` column of ``retention_matrix``);
-when the value shown is the count ``retained``, also when ``0 < retained < min_cell``.
+when the column shown is the count ``retained``, also when ``0 < retained < min_cell``.
 Cells with ``n = 0`` (a mean-row period no complete cohort reaches) are left blank.
 """
 
@@ -19,8 +19,9 @@ from insights.viz._common import check_choice, check_min_cell
 
 __all__ = ["MatrixGrid", "MatrixValue", "matrix_grid"]
 
-MatrixValue = Literal["rate", "retained"]
-_NEEDED = ("cohort", "period", "rate", "n", "complete")
+#: Which column of the matrix the cells show: the retention rate or the retained count.
+MatrixValue = Literal["value", "retained"]
+_NEEDED = ("cohort", "period", "value", "n", "complete")
 
 
 @dataclass(frozen=True)
@@ -41,42 +42,42 @@ class MatrixGrid:
     row_n: np.ndarray
 
 
-def _select_group(matrix: pl.DataFrame, group: str | None) -> pl.DataFrame:
-    if "group" not in matrix.columns:
-        if group is not None:
-            raise ValueError(f"group={group!r} given but the matrix has no 'group' column")
+def _select_segment(matrix: pl.DataFrame, segment: str | None) -> pl.DataFrame:
+    if "segment" not in matrix.columns:
+        if segment is not None:
+            raise ValueError(f"segment={segment!r} given but the matrix has no 'segment' column")
         return matrix
-    values = sorted(matrix["group"].cast(pl.String).unique().drop_nulls().to_list())
-    if group is None:
+    values = sorted(matrix["segment"].cast(pl.String).unique().drop_nulls().to_list())
+    if segment is None:
         if len(values) > 1:
             raise ValueError(
-                f"the matrix holds several groups {values}; pass group= one of them "
-                "(one figure per group)"
+                f"the matrix holds several segments {values}; pass segment= one of them "
+                "(one figure per segment)"
             )
         return matrix
-    if group not in values:
-        raise ValueError(f"group={group!r} not in the matrix; available: {values}")
-    return matrix.filter(pl.col("group").cast(pl.String) == group)
+    if segment not in values:
+        raise ValueError(f"segment={segment!r} not in the matrix; available: {values}")
+    return matrix.filter(pl.col("segment").cast(pl.String) == segment)
 
 
 def matrix_grid(
-    matrix: pl.DataFrame, *, value: str, min_cell: int, group: str | None = None
+    matrix: pl.DataFrame, *, column: str, min_cell: int, segment: str | None = None
 ) -> MatrixGrid:
     """Lay out a retention-matrix frame (see the module docstring for the rules)."""
-    check_choice("value", value, ("rate", "retained"))
+    check_choice("column", column, ("value", "retained"))
     check_min_cell(min_cell)
     if not isinstance(matrix, pl.DataFrame):
-        raise ValueError(f"matrix must be a polars DataFrame, got {type(matrix).__name__}")
-    needed = (*_NEEDED, "retained") if value == "retained" else _NEEDED
+        raise ValueError(f"data must be a polars DataFrame, got {type(matrix).__name__}")
+    needed = (*_NEEDED, "retained") if column == "retained" else _NEEDED
     missing = [c for c in needed if c not in matrix.columns]
     if missing:
         raise ValueError(
-            f"matrix lacks column(s) {missing}; expected cohort, period, rate, ci_low, "
+            f"the matrix lacks column(s) {missing}; expected cohort, period, value, ci_low, "
             "ci_high, retained, n, complete (from retention_matrix)"
         )
-    frame = _select_group(matrix, group)
+    frame = _select_segment(matrix, segment)
     if frame.height == 0:
-        raise ValueError("matrix has no rows: nothing to plot")
+        raise ValueError("the matrix has no rows: nothing to plot")
     is_mean = pl.col("cohort").cast(pl.String) == "mean"
     order = "cohort_start" if "cohort_start" in frame.columns else "cohort"
     cohorts = (
@@ -99,7 +100,7 @@ def matrix_grid(
         .cast(pl.Int64)
         .replace_strict({p: j for j, p in enumerate(periods)}, return_dtype=pl.Int64)
         .alias("c"),
-        pl.col(value).cast(pl.Float64).alias("v"),
+        pl.col(column).cast(pl.Float64).alias("v"),
         pl.col("n").cast(pl.Float64),
         *[
             (pl.col(c).cast(pl.Float64) if c in frame.columns else pl.lit(None, pl.Float64)).alias(
@@ -116,7 +117,7 @@ def matrix_grid(
     )
     shape = (len(rows), len(periods))
     if cells.select(pl.struct("r", "c").is_duplicated().any()).item():
-        raise ValueError("matrix has several rows for one cohort and period; filter it first")
+        raise ValueError("the matrix has several rows for one cohort and period; filter it first")
     r, c = cells["r"].to_numpy(), cells["c"].to_numpy()
 
     def grid(column: str, fill: float | bool = np.nan) -> np.ndarray:
@@ -133,7 +134,7 @@ def matrix_grid(
     present[r, c] = True
     present &= n != 0  # e.g. a mean-row period no complete cohort reaches yet: blank
     suppressed = present & (~(n >= min_cell) | grid("flagged", False))
-    if value == "retained":
+    if column == "retained":
         suppressed |= present & (retained > 0) & (retained < min_cell)
     row_n = np.fmax.reduce(n, axis=1)
     return MatrixGrid(

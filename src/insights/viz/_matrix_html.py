@@ -15,8 +15,9 @@ import polars as pl
 from matplotlib import colormaps
 from matplotlib.colors import Colormap, Normalize, to_hex
 
-from insights.viz._common import check_min_cell, format_count, small_text, text_colour_on
-from insights.viz._labels import check_lang, label
+from insights._options import Lang, resolve_lang, resolve_min_cell
+from insights.viz._common import format_count, small_text, text_colour_on
+from insights.viz._labels import label
 from insights.viz._matrix_grid import MatrixGrid, MatrixValue, matrix_grid
 
 __all__ = ["RetentionMatrixHTML", "retention_matrix_html"]
@@ -33,35 +34,38 @@ class RetentionMatrixHTML(str):
 
 
 def retention_matrix_html(
-    matrix: pl.DataFrame,
+    data: pl.DataFrame,
     *,
-    value: MatrixValue = "rate",
-    lang: str = "en",
-    min_cell: int = 10,
-    group: str | None = None,
+    column: MatrixValue = "value",
+    lang: Lang | None = None,
+    min_cell: int | None = None,
+    segment: str | None = None,
     cmap: str = "YlGnBu",
-    caption: str | None = None,
+    title: str | None = None,
 ) -> RetentionMatrixHTML:
     """A retention matrix as an HTML table with a colour scale and hover details.
 
     Parameters
     ----------
-    matrix
-        The frame of ``retention_matrix`` (see :func:`insights.viz.plot_retention_matrix`).
-    value
-        ``"rate"`` (percent) or ``"retained"`` (counts) in the cells.
+    data
+        The frame of ``ins.retention_matrix`` (see ``ins.plot_retention_matrix``).
+    column
+        ``"value"`` (the retention rate, in percent) or ``"retained"`` (counts) in
+        the cells.
     lang
         ``"en"`` or ``"zh"`` for headers and tooltips.
+        Default from ``ins.options`` (``"en"`` unless set).
     min_cell
         Same rule as the heatmap: cells of cohorts with ``n < min_cell`` (and, for
-        ``value="retained"``, counts ``0 < retained < min_cell``) print ``"<10"``
+        ``column="retained"``, counts ``0 < retained < min_cell``) print ``"<10"``
         with no colour, no tooltip and no number anywhere in the table.
-    group
-        Which group when the matrix was split ``by``.
+        Default from ``ins.options`` (10 unless set).
+    segment
+        Which segment when the matrix was split ``by`` (required then).
     cmap
         Matplotlib colormap for the cell backgrounds (same scale as the heatmap).
-    caption
-        Optional caption text.
+    title
+        Optional caption of the table.
 
     Returns
     -------
@@ -71,14 +75,14 @@ def retention_matrix_html(
     Examples
     --------
     >>> m = pl.DataFrame({"cohort": ["2024-01", "2024-01"], "period": [0, 1],
-    ...     "rate": [1.0, 0.4], "ci_low": [0.93, 0.27], "ci_high": [1.0, 0.54],
+    ...     "value": [1.0, 0.4], "ci_low": [0.93, 0.27], "ci_high": [1.0, 0.54],
     ...     "n": [50, 50], "retained": [50, 20], "complete": [True, True]})
     >>> 'title="n = 50' in retention_matrix_html(m)
     True
     """
-    lang = check_lang(lang)
-    check_min_cell(min_cell)
-    g = matrix_grid(matrix, value=value, min_cell=min_cell, group=group)
+    lang = resolve_lang(lang)
+    min_cell = resolve_min_cell(min_cell)
+    g = matrix_grid(data, column=column, min_cell=min_cell, segment=segment)
     shown = np.where(g.present & ~g.suppressed, g.value, np.nan)
     later = shown[:, 1:] if shown.shape[1] > 1 and g.periods[0] == 0 else shown
     top = float(np.nanmax(later)) if np.isfinite(later).any() else 1.0
@@ -88,8 +92,8 @@ def retention_matrix_html(
     parts = [
         '<table class="insights-retention" style="border-collapse:collapse;font-size:13px">',
     ]
-    if caption is not None:
-        parts.append(f"<caption>{escape(caption)}</caption>")
+    if title is not None:
+        parts.append(f"<caption>{escape(title)}</caption>")
     parts.append(
         f'<thead><tr><th style="{_CELL}text-align:left">{escape(label("cohort", lang))}</th>'
         f'<th style="{_CELL}">{escape(label("n", lang))}</th>{head}</tr></thead><tbody>'
@@ -106,7 +110,7 @@ def retention_matrix_html(
             f'<td style="{_CELL}color:#555">{escape(n_text)}</td>',
         ]
         for c in range(len(g.periods)):
-            cells.append(_cell(g, r, c, value, lang, min_cell, norm, colours))
+            cells.append(_cell(g, r, c, column, lang, min_cell, norm, colours))
         parts.append(f'<tr style="{row_style}">{"".join(cells)}</tr>')
     parts.append("</tbody></table>")
     return RetentionMatrixHTML("".join(parts))
@@ -116,7 +120,7 @@ def _cell(
     g: MatrixGrid,
     r: int,
     c: int,
-    value: str,
+    column: str,
     lang: str,
     min_cell: int,
     norm: Normalize,
@@ -134,11 +138,11 @@ def _cell(
     if not np.isfinite(v):
         return f'<td style="{_CELL}"></td>'
     colour = colours(norm(v))
-    text = f"{v:.1%}" if value == "rate" else format_count(v, min_cell)
+    text = f"{v:.1%}" if column == "value" else format_count(v, min_cell)
     tip = [f"{label('n', lang)} = {format_count(g.n[r, c], min_cell)}"]
     if np.isfinite(g.retained[r, c]):
         tip.append(f"{label('retained_users', lang)} = {format_count(g.retained[r, c], min_cell)}")
-    if value == "rate" and np.isfinite(g.ci_low[r, c]) and np.isfinite(g.ci_high[r, c]):
+    if column == "value" and np.isfinite(g.ci_low[r, c]) and np.isfinite(g.ci_high[r, c]):
         tip.append(f"{label('ci', lang)} {g.ci_low[r, c]:.1%}–{g.ci_high[r, c]:.1%}")
     style = f"{_CELL}background-color:{to_hex(colour)};color:{text_colour_on(colour)};"
     klass = "complete"

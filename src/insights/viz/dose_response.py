@@ -1,10 +1,11 @@
 """Dose–response: an outcome with its CI across ordered dose bins.
 
 :func:`plot_dose_response` draws a frame such as
-``insights.metrics.interaction_effects.interaction_dose_response`` (one row per
+``insights.metrics.interaction_outcomes.interaction_dose_response`` (one row per
 intensity decile) or ``interaction_fatigue`` (one row per interactions-per-day bin):
 points with CI bars joined by a line in dose order, the first bin (no exposure)
-as a dashed reference line. It only draws; every number comes from the frame.
+as a dashed reference line. It only draws; every number comes from the frame
+(matplotlib, not seaborn, for the reason given in :mod:`insights.viz.segment_rates`).
 """
 
 from __future__ import annotations
@@ -14,29 +15,22 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from insights.viz._common import check_min_cell, format_count, hidden_note, percent_axis
+from insights._options import Lang, resolve_lang, resolve_min_cell
+from insights.viz._common import format_count, hidden_note, percent_axis
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import check_lang, label
+from insights.viz._labels import figure_texts, label
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["plot_dose_response"]
 
-_TEXT = {
-    "en": {
-        "decile": "Interaction intensity decile (d00 = none)",
-        "interactions": "Interactions per day",
-    },
-    "zh": {"decile": "互动强度十分位（d00 = 无互动）", "interactions": "每日互动次数"},
-}
-
 
 def plot_dose_response(
-    frame: pl.DataFrame,
+    data: pl.DataFrame,
     *,
     ax: Axes | None = None,
     dose: str = "decile",
-    lang: str = "en",
-    min_cell: int = 10,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
     palette: PaletteLike = None,
     percent: bool | None = None,
     reference: bool = True,
@@ -49,7 +43,7 @@ def plot_dose_response(
 
     Parameters
     ----------
-    frame
+    data
         Tidy frame with ``segment`` (bin label), ``dose`` (numeric order of the bins),
         ``value, ci_low, ci_high, n`` and optionally ``metric`` (one metric only).
     ax
@@ -58,9 +52,10 @@ def plot_dose_response(
         Column giving the bin order (``"decile"`` for dose–response, ``"interactions"``
         for the fatigue curve).
     lang
-        ``"en"`` or ``"zh"`` texts.
+        ``"en"`` or ``"zh"`` texts. Default from ``ins.options`` (``"en"`` unless set).
     min_cell
         Bins with ``n < min_cell`` are not drawn (a note says how many).
+        Default from ``ins.options`` (10 unless set).
     palette
         Colour of the curve (see :func:`insights.viz.group_palette`, keyed by metric).
     percent
@@ -82,12 +77,14 @@ def plot_dose_response(
     --------
     >>> f = pl.DataFrame({"metric": "order_rate", "segment": ["d00", "d01", "d02"], "decile": [0, 1, 2],
     ...     "value": [0.1, 0.2, 0.3], "ci_low": [0.08, 0.17, 0.26], "ci_high": [0.12, 0.23, 0.34], "n": [900, 400, 400]})
-    >>> ax = plot_dose_response(f)
+    >>> import insights as ins
+    >>> ax = ins.plot_dose_response(f)
     >>> [t.get_text().split("\\n")[0] for t in ax.get_xticklabels()]
     ['d00', 'd01', 'd02']
     """
-    lang = check_lang(lang)
-    check_min_cell(min_cell)
+    frame = data
+    lang = resolve_lang(lang)
+    min_cell = resolve_min_cell(min_cell)
     rows, metric = _prepare(frame, dose)
     visible = rows.filter(pl.col("n") >= min_cell)
     hidden = rows.height - visible.height
@@ -131,7 +128,7 @@ def plot_dose_response(
         ax.set_xlim(-0.6, rows.height - 0.4)
         if percent:
             percent_axis(ax.yaxis)
-        default_x = _TEXT[lang].get(dose, dose)
+        default_x = figure_texts("dose_response", lang).get(dose, dose)
         ax.set_xlabel(xlabel if xlabel is not None else default_x)
         ax.set_ylabel(ylabel if ylabel is not None else (metric or label("value", lang)))
         for side in ("top", "right"):
@@ -146,19 +143,19 @@ def plot_dose_response(
 def _prepare(frame: pl.DataFrame, dose: str) -> tuple[pl.DataFrame, str | None]:
     """Validate; rows sorted by ``dose`` with float value columns."""
     if not isinstance(frame, pl.DataFrame):
-        raise ValueError(f"frame must be a polars DataFrame, got {type(frame).__name__}")
+        raise ValueError(f"data must be a polars DataFrame, got {type(frame).__name__}")
     needed = ["segment", dose, "value", "ci_low", "ci_high", "n"]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise ValueError(f"frame lacks column(s) {missing}; expected {needed} (dose={dose!r})")
+        raise ValueError(f"data lacks column(s) {missing}; expected {needed} (dose={dose!r})")
     metric = None
     if "metric" in frame.columns:
         names = sorted(frame["metric"].cast(pl.String).unique().drop_nulls().to_list())
         if len(names) > 1:
-            raise ValueError(f"frame holds several metrics {names}; filter it to one")
+            raise ValueError(f"data holds several metrics {names}; filter it to one")
         metric = names[0] if names else None
     if frame.height == 0:
-        raise ValueError("frame has no rows to plot")
+        raise ValueError("data has no rows to plot")
     rows = frame.sort(dose).select(
         pl.col("segment").cast(pl.String),
         pl.col("value", "ci_low", "ci_high").cast(pl.Float64),

@@ -17,9 +17,10 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from insights.viz._common import check_min_cell, percent_axis
+from insights._options import Lang, resolve_lang, resolve_min_cell
+from insights.viz._common import percent_axis
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import check_lang, label
+from insights.viz._labels import figure_texts, label
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["plot_effects"]
@@ -34,27 +35,13 @@ _NEEDED = (
     "relative_ci_high",
     "p_adjusted",
 )
-_TEXT = {
-    "en": {
-        "x": "Relative difference vs {control} (95% CI)",
-        "outcome": "Outcome",
-        "sig": "* significant after {adjust} adjustment (alpha = {alpha:g})",
-        "arm": "Arm",
-    },
-    "zh": {
-        "x": "相对 {control} 的相对差异（95% 置信区间）",
-        "outcome": "指标",
-        "sig": "* 经 {adjust} 校正后显著（alpha = {alpha:g}）",
-        "arm": "实验组",
-    },
-}
 
 
 def _frame(result: Any) -> tuple[pl.DataFrame, str, float, str]:
     summary = getattr(result, "summary", result)
     if not isinstance(summary, pl.DataFrame):
         raise ValueError(
-            f"result must be an ExperimentEffects or its summary frame, got {type(result).__name__}"
+            f"data must be an ExperimentEffects or its summary frame, got {type(result).__name__}"
         )
     missing = [c for c in _NEEDED if c not in summary.columns]
     if missing:
@@ -71,11 +58,11 @@ def _frame(result: Any) -> tuple[pl.DataFrame, str, float, str]:
 
 
 def plot_effects(
-    result: Any,
+    data: Any,
     *,
     ax: Axes | None = None,
-    lang: str = "en",
-    min_cell: int = 10,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
     palette: PaletteLike = None,
     title: str | None = None,
 ) -> Axes:
@@ -83,16 +70,17 @@ def plot_effects(
 
     Parameters
     ----------
-    result
+    data
         :func:`insights.metrics.experiments.experiment_effects` output, or its
         ``summary`` frame (``outcome, arm, n_arm, n_control, relative,
         relative_ci_low, relative_ci_high, p_adjusted``).
     ax
         Axes to draw on (a new figure when ``None``).
     lang
-        ``"en"`` or ``"zh"`` labels.
+        ``"en"`` or ``"zh"`` labels. Default from ``ins.options`` (``"en"`` unless set).
     min_cell
         Rows with ``n_arm`` or ``n_control`` below it are not drawn (a note says how many).
+        Default from ``ins.options`` (10 unless set).
     palette
         Colours per arm (:func:`insights.viz.group_palette`).
     title
@@ -110,14 +98,16 @@ def plot_effects(
     ...     "control": "control", "n_arm": [500, 200], "n_control": [500, 5],
     ...     "relative": [0.1, 0.02], "relative_ci_low": [0.03, -0.1],
     ...     "relative_ci_high": [0.17, 0.14], "p_adjusted": [0.01, 0.7]})
-    >>> ax = plot_effects(s)
+    >>> import insights as ins
+    >>> ax = ins.plot_effects(s)
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['retention_d7']
     """
-    lang = check_lang(lang)
-    check_min_cell(min_cell)
+    result = data
+    lang = resolve_lang(lang)
+    min_cell = resolve_min_cell(min_cell)
     summary, control, alpha, adjust = _frame(result)
-    text = _TEXT[lang]
+    text = figure_texts("effects", lang)
     frame = summary.with_columns(pl.col(pl.Float64).fill_nan(None))
     ok = (
         (pl.col("n_arm") >= min_cell)

@@ -14,17 +14,14 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from insights.viz._common import check_min_cell, format_count, hidden_note, percent_axis
+from insights._options import Lang, resolve_lang, resolve_min_cell
+from insights.viz._common import format_count, hidden_note, percent_axis
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import check_lang
+from insights.viz._labels import figure_texts
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["plot_funnel"]
 
-_TEXT = {
-    "en": {"overall": "Share of entry stage", "rate": "step", "drop": "drop-off", "stage": "Stage"},
-    "zh": {"overall": "占入口人数比例", "rate": "转化", "drop": "流失", "stage": "环节"},
-}
 _NEEDED = ("step", "stage", "users", "value", "ci_low", "ci_high", "n", "overall", "drop_off")
 
 
@@ -33,12 +30,12 @@ def _pct(x: float | None) -> str:
 
 
 def plot_funnel(
-    frame: pl.DataFrame,
+    data: pl.DataFrame,
     *,
     ax: Axes | None = None,
     segment: str | None = None,
-    lang: str = "en",
-    min_cell: int = 10,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
     palette: PaletteLike = None,
     stage_labels: dict[str, str] | None = None,
     title: str | None = None,
@@ -48,7 +45,7 @@ def plot_funnel(
 
     Parameters
     ----------
-    frame
+    data
         A funnel frame (``interaction_funnel``, ``private_funnel`` or
         ``funnel_frame``): columns ``step, stage, users, value, ci_low, ci_high, n,
         overall, drop_off`` and optionally ``segment``.
@@ -57,14 +54,15 @@ def plot_funnel(
     segment
         Which segment to draw when the frame holds several (required then).
     lang
-        ``"en"`` or ``"zh"`` texts.
+        ``"en"`` or ``"zh"`` texts. Default from ``ins.options`` (``"en"`` unless set).
     min_cell
         Stages with fewer than ``min_cell`` users or a denominator ``n`` below it are
         not drawn (a note says how many); counts below it print as ``"<min_cell"``.
+        Default from ``ins.options`` (10 unless set).
     palette
         Colour of the bars: see :func:`insights.viz.group_palette` (keyed by segment).
     stage_labels
-        Display names per stage (e.g. ``{"viewers": "观看"}``); default the stage ids.
+        Display names per stage (e.g. ``{"viewers": "Viewers"}``); default the stage ids.
     title, xlabel
         Override the default texts.
 
@@ -80,14 +78,16 @@ def plot_funnel(
     >>> f = pl.DataFrame({"step": [1, 2], "stage": ["viewers", "ordered"], "users": [200, 50],
     ...     "value": [1.0, 0.25], "ci_low": [None, 0.195], "ci_high": [None, 0.314],
     ...     "n": [200, 200], "overall": [1.0, 0.25], "drop_off": [None, 0.75]})
-    >>> ax = plot_funnel(f)
+    >>> import insights as ins
+    >>> ax = ins.plot_funnel(f)
     >>> [t.get_gid() for t in ax.texts if t.get_gid()]
     ['rate:viewers', 'rate:ordered', 'dropoff:ordered']
     """
-    lang = check_lang(lang)
-    check_min_cell(min_cell)
+    frame = data
+    lang = resolve_lang(lang)
+    min_cell = resolve_min_cell(min_cell)
     rows = _prepare(frame, segment)
-    text = _TEXT[lang]
+    text = figure_texts("funnel", lang)
     names = stage_labels or {}
     seg = str(rows["segment"][0]) if "segment" in rows.columns else "all"
     colour = group_palette([seg], palette)[seg]
@@ -152,21 +152,21 @@ def plot_funnel(
 def _prepare(frame: pl.DataFrame, segment: str | None) -> pl.DataFrame:
     """Validate; one segment's stages sorted by step."""
     if not isinstance(frame, pl.DataFrame):
-        raise ValueError(f"frame must be a polars DataFrame, got {type(frame).__name__}")
+        raise ValueError(f"data must be a polars DataFrame, got {type(frame).__name__}")
     missing = [c for c in _NEEDED if c not in frame.columns]
     if missing:
-        raise ValueError(f"frame lacks column(s) {missing}; expected a funnel frame with {_NEEDED}")
+        raise ValueError(f"data lacks column(s) {missing}; expected a funnel frame with {_NEEDED}")
     rows = frame
     if "segment" in frame.columns:
         segs = sorted(frame["segment"].cast(pl.String).unique().to_list())
         if segment is None and len(segs) > 1:
-            raise ValueError(f"frame holds several segments {segs}; pass segment= one of them")
+            raise ValueError(f"data holds several segments {segs}; pass segment= one of them")
         if segment is not None and segment not in segs:
-            raise ValueError(f"segment={segment!r} not in frame; available: {segs}")
+            raise ValueError(f"segment={segment!r} not in data; available: {segs}")
         if segment is not None:
             rows = frame.filter(pl.col("segment").cast(pl.String) == segment)
     elif segment is not None:
-        raise ValueError(f"segment={segment!r} given but frame has no 'segment' column")
+        raise ValueError(f"segment={segment!r} given but data has no 'segment' column")
     if rows.height == 0:
-        raise ValueError("frame has no rows to plot")
+        raise ValueError("data has no rows to plot")
     return rows.sort("step")

@@ -1,6 +1,6 @@
-"""Cohort LTV curves with bootstrap bands (:func:`insights.metrics.ltv.cohort_ltv`).
+"""Cohort LTV curves with bootstrap bands (``ins.cohort_ltv``).
 
-:func:`plot_ltv` only draws: one line per cohort (and group), its CI band, points
+:func:`plot_ltv` only draws: one line per cohort (and segment), its CI band, points
 that are not yet observed for the whole cohort dashed, and cells with fewer than
 ``min_cell`` users left out (a note says how many).
 """
@@ -10,45 +10,43 @@ from __future__ import annotations
 import polars as pl
 from matplotlib.axes import Axes
 
-from insights.viz._common import check_min_cell, new_axes
+from insights._options import Lang, resolve_lang, resolve_min_cell
+from insights.viz._common import new_axes
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import check_lang, label
+from insights.viz._labels import label
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["plot_ltv"]
 
-#: Texts specific to this figure (to move into the label catalog).
-_TEXT = {
-    "en": {"x": "Days since acquisition", "y": "Cumulative GMV per acquired user"},
-    "zh": {"x": "获客后天数", "y": "人均累计GMV"},
-}
-_NEEDED = ("cohort", "t", "ltv", "n")
+_NEEDED = ("cohort", "t", "value", "n")
 
 
 def plot_ltv(
-    ltv_frame: pl.DataFrame,
+    data: pl.DataFrame,
     *,
     ax: Axes | None = None,
-    lang: str = "en",
-    min_cell: int = 10,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
     palette: PaletteLike = None,
     ci: bool = True,
     title: str | None = None,
 ) -> Axes:
-    """Plot cumulative LTV by day since acquisition, one curve per cohort (x group).
+    """Plot cumulative LTV by day since acquisition, one curve per cohort (x segment).
 
     Parameters
     ----------
-    ltv_frame
-        The output of :func:`insights.metrics.ltv.cohort_ltv`: ``cohort, t, ltv, n``
-        and optionally ``group``, ``ci_low``/``ci_high``, ``complete``.
+    data
+        The output of ``ins.cohort_ltv``: ``cohort, t, value, n`` (``value`` = LTV(t))
+        and optionally ``segment``, ``ci_low``/``ci_high``, ``complete``.
     ax
         Axes to draw on (a new figure when None).
     lang
         ``"en"`` or ``"zh"`` (Chinese labels and a CJK font).
+        Default from ``ins.options`` (``"en"`` unless set).
     min_cell
         Points with fewer than ``min_cell`` users are not drawn; a curve with no
         point left is hidden and counted in a note.
+        Default from ``ins.options`` (10 unless set).
     palette
         Colours, as :func:`insights.viz.group_palette`.
     ci
@@ -63,26 +61,28 @@ def plot_ltv(
 
     Examples
     --------
-    >>> f = pl.DataFrame({"cohort": ["2024-01"] * 3, "t": [0, 7, 30], "ltv": [1.0, 3.0, 5.0],
+    >>> f = pl.DataFrame({"cohort": ["2024-01"] * 3, "t": [0, 7, 30], "value": [1.0, 3.0, 5.0],
     ...                   "ci_low": [0.8, 2.5, 4.0], "ci_high": [1.2, 3.5, 6.0], "n": [50] * 3,
     ...                   "complete": [True, True, False]})
-    >>> ax = plot_ltv(f)
+    >>> import insights as ins
+    >>> ax = ins.plot_ltv(f)
     >>> sorted(a.get_gid() for a in ax.lines)
     ['curve:2024-01', 'incomplete:2024-01']
     """
-    lang = check_lang(lang)
-    check_min_cell(min_cell)
+    ltv_frame = data
+    lang = resolve_lang(lang)
+    min_cell = resolve_min_cell(min_cell)
     missing = [c for c in _NEEDED if c not in ltv_frame.columns]
     if missing:
-        raise ValueError(f"ltv_frame lacks columns {missing}; pass the output of cohort_ltv")
+        raise ValueError(f"data lacks columns {missing}; pass the output of cohort_ltv")
     data = ltv_frame
-    if "group" not in data.columns:
-        data = data.with_columns(group=pl.lit("all"))
+    if "segment" not in data.columns:
+        data = data.with_columns(segment=pl.lit("all"))
     if "complete" not in data.columns:
         data = data.with_columns(complete=pl.lit(True))
-    several = data["group"].n_unique() > 1
+    several = data["segment"].n_unique() > 1
     data = data.with_columns(
-        (pl.concat_str(["group", "cohort"], separator=" · ") if several else pl.col("cohort"))
+        (pl.concat_str(["segment", "cohort"], separator=" · ") if several else pl.col("cohort"))
         .cast(pl.String)
         .alias("_label")
     ).sort("_label", "t")
@@ -95,8 +95,8 @@ def plot_ltv(
         for name, part in shown.group_by("_label", maintain_order=True):
             key = str(name[0])
             _draw(target, part, key, colours[key], ci=ci)
-        target.set_xlabel(_TEXT[lang]["x"])
-        target.set_ylabel(_TEXT[lang]["y"])
+        target.set_xlabel(label("ltv.x", lang))
+        target.set_ylabel(label("ltv.y", lang))
         target.set_xlim(left=0)
         target.set_ylim(bottom=0)
         if title:
@@ -113,7 +113,7 @@ def plot_ltv(
 
 def _draw(ax: Axes, part: pl.DataFrame, key: str, colour: str, *, ci: bool) -> None:
     t = part["t"].cast(pl.Float64).to_numpy()
-    y = part["ltv"].cast(pl.Float64).to_numpy()
+    y = part["value"].cast(pl.Float64).to_numpy()
     done = part["complete"].fill_null(False).to_numpy()
     last = int(done.nonzero()[0].max()) if done.any() else 0
     ax.plot(t[: last + 1], y[: last + 1], color=colour, marker="o", ms=3, label=key,

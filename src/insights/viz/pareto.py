@@ -13,39 +13,24 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from insights.viz._common import check_min_cell, percent_axis
+from insights._options import Lang, resolve_lang, resolve_min_cell
+from insights.viz._common import percent_axis
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import check_lang, label
+from insights.viz._labels import figure_texts, label
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["plot_pareto"]
 
-#: Axis titles as printed (kept here until the shared label catalog has them).
-_TEXT = {
-    "en": {
-        "x": "Cumulative share of buyers (largest first)",
-        "y": "Cumulative share of GMV",
-        "equal": "Equal spend",
-        "top": "Top {p:.0%} of buyers: {v:.0%} of GMV",
-    },
-    "zh": {
-        "x": "累计买家占比（按消费额从高到低）",
-        "y": "累计 GMV 占比",
-        "equal": "均匀分布",
-        "top": "前 {p:.0%} 买家贡献 {v:.0%} GMV",
-    },
-}
-
 
 def plot_pareto(
-    frame: pl.DataFrame,
+    data: pl.DataFrame,
     *,
     ax: Axes | None = None,
     top: float | None = None,
     reference: tuple[float, float] = (0.2, 0.8),
     palette: PaletteLike = None,
-    lang: str = "en",
-    min_cell: int = 10,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
     xlabel: str | None = None,
     ylabel: str | None = None,
     title: str | None = None,
@@ -54,7 +39,7 @@ def plot_pareto(
 
     Parameters
     ----------
-    frame
+    data
         The frame of ``pareto_curve``: ``buyer_share, value, n`` (``segment`` and
         ``is_top`` used when present).
     ax
@@ -67,10 +52,10 @@ def plot_pareto(
     palette
         As :func:`insights.viz.group_palette` (colours follow the sorted segments).
     lang
-        ``"en"`` or ``"zh"``.
+        ``"en"`` or ``"zh"``. Default from ``ins.options`` (``"en"`` unless set).
     min_cell
         Segments with fewer than ``min_cell`` buyers (``n``) are not drawn; a note says
-        how many were hidden.
+        how many were hidden. Default from ``ins.options`` (10 unless set).
     xlabel, ylabel, title
         Override the default texts.
 
@@ -84,17 +69,19 @@ def plot_pareto(
     --------
     >>> f = pl.DataFrame({"segment": ["all"] * 3, "buyer_share": [0.0, 0.2, 1.0],
     ...     "value": [0.0, 0.7, 1.0], "n": [50] * 3, "is_top": [False, True, False]})
-    >>> ax = plot_pareto(f)
+    >>> import insights as ins
+    >>> ax = ins.plot_pareto(f)
     >>> sorted(line.get_gid() for line in ax.lines)
     ['curve:all', 'equality', 'reference-x', 'reference-y', 'top:all']
     """
-    lang = check_lang(lang)
-    check_min_cell(min_cell)
+    frame = data
+    lang = resolve_lang(lang)
+    min_cell = resolve_min_cell(min_cell)
     if not isinstance(frame, pl.DataFrame):
-        raise ValueError(f"frame must be a polars DataFrame, got {type(frame).__name__}")
+        raise ValueError(f"data must be a polars DataFrame, got {type(frame).__name__}")
     missing = [c for c in ("buyer_share", "value", "n") if c not in frame.columns]
     if missing:
-        raise ValueError(f"frame is missing columns {missing} (expected pareto_curve output)")
+        raise ValueError(f"data is missing columns {missing} (expected pareto_curve output)")
     rx, ry = reference
     if not (0 < rx < 1 and 0 < ry < 1):
         raise ValueError(f"reference must be two shares in (0, 1), got {reference!r}")
@@ -105,7 +92,7 @@ def plot_pareto(
     sizes = data.group_by("segment", maintain_order=True).agg(pl.col("n").max())
     shown = sorted(sizes.filter(pl.col("n") >= min_cell)["segment"].to_list())
     hidden = sizes.height - len(shown)
-    text = _TEXT[lang]
+    text = figure_texts("pareto", lang)
     with font_context(lang) as families:
         if ax is None:
             _fig, ax = plt.subplots(figsize=(6.0, 5.0), layout="constrained")

@@ -4,6 +4,11 @@
 for each category of a column (points with error bars, or bars), optionally split
 by a second column (``hue``, dodged), sorted by value, with a percent axis for
 rates. Segments with fewer than ``min_cell`` users are not drawn.
+
+Drawn with matplotlib, not seaborn's ``pointplot``: the frame already holds each
+estimate with its own interval (Wilson, delta-method, Kaplan–Meier), while seaborn
+aggregates raw rows and recomputes a bootstrap or normal interval; it cannot draw
+given intervals without passing it one-row groups and a look-up as ``errorbar``.
 """
 
 from __future__ import annotations
@@ -15,23 +20,24 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from insights.viz._common import check_choice, check_min_cell, format_count, percent_axis
+from insights._options import Lang, resolve_lang, resolve_min_cell
+from insights.viz._common import check_choice, format_count, percent_axis
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import check_lang, label
+from insights.viz._labels import label
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["plot_segment_rates"]
 
 
 def plot_segment_rates(
-    rates: pl.DataFrame,
+    data: pl.DataFrame,
     *,
     ax: Axes | None = None,
     x: str = "segment",
     hue: str | None = None,
     metric: str | None = None,
-    lang: str = "en",
-    min_cell: int = 10,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
     kind: Literal["point", "bar"] = "point",
     orient: Literal["v", "h"] = "v",
     sort: bool = True,
@@ -46,7 +52,7 @@ def plot_segment_rates(
 
     Parameters
     ----------
-    rates
+    data
         A tidy metric frame: columns ``x`` (and ``hue``), ``value, ci_low, ci_high, n``
         and optionally ``metric``. One row per category (x hue) after picking ``metric``.
     ax
@@ -57,9 +63,10 @@ def plot_segment_rates(
     metric
         Which metric to draw when the frame holds several (required then).
     lang
-        ``"en"`` or ``"zh"`` labels.
+        ``"en"`` or ``"zh"`` labels. Default from ``ins.options`` (``"en"`` unless set).
     min_cell
         Rows with ``n < min_cell`` are not drawn; a note says how many were hidden.
+        Default from ``ins.options`` (10 unless set).
     kind
         ``"point"`` (dot + error bar, the default) or ``"bar"`` (bar from 0 + error bar).
     orient
@@ -88,12 +95,14 @@ def plot_segment_rates(
     --------
     >>> r = pl.DataFrame({"metric": "d30_retention", "segment": ["a", "b"],
     ...     "value": [0.3, 0.4], "ci_low": [0.25, 0.33], "ci_high": [0.35, 0.47], "n": [300, 200]})
-    >>> ax = plot_segment_rates(r)
+    >>> import insights as ins
+    >>> ax = ins.plot_segment_rates(r)
     >>> [t.get_text().split("\\n")[0] for t in ax.get_xticklabels()]
     ['b', 'a']
     """
-    lang = check_lang(lang)
-    check_min_cell(min_cell)
+    rates = data
+    lang = resolve_lang(lang)
+    min_cell = resolve_min_cell(min_cell)
     check_choice("kind", kind, ("point", "bar"))
     check_choice("orient", orient, ("v", "h"))
     frame, metric_name = _prepare(rates, x=x, hue=hue, metric=metric)
@@ -223,12 +232,12 @@ def _prepare(
 ) -> tuple[pl.DataFrame, str | None]:
     """Validate and reduce to ``__x, __hue, value, ci_low, ci_high, n``."""
     if not isinstance(rates, pl.DataFrame):
-        raise ValueError(f"rates must be a polars DataFrame, got {type(rates).__name__}")
+        raise ValueError(f"data must be a polars DataFrame, got {type(rates).__name__}")
     needed = [x, "value", "ci_low", "ci_high", "n", *([hue] if hue else [])]
     missing = [c for c in needed if c not in rates.columns]
     if missing:
         raise ValueError(
-            f"rates lacks column(s) {missing}; expected a tidy metric frame with "
+            f"data lacks column(s) {missing}; expected a tidy metric frame with "
             f"{x!r}{f', {hue!r}' if hue else ''}, value, ci_low, ci_high, n"
         )
     frame = rates
@@ -236,13 +245,13 @@ def _prepare(
     if "metric" in rates.columns:
         names = sorted(rates["metric"].cast(pl.String).unique().drop_nulls().to_list())
         if metric is None and len(names) > 1:
-            raise ValueError(f"rates holds several metrics {names}; pass metric= one of them")
+            raise ValueError(f"data holds several metrics {names}; pass metric= one of them")
         if metric is not None and metric not in names:
-            raise ValueError(f"metric={metric!r} not in rates; available: {names}")
+            raise ValueError(f"metric={metric!r} not in data; available: {names}")
         metric_name = metric if metric is not None else (names[0] if names else None)
         frame = rates.filter(pl.col("metric").cast(pl.String) == metric_name) if names else rates
     elif metric is not None:
-        raise ValueError(f"metric={metric!r} given but rates has no 'metric' column")
+        raise ValueError(f"metric={metric!r} given but data has no 'metric' column")
     out = frame.select(
         pl.col(x).cast(pl.String).alias("__x"),
         (pl.col(hue).cast(pl.String) if hue else pl.lit("")).alias("__hue"),
@@ -252,11 +261,11 @@ def _prepare(
         pl.col("n").cast(pl.Float64),
     )
     if out.height == 0:
-        raise ValueError("rates has no rows to plot")
+        raise ValueError("data has no rows to plot")
     if out.select(pl.struct("__x", "__hue").is_duplicated().any()).item():
         key = f"({x!r}, {hue!r})" if hue else repr(x)
         raise ValueError(
-            f"rates has several rows per {key}; filter it (e.g. one period) or pass hue="
+            f"data has several rows per {key}; filter it (e.g. one period) or pass hue="
         )
     return out, metric_name
 

@@ -18,10 +18,12 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from insights.viz._common import check_min_cell, format_p, percent_axis
+from insights._options import Lang, resolve_lang, resolve_min_cell
+from insights.narrative.numbers import fmt_p
+from insights.viz._common import percent_axis
 from insights.viz._curves_input import CurveGroup, curve_groups, read_curves, risk_counts
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import check_lang, label
+from insights.viz._labels import label
 from insights.viz._palette import PaletteLike
 from insights.viz._risk_table import draw_risk_table, risk_table_inches
 
@@ -29,7 +31,7 @@ __all__ = ["plot_survival"]
 
 
 def plot_survival(
-    curves: Any,
+    data: Any,
     *,
     ax: Axes | None = None,
     col: str | None = None,
@@ -39,8 +41,8 @@ def plot_survival(
     at_risk_table: bool = True,
     median_lines: bool = True,
     comparison: Any = None,
-    lang: str = "en",
-    min_cell: int = 10,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
     xlabel: str | None = None,
     ylabel: str | None = None,
     title: str | None = None,
@@ -51,22 +53,22 @@ def plot_survival(
 
     Parameters
     ----------
-    curves
+    data
         A ``SurvivalCurves`` result (anything with a ``table`` frame; ``summary``,
         ``counts`` and ``by`` are used when present) or the table itself:
-        ``group`` (or ``segment``; absent = one curve), ``t, survival, ci_low,
+        ``segment`` (absent = one curve), ``t, survival, ci_low,
         ci_high, at_risk, events, censored`` with every distinct time as a row.
     ax
         Axes to draw on (a new figure when ``None``). The risk table hangs below
         it as a child axes: give the figure ``layout="constrained"`` or save with
         ``bbox_inches="tight"`` so it is not cut off. Not allowed with ``col``.
     col
-        A by-column (in ``curves.table`` or ``curves.counts``): one panel per value,
+        A by-column (in ``data.table`` or ``data.counts``): one panel per value,
         side by side, sharing the y axis; the curves in each panel are the other
         by-columns, coloured the same in every panel.
     palette
-        ``None``, a colormap name, a list of colours or ``{group: colour}``; see
-        :func:`insights.viz.group_palette` (colours follow the sorted group names).
+        ``None``, a colormap name, a list of colours or ``{segment: colour}``; see
+        :func:`insights.viz.group_palette` (colours follow the sorted segment names).
     ci, censor_marks, at_risk_table, median_lines
         Draw the pointwise CI band, a ``+`` at each time with censored users, the
         number-at-risk table, and dashed median lines (to the x axis, where reached).
@@ -75,13 +77,13 @@ def plot_survival(
         or a p-value: printed bottom left as e.g. ``"Log-rank p = 0.003"``.
     lang
         ``"en"`` or ``"zh"`` (Chinese labels and a CJK font; see
-        :func:`insights.viz.cjk_font`).
+        :func:`insights.viz.cjk_font`). Default from ``ins.options`` (``"en"`` unless set).
     min_cell
-        Small cells are never shown: a group with fewer than ``min_cell`` users is
+        Small cells are never shown: a segment with fewer than ``min_cell`` users is
         not drawn (a note says how many were hidden); each curve stops at the last
         time with at least ``min_cell`` users at risk (Pocock et al. 2002 advise
         curtailing curves where few remain); risk-table counts below ``min_cell``
-        print as ``"<10"`` (0 prints as 0).
+        print as ``"<10"`` (0 prints as 0). Default from ``ins.options`` (10 unless set).
     xlabel, ylabel, title
         Override the default texts.
     xmax, ticks
@@ -100,20 +102,21 @@ def plot_survival(
     Examples
     --------
     >>> import polars as pl
-    >>> table = pl.DataFrame({"group": ["a"] * 3 + ["b"] * 3, "t": [0, 5, 9] * 2,
+    >>> import insights as ins
+    >>> table = pl.DataFrame({"segment": ["a"] * 3 + ["b"] * 3, "t": [0, 5, 9] * 2,
     ...     "survival": [1.0, .8, .5, 1.0, .6, .3], "ci_low": [1.0, .7, .4, 1.0, .5, .2],
     ...     "ci_high": [1.0, .9, .6, 1.0, .7, .4], "at_risk": [40, 40, 20, 30, 30, 12],
     ...     "events": [0, 8, 10, 0, 12, 9], "censored": [0, 0, 10, 0, 0, 3]})
-    >>> ax = plot_survival(table)
+    >>> ax = ins.plot_survival(table)
     >>> sorted(line.get_gid() for line in ax.lines if line.get_gid().startswith("curve"))
     ['curve:a', 'curve:b']
     """
-    lang = check_lang(lang)
-    check_min_cell(min_cell)
+    lang = resolve_lang(lang)
+    min_cell = resolve_min_cell(min_cell)
     if col is not None and ax is not None:
         raise ValueError("ax cannot be combined with col (col makes its own figure of panels)")
-    data = read_curves(curves)
-    panels = curve_groups(data, col=col, palette=palette, min_cell=min_cell, lang=lang)
+    frames = read_curves(data)
+    panels = curve_groups(frames, col=col, palette=palette, min_cell=min_cell, lang=lang)
     kept = [g.rows for groups, _ in panels.values() for g in groups]
     last_t = max(
         (float(r["t"].cast(pl.Float64).to_numpy().max()) for r in kept if r.height), default=1.0
@@ -129,11 +132,11 @@ def plot_survival(
     texts = {
         "xlabel": xlabel if xlabel is not None else label("days", lang),
         "ylabel": ylabel if ylabel is not None else label("retained", lang),
-        "legend": " · ".join(data.by if col is None else [b for b in data.by if b != col]),
+        "legend": " · ".join(frames.by if col is None else [b for b in frames.by if b != col]),
     }
     p_text = _p_text(comparison, lang)
     entries = {g.display: g.colour for groups, _ in panels.values() for g in groups}
-    drawn = [g.group for groups, _ in panels.values() for g in groups]
+    drawn = [g.segment for groups, _ in panels.values() for g in groups]
     show_legend = bool(entries) and (len(entries) > 1 or drawn != ["all"] or bool(texts["legend"]))
     with font_context(lang) as families:
         if col is None:
@@ -184,10 +187,10 @@ def plot_survival(
                     bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85},
                 )
             if at_risk_table:
-                at_risk = risk_counts(data, [g.group for g in groups], tick_list)
+                at_risk = risk_counts(frames, [g.segment for g in groups], tick_list)
                 draw_risk_table(
                     panel_ax,
-                    [(g.group, g.display, g.colour, at_risk[g.group]) for g in groups],
+                    [(g.segment, g.display, g.colour, at_risk[g.segment]) for g in groups],
                     ticks=tick_list,
                     min_cell=min_cell,
                     title=label("at_risk", lang),
@@ -230,7 +233,7 @@ def _p_text(comparison: Any, lang: str) -> str | None:
         test = str(_scalar(overall["test"])) if has_test and "test" in overall else "log-rank"
     name = test.lower().replace("_", "-").replace(" ", "-")
     shown = label("logrank", lang) if name in {"log-rank", "logrank"} else test
-    return f"{shown} {format_p(float(p))}"
+    return f"{shown} {fmt_p(float(p))}"
 
 
 def _scalar(value: Any) -> Any:
@@ -292,11 +295,11 @@ def _draw_panel(
             color=g.colour,
             lw=1.8,
             label=g.display,
-            gid=f"curve:{g.group}",
+            gid=f"curve:{g.segment}",
         )
         if ci and rows.height:
             ax.fill_between(
-                t, lo, hi, step="post", color=g.colour, alpha=0.18, lw=0, gid=f"ci:{g.group}"
+                t, lo, hi, step="post", color=g.colour, alpha=0.18, lw=0, gid=f"ci:{g.segment}"
             )
         if censor_marks:
             marks = rows.filter((pl.col("censored") > 0) & (pl.col("t") > 0))
@@ -308,7 +311,7 @@ def _draw_panel(
                 ms=7,
                 mew=1.1,
                 color=g.colour,
-                gid=f"censor:{g.group}",
+                gid=f"censor:{g.segment}",
             )
         if median_lines and g.median is not None and g.median <= min(x_right, g.last_t):
             ax.plot(
@@ -317,7 +320,7 @@ def _draw_panel(
                 ls="--",
                 lw=0.9,
                 color=g.colour,
-                gid=f"median:{g.group}",
+                gid=f"median:{g.segment}",
             )
     ax.set_xlim(0, x_right)
     ax.set_xticks(ticks)

@@ -16,43 +16,20 @@ from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 from matplotlib.patches import Patch, Rectangle
 
+from insights._options import Lang, resolve_lang, resolve_min_cell
 from insights.viz._common import (
-    check_min_cell,
     format_count,
     percent_axis,
     small_text,
     text_colour_on,
 )
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import check_lang, label
+from insights.viz._labels import figure_texts, label
 
 __all__ = ["plot_transitions"]
 
 _SUPPRESSED_COLOUR = "#e3e3e3"
 _ORDER = ("not_yet_acquired", "new", "active", "silent", "churned")
-#: Layer names and axis titles as printed (kept here until the shared label catalog has them).
-_TEXT = {
-    "en": {
-        "not_yet_acquired": "Not yet acquired",
-        "new": "New",
-        "active": "Active",
-        "silent": "Silent",
-        "churned": "Churned",
-        "from": "Layer at start",
-        "to": "Layer at end",
-        "share": "Share of row",
-    },
-    "zh": {
-        "not_yet_acquired": "尚未获客",
-        "new": "新用户",
-        "active": "活跃",
-        "silent": "沉默",
-        "churned": "流失",
-        "from": "期初分层",
-        "to": "期末分层",
-        "share": "行占比",
-    },
-}
 
 
 def _pick(frame: pl.DataFrame, column: str, value: str | None, name: str) -> pl.DataFrame:
@@ -67,14 +44,14 @@ def _pick(frame: pl.DataFrame, column: str, value: str | None, name: str) -> pl.
 
 
 def plot_transitions(
-    frame: pl.DataFrame,
+    data: pl.DataFrame,
     *,
     ax: Axes | None = None,
     segment: str | None = None,
     period: str | None = None,
     annotate: bool = True,
-    lang: str = "en",
-    min_cell: int = 10,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
     cmap: str = "Blues",
     xlabel: str | None = None,
     ylabel: str | None = None,
@@ -84,7 +61,7 @@ def plot_transitions(
 
     Parameters
     ----------
-    frame
+    data
         The frame of ``lifecycle_transitions``: ``from_layer, to_layer, value, users,
         n`` (``suppressed``, ``segment``, ``period`` used when present).
     ax
@@ -94,12 +71,13 @@ def plot_transitions(
     annotate
         Print the row share and the count in each cell.
     lang
-        ``"en"`` or ``"zh"`` labels.
+        ``"en"`` or ``"zh"`` labels. Default from ``ins.options`` (``"en"`` unless set).
     min_cell
         A cell flagged ``suppressed`` or with ``0 < users < min_cell`` is a grey
         ``"<10"`` patch; a row whose total ``n`` is below ``min_cell`` is greyed whole
         (a row with no users stays blank).
         Row labels show ``n`` the same way (``"<10"``).
+        Default from ``ins.options`` (10 unless set).
     cmap
         A sequential colormap; the scale runs from 0 to 100% of the row.
     xlabel, ylabel, title
@@ -114,20 +92,22 @@ def plot_transitions(
     --------
     >>> f = pl.DataFrame({"from_layer": ["new", "new"], "to_layer": ["active", "churned"],
     ...     "value": [0.75, 0.25], "users": [30, 10], "n": [40, 40], "suppressed": [False, False]})
-    >>> ax = plot_transitions(f)
+    >>> import insights as ins
+    >>> ax = ins.plot_transitions(f)
     >>> [t.get_text() for t in ax.texts if t.get_gid() == "cell-text"]
     ['75.0%\\n30', '25.0%\\n10']
     """
-    lang = check_lang(lang)
-    check_min_cell(min_cell)
+    frame = data
+    lang = resolve_lang(lang)
+    min_cell = resolve_min_cell(min_cell)
     if not isinstance(frame, pl.DataFrame):
-        raise ValueError(f"frame must be a polars DataFrame, got {type(frame).__name__}")
+        raise ValueError(f"data must be a polars DataFrame, got {type(frame).__name__}")
     missing = [
         c for c in ("from_layer", "to_layer", "value", "users", "n") if c not in frame.columns
     ]
     if missing:
         raise ValueError(
-            f"frame is missing columns {missing} (expected lifecycle_transitions output)"
+            f"data is missing columns {missing} (expected lifecycle_transitions output)"
         )
     data = frame
     if "segment" in data.columns:
@@ -152,7 +132,7 @@ def plot_transitions(
         hidden[i, j] = small or 0 < n < min_cell
         if not hidden[i, j] and rec["value"] is not None:
             share[i, j], count[i, j] = rec["value"], users
-    text = _TEXT[lang]
+    text = figure_texts("transitions", lang)
     norm = Normalize(vmin=0.0, vmax=1.0)
     colours = colormaps[cmap]
     with font_context(lang) as families:

@@ -1,9 +1,8 @@
-"""High-value concentration: the Pareto (Lorenz-style) curve of GMV over buyers.
+"""High-value concentration: the GMV share of the top buyers and the Pareto curve.
 
-Buyers are ranked by their GMV in the period (largest first); the curve gives, for a
-grid of buyer shares p, the share of GMV from the top ``ceil(p * n)`` buyers: the
-same "top" rule as :func:`insights.metrics.interaction.gmv_share_top_buyers`, so the
-point at p = 0.2 is its value. In the engine each buyer is put in the grid bucket of
+One "top" rule for both: buyers are ranked by their GMV in the period (largest first)
+and the top share p is the first ``ceil(p * n)`` of them (``_outside_top``), so the
+Pareto curve's point at p = 0.2 is :func:`gmv_share_top_buyers` with ``top=0.2``. In the engine each buyer is put in the grid bucket of
 the smallest p whose top set includes it; only the per-bucket sums are collected and
 accumulated.
 """
@@ -21,10 +20,20 @@ from insights.metrics._common import headline, in_period, paid_orders
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
 
-__all__ = ["pareto_curve"]
+__all__ = ["gmv_share_top_buyers", "pareto_curve"]
 
-# Guards "rank <= ceil(p * n)" against float noise, as in gmv_share_top_buyers.
+# Guards "rank <= ceil(p * n)" against float noise such as 0.7 * 10 = 7.000000000000001.
 _EPS = 1e-9
+
+
+def _buyer_rank() -> nw.Expr:
+    """Rank of a buyer's GMV within its segment, largest first (1 = top buyer)."""
+    return nw.col("_gmv").rank(method="ordinal", descending=True).over("segment")
+
+
+def _outside_top(rank: nw.Expr, share: float) -> nw.Expr:
+    """True when a buyer of this ``rank`` is not among the top ``ceil(share * n)``."""
+    return (rank - 1) >= nw.col("n") * share - _EPS
 
 
 def _grid(points: int | Sequence[float], top: float) -> list[float]:
@@ -66,7 +75,7 @@ def pareto_curve(
         The headline share of buyers (default 0.2): its row has ``is_top = True`` and
         equals ``gmv_share_top_buyers(top=top)``.
     by, where, include_refunded
-        As in :func:`insights.metrics.interaction.gmv_share_top_buyers`.
+        As in :func:`gmv_share_top_buyers`.
 
     Returns
     -------
@@ -79,12 +88,12 @@ def pareto_curve(
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> orders = pl.DataFrame({"order_id": range(5), "user_id": range(5),
     ...     "amount": [80.0, 5.0, 5.0, 5.0, 5.0], "ordered_at": [dt.datetime(2024, 2, 1)] * 5})
     >>> users = pl.DataFrame({"user_id": range(5), "first_seen_at": [dt.datetime(2024, 1, 1)] * 5})
-    >>> ds = frames_dataset(users=users, orders=orders)
-    >>> pareto_curve(ds, period="2024Q1", points=5).select("buyer_share", "value").rows()[:3]
+    >>> ds = ins.frames_dataset(users=users, orders=orders)
+    >>> ins.pareto_curve(ds, period="2024Q1", points=5).select("buyer_share", "value").rows()[:3]
     [(0.0, 0.0), (0.2, 0.8), (0.4, 0.85)]
     """
     grid = _grid(points, top)
@@ -97,9 +106,9 @@ def pareto_curve(
         .agg(nw.col("amount").sum().alias("_gmv"))
     )
     sizes = per_buyer.group_by("segment").agg(nw.len().alias("n"))
-    rank = nw.col("_gmv").rank(method="ordinal", descending=True).over("segment")
+    rank = _buyer_rank()
     # bucket = index of the smallest share whose top set holds this buyer
-    outside = [((nw.col("_r") - 1) >= nw.col("n") * s - _EPS).cast(nw.Int64) for s in grid]
+    outside = [_outside_top(nw.col("_r"), s).cast(nw.Int64) for s in grid]
     bucket = nw.sum_horizontal(*outside)
     agg = (
         per_buyer.join(sizes, on="segment")
@@ -144,3 +153,53 @@ def pareto_curve(
     )
     out = headline(df, "pareto_gmv_share", p.label, order=("segment", "_bucket"))
     return out.drop("_bucket")
+
+
+def gmv_share_top_buyers(
+    dataset: Dataset,
+    *,
+    period: PeriodLike,
+    top: float = 0.2,
+    by: str | None = None,
+    where: Where = None,
+    include_refunded: bool = False,
+) -> pl.DataFrame:
+    """Share of GMV in ``period`` that comes from the top ``top`` share of buyers.
+
+    Buyers: users with >= 1 (non-refunded) order in the period; GMV per buyer in the
+    period; the top ``ceil(top * n)`` buyers by GMV (ties do not change the sum).
+    ``value`` = their GMV / total GMV; no CI; ``n`` = buyers; extra columns
+    ``n_top``, ``gmv_top``, ``gmv_total``. Metric ``gmv_share_top{100*top}pct_buyers``.
+    """
+    if not 0 < top <= 1:
+        raise ValueError(f"top must be in (0, 1], got {top}")
+    p = parse_period(period)
+    per_buyer = (
+        paid_orders(dataset, include_refunded)
+        .filter(in_period("ordered_at", p))
+        .join(users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id")
+        .group_by("segment", "user_id")
+        .agg(nw.col("amount").sum().alias("_gmv"))
+    )
+    sizes = per_buyer.group_by("segment").agg(
+        nw.len().alias("n"), nw.col("_gmv").sum().alias("gmv_total")
+    )
+    in_top = ~_outside_top(_buyer_rank(), top)
+    agg = (
+        per_buyer.join(sizes, on="segment")
+        .with_columns(in_top.alias("_top"))
+        .group_by("segment")
+        .agg(
+            nw.col("n").max().alias("n"),
+            nw.col("gmv_total").max().alias("gmv_total"),
+            nw.col("_top").cast(nw.Int64).sum().alias("n_top"),
+            nw.when(nw.col("_top")).then(nw.col("_gmv")).otherwise(0.0).sum().alias("gmv_top"),
+        )
+    )
+    df = collect(agg).with_columns(
+        value=pl.when(pl.col("gmv_total") > 0)
+        .then(pl.col("gmv_top") / pl.col("gmv_total"))
+        .otherwise(None)
+    )
+    df = df.select("segment", "value", "n", pl.col("n_top").cast(pl.Int64), "gmv_top", "gmv_total")
+    return headline(df, f"gmv_share_top{round(top * 100)}pct_buyers", p.label)

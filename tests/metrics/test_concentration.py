@@ -7,8 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from insights.metrics.interaction import gmv_share_top_buyers
-from insights.metrics.pareto import pareto_curve
+from insights.metrics.concentration import gmv_share_top_buyers, pareto_curve
 
 T = dt.datetime(2024, 2, 10, 12)
 # GMV in 2024Q1 per buyer: b1 50 (30 + 20), b2 20, b3 10, b4 10, b5 5, b6 3, b7 2 -> total 100, n = 7.

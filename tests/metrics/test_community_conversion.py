@@ -1,4 +1,8 @@
-"""Private-domain headlines against hand-worked examples (and lifelines), on Polars and DuckDB."""
+"""Private-domain headlines against hand-worked examples (and lifelines), on Polars and DuckDB.
+
+The naive members-vs-non-members rows (``member_comparison(design="naive")``, the
+documents' comparison) are checked here on the same hand-worked frames.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,9 @@ import polars as pl
 import pytest
 
 from insights.data import MissingTableError
-from insights.metrics.private_domain import (
-    community_exit_rate,
-    private_aov_uplift,
-    public_to_private_conversion,
-    repurchase_frequency_ratio,
-)
+from insights.data.dataset import EmptyPeriodWarning
+from insights.metrics.community import community_exit_rate, public_to_private_conversion
+from insights.metrics.community_members import member_comparison
 
 Z = 1.959963984540054
 
@@ -108,9 +109,17 @@ def test_public_to_private_conversion(make_dataset):
     assert by["value"].to_list() == pytest.approx([2 / 3, 1 / 3])
 
 
-def test_repurchase_frequency_ratio(make_dataset):
+def naive_rows(ds, metric: str) -> dict[str, dict]:
+    out = member_comparison(ds, period="2024Q1", design="naive")
+    assert set(out["design"]) == {"naive"}
+    rows = {r["segment"]: r for r in out.filter(pl.col("metric").str.starts_with(metric)).to_dicts()}
+    assert list(rows) == ["member", "non_member", "member vs non_member"]
+    return rows
+
+
+def test_naive_repurchase_frequency(make_dataset):
     ds = make_dataset(FRAMES, as_of=AS_OF)
-    out = repurchase_frequency_ratio(ds, period="2024Q1")
+    rows = naive_rows(ds, "repurchase_frequency")
     # Exposure (days, both ends included) to Mar 31:
     #   members 1: Jan 10.. (82), 2: Feb 15.. (46), 3: Jan 1.. (91), 4: Jan 5.. (87);
     #   never-joined 5: Mar 1.. (31), 7: Jan 1.. (91), 8: Feb 1.. (60); 6 joins after the period: neither.
@@ -121,36 +130,32 @@ def test_repurchase_frequency_ratio(make_dataset):
     rn, sn = cluster_ratio_ref([2, 1], [31 / 30, 91 / 30])
     assert (rm, rn) == pytest.approx((6 / 7.3, 90 / 122))
     se_log = math.sqrt((sm / rm) ** 2 + (sn / rn) ** 2)
-    row = out.row(0, named=True)
-    assert (row["metric"], row["segment"], row["n"]) == (
-        "repurchase_frequency_ratio",
-        "members vs never_joined",
-        5,
-    )
+    row = rows["member vs non_member"]
+    assert (row["metric"], row["n"]) == ("repurchase_frequency_ratio", 5)
     assert row["value"] == pytest.approx(rm / rn)  # 1.1142
     assert row["ci_low"] == pytest.approx(rm / rn * math.exp(-Z * se_log))
     assert row["ci_high"] == pytest.approx(rm / rn * math.exp(Z * se_log))
-    assert (row["frequency_members"], row["frequency_never_joined"]) == pytest.approx((rm, rn))
-    assert (row["n_members"], row["n_never_joined"]) == (3, 2)
+    member, other = rows["member"], rows["non_member"]
+    assert (member["value"], other["value"]) == pytest.approx((rm, rn))
+    assert (member["n"], other["n"]) == (3, 2)
+    assert member["ci_high"] == pytest.approx(rm + Z * sm)
 
 
-def test_private_aov_uplift(make_dataset):
+def test_naive_aov(make_dataset):
     ds = make_dataset(FRAMES, as_of=AS_OF)
-    out = private_aov_uplift(ds, period="2024Q1")
+    rows = naive_rows(ds, "aov")
     # private (members' Q1 orders at/after first join): 1 -> 100, 50; 2 -> 80; 3 -> 60, 60, 90  => 440 / 6
     # public (never-joined): 5 -> 40, 20; 7 -> 30 (refunded 500 excluded)                      => 90 / 3 = 30
     # user 6 (joins in May) and 1's order before joining are in neither arm.
     rp, sp = cluster_ratio_ref([150, 80, 210], [2, 1, 3])
     rq, sq = cluster_ratio_ref([60, 30], [2, 1])
     se_log = math.sqrt((sp / rp) ** 2 + (sq / rq) ** 2)
-    row = out.row(0, named=True)
-    assert (row["metric"], row["segment"], row["n"], row["n_private"], row["n_public"]) == (
-        "aov_uplift", "private vs public", 9, 6, 3,
-    )  # fmt: skip
-    assert (row["aov_private"], row["aov_public"]) == pytest.approx((440 / 6, 30.0))
-    assert row["value"] == pytest.approx(440 / 6 / 30 - 1)  # 1.4444
-    assert row["ci_low"] == pytest.approx(rp / rq * math.exp(-Z * se_log) - 1)
-    assert row["ci_high"] == pytest.approx(rp / rq * math.exp(Z * se_log) - 1)
+    row, member, other = rows["member vs non_member"], rows["member"], rows["non_member"]
+    assert (row["metric"], row["n"], member["n"], other["n"]) == ("aov_ratio", 9, 6, 3)
+    assert (member["value"], other["value"]) == pytest.approx((440 / 6, 30.0))
+    assert row["value"] == pytest.approx(440 / 6 / 30)  # 2.4444: an AOV uplift of +144%
+    assert row["ci_low"] == pytest.approx(rp / rq * math.exp(-Z * se_log))
+    assert row["ci_high"] == pytest.approx(rp / rq * math.exp(Z * se_log))
 
 
 def test_community_exit_rate(make_dataset):
@@ -189,7 +194,8 @@ def test_community_exit_rate_by_segment_and_empty(make_dataset):
     assert by.select("segment", "n", "at_risk").rows() == [("a", 3, 2), ("b", 1, 0)]
     assert by["value"].to_list() == pytest.approx([1 / 3, 1.0])
     # no joins in the period: an empty frame with the headline columns
-    empty = community_exit_rate(ds, period="2022Q1")
+    with pytest.warns(EmptyPeriodWarning, match="2022Q1"):
+        empty = community_exit_rate(ds, period="2022Q1")
     assert empty.is_empty() and empty.columns[:7] == [
         "metric", "segment", "period", "value", "ci_low", "ci_high", "n",
     ]  # fmt: skip
@@ -198,22 +204,18 @@ def test_community_exit_rate_by_segment_and_empty(make_dataset):
 def test_missing_community_raises(make_dataset):
     frames = {k: v for k, v in FRAMES.items() if k != "community"}
     ds = make_dataset(frames, as_of=AS_OF)
-    for f in (
-        public_to_private_conversion,
-        repurchase_frequency_ratio,
-        private_aov_uplift,
-        community_exit_rate,
-    ):
+    for f in (public_to_private_conversion, community_exit_rate):
         with pytest.raises(MissingTableError, match="community"):
             f(ds, period="2024Q1")
+    with pytest.raises(MissingTableError, match="community"):
+        member_comparison(ds, period="2024Q1", design="naive")
 
 
 def test_does_not_mutate_input(make_dataset):
     before = {k: v.clone() for k, v in FRAMES.items()}
     ds = make_dataset(FRAMES, as_of=AS_OF)
     public_to_private_conversion(ds, period="2024Q1")
-    repurchase_frequency_ratio(ds, period="2024Q1")
-    private_aov_uplift(ds, period="2024Q1")
+    member_comparison(ds, period="2024Q1", design="naive")
     community_exit_rate(ds, period="2024Q1")
     for k, v in FRAMES.items():
         assert v.equals(before[k])

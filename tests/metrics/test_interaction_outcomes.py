@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import narwhals as nw
 import polars as pl
 import pytest
 
 from insights.metrics.interaction import interaction_rate
-from insights.metrics.interaction_effects import (
+from insights.metrics.interaction_outcomes import (
     high_vs_ordinary,
     interaction_dose_response,
     interaction_fatigue,
@@ -35,7 +36,7 @@ def test_participation_stacks_quarters(make_dataset):
     )
     inter = pl.DataFrame({"user_id": [1, 1], "at": [d(1, 5), d(4, 5)], "kind": ["like", "gift"]})
     ds = make_dataset(users=users(2), views=views, interactions=inter, as_of="2024-06-30")
-    t = interaction_participation(ds, quarters=["2024Q1", "2024Q2"])
+    t = interaction_participation(ds, period=["2024Q1", "2024Q2"])
     assert t["period"].to_list() == ["2024Q1", "2024Q2"]
     assert t["value"].to_list() == pytest.approx([0.5, 1.0])
     assert t["n"].to_list() == [2, 1]
@@ -143,13 +144,20 @@ def test_high_vs_ordinary_hand_worked(make_dataset):
 
     assert v("aov", "high")["value"] == pytest.approx(70.0)  # 210 / 3
     assert v("aov", "ordinary")["value"] == pytest.approx(30.0)  # 60 / 2
-    assert v("aov", "high vs ordinary")["value"] == pytest.approx(70 / 30 - 1)
+    assert v("aov_uplift", "high vs ordinary")["value"] == pytest.approx(70 / 30 - 1)
     assert v("repurchase_60d", "high")["value"] == pytest.approx(0.5)
     assert v("repurchase_60d", "ordinary")["value"] == pytest.approx(1.0)
-    assert v("repurchase_60d", "high vs ordinary")["value"] == pytest.approx(-0.5)
+    assert v("repurchase_uplift", "high vs ordinary")["value"] == pytest.approx(-0.5)
     # lifetimes (no 30-day gap before the last view): high L = 40, 31 -> S(30) = 1; ordinary L = 35, 0 -> 1/2
     assert v("retention_d30", "high")["value"] == pytest.approx(1.0)
     assert v("retention_d30", "ordinary")["value"] == pytest.approx(0.5)
-    gap = v("retention_d30", "high vs ordinary")
+    gap = v("retention_uplift", "high vs ordinary")
     assert gap["value"] == pytest.approx(1.0)
     assert (gap["n_high"], gap["n_ordinary"]) == (2, 2)
+    assert gap["value_high"] == pytest.approx(1.0) and gap["value_ordinary"] == pytest.approx(0.5)
+    # where= keeps viewers 1 (5 interactions) and 3 (1): top half = {1}
+    # AOV 150 / 2 = 75 vs 60 / 2 = 30 -> uplift 1.5
+    w = high_vs_ordinary(ds, period="2024Q1", top=0.5, where=nw.col("user_id").is_in([1, 3]))
+    row = w.filter(metric="aov_uplift").row(0, named=True)
+    assert row["value"] == pytest.approx(75 / 30 - 1)
+    assert (row["n_high"], row["n_ordinary"]) == (2, 2)

@@ -1,9 +1,9 @@
 """What interaction goes with: participation by quarter, type mix, high vs ordinary, dose, fatigue.
 
 Builds on :mod:`insights.metrics.interaction` (``interaction_rate``,
-``interaction_intensity``) and :mod:`insights.metrics.purchase` (``aov``,
-``repurchase_rate``) so each definition lives in one place. Heavy work stays in
-the engine; only per-group aggregates are collected.
+``interaction_intensity``) and :mod:`insights.metrics.purchase` (AOV and repurchase
+over given users) so each definition lives in one place. Heavy work stays in the
+engine; only per-group aggregates are collected.
 """
 
 from __future__ import annotations
@@ -15,22 +15,24 @@ from typing import Any, Literal
 import narwhals as nw
 import polars as pl
 
+from insights._registry import register
 from insights.data._backend import collect, epoch_day, reuse
+from insights.data._cache import remembered
 from insights.data.dataset import Dataset
-from insights.metrics._common import headline, in_period, paid_orders, wilson
-from insights.metrics._periods import PeriodLike, parse_period
-from insights.metrics._segments import Where, users_frame
-from insights.metrics.activity import default_quarters
-from insights.metrics.activity_days import as_of_day
-from insights.metrics.interaction import (
-    HIGH,
-    ORDINARY,
-    _uplift_row,
-    interaction_intensity,
-    interaction_rate,
+from insights.metrics._common import (
+    binomial_se,
+    headline,
+    in_period,
+    paid_orders,
+    two_arm_ratio,
+    wilson,
 )
+from insights.metrics._periods import PeriodLike, default_quarters, parse_period, parse_periods
+from insights.metrics._segments import Where, users_frame
+from insights.metrics.activity_days import as_of_day
+from insights.metrics.interaction import HIGH, ORDINARY, interaction_intensity, interaction_rate
 from insights.metrics.lifetimes import lifetimes_of
-from insights.metrics.purchase import aov, repurchase_rate
+from insights.metrics.purchase import aov_of, repurchase_of
 from insights.stats.km import kaplan_meier, survival_at
 from insights.stats.proportions import z_value
 
@@ -43,35 +45,39 @@ __all__ = [
 ]
 
 GAP = "high vs ordinary"
+#: The metric of a gap row: the relative difference high / ordinary - 1 of an outcome.
+UPLIFT = {"aov": "aov_uplift", "repurchase": "repurchase_uplift", "retention": "retention_uplift"}
+register("retention_uplift", unit="uplift", better="higher", base="rate")
 
 
 def interaction_participation(
     dataset: Dataset,
     *,
-    quarters: Sequence[PeriodLike] | None = None,
+    period: PeriodLike | Sequence[PeriodLike] | None = None,
     by: str | None = None,
     where: Where = None,
     alpha: float = 0.05,
 ) -> pl.DataFrame:
-    """Interaction participation rate (互动参与率) per quarter and segment.
+    """Interaction participation rate per period and segment.
 
-    :func:`insights.metrics.interaction.interaction_rate` for each quarter (default:
-    the five ending with the one holding ``as_of``), stacked in quarter order.
+    :func:`insights.metrics.interaction.interaction_rate` for each period of ``period``
+    (a label or a list of labels; default: the five quarters ending with the one
+    holding ``as_of``), stacked in the order given.
 
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1)] * 2})
     >>> views = pl.DataFrame({"user_id": [1, 2], "started_at": [dt.datetime(2024, 1, 5)] * 2, "watch_seconds": [60.0] * 2})
     >>> inter = pl.DataFrame({"user_id": [1], "at": [dt.datetime(2024, 1, 5)], "kind": ["like"]})
-    >>> ds = frames_dataset(users=users, views=views, interactions=inter)
-    >>> interaction_participation(ds, quarters=["2024Q1"])["value"].to_list()
+    >>> ds = ins.frames_dataset(users=users, views=views, interactions=inter)
+    >>> ins.interaction_participation(ds, period=["2024Q1"])["value"].to_list()
     [0.5]
     """
-    labels = quarters or default_quarters(dataset.as_of)
+    periods = parse_periods(period if period is not None else default_quarters(dataset.as_of))
     return pl.concat(
-        [interaction_rate(dataset, period=q, by=by, where=where, alpha=alpha) for q in labels]
+        [interaction_rate(dataset, period=q, by=by, where=where, alpha=alpha) for q in periods]
     )
 
 
@@ -94,11 +100,11 @@ def interaction_type_mix(
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> t = dt.datetime(2024, 1, 5)
     >>> inter = pl.DataFrame({"user_id": [1, 1, 2, 2], "at": [t] * 4, "kind": ["like", "like", "like", "gift"]})
-    >>> ds = frames_dataset(users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [t] * 2}), interactions=inter)
-    >>> interaction_type_mix(ds, period="2024Q1").select("kind", "value").rows()
+    >>> ds = ins.frames_dataset(users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [t] * 2}), interactions=inter)
+    >>> ins.interaction_type_mix(ds, period="2024Q1").select("kind", "value").rows()
     [('like', 0.75), ('gift', 0.25)]
     """
     p = parse_period(period)
@@ -127,6 +133,29 @@ def _km_se(value: float | None, lo: float | None, alpha: float) -> float | None:
     return value * abs(math.log(value)) * math.log(math.log(lo) / math.log(value)) / z_value(alpha)
 
 
+def _gap_row(
+    metric: str, high: dict[str, Any], ordinary: dict[str, Any],
+    se: tuple[float | None, float | None], alpha: float,
+) -> dict[str, Any]:  # fmt: skip
+    """The ``high vs ordinary`` row: high / ordinary - 1 with the log-ratio CI minus 1."""
+    v1, v2 = high["value"], ordinary["value"]
+    r = two_arm_ratio(v1, se[0], v2, se[1], alpha=alpha)
+    n1, n2 = int(high["n"] or 0), int(ordinary["n"] or 0)
+    return {
+        "metric": metric,
+        "segment": GAP,
+        "value": None if r.estimate is None else r.estimate - 1.0,
+        "ci_low": None if r.ci_low is None else r.ci_low - 1.0,
+        "ci_high": None if r.ci_high is None else r.ci_high - 1.0,
+        "n": n1 + n2,
+        "value_high": v1,
+        "value_ordinary": v2,
+        "n_high": n1,
+        "n_ordinary": n2,
+    }
+
+
+@remembered
 def high_vs_ordinary(
     dataset: Dataset,
     *,
@@ -135,31 +164,53 @@ def high_vs_ordinary(
     window: int = 60,
     retention_day: int = 30,
     churn_gap: int = 30,
+    where: Where = None,
     alpha: float = 0.05,
 ) -> pl.DataFrame:
     """High- vs ordinary-interaction viewers: AOV, repurchase and retention with the relative gap.
 
     Classes from :func:`insights.metrics.interaction.interaction_intensity` (viewers in
-    ``period``, top ``top`` share by interactions per watch-hour). Per outcome three
-    rows, ``segment`` = ``"high"``, ``"ordinary"`` and ``"high vs ordinary"``:
+    ``period`` after ``where``, top ``top`` share by interactions per watch-hour). Per
+    outcome, the rows ``segment`` = ``"high"`` and ``"ordinary"``:
 
     - ``aov``: GMV / orders of the class's orders in the period (user-clustered CI);
     - ``repurchase_{window}d``: buyers whose first order is in the period and observable
       (Wilson CI);
     - ``retention_d{retention_day}``: Kaplan–Meier S(retention_day) of the viewers
-      acquired in the period (churn lifetime as everywhere; log-log CI).
+      acquired in the period (churn lifetime as everywhere; log-log CI);
 
-    The gap row: ``value`` = high / ordinary - 1 with a delta-method CI on the log
-    ratio (AOV: clustered SEs; repurchase: binomial; retention: the Greenwood SE
-    recovered from the log-log interval), extra columns ``value_high``,
-    ``value_ordinary``, ``n_high``, ``n_ordinary`` (null on the arm rows).
+    and the gap row ``segment = "high vs ordinary"`` with metric ``aov_uplift``,
+    ``repurchase_uplift`` or ``retention_uplift``: ``value`` = high / ordinary - 1,
+    with a delta-method CI on the log ratio (AOV: clustered SEs; repurchase: binomial;
+    retention: the Greenwood SE recovered from the log-log interval), extra columns
+    ``value_high``, ``value_ordinary``, ``n_high``, ``n_ordinary`` (null on the arm rows).
+
+    Examples
+    --------
+    Two viewers; user 1 interacts (high), user 2 does not (ordinary). User 1 orders
+    twice (30 + 50), user 2 once (20): AOV uplift = 40 / 20 - 1 = 1.
+
+    >>> import datetime as dt, polars as pl
+    >>> import insights as ins
+    >>> t = dt.datetime(2024, 1, 5)
+    >>> ds = ins.frames_dataset(
+    ...     users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [t] * 2}),
+    ...     views=pl.DataFrame({"user_id": [1, 2], "started_at": [t] * 2, "watch_seconds": [60.0] * 2}),
+    ...     interactions=pl.DataFrame({"user_id": [1], "at": [t], "kind": ["like"]}),
+    ...     orders=pl.DataFrame({"order_id": [1, 2, 3], "user_id": [1, 1, 2],
+    ...         "ordered_at": [t, t + dt.timedelta(days=3), t], "amount": [30.0, 50.0, 20.0]}),
+    ...     as_of="2024-06-30")
+    >>> hv = ins.high_vs_ordinary(ds, period="2024Q1", top=0.5)
+    >>> hv.filter(pl.col("metric").is_in(["aov", "aov_uplift"])).select("segment", "value").rows()
+    [('high', 40.0), ('ordinary', 20.0), ('high vs ordinary', 1.0)]
     """
     p = parse_period(period)
     # the classes are read three times (AOV, repurchase, lifetimes): computed once
-    subset = reuse(interaction_intensity(dataset, period=p, top=top).select("user_id", "segment"))
-    a = aov(dataset, period=p, users_subset=subset, alpha=alpha)
-    r = repurchase_rate(dataset, period=p, window=window, users_subset=subset, alpha=alpha)
-    cohort = users_frame(dataset).filter(
+    classes = interaction_intensity(dataset, period=p, top=top, where=where)
+    subset = reuse(classes.select("user_id", "segment"))
+    a = aov_of(dataset, subset, period=p, alpha=alpha)
+    r = repurchase_of(dataset, subset, period=p, window=window, alpha=alpha)
+    cohort = users_frame(dataset, where=where).filter(
         nw.col("first_seen_day").is_between(p.start_day, p.end_day, closed="both")
     )
     # lifetimes of the whole cohort, classes joined after: with the (lazy) class frame
@@ -173,20 +224,19 @@ def high_vs_ordinary(
         s = pl.DataFrame(schema={"segment": pl.String, "value": pl.Float64, "n": pl.Int64})
     else:
         km = kaplan_meier(counts, alpha=alpha)
-        s = survival_at(km, retention_day).rename({"survival": "value"})
+        s = survival_at(km, t=retention_day).rename({"survival": "value"})
         sizes = counts.group_by("segment").agg(pl.col("count").sum().alias("n"))
         s = s.join(sizes, on="segment")
 
-    def prop_se(arm: dict[str, Any]) -> float | None:
-        v, n = arm["value"], arm["n"]
-        return math.sqrt(v * (1 - v) / n) if v is not None and n else None
-
     out = []
-    for metric, frame, se_of in (
-        ("aov", a, lambda arm: arm.get("se")),
-        (f"repurchase_{window}d", r, prop_se),
-        (f"retention_d{retention_day}", s, lambda arm: _km_se(arm["value"], arm["ci_low"], alpha)),
-    ):
+    for outcome, metric, frame, se_of in (
+        ("aov", "aov", a, lambda arm: arm.get("se")),
+        ("repurchase", f"repurchase_{window}d", r, lambda arm: binomial_se(arm["value"], arm["n"])),
+        (
+            "retention", f"retention_d{retention_day}", s,
+            lambda arm: _km_se(arm["value"], arm.get("ci_low"), alpha),
+        ),
+    ):  # fmt: skip
         arms = {
             seg: next(iter(frame.filter(pl.col("segment") == seg).to_dicts()), None)
             for seg in (HIGH, ORDINARY)
@@ -197,8 +247,7 @@ def high_vs_ordinary(
                 out[-1] |= {"metric": metric, "segment": seg}
         empty = {"value": None, "ci_low": None, "ci_high": None, "n": 0, "se": None}
         h, o = arms[HIGH] or empty, arms[ORDINARY] or empty
-        gap = _uplift_row(metric, h, o, (se_of(h), se_of(o)), alpha) | {"segment": GAP}
-        out.append(gap)
+        out.append(_gap_row(UPLIFT[outcome], h, o, (se_of(h), se_of(o)), alpha))
     schema = {
         "metric": pl.String, "segment": pl.String, "value": pl.Float64, "ci_low": pl.Float64,
         "ci_high": pl.Float64, "n": pl.Int64, "value_high": pl.Float64, "value_ordinary": pl.Float64,
@@ -253,14 +302,14 @@ def interaction_dose_response(
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> t = dt.datetime(2024, 1, 5)
     >>> users = pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [t] * 3})
     >>> views = pl.DataFrame({"user_id": [1, 2, 3], "started_at": [t] * 3, "watch_seconds": [3600.0] * 3})
     >>> inter = pl.DataFrame({"user_id": [1, 2, 2], "at": [t] * 3, "kind": ["like"] * 3})
     >>> orders = pl.DataFrame({"order_id": [1], "user_id": [2], "ordered_at": [t], "amount": [9.0]})
-    >>> ds = frames_dataset(users=users, views=views, interactions=inter, orders=orders)
-    >>> interaction_dose_response(ds, period="2024Q1", bins=2).select("segment", "value").rows()
+    >>> ds = ins.frames_dataset(users=users, views=views, interactions=inter, orders=orders)
+    >>> ins.interaction_dose_response(ds, period="2024Q1", bins=2).select("segment", "value").rows()
     [('d00', 0.0), ('d01', 0.0), ('d02', 1.0)]
     """
     if outcome not in ("order_rate", "repurchase"):
@@ -277,8 +326,8 @@ def interaction_dose_response(
         ranges = collect(
             viewers.group_by("segment", "decile").agg(nw.len().alias("viewers"), *ranges_of)
         ).with_columns(pl.col("decile", "viewers").cast(pl.Int64))
-        r = repurchase_rate(
-            dataset, period=p, window=window, users_subset=viewers.select("user_id", "segment")
+        r = repurchase_of(
+            dataset, viewers.select("user_id", "segment"), period=p, window=window, alpha=alpha
         )
         df = r.drop("period", "metric").join(ranges, on="segment", how="right")
         df = df.with_columns(pl.col("n").fill_null(0)).with_columns(metric=pl.lit(r["metric"][0]))
@@ -337,13 +386,13 @@ def interaction_fatigue(
     Examples
     --------
     >>> import datetime as dt, polars as pl
-    >>> from insights.data import frames_dataset
+    >>> import insights as ins
     >>> d = lambda n: dt.datetime(2024, 1, n, 12)
     >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [d(1)] * 2})
     >>> views = pl.DataFrame({"user_id": [1, 1, 2], "started_at": [d(1), d(3), d(1)], "watch_seconds": [60.0] * 3})
     >>> inter = pl.DataFrame({"user_id": [1], "at": [d(1)], "kind": ["like"]})
-    >>> ds = frames_dataset(users=users, views=views, interactions=inter, as_of="2024-03-31")
-    >>> interaction_fatigue(ds, period="2024Q1").select("segment", "value", "n").rows()
+    >>> ds = ins.frames_dataset(users=users, views=views, interactions=inter, as_of="2024-03-31")
+    >>> ins.interaction_fatigue(ds, period="2024Q1").select("segment", "value", "n").rows()
     [('0', 0.0, 2), ('1', 1.0, 1)]
     """
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:

@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 
 from insights.data import MissingTableError
-from insights.metrics.private_members import member_comparison, member_retention
+from insights.data.dataset import EmptyPeriodWarning
+from insights.metrics.community_members import member_comparison, member_retention
 
 T0 = dt.datetime(2024, 1, 1, 12)
 
@@ -22,8 +23,11 @@ def day(n: int) -> dt.datetime:
 #   E1 (long) and E2 (short) join on day 10 (early joiners: one long, one short),
 #   N1 (long) and N2 (short) never join,
 #   L1 (long) joins on day 50; L2 (short) would have joined on day 50 but left at day 25.
-# Naive (ever joined vs never, days 0..89): members E1, E2, L1 -> (9 + 3 + 9) / 3 = 7 orders,
-#   non-members N1, N2, L2 -> (9 + 3 + 3) / 3 = 5: ratio 1.4, all from L1's immortal time.
+# Naive (the documents' way: joined by the period's end vs never joined, orders per buyer-month
+#   from the join): members E1, E2, L1 exposed from days 10, 10, 50 to day 90 (81, 81, 41 days),
+#   orders 8 (15..85), 2 (15, 25), 4 (55..85) -> 14 / (203 / 30) = 2.069 a month;
+#   non-members N1, N2, L2 from day 0 (91 days each): 9 + 3 + 3 -> 15 / (273 / 30) = 1.648:
+#   ratio 1.26 although joining changes nothing (long lives are likelier to hold a join).
 # Landmark day 30, window days 30..89: members E1, E2 -> (6 + 0) / 2 = 3,
 #   non-members N1, N2, L1, L2 -> (6 + 0 + 6 + 0) / 4 = 3: ratio 1.0, the truth.
 LONG, SHORT = list(range(5, 90, 10)), [5, 15, 25]
@@ -43,16 +47,26 @@ COMMUNITY = pl.DataFrame(
 
 
 def rows(t: pl.DataFrame, metric: str) -> dict[str, dict]:
-    return {r["segment"]: r for r in t.filter(metric=metric).to_dicts()}
+    """The member and non-member rows of ``metric`` and its gap row (``<metric>_ratio``)."""
+    return {
+        r["segment"]: r
+        for r in t.filter(pl.col("metric").is_in([metric, f"{metric}_ratio"])).to_dicts()
+    }
 
 
 def test_naive_comparison_is_biased(make_dataset):
     ds = make_dataset(users=USERS, orders=ORDERS, community=COMMUNITY, as_of="2024-06-30")
-    t = member_comparison(ds, period="2024Q1", landmark=30, horizon=60, design="naive")
-    r = rows(t, "orders_per_user")
-    assert r["member"]["value"] == pytest.approx(7.0)
-    assert r["non_member"]["value"] == pytest.approx(5.0)
-    assert r["member vs non_member"]["value"] == pytest.approx(1.4)
+    t = member_comparison(ds, period="2024Q1", design="naive")
+    r = rows(t, "repurchase_frequency")
+    assert (r["member"]["n"], r["non_member"]["n"]) == (3, 3)
+    assert r["member"]["value"] == pytest.approx(14 / (203 / 30))
+    assert r["non_member"]["value"] == pytest.approx(15 / (273 / 30))
+    assert r["member vs non_member"]["metric"] == "repurchase_frequency_ratio"
+    assert r["member vs non_member"]["value"] == pytest.approx(14 * 273 / (203 * 15))  # 1.255
+    # AOV of members' orders after joining vs non-members': 10 yuan each
+    a = rows(t, "aov")
+    assert (a["member"]["n"], a["non_member"]["n"]) == (14, 15)
+    assert a["member vs non_member"]["value"] == pytest.approx(1.0)
     assert set(t["design"]) == {"naive"}
 
 
@@ -76,7 +90,8 @@ def test_landmark_comparison_is_not(make_dataset):
 
 def test_unobservable_users_are_left_out(make_dataset):
     ds = make_dataset(users=USERS, orders=ORDERS, community=COMMUNITY, as_of="2024-03-15")
-    t = member_comparison(ds, period="2024Q1", landmark=30, horizon=60)
+    with pytest.warns(EmptyPeriodWarning, match="2024Q1"):
+        t = member_comparison(ds, period="2024Q1", landmark=30, horizon=60)
     assert rows(t, "orders_per_user")["member"]["n"] == 0
 
 

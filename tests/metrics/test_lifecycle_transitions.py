@@ -7,7 +7,7 @@ import pytest
 from test_lifecycle import AS_OF, FRAMES, wilson_ref
 
 from insights.metrics.lifecycle import lifecycle_layers
-from insights.metrics.transitions import FROM_LAYERS, lifecycle_transitions, transitions_by_quarter
+from insights.metrics.lifecycle_transitions import FROM_LAYERS, lifecycle_transitions
 
 # Users of test_lifecycle; layers at 2024-03-31 (from) and 2024-06-30 (to):
 #   A new -> churned (age 107, no activity)      B active -> churned (gap 102)
@@ -30,7 +30,7 @@ ROW_N = {"not_yet_acquired": 1, "new": 2, "active": 2, "silent": 4, "churned": 2
 
 def test_transitions_hand_worked(make_dataset):
     ds = make_dataset(FRAMES, as_of=AS_OF)
-    out = lifecycle_transitions(ds, start="2024Q1", end="2024-06-30", min_cell=0)
+    out = lifecycle_transitions(ds, at=["2024Q1", "2024-06-30"], min_cell=0)
     assert out.columns == [
         "metric", "segment", "period", "value", "ci_low", "ci_high", "n",
         "from_layer", "to_layer", "users", "suppressed",
@@ -51,7 +51,7 @@ def test_transitions_hand_worked(make_dataset):
 
 def test_transitions_small_cells_flagged_not_dropped(make_dataset):
     ds = make_dataset(FRAMES, as_of=AS_OF)
-    out = lifecycle_transitions(ds, start="2024Q1", end="2024Q2", min_cell=2)
+    out = lifecycle_transitions(ds, at=["2024Q1", "2024Q2"], min_cell=2)
     assert out.height == 20
     hidden = out.filter(pl.col("suppressed"))
     assert sorted(hidden.select("from_layer", "to_layer").rows()) == sorted(
@@ -68,7 +68,7 @@ def test_transitions_small_cells_flagged_not_dropped(make_dataset):
 
 def test_transitions_by_segment(make_dataset):
     ds = make_dataset(FRAMES, as_of=AS_OF)
-    out = lifecycle_transitions(ds, start="2024Q1", end="2024Q2", by="channel", min_cell=0)
+    out = lifecycle_transitions(ds, at=["2024Q1", "2024Q2"], by="channel", min_cell=0)
     # channel b: F active->churned, G nya->silent, H silent->silent, I churned->silent,
     # J new->churned, K silent->churned
     b = out.filter(pl.col("segment") == "b", pl.col("users") > 0)
@@ -81,15 +81,15 @@ def test_transitions_by_segment(make_dataset):
     assert b.filter(pl.col("from_layer") == "silent")["value"].to_list() == [0.5, 0.5]
 
 
-def test_transitions_by_quarter_matches_pairs(make_dataset):
+def test_transitions_at_several_quarters_match_pairs(make_dataset):
     ds = make_dataset(FRAMES, as_of=AS_OF)
-    byq = transitions_by_quarter(ds, start="2023Q4", min_cell=0)
+    byq = lifecycle_transitions(ds, at=["2023Q4", "2024Q1", "2024Q2"], min_cell=0)
     assert byq["period"].unique(maintain_order=True).to_list() == [
         "2023Q4->2024Q1",
         "2024Q1->2024Q2",
     ]
     last = byq.filter(pl.col("period") == "2024Q1->2024Q2")
-    one = lifecycle_transitions(ds, start="2024Q1", end="2024Q2", min_cell=0)
+    one = lifecycle_transitions(ds, at=["2024Q1", "2024Q2"], min_cell=0)
     assert last.drop("period").equals(one.drop("period"))
     # 2023Q4 -> 2024Q1: A, B, J, K acquired in Q1 (G after 03-31: left out) -> 4 not yet acquired
     first = byq.filter(
@@ -100,9 +100,13 @@ def test_transitions_by_quarter_matches_pairs(make_dataset):
 
 def test_transitions_argument_errors(make_dataset):
     ds = make_dataset(FRAMES, as_of=AS_OF)
-    with pytest.raises(ValueError, match="must be after start"):
-        lifecycle_transitions(ds, start="2024Q2", end="2024Q1")
+    with pytest.raises(ValueError, match="increasing: 2024Q1 is not after 2024Q2"):
+        lifecycle_transitions(ds, at=["2024Q2", "2024Q1"])
     with pytest.raises(ValueError, match="min_cell"):
-        lifecycle_transitions(ds, start="2024Q1", end="2024Q2", min_cell=-1)
-    with pytest.raises(ValueError, match="two quarter ends"):
-        transitions_by_quarter(ds, start="2024Q2")
+        lifecycle_transitions(ds, at=["2024Q1", "2024Q2"], min_cell=-1)
+    with pytest.raises(ValueError, match="at least two dates"):
+        lifecycle_transitions(ds, at=["2024Q2"])
+    with pytest.raises(ValueError, match="at least two dates"):
+        lifecycle_transitions(ds, at="2024Q2")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="need data up to"):
+        lifecycle_transitions(ds, at=["2024Q2", "2024Q3"])

@@ -1,0 +1,120 @@
+"""Presentation options set once: the language and the smallest group shown.
+
+``ins.options(lang="zh", min_cell=10)`` changes the defaults of every function that
+writes text or draws (``plot_*``, ``format_table``, the narrative); used in a ``with``
+block it restores the previous options at the end, like ``pl.Config``. A keyword on a
+single call (``lang=``, ``min_cell=``) still wins for that call. The options live in a
+:class:`contextvars.ContextVar`, so threads and notebook kernels do not share changes
+made inside a ``with`` block.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+from typing import Any, Literal, get_args
+
+__all__ = ["LANGS", "Lang", "Options", "current", "options", "resolve_lang", "resolve_min_cell"]
+
+#: The languages every catalog, table and figure speaks.
+Lang = Literal["zh", "en"]
+LANGS: tuple[str, ...] = get_args(Lang)
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The presentation options in force (see :func:`options`).
+
+    Attributes
+    ----------
+    lang
+        ``"zh"`` or ``"en"``: the language of sentences, table headers and figure labels.
+    min_cell
+        Groups and cells with fewer users are never shown (0 shows everything).
+    """
+
+    lang: Lang = "en"
+    min_cell: int = 10
+    _previous: Options | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def __enter__(self) -> Options:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            _CURRENT.set(self._previous)
+
+
+_CURRENT: contextvars.ContextVar[Options] = contextvars.ContextVar(
+    "insights_options",
+    default=Options(),  # noqa: B039 (frozen: never mutated)
+)
+
+
+def _check(name: str, value: Any) -> None:
+    if name == "lang" and value not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}, got {value!r}")
+    if name == "min_cell" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"min_cell must be an integer >= 0, got {value!r}")
+
+
+def options(*, lang: Lang | None = None, min_cell: int | None = None) -> Options:
+    """Read or set the presentation options (language, smallest group shown).
+
+    Parameters
+    ----------
+    lang
+        ``"zh"`` or ``"en"``; None keeps the current language.
+    min_cell
+        Smallest group shown; None keeps the current value.
+
+    Returns
+    -------
+    Options
+        The options now in force. Used as a context manager, the previous options come
+        back at the end of the ``with`` block; called plainly, the change stays.
+
+    Examples
+    --------
+    >>> import insights as ins
+    >>> with ins.options(lang="zh", min_cell=20):
+    ...     ins.options().lang, ins.options().min_cell
+    ('zh', 20)
+    >>> ins.options().lang
+    'en'
+    """
+    if lang is not None:
+        _check("lang", lang)
+    if min_cell is not None:
+        _check("min_cell", min_cell)
+    previous = _CURRENT.get()
+    if lang is None and min_cell is None:
+        return previous
+    new = Options(
+        lang=previous.lang if lang is None else lang,
+        min_cell=previous.min_cell if min_cell is None else min_cell,
+        _previous=previous,
+    )
+    _CURRENT.set(new)
+    return new
+
+
+def current() -> Options:
+    """The options in force (same as ``options()`` with no arguments)."""
+    return _CURRENT.get()
+
+
+def resolve_lang(lang: str | None) -> Lang:
+    """``lang`` if given (checked), else the language set with :func:`options`."""
+    if lang is None:
+        return _CURRENT.get().lang
+    _check("lang", lang)
+    return lang  # type: ignore[return-value]
+
+
+def resolve_min_cell(min_cell: int | None) -> int:
+    """``min_cell`` if given (checked), else the value set with :func:`options`."""
+    if min_cell is None:
+        return _CURRENT.get().min_cell
+    _check("min_cell", min_cell)
+    return min_cell
