@@ -29,7 +29,7 @@ from _harness import RESULTS, machine, write_results
 
 from insights.data import load_dataset
 from insights.metrics.experiments import experiment_effects
-from insights.simulate import simulate
+from insights.simulator import simulate
 
 PRIMARY = {
     "newcomer_7day_plan": ("retention_d30", "true_d30"),

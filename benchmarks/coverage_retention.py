@@ -30,7 +30,7 @@ from _harness import RESULTS, machine, write_results
 
 from insights.data import load_dataset
 from insights.metrics.retention import retention_curves
-from insights.simulate import simulate
+from insights.simulator import simulate
 from insights.stats.proportions import wilson_interval
 
 EXPERIMENTS = ("newcomer_7day_plan", "comment_vs_danmaku_lottery")

@@ -234,7 +234,7 @@ def _validation_cache(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def small_sim_dir(tmp_path_factory: pytest.TempPathFactory):
     """A small simulated dataset (2,000 users, seed 3): realistic tables for engine comparisons."""
-    from insights.simulate import simulate
+    from insights.simulator import simulate
 
     out = tmp_path_factory.mktemp("sim") / "s2k"
     simulate(out, users=2_000, seed=3)
@@ -253,7 +253,7 @@ def small_sim_frames(small_sim_dir) -> dict[str, pl.DataFrame]:
 @pytest.fixture(scope="session")
 def sim_dir(tmp_path_factory: pytest.TempPathFactory):
     """A CI-sized simulated dataset (20k users, seed 7), written once per test session."""
-    from insights.simulate import simulate
+    from insights.simulator import simulate
 
     out = tmp_path_factory.mktemp("sim") / "s20k"
     simulate(out, users=20_000, seed=7)

@@ -25,7 +25,7 @@ def test_targets_copy_is_current() -> None:
 
 def test_default_scenario_parameters_cite_targets() -> None:
     """Every block of the scenario names the targets it serves (the issue asks for citations)."""
-    from insights.simulate.scenario import default_scenario_path
+    from insights.simulator.scenario import default_scenario_path
 
     text = default_scenario_path().read_text(encoding="utf-8")
     for block in ("acquisition", "lifetime", "activity", "interaction", "orders", "community", "spend"):

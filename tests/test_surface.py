@@ -232,6 +232,30 @@ def test_every_compute_result_carries_segment(name: str, small_world) -> None:
         result = func(small_world, **kwargs)
     frames = _frames_of(result)
     assert frames, f"{name} returned {type(result).__name__} without a frame"
+    from insights._registry import resolve
+
     for frame in frames:
         assert "segment" in frame.columns, f"{name}: columns {frame.columns}"
         assert "group" not in frame.columns, f"{name}: the group column is called segment"
+        # every metric id a result carries is known to the registry (unit, better direction),
+        # so the narrative, tables and scorecard can write it
+        if "metric" in frame.columns and frame.height:
+            for metric in frame["metric"].drop_nulls().unique().to_list():
+                resolve(metric)
+
+
+def test_every_vocabulary_name_is_used() -> None:
+    """The vocabulary lists the names in use, no more: a dead name would invite a second meaning."""
+    used: set[str] = set()
+    for _, func in public_functions():
+        used |= set(inspect.signature(func).parameters)
+    assert vocabulary() - used == set()
+
+
+def test_no_public_name_is_also_a_submodule() -> None:
+    """Importing ``insights.<x>`` binds ``x`` on the package: a function of that name would
+    silently become a module (``insights.simulate`` did, until the package was renamed)."""
+    import importlib.util
+
+    clashes = [n for n in ins.__all__ if importlib.util.find_spec(f"insights.{n}") is not None]
+    assert clashes == []

@@ -36,7 +36,7 @@ _LAZY: dict[str, str] = {
     "DataValidationError": "insights.data.load",
     "DataReadError": "insights.data._read",
     "validate": "insights.data.validate",
-    "simulate": "insights.simulate.world",
+    "simulate": "insights.simulator.world",
     "calibrate": "insights.calibration",
     "kpi_scorecard": "insights.kpis",
     # experiments
@@ -257,7 +257,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects (regener
         table_scorecard,
     )
     from insights.report.renderer import render as render_report
-    from insights.simulate.world import simulate
+    from insights.simulator.world import simulate
     from insights.stats.adjust import adjust_pvalues
     from insights.stats.btyd import (
         customer_clv,

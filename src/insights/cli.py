@@ -51,8 +51,8 @@ def simulate(
     chunk: Annotated[int, typer.Option("--chunk", min=1, help="Above this many users, simulate in chunks of it and write tables as Parquet parts (memory of one chunk).")] = 1_000_000,
 ) -> None:
     """Generate a calibrated live-commerce dataset (2021-01-01 .. 2024-12-31)."""
-    from insights.simulate import simulate as run
-    from insights.simulate import simulate_chunked
+    from insights.simulator import simulate as run
+    from insights.simulator import simulate_chunked
 
     start = time.perf_counter()
     with console.status("simulating") as status:

@@ -96,7 +96,7 @@ def test_did_recovers_known_effect_with_pre_trend_check() -> None:
         panel,
         outcome="y",
         treated="treated",
-        period="quarter",
+        time="quarter",
         post=["2024Q3", "2024Q4"],
         cluster="user",
     )
@@ -114,7 +114,7 @@ def test_did_recovers_known_effect_with_pre_trend_check() -> None:
         diverging,
         outcome="y",
         treated="treated",
-        period="quarter",
+        time="quarter",
         post=["2024Q3", "2024Q4"],
         cluster="user",
     )
@@ -130,7 +130,7 @@ def test_did_2x2_hc1_matches_hand_formula() -> None:
         for (g, p), n in sizes.items()
     ]
     f = pl.concat(frames)
-    res = did_effect(f, outcome="y", treated="g", period="p", post=["b_post"])
+    res = did_effect(f, outcome="y", treated="g", time="p", post=["b_post"])
     cell = f.group_by("g", "p").agg(
         pl.col("y").mean().alias("m"),
         ((pl.col("y") - pl.col("y").mean()) ** 2).sum().alias("ss"),
@@ -147,6 +147,6 @@ def test_did_2x2_hc1_matches_hand_formula() -> None:
 def test_did_bad_input() -> None:
     f = pl.DataFrame({"y": [1.0, 2.0], "g": [0, 1], "p": ["pre", "post"]})
     with pytest.raises(ValueError, match="outcome"):
-        did_effect(f, outcome="nope", treated="g", period="p", post=["post"])
+        did_effect(f, outcome="nope", treated="g", time="p", post=["post"])
     with pytest.raises(ValueError, match="post must name"):
-        did_effect(f, outcome="y", treated="g", period="p", post=["later"])
+        did_effect(f, outcome="y", treated="g", time="p", post=["later"])

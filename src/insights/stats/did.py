@@ -97,7 +97,7 @@ def did_effect(
     *,
     outcome: str,
     treated: str,
-    period: str,
+    time: str,
     post: Sequence[object],
     weight: str | None = None,
     cluster: str | None = None,
@@ -118,8 +118,8 @@ def did_effect(
     ----------
     data
         One row per unit x period with the outcome (a rate, amount, 0/1 ...).
-    outcome, treated, period
-        Columns: the outcome, the treated-group indicator (bool/0-1), the period label
+    outcome, treated, time
+        Columns: the outcome, the treated-group indicator (bool/0-1), the time-period label
         (sortable; periods not in ``post`` are pre-periods).
     post
         Period labels after the programme started.
@@ -145,29 +145,29 @@ def did_effect(
     >>> f = pl.DataFrame({"y": [10.0, 12.0, 11.0, 16.0] * 2, "g": [0, 0, 1, 1] * 2,
     ...                   "p": ["pre", "post", "pre", "post"] * 2})
     >>> import insights as ins
-    >>> round(ins.did_effect(f, outcome="y", treated="g", period="p", post=["post"]).estimate, 6)
+    >>> round(ins.did_effect(f, outcome="y", treated="g", time="p", post=["post"]).estimate, 6)
     3.0
     """
     frame = data
-    for arg, col in (("outcome", outcome), ("treated", treated), ("period", period)):
+    for arg, col in (("outcome", outcome), ("treated", treated), ("time", time)):
         if col not in frame.columns:
             raise ValueError(f"{arg}: column {col!r} is not in frame (columns: {frame.columns})")
     for arg, optional in (("weight", weight), ("cluster", cluster)):
         if optional is not None and optional not in frame.columns:
             raise ValueError(f"{arg}: column {col!r} is not in frame (columns: {frame.columns})")
-    data = frame.drop_nulls([outcome, treated, period])
+    data = frame.drop_nulls([outcome, treated, time])
     post_set = list(post)
-    is_post = data[period].is_in(post_set).to_numpy()
+    is_post = data[time].is_in(post_set).to_numpy()
     g = data[treated].cast(pl.Float64).to_numpy()
     if not set(np.unique(g)) <= {0.0, 1.0} or len(np.unique(g)) < 2:
         raise ValueError(f"treated column {treated!r} must hold both 0/False and 1/True values")
     if is_post.all() or not is_post.any():
-        raise ValueError(f"post must name some but not all periods of {period!r}; got {post_set}")
+        raise ValueError(f"post must name some but not all periods of {time!r}; got {post_set}")
     y = data[outcome].cast(pl.Float64).to_numpy()
     w = data[weight].cast(pl.Float64).to_numpy() if weight else np.ones(data.height)
     cl = data[cluster].to_numpy() if cluster else None
-    periods = sorted(data[period].unique().to_list())
-    pidx = np.searchsorted(np.array(periods, dtype=object), data[period].to_numpy().astype(object))
+    periods = sorted(data[time].unique().to_list())
+    pidx = np.searchsorted(np.array(periods, dtype=object), data[time].to_numpy().astype(object))
     pdum = np.column_stack([(pidx == i).astype(float) for i in range(1, len(periods))])
     x = np.column_stack([np.ones(data.height), g, pdum, g * is_post])
     beta, cov = _ols(x, y, w, cl)
@@ -192,7 +192,7 @@ def did_effect(
     pre_trend, pre_p = None, None
     if len(pre_periods) >= 2:
         lead = [pp for pp in pre_periods[:-1]]
-        inter = [g * (data[period] == pp).to_numpy() for pp in lead]
+        inter = [g * (data[time] == pp).to_numpy() for pp in lead]
         x2 = np.column_stack([np.ones(data.height), g, pdum, *inter, g * is_post])
         b2, c2 = _ols(x2, y, w, cl)
         k = len(lead)

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from insights.simulate.activity import ActiveDays
-from insights.simulate.community import NO_DAY
-from insights.simulate.lifetimes import Episodes, cumulative_hazard, draw_lifetimes
-from insights.simulate.population import EPOCH, Population
-from insights.simulate.scenario import Scenario
+from insights.simulator.activity import ActiveDays
+from insights.simulator.community import NO_DAY
+from insights.simulator.lifetimes import Episodes, cumulative_hazard, draw_lifetimes
+from insights.simulator.population import EPOCH, Population
+from insights.simulator.scenario import Scenario
 
 __all__ = ["Assignment", "assign_newcomer_plan", "assign_lottery", "assign_return_pack", "assign_invite"]
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from insights.simulate.activity import Interactors
-from insights.simulate.community import Membership
-from insights.simulate.lifetimes import Episodes
-from insights.simulate.population import Population
-from insights.simulate.scenario import Scenario
+from insights.simulator.activity import Interactors
+from insights.simulator.community import Membership
+from insights.simulator.lifetimes import Episodes
+from insights.simulator.population import Population
+from insights.simulator.scenario import Scenario
 
 __all__ = ["Orders", "draw_buyers", "draw_orders", "CASUAL", "LOYAL", "NON_BUYER"]
 

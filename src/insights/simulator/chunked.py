@@ -22,8 +22,8 @@ from typing import Any
 
 import polars as pl
 
-from insights.simulate.scenario import Scenario, load_scenario
-from insights.simulate.world import _TABLES, finish, generate
+from insights.simulator.scenario import Scenario, load_scenario
+from insights.simulator.world import _TABLES, finish, generate
 
 __all__ = ["simulate_chunked", "ORDER_ID_STRIDE"]
 
@@ -71,7 +71,7 @@ def simulate_chunked(
     seed
         Seed of chunk 0; chunk ``i`` uses ``seed + i``.
     scenario, progress
-        As :func:`insights.simulate.simulate`.
+        As :func:`insights.simulator.simulate`.
 
     Returns
     -------

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from insights.simulate.scenario import Scenario
+from insights.simulator.scenario import Scenario
 
 __all__ = ["Population", "draw_population", "ATTRIBUTES", "EPOCH"]
 

@@ -1,7 +1,7 @@
 """The simulator: a calibrated live-commerce platform written in the data contract's shape."""
 
-from insights.simulate.chunked import simulate_chunked
-from insights.simulate.scenario import Scenario, default_scenario_path, load_scenario
-from insights.simulate.world import simulate
+from insights.simulator.chunked import simulate_chunked
+from insights.simulator.scenario import Scenario, default_scenario_path, load_scenario
+from insights.simulator.world import simulate
 
 __all__ = ["simulate", "simulate_chunked", "Scenario", "load_scenario", "default_scenario_path"]

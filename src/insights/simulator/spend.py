@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from insights.simulate.population import Population
-from insights.simulate.scenario import Scenario
+from insights.simulator.population import Population
+from insights.simulator.scenario import Scenario
 
 __all__ = ["draw_spend"]
 

@@ -8,8 +8,8 @@ import polars as pl
 
 from insights.data import load_dataset
 from insights.data._backend import collect
-from insights.simulate import simulate, simulate_chunked
-from insights.simulate.chunked import ORDER_ID_STRIDE
+from insights.simulator import simulate, simulate_chunked
+from insights.simulator.chunked import ORDER_ID_STRIDE
 
 
 def test_chunks_are_the_separate_simulations_with_shifted_ids(tmp_path) -> None:

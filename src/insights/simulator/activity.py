@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from insights.simulate.lifetimes import Episodes
-from insights.simulate.population import Population, time_of_day
-from insights.simulate.scenario import Scenario
+from insights.simulator.lifetimes import Episodes
+from insights.simulator.population import Population, time_of_day
+from insights.simulator.scenario import Scenario
 
 __all__ = ["calendar_year", "ActiveDays", "draw_active_days", "Sessions", "draw_sessions", "Interactors", "draw_interactors", "draw_interactions"]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from insights.simulate import activity, community, experiments, lifetimes, orders, population, spend
-from insights.simulate.scenario import Scenario, load_scenario
+from insights.simulator import activity, community, experiments, lifetimes, orders, population, spend
+from insights.simulator.scenario import Scenario, load_scenario
 
 __all__ = ["simulate", "GENERATOR_VERSION"]
 
@@ -99,7 +99,7 @@ def generate(
                             "true_effect": a.truth, "doc": sc["experiments"][a.experiment]["doc"]}
              for a in (newcomer, lottery, ret_pack, invite)}
     manifest = {
-        "generator": "insights.simulate",
+        "generator": "insights.simulator",
         "generator_version": GENERATOR_VERSION,
         "seed": seed,
         "users": users,

@@ -10,7 +10,7 @@ import pytest
 
 from insights.data.load import load_dataset
 from insights.data.validate import validate
-from insights.simulate import lifetimes, load_scenario, population, simulate
+from insights.simulator import lifetimes, load_scenario, population, simulate
 
 
 def test_same_seed_same_bytes(tmp_path) -> None:

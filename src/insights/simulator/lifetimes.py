@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from insights.simulate.population import Population
-from insights.simulate.scenario import Scenario
+from insights.simulator.population import Population
+from insights.simulator.scenario import Scenario
 
 __all__ = ["Episodes", "hazard_slopes", "cumulative_hazard", "draw_lifetimes", "draw_episodes"]
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from insights.simulate.activity import ActiveDays
-from insights.simulate.population import Population
-from insights.simulate.scenario import Scenario
+from insights.simulator.activity import ActiveDays
+from insights.simulator.population import Population
+from insights.simulator.scenario import Scenario
 
 __all__ = ["Membership", "draw_joins", "draw_leaves", "NO_DAY"]
 
