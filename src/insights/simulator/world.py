@@ -13,7 +13,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from insights.simulator import activity, community, experiments, lifetimes, orders, population, spend
+from insights.simulator import (
+    activity,
+    community,
+    experiments,
+    lifetimes,
+    orders,
+    population,
+    spend,
+)
 from insights.simulator.scenario import Scenario, load_scenario
 
 __all__ = ["simulate", "GENERATOR_VERSION"]
