@@ -63,23 +63,24 @@ def code(source: str, **options: str) -> nbformat.NotebookNode:
     return new_code_cell(head + source.strip("\n"))
 
 
-def asis(source: str) -> nbformat.NotebookNode:
-    return code(source, output="asis")
+def text(source: str) -> nbformat.NotebookNode:
+    """A text cell: its result (or ``display``) is Markdown (:mod:`insights._display`)."""
+    return code(source)
 
 
 _NEEDS = re.compile(r'^if ds\.has\("(\w+)"\):\n')
 
 
 def _or_not_available(source: str) -> str:
-    """``if ds.has("t"): ...`` gains ``else: print(ins.text_not_available("t"))``.
+    """``if ds.has("t"): ...`` gains ``else: display(ins.text_not_available("t"))``.
 
     A figure or table cell must show one figure or table; when an optional table is
-    absent it prints the marked sentence the renderer shows instead.
+    absent it displays the note the renderer shows instead.
     """
     need = _NEEDS.match(source)
     if need is None or re.search(r"^else:", source, re.MULTILINE):
         return source
-    return f'{source}\nelse:\n    print(ins.text_not_available("{need.group(1)}"))'
+    return f'{source}\nelse:\n    display(ins.text_not_available("{need.group(1)}"))'
 
 
 def figure(label: str, source: str) -> nbformat.NotebookNode:
@@ -94,14 +95,13 @@ def figure(label: str, source: str) -> nbformat.NotebookNode:
 
 
 def table(label: str, source: str) -> nbformat.NotebookNode:
-    """A table cell printing one Markdown table; caption from the catalog like :func:`figure`."""
+    """A table cell showing one table (``ins.format_table``); caption from the catalog like :func:`figure`."""
     return code(
         _or_not_available(source),
         label=label,
         tbl_cap=ins.text_caption(label, lang="en"),
         tbl_cap_zh=ins.text_caption(label, lang="zh"),
         tbl_cap_en=ins.text_caption(label, lang="en"),
-        output="asis",
     )
 
 
@@ -133,25 +133,19 @@ chapter(
 scorecard, notes = ins.kpi_scorecard(ds, quarter=quarter, compare_to=compare_to or "previous", min_cell=min_cell)
 year_ago, _ = ins.kpi_scorecard(ds, quarter=quarter, compare_to="year_ago", min_cell=min_cell)
 summary = ins.kpi_summary(scorecard, year_ago=year_ago, quarter=quarter)"""),
-    asis("""\
-print(ins.text_heading("key_findings"))
-print(ins.format_bullets(ins.describe_findings(scorecard, quarter=quarter)))"""),
+    text("""\
+ins.show(ins.text_heading("key_findings"), ins.format_bullets(ins.describe_findings(scorecard, quarter=quarter)))"""),
     table(
         "tbl-scorecard",
         """\
-print(ins.format_table(ins.table_scorecard(summary)))
-print()
-print(ins.text_message("sig.footnote"))""",
+ins.show(ins.format_table(ins.table_scorecard(summary)), ins.text_message("sig.footnote"))""",
     ),
-    asis("""\
-print(ins.text_heading("alerts"))
-print(ins.format_bullets(ins.describe_alerts(scorecard, quarter=quarter)))"""),
-    asis("""\
-print(ins.text_heading("playbook"))
-print(ins.format_bullets(ins.describe_playbook(summary, period=quarter)))"""),
-    asis("""\
-print(ins.text_heading("documents"))
-print(ins.format_bullets(ins.describe_documents(scorecard.filter(pl.col("quarter") == quarter))))"""),
+    text("""\
+ins.show(ins.text_heading("alerts"), ins.format_bullets(ins.describe_alerts(scorecard, quarter=quarter)))"""),
+    text("""\
+ins.show(ins.text_heading("playbook"), ins.format_bullets(ins.describe_playbook(summary, period=quarter)))"""),
+    text("""\
+ins.show(ins.text_heading("documents"), ins.format_bullets(ins.describe_documents(scorecard.filter(pl.col("quarter") == quarter))))"""),
     code("""\
 assert {"retention_d7", "retention_d30", "aov_yuan"} <= set(scorecard["metric"])
 rates = scorecard.filter(pl.col("metric").str.starts_with("retention") & pl.col("value").is_not_null())
@@ -175,10 +169,9 @@ new = ins.new_users(ds, period=quarters, where=where)
 by_channel = ins.new_users(ds, period=quarters, by="channel", where=where)
 organic = pl.concat([ins.new_user_share(ds, period=q, values=["organic"], where=where) for q in quarters])
 conversion = pl.concat([ins.first_purchase_conversion(ds, period=q, where=where) for q in quarters])"""),
-    asis("""\
-print(ins.text_heading("growth_users"))
+    text("""\
 rows = {q: active.filter(pl.col("period") == q) for q in (quarter, previous)}
-print(ins.format_bullets([
+ins.show(ins.text_heading("growth_users"), ins.format_bullets([
     ins.describe_change(rows[quarter], previous=rows[previous]),
     ins.describe_change(new.filter(pl.col("period") == quarter),
                         previous=new.filter(pl.col("period") == previous)),
@@ -188,13 +181,13 @@ print(ins.format_bullets([
     table(
         "tbl-active-users",
         """\
-print(ins.format_table(pl.concat([active.select("metric", "period", "value", "n"),
-                                  new.select("metric", "period", "value", "n")])))""",
+ins.format_table(pl.concat([active.select("metric", "period", "value", "n"),
+                            new.select("metric", "period", "value", "n")]))""",
     ),
     table(
         "tbl-new-users-channel",
         """\
-print(ins.format_table(by_channel.select("period", "segment", "n")))""",
+ins.format_table(by_channel.select("period", "segment", "n"))""",
     ),
     figure(
         "fig-platform-mix",
@@ -211,7 +204,7 @@ mixes = pl.concat([
     ins.user_share(ds, period=quarter, column="generation", values=["gen_z"], where=where),
     ins.user_share(ds, period=quarter, column="income_band", values=["new_middle_class"], where=where),
 ])
-print(ins.format_table(mixes.select("metric", "segment", "value", "ci_low", "ci_high", "n")))""",
+ins.format_table(mixes.select("metric", "segment", "value", "ci_low", "ci_high", "n"))""",
     ),
     table(
         "tbl-cac",
@@ -219,16 +212,15 @@ print(ins.format_table(mixes.select("metric", "segment", "value", "ci_low", "ci_
 if ds.has("spend"):
     cac = ins.cac(ds, period=quarter, by="channel")
     aov = ins.aov(ds, period=quarter, where=where)
-    print(ins.format_table(pl.concat([cac.select("metric", "segment", "value", "n"),
+    display(ins.format_table(pl.concat([cac.select("metric", "segment", "value", "n"),
                                       aov.select("metric", "segment", "value", "n")])))
 else:
-    print(ins.text_not_available("spend"))""",
+    display(ins.text_not_available("spend"))""",
     ),
-    asis("""\
-print(ins.text_heading("growth_quality"))
+    text("""\
 engagement = [ins.watch_minutes_per_session(ds, period=q, where=where) for q in (quarter, previous)]
 bounce = [ins.bounce_rate(ds, period=q, where=where) for q in (quarter, previous)]
-print(ins.format_bullets([
+ins.show(ins.text_heading("growth_quality"), ins.format_bullets([
     ins.describe_change(conversion.filter(pl.col("period") == quarter),
                         previous=conversion.filter(pl.col("period") == previous)),
     ins.describe_change(engagement[0], previous=engagement[1]),
@@ -237,15 +229,14 @@ print(ins.format_bullets([
     table(
         "tbl-conversion",
         """\
-print(ins.format_table(conversion.select("metric", "period", "value", "ci_low", "ci_high", "n")))""",
+ins.format_table(conversion.select("metric", "period", "value", "ci_low", "ci_high", "n"))""",
     ),
-    asis("""\
-print(ins.text_heading("documents"))
+    text("""\
 frames = [organic.filter(pl.col("period") == year + "Q4"), engagement[0], bounce[0],
           conversion.filter(pl.col("period") == quarter)]
 if ds.has("spend"):
     frames.append(ins.cac(ds, period=int(year)))
-print(ins.format_bullets(ins.describe_documents(
+ins.show(ins.text_heading("documents"), ins.format_bullets(ins.describe_documents(
     pl.concat([f.select("metric", "segment", "period", "value", "ci_low", "ci_high", "n") for f in frames]), period=year)))"""),
     code("""\
 assert active["value"].min() > 0
@@ -264,29 +255,27 @@ index = ins.retention_index(ds, period=int(year), baseline=2021, where=where).co
 index_base, index_now = (index.filter(pl.col("year") == y).select(columns) for y in (2021, int(year)))
 curves = ins.retention_curves(ds, period=quarter, where=where)
 rates = ins.retention_rates(ds, period=quarter, timeline=(7, 30, 60, 90), where=where)"""),
-    asis("""\
-print(ins.text_heading("retention_index"))
-print(ins.format_bullets([ins.describe_change(index_now.filter(pl.col("metric") == k),
+    text("""\
+ins.show(ins.text_heading("retention_index"), ins.format_bullets([ins.describe_change(index_now.filter(pl.col("metric") == k),
                                               previous=index_base.filter(pl.col("metric") == k))
                           for k in index_now["metric"]]))"""),
     table(
         "tbl-retention-index",
         """\
-print(ins.format_table(index.select("metric", "period", "value", "ci_low", "ci_high", "n")))""",
+ins.format_table(index.select("metric", "period", "value", "ci_low", "ci_high", "n"))""",
     ),
     figure(
         "fig-km-new-users",
         """\
 ax = ins.plot_survival(curves)""",
     ),
-    asis("""\
-print(ins.text_heading("churn_timing"))
-print(ins.format_bullets([ins.describe_value(r) for r in rates.iter_rows(named=True)]))"""),
+    text("""\
+ins.show(ins.text_heading("churn_timing"), ins.format_bullets([ins.describe_value(r) for r in rates.iter_rows(named=True)]))"""),
     table(
         "tbl-churn-timing",
         """\
-print(ins.format_table(rates.select("metric", "value", "ci_low", "ci_high", "n", "at_risk"),
-                       n_cols=("n", "at_risk")))""",
+ins.format_table(rates.select("metric", "value", "ci_low", "ci_high", "n", "at_risk"),
+                       n_cols=("n", "at_risk"))""",
     ),
     code("""\
 segment_curves = ins.retention_curves(ds, period=quarter, by=dims[0], where=where)
@@ -299,9 +288,8 @@ ax = ins.plot_survival(segment_curves, comparison=segment_test, at_risk_table=Fa
     code("""\
 by_segment = pl.concat([ins.retention_rates(ds, period=quarter, timeline=(7, 30, 60), by=d, where=where).with_columns(
     dimension=pl.lit(d)) for d in dims])"""),
-    asis("""\
-print(ins.text_heading("retention_segments"))
-print(ins.format_bullets([ins.describe_spread(by_segment.filter((pl.col("dimension") == d) & (pl.col("metric") == "retention_d30")),
+    text("""\
+ins.show(ins.text_heading("retention_segments"), ins.format_bullets([ins.describe_spread(by_segment.filter((pl.col("dimension") == d) & (pl.col("metric") == "retention_d30")),
                                               by=d) or "" for d in dims]))"""),
     figure(
         "fig-d30-segments",
@@ -311,28 +299,27 @@ ax = ins.plot_segment_rates(by_segment.filter((pl.col("dimension") == dims[0]) &
     table(
         "tbl-retention-segments",
         """\
-print(ins.format_table(by_segment.select("dimension", "segment", "metric", "value", "ci_low", "ci_high", "n")))""",
+ins.format_table(by_segment.select("dimension", "segment", "metric", "value", "ci_low", "ci_high", "n"))""",
     ),
     table(
         "tbl-rmst-segments",
         """\
-print(ins.format_table(segment_curves.summary.select("segment", "n", "median", "median_ci_low", "median_ci_high", "tau", "rmst",
-                                                     "rmst_ci_low", "rmst_ci_high"), ci=False))""",
+ins.format_table(segment_curves.summary.select("segment", "n", "median", "median_ci_low", "median_ci_high", "tau", "rmst",
+                                               "rmst_ci_low", "rmst_ci_high"), ci=False)""",
     ),
     figure("fig-cohort-matrix", """\
 matrix = ins.retention_matrix(ds, cohort_unit="month", unit="month", period=int(year), horizon=6, where=where)
 ax = ins.plot_retention_matrix(matrix)"""),
-    asis("""\
-print(ins.text_heading("acquisition_quality"))
+    text("""\
+display(ins.text_heading("acquisition_quality"))
 quality = ins.retention_rates(ds, period=quarter, timeline=(30,), by="channel", where={**(where or {}), "channel": ["campaign", "organic"]})
 rows = {r["segment"]: r for r in quality.iter_rows(named=True)}
 if {"campaign", "organic"} <= set(rows):
-    print(ins.format_bullets([ins.describe_change({**rows["campaign"], "period": "campaign"},
+    display(ins.format_bullets([ins.describe_change({**rows["campaign"], "period": "campaign"},
                                                   previous={**rows["organic"], "period": "organic"},
                                                   previous_label=ins.text_segment("organic"))]))"""),
-    asis("""\
-print(ins.text_heading("documents"))
-print(ins.format_bullets(ins.describe_documents(
+    text("""\
+ins.show(ins.text_heading("documents"), ins.format_bullets(ins.describe_documents(
     pl.concat([index_now, ins.retention_rates(ds, period=int(year), timeline=(7,), where=where).select(columns)]))))"""),
     code("""\
 assert rates["value"].is_between(0, 1).all()
@@ -356,9 +343,8 @@ aov_now = pl.concat([ins.aov(ds, period=quarter, by=d, where=where).with_columns
 repurchase = pl.concat([ins.repurchase_rate(ds, period=int(year), by=d, where=where).with_columns(dimension=pl.lit(d))
                         for d in dims])
 top = ins.gmv_share_top_buyers(ds, period=quarter, where=where)"""),
-    asis("""\
-print(ins.text_heading("repurchase_cycle"))
-print(ins.format_bullets([ins.describe_spread(cycle, by="category") or "",
+    text("""\
+ins.show(ins.text_heading("repurchase_cycle"), ins.format_bullets([ins.describe_spread(cycle, by="category") or "",
                           *[ins.describe_value(r) for r in cycle_groups.iter_rows(named=True)]]))"""),
     figure(
         "fig-second-order",
@@ -368,11 +354,10 @@ ax = ins.plot_survival(second_order, at_risk_table=False, median_lines=True)""",
     table(
         "tbl-repurchase-cycle",
         """\
-print(ins.format_table(pl.concat([cycle, cycle_groups]).select("metric", "segment", "value", "ci_low", "ci_high", "n")))""",
+ins.format_table(pl.concat([cycle, cycle_groups]).select("metric", "segment", "value", "ci_low", "ci_high", "n"))""",
     ),
-    asis("""\
-print(ins.text_heading("customer_value"))
-print(ins.format_bullets([ins.describe_value(top),
+    text("""\
+ins.show(ins.text_heading("customer_value"), ins.format_bullets([ins.describe_value(top),
                           *[ins.describe_spread(aov_now.filter(pl.col("dimension") == d), by=d) or "" for d in dims],
                           *[ins.describe_spread(repurchase.filter(pl.col("dimension") == d), by=d) or "" for d in dims]]))"""),
     figure(
@@ -383,14 +368,13 @@ ax = ins.plot_segment_rates(aov_now.filter(pl.col("dimension") == dims[0]))""",
     table(
         "tbl-repurchase-segments",
         """\
-print(ins.format_table(repurchase.select("dimension", "segment", "metric", "value", "ci_low", "ci_high", "n")))""",
+ins.format_table(repurchase.select("dimension", "segment", "metric", "value", "ci_low", "ci_high", "n"))""",
     ),
-    asis("""\
-print(ins.text_heading("documents"))
+    text("""\
 columns = ["metric", "segment", "period", "value", "ci_low", "ci_high", "n"]
 rows = pl.concat([ins.repurchase_rate(ds, period=int(year), where=where).select(columns), top.select(columns),
                   cycle_groups.select(columns)])
-print(ins.format_bullets(ins.describe_documents(rows)))"""),
+ins.show(ins.text_heading("documents"), ins.format_bullets(ins.describe_documents(rows)))"""),
     code("""\
 assert repurchase["value"].is_between(0, 1).all()
 assert (cycle["value"].drop_nulls() > 0).all()
@@ -413,9 +397,8 @@ high_vs = ins.high_vs_ordinary(ds, period=int(year), where=where)
 uplift = high_vs.filter(pl.col("metric").is_in(["aov_uplift", "repurchase_uplift"]))  # the gap rows
 chain = ins.repurchase_after_interaction(ds, period=int(year), where=where).with_columns(
     segment=pl.lit("interacted_before_first_order"))  # who the rate is about, for the sentence"""),
-    asis("""\
-print(ins.text_heading("interaction_rate"))
-print(ins.format_bullets([ins.describe_change(by_quarter.filter(pl.col("period") == quarter),
+    text("""\
+ins.show(ins.text_heading("interaction_rate"), ins.format_bullets([ins.describe_change(by_quarter.filter(pl.col("period") == quarter),
                                               previous=by_quarter.filter(pl.col("period") == previous)),
                           *[ins.describe_spread(by_dim.filter(pl.col("dimension") == d), by=d) or ""
                             for d in ("city_tier", "generation", "category")]]))"""),
@@ -427,22 +410,20 @@ ax = ins.plot_segment_rates(by_dim.filter(pl.col("dimension") == "city_tier"))""
     table(
         "tbl-interaction-quarters",
         """\
-print(ins.format_table(by_quarter.select("metric", "period", "value", "ci_low", "ci_high", "n")))""",
+ins.format_table(by_quarter.select("metric", "period", "value", "ci_low", "ci_high", "n"))""",
     ),
-    asis("""\
-print(ins.text_heading("high_interaction"))
-print(ins.format_bullets([ins.describe_value(r) for r in uplift.iter_rows(named=True)]
+    text("""\
+ins.show(ins.text_heading("high_interaction"), ins.format_bullets([ins.describe_value(r) for r in uplift.iter_rows(named=True)]
                          + [ins.describe_value(chain)]))"""),
     table(
         "tbl-interaction-uplift",
         """\
-print(ins.format_table(uplift.select("metric", "segment", "value_high", "value_ordinary", "value", "ci_low", "ci_high", "n"),
-                       n_cols=("n",)))""",
+ins.format_table(uplift.select("metric", "segment", "value_high", "value_ordinary", "value", "ci_low", "ci_high", "n"),
+                       n_cols=("n",))""",
     ),
-    asis("""\
-print(ins.text_heading("documents"))
+    text("""\
 columns = ["metric", "segment", "period", "value", "ci_low", "ci_high", "n"]
-print(ins.format_bullets(ins.describe_documents(
+ins.show(ins.text_heading("documents"), ins.format_bullets(ins.describe_documents(
     pl.concat([ins.interaction_rate(ds, period=int(year), where=where).select(columns), uplift.select(columns)]))))"""),
     code("""\
 assert by_quarter["value"].is_between(0, 1).all()
@@ -456,9 +437,9 @@ if tiers["n"].sum() == now["n"][0]:
 chapter(
     "05-private-domain",
     "Private domain",
-    asis("""\
+    text("""\
 if not ds.has("community"):
-    print(ins.text_message("sentence.missing_table", table="community"))"""),
+    display(ins.show(ins.text_message("sentence.missing_table", table="community")))"""),
     code("""\
 if ds.has("community"):
     quarters = ins.default_quarters(period.end, count=5)
@@ -470,10 +451,10 @@ if ds.has("community"):
     gaps = members.filter(pl.col("segment") == "member vs non_member")
     exit_rate = ins.community_exit_rate(ds, period=int(year), where=where)
     leaving = ins.community_leave_curves(ds, period=int(year), where=where)"""),
-    asis("""\
+    text("""\
 if ds.has("community"):
-    print(ins.text_heading("private_funnel"))
-    print(ins.format_bullets([ins.describe_change(conversion.filter(pl.col("period") == quarter),
+    display(ins.text_heading("private_funnel"))
+    display(ins.format_bullets([ins.describe_change(conversion.filter(pl.col("period") == quarter),
                                                   previous=conversion.filter(pl.col("period") == previous)),
                               *[ins.describe_value(r) for r in gaps.iter_rows(named=True)],
                               ins.describe_value(exit_rate)]))"""),
@@ -481,7 +462,7 @@ if ds.has("community"):
         "tbl-private-conversion",
         """\
 if ds.has("community"):
-    print(ins.format_table(conversion.select("metric", "period", "value", "ci_low", "ci_high", "n")))""",
+    display(ins.format_table(conversion.select("metric", "period", "value", "ci_low", "ci_high", "n")))""",
     ),
     figure(
         "fig-private-segments",
@@ -499,15 +480,15 @@ if ds.has("community"):
         "tbl-members",
         """\
 if ds.has("community"):
-    print(ins.format_table(pl.concat([members.select("metric", "segment", "value", "ci_low", "ci_high", "n"),
+    display(ins.format_table(pl.concat([members.select("metric", "segment", "value", "ci_low", "ci_high", "n"),
                                       exit_rate.select("metric", "segment", "value", "ci_low", "ci_high", "n")])))""",
     ),
-    asis("""\
+    text("""\
 if ds.has("community"):
-    print(ins.text_heading("documents"))
+    display(ins.text_heading("documents"))
     rows = pl.concat([f.select("metric", "segment", "period", "value", "ci_low", "ci_high", "n")
                       for f in (ins.public_to_private_conversion(ds, period=int(year), where=where), exit_rate)])
-    print(ins.format_bullets(ins.describe_documents(rows)))"""),
+    display(ins.format_bullets(ins.describe_documents(rows)))"""),
     code("""\
 if ds.has("community"):
     assert conversion["value"].is_between(0, 1).all()
@@ -529,10 +510,9 @@ top = ins.gmv_share_top_buyers(ds, period=quarter, where=where)
 scorecard, _ = ins.kpi_scorecard(ds, quarter=quarter, compare_to=compare_to or "previous", min_cell=min_cell)
 kpis = pl.concat([scorecard.filter(pl.col("quarter") == quarter).select("metric", "segment", "value", "ci_low", "ci_high", "n"),
                   reactivation.select("metric", "segment", "value", "ci_low", "ci_high", "n")])"""),
-    asis("""\
-print(ins.text_heading("layers"))
+    text("""\
 now = layers.filter(pl.col("period") == quarter)
-print(ins.format_bullets([ins.describe_value(r | {"segment": r["layer"]}) for r in now.iter_rows(named=True)]
+ins.show(ins.text_heading("layers"), ins.format_bullets([ins.describe_value(r | {"segment": r["layer"]}) for r in now.iter_rows(named=True)]
                          + [ins.describe_value(reactivation), ins.describe_value(top)]))"""),
     figure(
         "fig-layers",
@@ -542,18 +522,17 @@ ax = ins.plot_segment_rates(layers, x="layer", hue="period", sort=False)""",
     table(
         "tbl-layers",
         """\
-print(ins.format_table(layers.select("period", "layer", "users", "value", "ci_low", "ci_high", "n"),
-                       n_cols=("users",), percent_cols=("value", "ci_low", "ci_high")))""",
+ins.format_table(layers.select("period", "layer", "users", "value", "ci_low", "ci_high", "n"),
+                       n_cols=("users",), percent_cols=("value", "ci_low", "ci_high"))""",
     ),
     table(
         "tbl-playbook",
         """\
-print(ins.format_table(ins.table_playbook(kpis, period=quarter)))""",
+ins.format_table(ins.table_playbook(kpis, period=quarter))""",
     ),
-    asis("""\
-print(ins.text_heading("documents"))
+    text("""\
 columns = ["metric", "segment", "period", "value", "ci_low", "ci_high", "n"]
-print(ins.format_bullets(ins.describe_documents(pl.concat([reactivation.select(columns), top.select(columns)]))))"""),
+ins.show(ins.text_heading("documents"), ins.format_bullets(ins.describe_documents(pl.concat([reactivation.select(columns), top.select(columns)]))))"""),
     code("""\
 shares = layers.group_by("period").agg(pl.col("value").sum())
 assert ((shares["value"] - 1).abs() < 1e-9).all()
@@ -566,9 +545,9 @@ assert silent.height == 0 or silent["users"][0] == reactivation["n"][0], (silent
 chapter(
     "07-strategy-effects",
     "Strategy effects",
-    asis("""\
+    text("""\
 if not ds.has("experiments"):
-    print(ins.text_message("sentence.missing_table", table="experiments"))"""),
+    display(ins.show(ins.text_message("sentence.missing_table", table="experiments")))"""),
     code("""\
 if ds.has("experiments"):
     all_arms = ins.retention_curves(ds, origin="experiment", by=["experiment", "arm"])
@@ -576,13 +555,11 @@ if ds.has("experiments"):
     curves = {e: ins.retention_curves(ds, origin="experiment", by="arm", where={"experiment": e}) for e in experiments}
     tests = {e: ins.compare_survival(c, milestones=[7, 30], cox=True, reference="control") for e, c in curves.items()}
     sizes = {e: dict(c.summary.select("segment", "n").iter_rows()) for e, c in curves.items()}"""),
-    asis("""\
+    text("""\
 if ds.has("experiments"):
     for e in experiments:
-        print(f"## {ins.text_segment(e)}")
-        print()
-        print(ins.format_bullets([ins.describe_srm(sizes[e]), *ins.describe_effects(tests[e].milestones, sizes=sizes[e])]))
-        print()"""),
+        display(ins.show(f"## {ins.text_segment(e)}",
+                         ins.format_bullets([ins.describe_srm(sizes[e]), *ins.describe_effects(tests[e].milestones, sizes=sizes[e])])))"""),
     figure(
         "fig-experiment-curves",
         """\
@@ -595,7 +572,7 @@ if ds.has("experiments"):
 if ds.has("experiments"):
     effects = pl.concat([t.summary.filter(pl.col("estimate").is_not_null()).with_columns(experiment=pl.lit(e))
                          for e, t in tests.items()])
-    print(ins.format_table(effects.select("experiment", "measure", "segment_a", "segment_b", "estimate", "ci_low", "ci_high",
+    display(ins.format_table(effects.select("experiment", "measure", "segment_a", "segment_b", "estimate", "ci_low", "ci_high",
                                           "p_value", "p_adjusted"), digits=3))""",
     ),
     table(
@@ -607,11 +584,11 @@ if ds.has("experiments"):
     effects_of = {e: ins.experiment_effects(ds, experiment=e, outcomes=(*shared, *primary.get(e, ())), survival=False)
                   for e in experiments}
     outcomes = pl.concat([f.summary.with_columns(experiment=pl.lit(e)) for e, f in effects_of.items()])
-    print(ins.format_table(outcomes.select("experiment", "outcome", "arm", "n_arm", "n_control", "value_arm", "value_control",
+    display(ins.format_table(outcomes.select("experiment", "outcome", "arm", "n_arm", "n_control", "value_arm", "value_control",
                                            "difference", "ci_low", "ci_high", "p_adjusted", "mde"),
                            n_cols=("n_arm", "n_control"), digits=3))
 else:
-    print(ins.text_not_available("experiments"))""",
+    display(ins.text_not_available("experiments"))""",
     ),
     code("""\
 if ds.has("experiments"):
@@ -628,20 +605,20 @@ if ds.has("experiments"):
 chapter(
     "08-appendix",
     "Appendix",
-    asis("""\
-print(ins.text_heading("parameters"))
-print(ins.format_table(ins.table_parameters({"data": data, "quarter": quarter, "compare_to": compare_to or "previous",
-                                             "segment_by": ", ".join(dims), "filters": filters, "lang": lang,
-                                             "min_cell": min_cell, "as_of": f"{ds.as_of:%Y-%m-%d}", "churn_gap": 30})))"""),
+    text("""\
+ins.show(ins.text_heading("parameters"),
+         ins.format_table(ins.table_parameters({"data": data, "quarter": quarter, "compare_to": compare_to or "previous",
+                                                "segment_by": ", ".join(dims), "filters": filters, "lang": lang,
+                                                "min_cell": min_cell, "as_of": f"{ds.as_of:%Y-%m-%d}", "churn_gap": 30})))"""),
     table(
         "tbl-definitions",
         """\
-print(ins.format_table(ins.table_definitions()))""",
+ins.format_table(ins.table_definitions())""",
     ),
-    asis("""\
-print(ins.text_heading("data_quality"))
+    text("""\
 findings = ds.quality.to_frame()
-print(ins.format_table(findings.drop("examples"), n_cols=()) if findings.height else ins.text_message("quality.none"))"""),
+ins.show(ins.text_heading("data_quality"),
+         ins.format_table(findings.drop("examples"), n_cols=()) if findings.height else ins.text_message("quality.none"))"""),
     table(
         "tbl-benchmarks",
         """\
@@ -649,21 +626,20 @@ bench = ins.calibrate(ds)
 plain = {c: "index" for c in ("target", "value", "ci_low", "ci_high", "difference")}
 units = {u: ins.text_unit(u) for u in bench["unit"].unique().drop_nulls()}
 bench = bench.with_columns((pl.col("value") - pl.col("target")).alias("difference"), pl.col("unit").replace(units))
-print(ins.format_table(bench.select(
+ins.format_table(bench.select(
     "id", "metric", "segment", "period", "target", "value", "ci_low", "ci_high", "difference", "unit", "n", "source"),
-    kinds=plain, labels={"target": ins.text_message("column.doc_value")}))""",
+    kinds=plain, labels={"target": ins.text_message("column.doc_value")})""",
     ),
-    asis("""\
+    text("""\
 import json
 from pathlib import Path
 
 manifest = Path(data) / "manifest.json"
 if manifest.exists():
-    print(ins.text_heading("simulator_truth"))
-    print(ins.format_bullets(ins.describe_simulator_truth(json.loads(manifest.read_text(encoding="utf-8")))))"""),
-    asis("""\
-print(ins.text_heading("methods"))
-print(ins.format_bullets(ins.describe_methods()))"""),
+    display(ins.text_heading("simulator_truth"))
+    display(ins.format_bullets(ins.describe_simulator_truth(json.loads(manifest.read_text(encoding="utf-8")))))"""),
+    text("""\
+ins.show(ins.text_heading("methods"), ins.format_bullets(ins.describe_methods()))"""),
     code("""\
 assert bench.height > 0
 # the benchmark's D30 retention of the year is the metric computed directly (shown in %)

@@ -36,6 +36,9 @@ import pytest
 
 from insights.data.dataset import Dataset, frames_dataset
 
+# kernels started by tests (papermill, nbval) would otherwise draw progress bars into outputs
+os.environ.setdefault("INSIGHTS_PROGRESS", "off")
+
 BACKENDS = ("polars", "duckdb", "pyspark")
 #: the engines plus pandas input (converted to Polars on the way in): the ``engine`` fixture
 ENGINES = (*BACKENDS, "pandas")

@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from polars.testing import assert_frame_equal
 
 from insights.calibration import CALLS, calibrate, default_targets_path, load_targets
 from insights.data.load import load_dataset
@@ -39,3 +40,35 @@ def test_simulated_data_meets_targets(sim_dir) -> None:
     assert result.height == 56 and result["error"].null_count() == 56
     failed = result.filter(~result["passed"])
     assert failed.height == 0, failed.select("id", "target", "value", "ci_low", "ci_high", "tolerance_used").to_dicts()
+
+
+@pytest.fixture(scope="module")
+def small_frames_dataset(small_sim_frames):
+    """The 2k-user simulation as in-memory frames: nothing is remembered, every call computes."""
+    from insights.data.dataset import frames_dataset
+
+    return frames_dataset(**small_sim_frames, as_of="2024-12-31")
+
+
+def test_progress_bar_counts_targets_and_changes_nothing(small_frames_dataset, capsys) -> None:
+    rows = load_targets()[:6]  # six targets, counted by hand
+    shown = calibrate(small_frames_dataset, targets=rows, progress=True)
+    err = capsys.readouterr().err
+    assert "calibrate" in err and "6/6" in err
+    silent = calibrate(small_frames_dataset, targets=rows, progress=False)
+    assert capsys.readouterr().err == ""
+    assert_frame_equal(shown, silent, rel_tol=1e-12, abs_tol=0.0)
+
+
+def test_progress_is_silent_in_ci_and_a_callable_still_gets_each_id(
+    small_frames_dataset, capsys, monkeypatch
+) -> None:
+    rows = load_targets()[:3]
+    monkeypatch.setenv("CI", "true")
+    calibrate(small_frames_dataset, targets=rows)
+    assert capsys.readouterr().err == ""
+    monkeypatch.delenv("CI")
+    seen: list[str] = []
+    calibrate(small_frames_dataset, targets=rows, progress=seen.append)  # the CLI's old way
+    assert seen == [r["id"] for r in rows]
+    assert capsys.readouterr().err == ""  # the caller shows progress its own way: no bar

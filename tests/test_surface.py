@@ -40,7 +40,7 @@ MERGED_AWAY = {
 NO_DATA = {
     "options", "simulate", "load_dataset", "frames_dataset", "parse_period",
     "comparison_period", "default_quarters", "describe_methods", "table_definitions",
-    "segment_columns",
+    "segment_columns", "show",
 }  # fmt: skip
 
 #: Functions that take no data positional but only arrays in a fixed notation.
@@ -259,3 +259,16 @@ def test_no_public_name_is_also_a_submodule() -> None:
 
     clashes = [n for n in ins.__all__ if importlib.util.find_spec(f"insights.{n}") is not None]
     assert clashes == []
+
+
+#: Whole-dataset checks: the contract and the documents' targets are about all the data.
+WHOLE_DATASET = {"validate", "calibrate"}
+
+
+@pytest.mark.parametrize("name", [n for n, _ in public_functions()])
+def test_every_function_with_a_population_takes_where(name: str) -> None:
+    params = inspect.signature(getattr(ins, name)).parameters
+    if next(iter(params), None) != "dataset" or name in WHOLE_DATASET:
+        return
+    assert "where" in params, f"{name} reads a user population but takes no where="
+    assert params["where"].kind is inspect.Parameter.KEYWORD_ONLY

@@ -81,6 +81,7 @@ _LAZY: dict[str, str] = {
     "plot_pareto": "insights.viz.pareto",
     "plot_ltv": "insights.viz.ltv",
     "format_table": "insights.tables.format",
+    "table_retention_matrix": "insights.viz._matrix_html",
     # the report
     "render_report": "insights.report.renderer",
     # the report's calendar: a period, its comparison quarter, the trailing quarters
@@ -110,6 +111,7 @@ _LAZY: dict[str, str] = {
     "describe_methods": "insights.narrative.appendix",
     "format_bullets": "insights.narrative.sentences",
     "format_paragraph": "insights.narrative.sentences",
+    "show": "insights._display",
     # report authoring: the scorecard summary, display tables, the chapters' splits
     "kpi_summary": "insights.narrative.summary",
     "table_scorecard": "insights.narrative.summary",
@@ -120,7 +122,10 @@ _LAZY: dict[str, str] = {
 }
 
 # a front-door name that differs from the name in its module
-_ALIASES: dict[str, str] = {"render_report": "render"}
+_ALIASES: dict[str, str] = {
+    "render_report": "render",
+    "table_retention_matrix": "retention_matrix_html",
+}
 
 
 def _metrics() -> dict[str, Any]:
@@ -162,6 +167,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static type checkers and IDEs see the real objects (regenerate from the live names when one is added)
+    from insights._display import show
     from insights.calibration import calibrate
     from insights.data._read import DataReadError
     from insights.data.dataset import Dataset, EmptyPeriodWarning, MissingTableError, frames_dataset
@@ -279,6 +285,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects (regener
     from insights.stats.ratio import ratio_ci
     from insights.stats.rmst import rmst
     from insights.tables.format import format_table
+    from insights.viz._matrix_html import retention_matrix_html as table_retention_matrix
     from insights.viz.dose_response import plot_dose_response
     from insights.viz.effects import plot_effects
     from insights.viz.funnel import plot_funnel

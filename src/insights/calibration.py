@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from insights._progress import progress as progress_bar
 from insights.data._cache import memo
 from insights.data.dataset import Dataset, MissingTableError
 from insights.metrics.activity import active_users, activity_90d
@@ -224,7 +225,7 @@ def calibrate(
     *,
     targets: list[dict[str, str]] | None = None,
     widen: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: bool | Callable[[str], None] | None = None,
 ) -> pl.DataFrame:
     """Compute every target's metric and compare it with the target.
 
@@ -239,6 +240,11 @@ def calibrate(
         ``tol_eff = sqrt(tol**2 + (1.96 * se)**2)`` with ``se`` from the 95% CI
         (half-width / 1.96). Meant for small test datasets (e.g. 20k users),
         where sampling error alone can exceed a document's tolerance.
+    progress
+        Show a bar, one step per target (``True``/``False``; default ``None``: in a
+        terminal or Jupyter, not in CI; see ``insights._progress``). A callable is
+        called with each target's id instead, and no bar is drawn (the caller shows
+        progress its own way).
 
     Returns
     -------
@@ -257,84 +263,97 @@ def _calibrate(
     dataset: Dataset,
     rows: list[dict[str, str]],
     widen: bool,
-    progress: Callable[[str], None] | None,
+    progress: bool | Callable[[str], None] | None,
 ) -> pl.DataFrame:
     cache: dict[tuple[Any, ...], pl.DataFrame | Exception] = {}
     out: list[dict[str, Any]] = []
-    for row in rows:
-        tid = row["id"]
-        call = CALLS.get(tid)
-        record: dict[str, Any] = {
-            "id": tid,
-            "metric": row["metric"],
-            "segment": row["segment"],
-            "period": row["period"],
-            "target": float(row["value"]),
-            "value": None,
-            "ci_low": None,
-            "ci_high": None,
-            "n": None,
-            "unit": row["unit"],
-            "tolerance": float(row["tolerance"]),
-            "tolerance_used": float(row["tolerance"]),
-            "passed": False,
-            "error": None,
-            "source": row["source"],
-        }
-        if progress:
-            progress(tid)
-        if call is None:
-            record["error"] = "no computation registered for this target"
-            out.append(record)
-            continue
-        if call.key not in cache:
-            try:
-                cache[call.key] = call.fn(dataset)
-            except (MissingTableError, ValueError) as exc:
-                cache[call.key] = exc
-        result = cache[call.key]
-        if isinstance(result, Exception):
-            record["error"] = str(result)
-            out.append(record)
-            continue
-        try:  # a restricted dataset (one segment's report) may have no row for another segment
-            picked = _pick(result, call.pick)
-        except ValueError as exc:
-            record["error"] = str(exc)
-            out.append(record)
-            continue
-        scale, shift = call.scale, call.shift
-        value = picked["value"]
-        record["value"] = None if value is None else (value + shift) * scale
-        for k in ("ci_low", "ci_high"):
-            record[k] = None if picked.get(k) is None else (picked[k] + shift) * scale
-        record["n"] = picked.get("n")
-        tol = record["tolerance"]
-        if widen and record["ci_low"] is not None and record["ci_high"] is not None:
-            se = (record["ci_high"] - record["ci_low"]) / (2 * 1.959964)
-            tol = math.sqrt(tol**2 + (1.959964 * se) ** 2)
-        record["tolerance_used"] = tol
-        record["passed"] = (
-            record["value"] is not None and abs(record["value"] - record["target"]) <= tol + 1e-12
-        )
-        out.append(record)
-    return pl.DataFrame(
-        out,
-        schema={
-            "id": pl.String,
-            "metric": pl.String,
-            "segment": pl.String,
-            "period": pl.String,
-            "target": pl.Float64,
-            "value": pl.Float64,
-            "ci_low": pl.Float64,
-            "ci_high": pl.Float64,
-            "n": pl.Int64,
-            "unit": pl.String,
-            "tolerance": pl.Float64,
-            "tolerance_used": pl.Float64,
-            "passed": pl.Boolean,
-            "error": pl.String,
-            "source": pl.String,
-        },
+    say = progress if callable(progress) else None
+    enabled = False if callable(progress) else progress
+    with progress_bar(total=len(rows), desc="calibrate", enabled=enabled) as bar:
+        for row in rows:
+            bar.set_postfix_str(row["id"], refresh=False)
+            out.append(_target(dataset, row, widen, cache, say))
+            bar.update(1)
+    return pl.DataFrame(out, schema=_SCHEMA)
+
+
+def _target(
+    dataset: Dataset,
+    row: dict[str, str],
+    widen: bool,
+    cache: dict[tuple[Any, ...], pl.DataFrame | Exception],
+    say: Callable[[str], None] | None,
+) -> dict[str, Any]:
+    """One target's record (computing its metric call unless ``cache`` holds it)."""
+    tid = row["id"]
+    call = CALLS.get(tid)
+    record: dict[str, Any] = {
+        "id": tid,
+        "metric": row["metric"],
+        "segment": row["segment"],
+        "period": row["period"],
+        "target": float(row["value"]),
+        "value": None,
+        "ci_low": None,
+        "ci_high": None,
+        "n": None,
+        "unit": row["unit"],
+        "tolerance": float(row["tolerance"]),
+        "tolerance_used": float(row["tolerance"]),
+        "passed": False,
+        "error": None,
+        "source": row["source"],
+    }
+    if say is not None:
+        say(tid)
+    if call is None:
+        record["error"] = "no computation registered for this target"
+        return record
+    if call.key not in cache:
+        try:
+            cache[call.key] = call.fn(dataset)
+        except (MissingTableError, ValueError) as exc:
+            cache[call.key] = exc
+    result = cache[call.key]
+    if isinstance(result, Exception):
+        record["error"] = str(result)
+        return record
+    try:  # a restricted dataset (one segment's report) may have no row for another segment
+        picked = _pick(result, call.pick)
+    except ValueError as exc:
+        record["error"] = str(exc)
+        return record
+    scale, shift = call.scale, call.shift
+    value = picked["value"]
+    record["value"] = None if value is None else (value + shift) * scale
+    for k in ("ci_low", "ci_high"):
+        record[k] = None if picked.get(k) is None else (picked[k] + shift) * scale
+    record["n"] = picked.get("n")
+    tol = record["tolerance"]
+    if widen and record["ci_low"] is not None and record["ci_high"] is not None:
+        se = (record["ci_high"] - record["ci_low"]) / (2 * 1.959964)
+        tol = math.sqrt(tol**2 + (1.959964 * se) ** 2)
+    record["tolerance_used"] = tol
+    record["passed"] = (
+        record["value"] is not None and abs(record["value"] - record["target"]) <= tol + 1e-12
     )
+    return record
+
+
+_SCHEMA = {
+    "id": pl.String,
+    "metric": pl.String,
+    "segment": pl.String,
+    "period": pl.String,
+    "target": pl.Float64,
+    "value": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "n": pl.Int64,
+    "unit": pl.String,
+    "tolerance": pl.Float64,
+    "tolerance_used": pl.Float64,
+    "passed": pl.Boolean,
+    "error": pl.String,
+    "source": pl.String,
+}

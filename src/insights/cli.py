@@ -20,15 +20,19 @@ err = Console(stderr=True)
 DataDir = Annotated[Path, typer.Argument(help="Dataset directory (Parquet/CSV files named after the tables).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON records instead of a table.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")]
+ProgressOpt = Annotated[
+    bool | None,
+    typer.Option("--progress/--no-progress", help="Progress bars on stderr (default: when stderr is a terminal and CI is not set)."),
+]
 
 
-def _load(path: Path, debug: bool):
+def _load(path: Path, debug: bool, progress: bool | None = None):
     """Load a dataset or exit with code 2 (unreadable) / 1 (rules broken) and a readable message."""
     from insights.data._read import DataReadError
     from insights.data.load import DataValidationError, load_dataset
 
     try:
-        return load_dataset(path)
+        return load_dataset(path, progress=progress)
     except DataReadError as exc:
         if debug:
             traceback.print_exc()
@@ -92,13 +96,13 @@ def calibrate(
     json_out: JsonOpt = False,
     debug: DebugOpt = False,
     widen: Annotated[bool, typer.Option("--widen", help="Widen tolerances by each estimate's sampling error (small datasets).")] = False,
+    progress: ProgressOpt = None,
 ) -> None:
     """Compare the data with every calibration target; exit 1 if any fails."""
     from insights.calibration import calibrate as run
 
-    ds = _load(path, debug)
-    with console.status("computing targets") as status:
-        result = run(ds, widen=widen, progress=lambda tid: status.update(f"computing {tid}"))
+    ds = _load(path, debug, progress)
+    result = run(ds, widen=widen, progress=progress)
     if json_out:
         print(json.dumps(result.to_dicts(), ensure_ascii=False, indent=1, default=str))
     else:
@@ -124,12 +128,13 @@ def kpis(
     min_cell: Annotated[int, typer.Option("--min-cell", min=1, help="Suppress segments smaller than this.")] = 10,
     json_out: JsonOpt = False,
     debug: DebugOpt = False,
+    progress: ProgressOpt = None,
 ) -> None:
     """The KPI scorecard of a quarter with 95% CI and n, next to the comparison quarter."""
     from insights.kpis import kpi_scorecard
     from insights.metrics._periods import parse_period, quarter_of
 
-    ds = _load(path, debug)
+    ds = _load(path, debug, progress)
     if quarter is None:
         quarter = quarter_of(ds.as_of.date()).label
     try:
@@ -137,7 +142,7 @@ def kpis(
     except ValueError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    frame, notes = kpi_scorecard(ds, quarter=quarter, compare_to=compare_to, by=by, min_cell=min_cell)
+    frame, notes = kpi_scorecard(ds, quarter=quarter, compare_to=compare_to, by=by, min_cell=min_cell, progress=progress)
     if json_out:
         print(json.dumps(frame.to_dicts(), ensure_ascii=False, indent=1, default=str))
     else:
@@ -182,6 +187,7 @@ def report(
     notebooks: Annotated[Path | None, typer.Option("--notebooks", help="Chapter notebooks directory (default ./notebooks).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", help="Chapters executed at once (one kernel each).")] = 2,
     debug: DebugOpt = False,
+    progress: ProgressOpt = None,
 ) -> None:
     """Execute the chapter notebooks and render the quarterly report (PDF/HTML); exit 2 on bad parameters, 1 on a failed render."""
     from rich.markup import escape
@@ -191,14 +197,14 @@ def report(
     if quarter is None and path.is_dir():
         from insights.metrics._periods import quarter_of
 
-        quarter = quarter_of(_load(path, debug).as_of.date()).label
+        quarter = quarter_of(_load(path, debug, progress).as_of.date()).label
     for one in [x.strip() for x in lang.split(",") if x.strip()] or [lang]:
         start = time.perf_counter()
         try:
             files = render(
                 path, quarter=quarter or "", lang=one, formats=formats, out=out, backend=backend,  # type: ignore[arg-type]
                 by=by, min_cell=min_cell, compare_to=compare_to, notebooks=notebooks, jobs=jobs,
-                chapters=chapters.split(",") if chapters else None, progress=sys.stderr.isatty(),
+                chapters=chapters.split(",") if chapters else None, progress=progress,
             )  # fmt: skip
         except RenderError as exc:
             if debug:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
 
 import polars as pl
 
 from insights._options import resolve_min_cell
+from insights._progress import progress as progress_bar
 from insights.data._cache import remembered
 from insights.data.dataset import Dataset, EmptyPeriodWarning, MissingTableError
 from insights.metrics._periods import Period, comparison_period, parse_period
@@ -47,6 +50,9 @@ KPIS: dict[str, Callable[..., pl.DataFrame]] = {
 
 _RETENTION_CACHE: dict[tuple[int, str, str | None], pl.DataFrame] = {}
 
+#: the ``progress`` of the running :func:`kpi_scorecard` call (kept out of the results-cache key)
+_PROGRESS: ContextVar[bool | None] = ContextVar("kpi_scorecard_progress", default=None)
+
 
 def _retention(ds: Dataset, quarter: str, by: str | None) -> pl.DataFrame:
     """D7/D30/D60 from one Kaplan–Meier fit (the lifetimes are the costly part).
@@ -60,41 +66,55 @@ def _retention(ds: Dataset, quarter: str, by: str | None) -> pl.DataFrame:
 
 
 def _one_quarter(
-    dataset: Dataset, quarter: Period, by: str | None, notes: list[str]
+    dataset: Dataset, quarter: Period, by: str | None, notes: list[str], bar: Any
 ) -> list[pl.DataFrame]:
     # a quarter is observed as of its last day, so every quarter is measured the same way
     ds = dataset.with_as_of(quarter.end) if quarter.end_at < dataset.as_of else dataset
     frames = []
     for kpi, call in KPIS.items():
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", EmptyPeriodWarning)
-                out = call(ds, quarter.label, by)
-        except MissingTableError as exc:
-            notes.append(f"{kpi}: skipped, {exc}")
-            continue
-        except ValueError as exc:
-            notes.append(f"{kpi} {quarter.label}: not computable ({exc})")
-            continue
-        for w in caught:  # an empty quarter is a note of the scorecard, like a skipped KPI
-            if issubclass(w.category, EmptyPeriodWarning):
-                notes.append(f"{kpi} {quarter.label}: {w.message}")
-            else:
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        if out.height == 0:
-            continue
-        frames.append(
-            out.select(
-                pl.lit(kpi).alias("metric"),
-                pl.col("segment").cast(pl.String),
-                pl.lit(quarter.label).alias("quarter"),
-                pl.col("value").cast(pl.Float64),
-                pl.col("ci_low").cast(pl.Float64),
-                pl.col("ci_high").cast(pl.Float64),
-                pl.col("n").cast(pl.Int64),
-            )
-        )
+        bar.set_postfix_str(f"{kpi} {quarter.label}", refresh=False)
+        frame = _one_kpi(ds, kpi, call, quarter, by, notes)
+        bar.update(1)
+        if frame is not None:
+            frames.append(frame)
     return frames
+
+
+def _one_kpi(
+    ds: Dataset,
+    kpi: str,
+    call: Callable[..., pl.DataFrame],
+    quarter: Period,
+    by: str | None,
+    notes: list[str],
+) -> pl.DataFrame | None:
+    """One KPI of one quarter, or None with a note when it is skipped, not computable or empty."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", EmptyPeriodWarning)
+            out = call(ds, quarter.label, by)
+    except MissingTableError as exc:
+        notes.append(f"{kpi}: skipped, {exc}")
+        return None
+    except ValueError as exc:
+        notes.append(f"{kpi} {quarter.label}: not computable ({exc})")
+        return None
+    for w in caught:  # an empty quarter is a note of the scorecard, like a skipped KPI
+        if issubclass(w.category, EmptyPeriodWarning):
+            notes.append(f"{kpi} {quarter.label}: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if out.height == 0:
+        return None
+    return out.select(
+        pl.lit(kpi).alias("metric"),
+        pl.col("segment").cast(pl.String),
+        pl.lit(quarter.label).alias("quarter"),
+        pl.col("value").cast(pl.Float64),
+        pl.col("ci_low").cast(pl.Float64),
+        pl.col("ci_high").cast(pl.Float64),
+        pl.col("n").cast(pl.Int64),
+    )
 
 
 def kpi_scorecard(
@@ -105,6 +125,7 @@ def kpi_scorecard(
     by: str | None = None,
     where: Where = None,
     min_cell: int | None = None,
+    progress: bool | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Headline KPIs of ``quarter`` and the comparison quarter, with 95% CI and n.
 
@@ -132,6 +153,10 @@ def kpi_scorecard(
         be restricted is skipped with a note).
     min_cell
         Rows with fewer users are suppressed (default from ``ins.options``).
+    progress
+        Show a bar, one step per KPI and quarter (``True``/``False``; default ``None``:
+        in a terminal or Jupyter, not in CI; see ``insights._progress``). A remembered
+        scorecard shows none.
 
     Returns
     -------
@@ -164,14 +189,18 @@ def kpi_scorecard(
     "repurchase_60d: skipped, table 'orders' is not in this dataset; add orders.parquet or orders.csv"
     """
     # resolved before the results cache, so a later ins.options(min_cell=...) is honoured
-    return _kpi_scorecard(
-        dataset,
-        quarter=quarter,
-        compare_to=compare_to,
-        by=by,
-        where=where,
-        min_cell=resolve_min_cell(min_cell),
-    )
+    token = _PROGRESS.set(progress)
+    try:
+        return _kpi_scorecard(
+            dataset,
+            quarter=quarter,
+            compare_to=compare_to,
+            by=by,
+            where=where,
+            min_cell=resolve_min_cell(min_cell),
+        )
+    finally:
+        _PROGRESS.reset(token)
 
 
 @remembered
@@ -193,8 +222,11 @@ def _scorecard(
 ) -> tuple[pl.DataFrame, list[str]]:
     other = comparison_period(q, compare_to=compare_to)
     notes: list[str] = []
+    total = 2 * len(KPIS)
     try:
-        frames = _one_quarter(dataset, q, by, notes) + _one_quarter(dataset, other, by, notes)
+        with progress_bar(total=total, desc="kpi_scorecard", enabled=_PROGRESS.get()) as bar:
+            frames = _one_quarter(dataset, q, by, notes, bar)
+            frames += _one_quarter(dataset, other, by, notes, bar)
     finally:
         _RETENTION_CACHE.clear()
     if not frames:

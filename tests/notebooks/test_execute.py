@@ -54,11 +54,13 @@ def test_chapter_runs_and_prints_what_the_renderer_needs(
             continue
         options = _options(cell.source)
         images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
-        text = "".join(
-            o.get("text", "")
+        text = "\n".join(
+            str(o["data"]["text/markdown"])
             for o in cell.outputs
-            if o.output_type == "stream" and o.name == "stdout"
+            if o.output_type in ("display_data", "execute_result") and "text/markdown" in o["data"]
         )
+        stdout = [o for o in cell.outputs if o.output_type == "stream" and o.name == "stdout"]
+        assert not stdout, f"{name}: a chapter shows Markdown, it prints nothing: {cell.source[:80]}"
         errors = [o for o in cell.outputs if o.output_type == "error"]
         stderr = "".join(
             o.get("text", "")
@@ -74,18 +76,18 @@ def test_chapter_runs_and_prints_what_the_renderer_needs(
         printed.append(text)
     out = "\n".join(printed)
     assert "user_id" not in out and "nan" not in out.lower().split()
-    assert re.search(r"[\u4e00-\u9fff]", out), "lang=zh prints Chinese"
+    assert re.search(r"[\u4e00-\u9fff]", out), "lang=zh shows Chinese"
 
 
 @pytest.mark.slow
 def test_summary_in_english_reads_english(sim_dir: Path, tmp_path: Path) -> None:
     nb = _run("00-summary", tmp_path, data=str(sim_dir), lang="en", compare_to="year_ago")
     out = "".join(
-        o.get("text", "")
+        str(o["data"].get("text/markdown", ""))
         for c in nb.cells
         if c.cell_type == "code"
         for o in c.outputs
-        if o.output_type == "stream"
+        if o.output_type in ("display_data", "execute_result")
     )
     assert "## Key findings" in out and "2023Q4" in out
     assert not re.search(r"[\u4e00-\u9fff]", out)

@@ -111,8 +111,8 @@ def test_cells_use_supported_options_and_hold_no_reusable_logic(name: str) -> No
             assert f"caption.{label}" in catalog("zh")
             for lang in ("zh", "en"):  # per-language captions for the built-in renderer
                 assert options[f"{kind}-{lang}"] == ins.text_caption(label, lang=lang)
-            if kind == "tbl-cap":
-                assert options["output"] == "asis"
+            assert "output" not in options  # tables are shown as objects, not printed
+        assert not re.search(r"\bprint\(", cell.source), f"Markdown is shown, never printed: {cell.source[:80]}"
         assert not re.search(r"^\s*(def|class)\s|lambda\s", cell.source, re.MULTILINE), cell.source[
             :80
         ]

@@ -50,7 +50,17 @@ def _render(nb, tmp_path: Path, lang: str = "en") -> str:
     )
 
 
-def test_figure_table_asis_and_hidden_cells(tmp_path):
+def _md(text, kind="execute_result", metadata=None):
+    """The output of a cell whose result is Markdown (what ``ins.format_table`` & co. display)."""
+    out = new_output(
+        kind, data={"text/markdown": text, "text/plain": repr(text)}, metadata=metadata or {}
+    )
+    if kind == "execute_result":
+        out.execution_count = 1
+    return out
+
+
+def test_figure_table_markdown_and_hidden_cells(tmp_path):
     nb = _notebook(
         new_markdown_cell("## Overview\n\nSee @fig-users and @tbl-orders."),
         new_code_cell(
@@ -65,8 +75,8 @@ def test_figure_table_asis_and_hidden_cells(tmp_path):
             ],
         ),
         new_code_cell(
-            '#| label: tbl-orders\n#| tbl-cap: Orders "by" category\n#| output: asis\nprint(t)',
-            outputs=[new_output("stream", name="stdout", text="| a | b |\n|--|--|\n| 1 | 2 |\n")],
+            '#| label: tbl-orders\n#| tbl-cap: Orders "by" category\nt',
+            outputs=[_md("| a | b |\n|--|--|\n| 1 | 2 |")],
         ),
         new_code_cell(
             "#| include: false\nprint('never')",
@@ -83,7 +93,7 @@ def test_figure_table_asis_and_hidden_cells(tmp_path):
     assert nb == before  # the executed notebook is not changed
     assert md.startswith("# User growth {#sec-growth}\n")
     assert "lang = " not in md  # parameters and injected parameters are not shown
-    assert "```text\nhidden? no: shown\n```" in md
+    assert "hidden" not in md  # printed text is the notebook's, not the report's
     assert "![Users by platform](figures/01-growth/" in md and "{#fig-users width=88%}" in md
     assert "<Axes" not in md and "UserWarning" not in md
     assert '::: {#tbl-orders tbl-cap="Orders \\"by\\" category"}\n| a | b |' in md
@@ -96,10 +106,7 @@ def test_figure_table_asis_and_hidden_cells(tmp_path):
 def test_title_follows_language_and_own_heading_wins(tmp_path):
     assert _render(_notebook(), tmp_path, lang="zh").startswith("# Growth {#sec-growth}")
     own = _notebook(
-        new_code_cell(
-            "#| output: asis\nprint('# 用户增长')",
-            outputs=[new_output("stream", name="stdout", text="# 用户增长\n")],
-        )
+        new_code_cell("ins.text_heading('growth', level=1)", outputs=[_md("# 用户增长")])
     )
     assert _render(own, tmp_path).startswith("# 用户增长\n")
 
@@ -161,3 +168,69 @@ def test_missing_glyph_warning_of_a_figure_fails(tmp_path):
     )
     with pytest.raises(RenderError, match="fonts-noto-cjk"):
         _render(nb, tmp_path)
+
+
+def test_printed_markdown_is_not_report_content(tmp_path):
+    """Even with ``output: asis``, stdout never injects Markdown (no heading, no table)."""
+    nb = _notebook(
+        new_code_cell(
+            "#| output: asis\nprint('## Injected')\nprint('| a |\\n|--|\\n| 1 |')",
+            outputs=[new_output("stream", name="stdout", text="## Injected\n| a |\n|--|\n| 1 |\n")],
+        ),
+        new_code_cell("ins.show(h, b)", outputs=[_md("## Shown\n\n- One.", kind="display_data")]),
+    )
+    md = _render(nb, tmp_path)
+    assert "Injected" not in md and "| a |" not in md
+    assert "## Shown\n\n- One." in md
+
+
+def test_displayed_objects_reach_the_report(tmp_path):
+    """The outputs IPython makes of a table, a heading and a note are what the renderer reads."""
+    import polars as pl
+    from IPython.core.formatters import DisplayFormatter
+
+    import insights as ins
+
+    fmt = DisplayFormatter()
+
+    def shown(obj, kind="execute_result"):
+        data, metadata = fmt.format(obj)
+        out = new_output(kind, data=data, metadata=metadata)
+        if kind == "execute_result":
+            out.execution_count = 1
+        return out
+
+    table = ins.format_table(pl.DataFrame({"segment": ["gen_z"], "n": [12]}), lang="en")
+    note = ins.text_not_available("spend", lang="en")
+    nb = _notebook(
+        new_code_cell(
+            "ins.text_heading('alerts')", outputs=[shown(ins.text_heading("alerts", lang="en"))]
+        ),
+        new_code_cell(
+            "#| label: tbl-seg\n#| tbl-cap: Segments\nins.format_table(f)", outputs=[shown(table)]
+        ),
+        new_code_cell(
+            "#| label: fig-spend\n#| fig-cap: Spend\nplot()", outputs=[shown(note, "display_data")]
+        ),
+        new_code_cell(
+            "#| label: tbl-spend\n#| tbl-cap: CAC\nt", outputs=[shown(note, "display_data")]
+        ),
+    )
+    md = _render(nb, tmp_path)
+    assert "\n## Alerts\n" in md
+    assert (
+        '::: {#tbl-seg tbl-cap="Segments"}\n| Segment | n |\n|:---|---:|\n| Gen Z | 12 |\n:::' in md
+    )
+    sentence = "This section needs the `spend` table"
+    assert md.count(f"*{sentence}") == 2  # in place of the figure and of the table, no caption
+    assert "Spend" not in md.replace("spend", "") and "CAC" not in md
+
+
+def test_a_note_outside_a_figure_or_table_cell_is_plain_text(tmp_path):
+    note = _md(
+        "Needs `spend`.",
+        kind="display_data",
+        metadata={"text/markdown": {"insights": {"block": "not-available"}}},
+    )
+    md = _render(_notebook(new_code_cell("n", outputs=[note])), tmp_path)
+    assert "Needs `spend`." in md

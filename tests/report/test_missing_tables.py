@@ -1,7 +1,7 @@
 """A dataset without the optional tables still renders: each section says what is missing.
 
 ``spend``, ``community`` and ``experiments`` are optional in the data contract. Figure
-and table cells that need one print ``ins.text_not_available(table)``; the renderer puts
+and table cells that need one display ``ins.text_not_available(table)``; the renderer puts
 that sentence where the figure or table would be (no caption, no empty figure).
 """
 

@@ -39,9 +39,10 @@ def _execute_summary(data: Path, tmp_path: Path, filters: dict | None) -> tuple[
         kernel_name="python3",
         progress_bar=False,
     )
-    printed = "".join(
-        o.get("text", "") for c in done.cells if c.cell_type == "code" for o in c.get("outputs", [])
-        if o.output_type == "stream" and o.name == "stdout"
+    printed = "\n".join(  # what the chapter shows (text/markdown) and the test cell's line
+        o.get("text", "") if o.output_type == "stream" else str(o.get("data", {}).get("text/markdown", ""))
+        for c in done.cells if c.cell_type == "code" for o in c.get("outputs", [])
+        if (o.output_type == "stream" and o.name == "stdout") or o.output_type in ("display_data", "execute_result")
     )
     line = next(x for x in printed.splitlines() if x.startswith(MARK))
     payload = json.loads(line[len(MARK):])

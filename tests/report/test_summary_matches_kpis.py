@@ -58,7 +58,11 @@ def _check(cell: str, *expected: float | None) -> None:
 
 def _scorecard(nb) -> list[list[str]]:
     cell = next(c for c in nb.cells if "#| label: tbl-scorecard" in c.source)
-    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    text = "".join(
+        str(o["data"].get("text/markdown", ""))
+        for o in cell.outputs
+        if o.output_type in ("display_data", "execute_result")
+    )
     lines = [line for line in text.splitlines() if line.startswith("|")]
     return [[c.strip() for c in line.strip("|").split(" | ")] for line in lines]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import matplotlib
+import yaml
 
 matplotlib.use("Agg")
 
@@ -16,3 +18,24 @@ import pytest  # noqa: E402
 def _close_figures() -> Iterator[None]:
     yield
     plt.close("all")
+
+
+CATALOGS = Path(__file__).resolve().parents[2] / "src" / "insights" / "narrative"
+
+
+@pytest.fixture(scope="session")
+def catalog_text() -> Callable[[str, str], str]:
+    """``catalog_text(lang, "value.gen_x")``: a catalog entry read straight from the YAML."""
+    trees = {
+        lang: yaml.safe_load((CATALOGS / f"catalog_{lang}.yaml").read_text(encoding="utf-8"))
+        for lang in ("en", "zh")
+    }
+
+    def lookup(lang: str, key: str) -> str:
+        node = trees[lang]
+        for part in key.split("."):
+            node = node[part]
+        assert isinstance(node, str), key
+        return node
+
+    return lookup

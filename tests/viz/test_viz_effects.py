@@ -36,10 +36,13 @@ def point(ax, gid):
     return line
 
 
-def test_points_intervals_and_significance() -> None:
+def test_points_intervals_and_significance(catalog_text) -> None:
     s = summary()
     ax = plot_effects(s)
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["retention_d7", "join_30d"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        catalog_text("en", "metric.retention_d{day}").format(day=7),
+        catalog_text("en", "metric.join_{window}d").format(window=30),
+    ]
     comment = s.row(0, named=True)
     line = point(ax, "point:comment:retention_d7")
     assert line.get_xdata()[0] == pytest.approx(comment["relative"])  # 300/240 - 1 = 0.25
@@ -59,7 +62,8 @@ def test_points_intervals_and_significance() -> None:
     assert isinstance(ax.xaxis.get_major_formatter(), PercentFormatter)
     notes = [t for t in ax.texts if t.get_gid() == "notes"][0].get_text()
     assert "Holm" in notes and "1 estimate(s) < 10 users hidden" in notes
-    assert "vs control" in ax.get_xlabel()
+    control = catalog_text("en", "value.control")
+    assert ax.get_xlabel() == catalog_text("en", "figure.effects.x").format(control=control)
 
 
 def test_chinese_labels_and_bad_input() -> None:

@@ -40,12 +40,13 @@ def ci_segments(ax, level):
     return lines.get_segments()
 
 
-def test_one_error_bar_per_shown_segment_sorted_by_value():
+def test_one_error_bar_per_shown_segment_sorted_by_value(catalog_text):
     frame = rates()
     ax = plot_segment_rates(frame)
     assert len(ax.containers) == 3  # tiny (n = 6) is not drawn
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert labels == ["wechat\n(n=600)", "kuaishou\n(n=2,100)", "douyin\n(n=4,000)"]
+    kuaishou, douyin = (catalog_text("en", f"value.{v}") for v in ("kuaishou", "douyin"))
+    assert labels == ["wechat\n(n=600)", f"{kuaishou}\n(n=2,100)", f"{douyin}\n(n=4,000)"]
     for position, segment in enumerate(("wechat", "kuaishou", "douyin")):
         k, n = COUNTS[segment]
         (segment_line,) = ci_segments(ax, segment)

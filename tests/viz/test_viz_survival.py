@@ -268,20 +268,43 @@ def facet_curves() -> FakeCurves:
     return FakeCurves(table=table, summary=summary, counts=counts, by=("platform", "channel"))
 
 
-def test_facets_one_panel_per_value_with_consistent_colours():
-    axes = plot_survival(facet_curves(), col="platform", title="by platform")
-    assert isinstance(axes, np.ndarray) and len(axes) == 2
-    assert [a.get_title() for a in axes] == ["platform = douyin", "platform = kuaishou"]
+def panels(ax):
+    return [a for a in ax.get_figure().axes if str(a.get_gid()).startswith("panel:")]
+
+
+def test_facets_one_panel_per_value_with_consistent_colours(catalog_text):
+    ax = plot_survival(facet_curves(), col="platform", title="by platform")
+    axes = panels(ax)
+    assert isinstance(ax, Axes) and axes[0] is ax and len(axes) == 2
+    platform = catalog_text("en", "dimension.platform").capitalize()
+    assert [a.get_title() for a in axes] == [
+        f"{platform} = {catalog_text('en', f'value.{v}')}" for v in ("douyin", "kuaishou")
+    ]
     colours = {}
-    for ax in axes:
-        curves = gid_artists(ax, "curve")
-        assert sorted(curves) == sorted(g for g in curves if g.startswith(ax.get_title()[11:]))
+    for panel in axes:
+        curves = gid_artists(panel, "curve")
+        value = panel.get_gid().removeprefix("panel:")
+        assert curves and all(g.startswith(value) for g in curves)
         for group, line in curves.items():
             colours.setdefault(group.split(" · ")[1], set()).add(line.get_color())
-        assert risk_table(ax) is not None
+        assert risk_table(panel) is not None
     assert all(len(c) == 1 for c in colours.values()) and len(colours) == 2
-    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["a", "b"]
-    assert axes[0].get_figure()._suptitle.get_text() == "by platform"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    assert (
+        ax.get_legend().get_title().get_text()
+        == catalog_text("en", "dimension.channel").capitalize()
+    )
+    assert ax.get_figure()._suptitle.get_text() == "by platform"
+
+
+def test_facets_split_the_ax_given():
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    ax = plot_survival(facet_curves(), col="platform", ax=right, at_risk_table=False)
+    assert ax is right
+    axes = panels(ax)
+    assert len(axes) == 2 and axes[0] is right
+    assert left not in axes and not left.lines  # the other subplot is untouched
+    assert axes[1].get_position().x0 > right.get_position().x0
 
 
 def test_does_not_mutate_its_inputs():
@@ -301,8 +324,8 @@ def test_does_not_mutate_its_inputs():
 def test_bad_arguments_name_the_argument():
     table = km_table()
     _fig, ax = plt.subplots()
-    with pytest.raises(ValueError, match="ax cannot be combined with col"):
-        plot_survival(facet_curves(), col="platform", ax=ax)
+    with pytest.raises(ValueError, match="ax must be a subplot"):
+        plot_survival(facet_curves(), col="platform", ax=ax.get_figure().add_axes((0, 0, 1, 1)))
     with pytest.raises(ValueError, match="col='city'"):
         plot_survival(facet_curves(), col="city")
     with pytest.raises(ValueError, match="lacks column"):

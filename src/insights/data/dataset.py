@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
@@ -109,6 +110,10 @@ class Dataset:
         What loading and validation found (counts, never silent drops).
     source
         Where the data came from, for reports.
+
+    In Jupyter a dataset introduces itself (``_repr_html_``): its tables with row counts,
+    columns and time span, ``as_of``, time zone, currency, source and quality notes. The
+    counts cost one aggregate query per table; ``repr()`` reads no data.
     """
 
     tables: Mapping[str, Any]
@@ -225,8 +230,113 @@ class Dataset:
         """The same data observed up to another moment (a date means the end of that day)."""
         return replace(self, as_of=parse_as_of(as_of))
 
+    def _overview(self) -> list[dict[str, Any]]:
+        """One row per table: ``table, rows, columns, time_column, first, last``.
+
+        ``rows``, ``first`` and ``last`` are what the analyses see (rows up to ``as_of``):
+        one aggregate query per table in its engine (a count and the min and max of its
+        timestamp column, :data:`TIME_COLUMNS`), never a collect of the rows. Cheap on big
+        data, but not free: it reads every table once.
+
+        Examples
+        --------
+        >>> import datetime as dt, polars as pl
+        >>> import insights as ins
+        >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1), dt.datetime(2024, 3, 1)]})
+        >>> [(r["table"], r["rows"], str(r["first"]), str(r["last"])) for r in ins.frames_dataset(users=users)._overview()]
+        [('users', 2, '2024-01-01 00:00:00', '2024-03-01 00:00:00')]
+        """
+        from insights.data._backend import collect
+
+        rows = []
+        for name in self.names:
+            frame = self.table(name)
+            columns = frame.collect_schema().names()
+            column = TIME_COLUMNS.get(name)
+            span = column if column in columns else None
+            aggs = [nw.len().alias("rows")]
+            if span is not None:
+                aggs += [nw.col(span).min().alias("first"), nw.col(span).max().alias("last")]
+            stats = collect(frame.select(*aggs)).row(0, named=True)
+            rows.append(
+                {
+                    "table": name,
+                    "rows": int(stats["rows"] or 0),
+                    "columns": columns,
+                    "time_column": span,
+                    "first": stats.get("first"),
+                    "last": stats.get("last"),
+                }
+            )
+        return rows
+
     def __repr__(self) -> str:
-        return f"Dataset(tables={self.names}, as_of={self.as_of:%Y-%m-%d %H:%M:%S}, source={self.source!r})"
+        """Tables, observation end, zone, currency, source and the number of findings (no data read)."""
+        findings = len(self.quality.entries)
+        return (
+            f"Dataset(tables={self.names}, as_of={self.as_of:%Y-%m-%d %H:%M:%S}, "
+            f"timezone={self.timezone!r}, currency={self.currency!r}, source={self.source!r}, "
+            f"quality={findings} finding{'s' if findings != 1 else ''})"
+        )
+
+    def _repr_html_(self) -> str:
+        """The dataset in Jupyter: tables, row counts, columns, time spans, ``as_of``, zone, currency, source, quality notes.
+
+        Counts and spans come from :meth:`_overview` (one aggregate query per table, no
+        rows collected). Every value from the data is HTML-escaped.
+        """
+        return _overview_html(self, self._overview())
+
+
+def _when(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+    return str(value)
+
+
+def _overview_html(dataset: Dataset, tables: list[dict[str, Any]]) -> str:
+    """The HTML of :meth:`Dataset._repr_html_` (every value escaped)."""
+    e = html.escape
+    facts = [
+        ("as_of", _when(dataset.as_of)),
+        ("timezone", dataset.timezone),
+        ("currency", dataset.currency),
+        ("source", dataset.source or "in memory"),
+    ]
+    if dataset.meta.get("notes"):  # the notes of dataset.yaml
+        facts.append(("notes", str(dataset.meta["notes"])))
+    head = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{e(str(v))}</td></tr>" for k, v in facts)
+    body = "".join(
+        "<tr>"
+        f"<td>{e(t['table'])}</td><td style='text-align:right'>{t['rows']:,}</td>"
+        f"<td>{e(_when(t['first']))}</td><td>{e(_when(t['last']))}</td>"
+        f"<td>{e(t['time_column'] or '')}</td><td>{e(', '.join(t['columns']))}</td>"
+        "</tr>"
+        for t in tables
+    )
+    left_out = (dataset.meta.get("left_out") or {}).items()
+    notes = [
+        (q.severity, q.table, q.column or "", q.rule, f"{q.rows:,}", q.message)
+        for q in dataset.quality.entries
+    ] + [("info", name, "", "left_out", "", why) for name, why in left_out]
+    note_rows = "".join(
+        "<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in note) + "</tr>" for note in notes
+    )
+    quality = (
+        "<p>Quality notes:</p><table><thead><tr><th>severity</th><th>table</th><th>column</th>"
+        f"<th>rule</th><th>rows</th><th>message</th></tr></thead><tbody>{note_rows}</tbody></table>"
+        if notes
+        else "<p>Quality notes: none.</p>"
+    )
+    return (
+        "<div class='insights-dataset'><strong>Dataset</strong>"
+        f"<table>{head}</table>"
+        "<table><thead><tr><th>table</th><th>rows (up to as_of)</th><th>first</th><th>last</th>"
+        f"<th>time column</th><th>columns</th></tr></thead><tbody>{body}</tbody></table>"
+        f"{quality}</div>"
+    )
 
 
 def _why_left_out(where: Any, names: list[str]) -> str:

@@ -50,6 +50,7 @@ def load_dataset(
     mapping: Mapping[str, Mapping[str, str]] | None = None,
     allow_unknown_labels: bool = False,
     validate: bool = True,
+    progress: bool | None = None,
     **tables: Any,
 ) -> Dataset:
     """Load a dataset directory, or frames, into a :class:`Dataset` shaped by the data contract.
@@ -84,6 +85,10 @@ def load_dataset(
         directory that passed is remembered by a fingerprint of its files and options
         (``insights.data._cache``; ``INSIGHTS_CACHE_DIR=off`` disables it) and is not
         checked again until a file or an option changes.
+    progress
+        Show a bar while the rules are checked, one step per contract table (``True`` /
+        ``False``; default ``None``: in a terminal or Jupyter, not in CI; see
+        ``insights._progress``). A remembered check shows none.
     **tables
         Tables as frames instead of a directory (``users=..., orders=...``): Polars eager
         or lazy frames, DuckDB relations or PySpark DataFrames, or pandas DataFrames
@@ -203,7 +208,7 @@ def load_dataset(
                 for entry in cached:
                     log.add(entry)
                 return dataset
-        found = check_dataset(dataset, allow_unknown_labels=allow)
+        found = check_dataset(dataset, allow_unknown_labels=allow, progress=progress)
         for entry in found:
             log.add(entry)
         if not log.ok:

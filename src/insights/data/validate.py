@@ -29,6 +29,7 @@ from typing import Any
 
 import narwhals as nw
 
+from insights._progress import progress as progress_bar
 from insights.data._backend import backend_name, collect, epoch_day
 from insights.data.contract import CONTRACT, SKEW_DAYS, ColumnSpec, TableSpec, kind_matches
 from insights.data.dataset import Dataset
@@ -47,7 +48,12 @@ _ROW = "__row"
 _MAX_EXAMPLES = 5
 
 
-def validate(dataset: Dataset | str | Path, *, allow_unknown_labels: bool = False) -> QualityLog:
+def validate(
+    dataset: Dataset | str | Path,
+    *,
+    allow_unknown_labels: bool = False,
+    progress: bool | None = None,
+) -> QualityLog:
     """Check a dataset (or a dataset directory) against every rule of the contract.
 
     Parameters
@@ -57,6 +63,9 @@ def validate(dataset: Dataset | str | Path, *, allow_unknown_labels: bool = Fals
     allow_unknown_labels
         Report unknown category labels as warnings (the loader maps them to ``other``)
         instead of errors.
+    progress
+        Show a bar, one step per contract table (``True``/``False``; default ``None``:
+        in a terminal or Jupyter, not in CI; see ``insights._progress``).
 
     Returns
     -------
@@ -84,20 +93,28 @@ def validate(dataset: Dataset | str | Path, *, allow_unknown_labels: bool = Fals
     allow = allow_unknown_labels or bool(dataset.meta.get("allow_unknown_labels", False))
     n_loaded = int(dataset.meta.get("load_findings", 0))
     log = QualityLog(list(dataset.quality.entries[:n_loaded]))
-    for entry in check_dataset(dataset, allow_unknown_labels=allow):
+    for entry in check_dataset(dataset, allow_unknown_labels=allow, progress=progress):
         log.add(entry)
     return log
 
 
-def check_dataset(dataset: Dataset, *, allow_unknown_labels: bool = False) -> list[QualityEntry]:
-    """The contract checks alone (no loader findings), table by table in contract order."""
+def check_dataset(
+    dataset: Dataset, *, allow_unknown_labels: bool = False, progress: bool | None = None
+) -> list[QualityEntry]:
+    """The contract checks alone (no loader findings), table by table in contract order.
+
+    ``progress`` shows a bar with one step per contract table (``insights._progress``).
+    """
     entries: list[QualityEntry] = []
     users = _users_lookup(dataset)
-    for name, spec in CONTRACT.items():
-        if not dataset.has(name):
-            entries.append(_absent(spec))
-            continue
-        entries.extend(_check_table(dataset.raw(name), spec, users, allow_unknown_labels))
+    with progress_bar(total=len(CONTRACT), desc="validate", enabled=progress) as bar:
+        for name, spec in CONTRACT.items():
+            bar.set_postfix_str(name, refresh=False)
+            if dataset.has(name):
+                entries.extend(_check_table(dataset.raw(name), spec, users, allow_unknown_labels))
+            else:
+                entries.append(_absent(spec))
+            bar.update(1)
     return entries
 
 

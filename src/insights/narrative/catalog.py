@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from insights._display import Markdown, NotAvailable
 from insights._options import LANGS, Lang, resolve_lang
 from insights._registry import resolve
 
@@ -38,7 +39,6 @@ __all__ = [
     "text_heading",
     "text_caption",
     "text_not_available",
-    "NOT_AVAILABLE",
 ]
 
 _HERE = Path(__file__).parent
@@ -128,25 +128,19 @@ def text_unit(key: str, *, lang: Lang | None = None) -> str:
     return catalog(lang).get(f"unit_name.{key}", key)
 
 
-#: First line of a figure or table cell that has nothing to show because an optional
-#: table is absent; the report renderer then prints the sentence in place of the figure.
-NOT_AVAILABLE = "<!-- insights:not-available -->"
+def text_not_available(key: str, *, lang: Lang | None = None) -> NotAvailable:
+    """What a figure or table cell shows when the optional table ``key`` is absent.
 
-
-def text_not_available(key: str, *, lang: Lang | None = None) -> str:
-    """What a figure or table cell prints when the optional table ``key`` is absent.
-
-    The first line marks the cell (:data:`NOT_AVAILABLE`), so the report renderer
-    prints the sentence in place of the figure or table.
+    A :class:`~insights._display.NotAvailable` note: displayed as the cell's result, the
+    report renderer sets the sentence in place of the figure or table.
 
     Examples
     --------
     >>> import insights as ins
     >>> print(ins.text_not_available("spend", lang="en"))  # doctest: +ELLIPSIS
-    <!-- insights:not-available -->
     This section needs the `spend` table, which this dataset does not have; ...
     """
-    return f"{NOT_AVAILABLE}\n{text_message('sentence.missing_table', lang=lang, table=key)}"
+    return NotAvailable(text_message("sentence.missing_table", lang=lang, table=key))
 
 
 def text_metric(key: str, *, lang: Lang | None = None) -> str:
@@ -206,8 +200,8 @@ def text_chapter(key: int | str, *, lang: Lang | None = None) -> str:
     return messages[name]
 
 
-def text_heading(key: str, *, lang: Lang | None = None, level: int = 2) -> str:
-    """A Markdown heading from the catalog's ``section.<key>`` (chapters print their own headings).
+def text_heading(key: str, *, lang: Lang | None = None, level: int = 2) -> Markdown:
+    """A Markdown heading from the catalog's ``section.<key>`` (a cell's result renders it).
 
     Examples
     --------
@@ -219,7 +213,7 @@ def text_heading(key: str, *, lang: Lang | None = None, level: int = 2) -> str:
     """
     if not 1 <= level <= 6:
         raise ValueError(f"level must be 1-6, got {level}")
-    return "#" * level + " " + text_message(f"section.{key}", lang=lang)
+    return Markdown("#" * level + " " + text_message(f"section.{key}", lang=lang))
 
 
 def text_caption(key: str, *, lang: Lang | None = None, default: str | None = None) -> str:

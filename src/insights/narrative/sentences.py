@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from insights._display import Markdown
 from insights._options import Lang, resolve_min_cell
 from insights._registry import metric_info
 from insights.narrative.catalog import (
@@ -267,7 +268,7 @@ def describe_spread(
     )
 
 
-def format_bullets(data: Iterable[str]) -> str:
+def format_bullets(data: Iterable[str]) -> Markdown:
     """A Markdown bullet list of the sentences in ``data`` (empty ones skipped; "" when none).
 
     Examples
@@ -277,10 +278,10 @@ def format_bullets(data: Iterable[str]) -> str:
     - One.
     - Two.
     """
-    return "\n".join(f"- {line}" for line in data if line)
+    return Markdown("\n".join(f"- {line}" for line in data if line))
 
 
-def format_paragraph(data: Iterable[str], *, lang: Lang | None = None) -> str:
+def format_paragraph(data: Iterable[str], *, lang: Lang | None = None) -> Markdown:
     """The sentences in ``data`` as one paragraph (a space between them in English, none in Chinese).
 
     Examples
@@ -289,4 +290,4 @@ def format_paragraph(data: Iterable[str], *, lang: Lang | None = None) -> str:
     >>> ins.format_paragraph(["One.", "Two."], lang="en")
     'One. Two.'
     """
-    return text_message("meta.sentence_sep", lang=lang).join(s for s in data if s)
+    return Markdown(text_message("meta.sentence_sep", lang=lang).join(s for s in data if s))

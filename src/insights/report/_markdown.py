@@ -1,6 +1,11 @@
 """An executed chapter notebook -> pandoc Markdown plus its figure files (nbconvert).
 
-Code cells become Markdown by their ``#|`` options (see :mod:`insights.report._syntax`):
+Code cells become Markdown by their ``#|`` options (see :mod:`insights.report._syntax`)
+and their rich outputs: ``text/markdown`` (headings, bullets and tables from
+:mod:`insights._display`, shown as a cell's result or with ``display``), images, HTML
+tables and plain results. Printed text (stdout) is the notebook's, never the report's:
+the renderer leaves it out, so a ``print`` for a check cannot change the report.
+A "not available" note (``ins.text_not_available``) is told by its output metadata.
 a labelled figure becomes ``![caption](figures/…png){#fig-x}``, a labelled table a
 ``::: {#tbl-x tbl-cap="…"}`` div that ``crossref.lua`` turns into a captioned table.
 Figures are extracted by nbconvert's ``ExtractOutputPreprocessor``.
@@ -16,8 +21,8 @@ import nbformat
 from nbconvert.exporters import MarkdownExporter
 from nbconvert.preprocessors import Preprocessor
 
+from insights._display import NOTE_METADATA
 from insights._options import Lang
-from insights.narrative.catalog import NOT_AVAILABLE
 from insights.report._chapters import Chapter
 from insights.report._errors import RenderError
 from insights.report._pandoc import html_to_markdown
@@ -117,44 +122,39 @@ def _cell_markdown(
     asis = options.output == "asis"
     images: list[str] = []
     blocks: list[str] = []
-    stdout = printed = ""
+    notes: list[str] = []
     for out in cell.get("outputs", []):
         if out.output_type == "stream":
             if out.name == "stderr":
                 _check_stderr(out.text, where)
-            else:
-                stdout += out.text
-                printed += out.text
-            continue
-        if stdout:
-            blocks.append(_text_block(stdout, asis))
-            stdout = ""
+            continue  # printed text is the notebook's, not the report's
         if out.output_type not in ("display_data", "execute_result"):
+            continue
+        if _is_note(out):
+            notes.append(str(out.data["text/markdown"]).strip())
             continue
         block = _rich_output(out, asis=asis, where=where, images=images)
         if block:
             blocks.append(block)
-    if stdout:
-        blocks.append(_text_block(stdout, asis))
 
     is_figure = bool(options.fig_cap) or (options.label or "").startswith("fig-")
     is_table = bool(options.tbl_cap) or (options.label or "").startswith("tbl-")
-    if (is_figure or is_table) and not images and printed.lstrip().startswith(NOT_AVAILABLE):
+    tables = [b for b in blocks if _TABLE_LINE.search(b)]
+    if (is_figure or is_table) and notes and not images and not tables:
         # an optional table is absent: its sentence stands in for the figure or table
-        note = printed.lstrip()[len(NOT_AVAILABLE) :].strip()
-        parts.append(f"*{_inline(note)}*")
+        parts += blocks
+        parts += [f"*{_inline(note)}*" for note in notes]
     elif is_figure:
         if len(images) != 1:
             said = " ".join(" ".join(blocks).split())[:160]
             raise QuartoSyntaxError(
                 f"{where}: a figure cell ({options.label or 'fig-cap'}) must draw exactly one "
-                f"figure; it drew {len(images)}" + (f" and printed {said!r}" if said else "")
+                f"figure; it drew {len(images)}" + (f" and showed {said!r}" if said else "")
             )
         ident = f"#{options.label} " if options.label else ""
         parts += blocks
         parts.append(f"![{_inline(options.fig_cap or '')}]({images[0]}){{{ident}width=88%}}")
     elif is_table:
-        tables = [b for b in blocks if _TABLE_LINE.search(b)]
         if len(tables) != 1:
             raise QuartoSyntaxError(
                 f"{where}: a table cell ({options.label or 'tbl-cap'}) must output exactly one "
@@ -166,7 +166,7 @@ def _cell_markdown(
         parts += others
         parts.append(f'::: {{#{ident} tbl-cap="{caption}"}}\n{tables[0].strip()}\n:::')
     else:
-        parts += blocks
+        parts += blocks + notes
         parts += [f"![]({path}){{width=88%}}" for path in images]
     return "\n\n".join(p for p in parts if p.strip())
 
@@ -196,6 +196,14 @@ def _rich_output(out: nbformat.NotebookNode, *, asis: bool, where: str, images: 
             return ""
         return _text_block(text, asis)
     return ""
+
+
+def _is_note(out: nbformat.NotebookNode) -> bool:
+    """A "not available" note (:class:`insights._display.NotAvailable`), told by its metadata."""
+    meta = out.get("metadata", {}).get("text/markdown") or {}
+    return (
+        "text/markdown" in out.get("data", {}) and meta.get("insights") == NOTE_METADATA["insights"]
+    )
 
 
 def _tags(cell: nbformat.NotebookNode) -> set[str]:

@@ -9,7 +9,7 @@ Front matter
     name, informational), ``execute`` (``echo``, ``warning``, ``output``: chapter
     defaults for the cell options below), ``lang``. Any other key is an error.
     When the chapter's Markdown already starts with a level-1 heading (for example
-    printed by an ``output: asis`` cell in the report's language) no title is added.
+    ``ins.text_heading(key, level=1)`` shown by a cell) no title is added.
 Parameters
     One code cell tagged ``parameters`` (papermill's convention, which Quarto uses too).
 Cell options
@@ -19,13 +19,15 @@ Cell options
       Markdown with ``@fig-…`` / ``@tbl-…``); ``sec-…`` ids go on headings
       (``## Title {#sec-x}``).
     - ``fig-cap`` / ``fig-alt``: caption / alt text of the cell's one figure.
-    - ``tbl-cap``: caption of the cell's one table (a Markdown table, given as
-      ``text/markdown`` output or printed with ``output: asis``, or an HTML table).
+    - ``tbl-cap``: caption of the cell's one table (a ``text/markdown`` output such as
+      ``ins.format_table(...)`` as the cell's result, or an HTML table).
     - ``fig-cap-zh`` / ``fig-cap-en`` / ``tbl-cap-zh`` / ``tbl-cap-en``: the caption in
       one language, used instead of ``fig-cap`` / ``tbl-cap`` when the report is
-      rendered in that language (an insights extension; Quarto shows ``fig-cap``).
+      rendered in that language (an insights extension; the Quarto backend copies them
+      into ``fig-cap`` / ``tbl-cap`` of the chapter copies it renders).
     - ``echo``: show the code (default ``false``, as ``reports/_quarto.yml`` sets).
-    - ``output``: ``true`` / ``false`` / ``asis`` (printed text is Markdown).
+    - ``output``: ``true`` / ``false`` / ``asis`` (``asis``: plain-text results are
+      Markdown; printed text is never part of the report, see below).
     - ``include: false``: run the cell, show nothing.
     - ``warning``: accepted; the built-in backend never shows warnings.
 
@@ -38,7 +40,12 @@ Markdown
 Outputs are chosen per output in this order: ``text/markdown``, ``image/png``,
 ``image/svg+xml``, ``image/jpeg``, ``text/html`` (tables only), ``text/plain`` (shown as
 a code block, or as Markdown with ``output: asis``). Object reprs such as
-``<Axes: …>`` and ``stderr`` text are dropped.
+``<Axes: …>`` and ``stderr`` text are dropped. Printed text (``stdout``) is the
+notebook's, not the report's: it is left out, so headings, sentences and tables reach
+the report only as displayed objects (``insights._display``: the same ``text/markdown``
+outputs JupyterLab renders and Quarto includes). A figure or table cell that displays a
+"not available" note (``ins.text_not_available``, told by its output metadata) shows the
+note in place of the figure or table.
 """
 
 from __future__ import annotations

@@ -7,12 +7,13 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from insights._progress import progress as progress_bar
+from insights._progress import quiet_kernels
 from insights.metrics._periods import parse_period
 from insights.report._builtin import render_builtin
 from insights.report._chapters import discover_chapters, quarto_config
@@ -58,7 +59,7 @@ def render(
     compare_to: str = "previous",
     notebooks: str | Path | None = None,
     jobs: int = 2,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> list[Path]:
     """Render the quarterly report of ``data``: one PDF and/or HTML per language and segment.
 
@@ -95,7 +96,9 @@ def render(
     jobs
         Chapters executed at once (one kernel each) by the built-in backend.
     progress
-        Show a progress bar (chapters executed).
+        Show a bar, one step per chapter executed (``True``/``False``; default ``None``:
+        in a terminal or Jupyter, not in CI; see ``insights._progress``). The chapters'
+        own kernels never draw one (``INSIGHTS_PROGRESS=off`` while they run).
 
     Returns
     -------
@@ -139,17 +142,15 @@ def render(
     known_ids = _user_ids(dataset)
 
     written: list[Path] = []
-    bar = _progress(progress)
-    with bar if bar is not None else nullcontext():
-        task = bar.add_task("report", total=len(segments) * len(book)) if bar is not None else None
+    total = len(segments) * len(book)
+    desc = f"report {request.quarter} {request.lang}"
+    with progress_bar(total=total, desc=desc, enabled=progress) as bar, quiet_kernels():
         for segment in segments:
-            label = f"{request.quarter} {request.lang}" + (
-                f" {request.by}={segment}" if segment else ""
-            )
+            label = f"{request.by}={segment}: " if segment else ""
 
             def done(chapter: str, label: str = label) -> None:
-                if bar is not None and task is not None:
-                    bar.update(task, advance=1, description=f"{label}: {chapter}")
+                bar.set_postfix_str(f"{label}{chapter}", refresh=False)
+                bar.update(1)
 
             with tempfile.TemporaryDirectory(prefix="insights-report-") as tmp:
                 work = Path(tmp)
@@ -158,8 +159,9 @@ def render(
                     files = render_quarto(
                         book, config=quarto_config(folder), templates=templates,
                         parameters=parameters, formats=request.formats,
-                        title=report_title(request.lang), workdir=work,
+                        title=report_title(request.lang), workdir=work, lang=request.lang,
                     )  # fmt: skip
+                    bar.update(len(book))
                 else:
                     files = render_builtin(
                         book, metas=metas, request=request, parameters=parameters,
@@ -267,15 +269,3 @@ def _publish(files: dict[str, Path], request: Request, segment: str | None) -> l
         raise
     return [target for _, target in staged]
 
-
-def _progress(enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )

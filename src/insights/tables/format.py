@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from insights._display import Table
 from insights._options import LANGS, Lang, resolve_lang, resolve_min_cell
 from insights._registry import Kind, MetricInfo, metric_info
 from insights.narrative.catalog import catalog, text_message, text_metric, text_segment
@@ -323,7 +324,11 @@ def format_table(
     labels: Mapping[str, str] | None = None,
     to: Literal["markdown", "html"] = "markdown",
 ) -> str:
-    """A tidy frame as a Markdown (pipe) or HTML table, ready to print in an ``output: asis`` cell.
+    """A tidy frame as a Markdown (pipe) or HTML table.
+
+    The Markdown table is a :class:`~insights._display.Table`: a ``str`` that renders as
+    a table when it is the last expression of a notebook cell (JupyterLab, Quarto and
+    the built-in report read its ``text/markdown`` output).
 
     Parameters
     ----------
@@ -382,4 +387,4 @@ def format_table(
         digits=digits,
         labels=labels,
     )
-    return _markdown(display) if to == "markdown" else _html(display)
+    return Table(_markdown(display)) if to == "markdown" else _html(display)

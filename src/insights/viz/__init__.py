@@ -6,6 +6,12 @@ frames) first, keyword-only options, an optional ``ax``, ``lang`` ("en"/"zh") an
 returns the Axes it drew on. ``lang`` and ``min_cell`` default to the presentation
 options: ``with ins.options(lang="zh", min_cell=20): ins.plot_survival(curves)``
 draws in Chinese with groups under 20 users hidden; a keyword on the call still wins.
+Every word on a figure comes from the text catalogs in ``lang``: data values
+(``gen_x`` -> "Gen X", also each part of ``"douyin · gen_x"``), metric ids
+(``retention_d30`` -> "D30 retention") and column names; a value the catalog does not
+know is printed as it is. Percent axes print as many decimals as the tick step needs.
+With ``ax=`` a plot draws on it and returns that same Axes (``plot_survival(col=...)``
+splits it into panels and returns the first).
 This package is the only one that imports seaborn (the cohort heatmap,
 :mod:`insights.viz.retention_matrix`, loads it when it draws).
 """

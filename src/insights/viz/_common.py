@@ -8,12 +8,14 @@ from matplotlib.colors import to_rgb
 from matplotlib.ticker import PercentFormatter
 
 __all__ = [
+    "StepPercentFormatter",
     "check_choice",
     "check_min_cell",
     "format_count",
     "hidden_note",
     "new_axes",
     "percent_axis",
+    "percent_decimals",
     "small_text",
     "text_colour_on",
 ]
@@ -40,9 +42,54 @@ def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     return new
 
 
-def percent_axis(axis: object, *, decimals: int | None = 0) -> None:
-    """Format an x or y axis (``ax.xaxis``/``ax.yaxis``) as percentages of 1."""
-    axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals))  # type: ignore[attr-defined]
+class StepPercentFormatter(PercentFormatter):
+    """Percentages of 1 with as many decimals as the tick step needs.
+
+    Ticks 0, 2.5%, 5%, 7.5% print as ``"2.5%"`` (never rounded to duplicates such as
+    ``"2%"``/``"2%"``), ticks 0, 10%, 20% as ``"10%"``: the decimals are the fewest
+    (at most 3) that write every tick exactly, read from the ticks being labelled.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(xmax=1.0, decimals=0)
+
+    def set_locs(self, locs: object) -> None:
+        super().set_locs(locs)  # type: ignore[arg-type]
+        self.decimals = percent_decimals(self.locs)
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        if pos is None:  # a lone value (the cursor): decimals from the current ticks
+            self.decimals = percent_decimals(self.locs)
+        return str(super().__call__(x, pos))
+
+
+def percent_decimals(locs: object, *, most: int = 3) -> int:
+    """The fewest decimals (up to ``most``) that write every share in ``locs`` as a percent.
+
+    Examples
+    --------
+    >>> percent_decimals([0, 0.025, 0.05]), percent_decimals([0, 0.1, 0.2]), percent_decimals([])
+    (1, 0, 0)
+    """
+    values = [100 * float(v) for v in locs]  # type: ignore[attr-defined]
+    for decimals in range(most + 1):
+        if all(abs(round(v, decimals) - v) < 1e-6 for v in values):
+            return decimals
+    return most
+
+
+def percent_axis(axis: object, *, decimals: int | None = None) -> None:
+    """Format an x or y axis (``ax.xaxis``/``ax.yaxis``) as percentages of 1.
+
+    By default the decimals follow the tick step (:class:`StepPercentFormatter`: a
+    2.5% step prints ``"2.5%"``, a 10% step ``"10%"``); an integer fixes them.
+    """
+    formatter = (
+        StepPercentFormatter()
+        if decimals is None
+        else PercentFormatter(xmax=1.0, decimals=decimals)
+    )
+    axis.set_major_formatter(formatter)  # type: ignore[attr-defined]
 
 
 def small_text(min_cell: int) -> str:

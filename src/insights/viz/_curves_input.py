@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from insights.viz._labels import label
+from insights.viz._labels import value_label
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["CurveGroup", "CurvesData", "curve_groups", "read_curves", "risk_counts"]
@@ -192,7 +192,7 @@ def curve_groups(
             shown.append(
                 CurveGroup(
                     segment=segment,
-                    display=label("all", lang) if hue == "all" else hue,
+                    display=value_label(hue, lang),
                     colour=colours[hue],
                     rows=rows,
                     median=median if median is not None and median == median else None,

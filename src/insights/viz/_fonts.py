@@ -157,9 +157,14 @@ def font_context(lang: str) -> Iterator[list[str] | None]:
 
 
 def apply_fonts(ax: Axes, families: list[str] | None) -> None:
-    """Make tick labels created later (at draw time) use ``families`` too."""
+    """Make tick labels created later (at draw time) use ``families`` too, and the axis
+    labels and titles (made with the axes, maybe outside the font context: an ``ax=``)."""
     if families is None:
         return
+    titles = [getattr(ax, name, None) for name in ("title", "_left_title", "_right_title")]
+    for text in (ax.xaxis.label, ax.yaxis.label, *titles):
+        if text is not None:
+            text.set_fontfamily(families)
     for axis in (ax.xaxis, ax.yaxis):
         for tick in axis.get_major_ticks() + axis.get_minor_ticks():
             for text in (tick.label1, tick.label2):

@@ -9,9 +9,26 @@ or ``ins.options`` by the ``plot_*`` function), :func:`check_lang` validates it.
 from __future__ import annotations
 
 from insights._options import LANGS, Lang
-from insights.narrative.catalog import catalog, check_lang, text_message
+from insights.narrative.catalog import (
+    catalog,
+    check_lang,
+    text_message,
+    text_metric,
+    text_segment,
+)
 
-__all__ = ["Lang", "check_lang", "figure_texts", "label"]  # and LABELS, built on first use
+__all__ = [
+    "Lang",
+    "check_lang",
+    "column_label",
+    "figure_texts",
+    "label",
+    "metric_label",
+    "value_label",
+]  # and LABELS, built on first use
+
+#: How a combined segment joins its parts (``"douyin · gen_z"`` for ``by=[platform, generation]``).
+SEP = " · "
 
 
 def _figure_labels(lang: Lang) -> dict[str, str]:
@@ -53,3 +70,57 @@ def figure_texts(figure: str, lang: str) -> dict[str, str]:
     prefix = f"figure.{figure}."
     texts = catalog(check_lang(lang))
     return {k[len(prefix) :]: v for k, v in texts.items() if k.startswith(prefix)}
+
+
+def value_label(value: object, lang: str = "en") -> str:
+    """What a figure prints for a data value (a segment, arm, layer, stage ...).
+
+    The catalog name (``text_segment``) of the value, or of each part of a combined
+    segment (``"douyin · gen_z"`` -> ``"Douyin · Gen Z"``); a value the catalog does
+    not name (the user's own labels, dates of cohorts) is printed as it is, as text.
+
+    Examples
+    --------
+    >>> value_label("mother_baby", "en"), value_label("douyin · gen_x", "en")
+    ('Mother and baby', 'Douyin · Gen X')
+    >>> value_label("2024-03", "en"), value_label(7, "en")
+    ('2024-03', '7')
+    """
+    lang = check_lang(lang)
+    text = str(value)
+    named = catalog(lang).get(f"value.{text}")
+    if named is not None:
+        return named
+    return SEP.join(text_segment(part, lang=lang) for part in text.split(SEP))
+
+
+def metric_label(metric: str, lang: str = "en") -> str:
+    """What a figure prints for a metric id (``retention_d30`` -> ``"D30 retention"``).
+
+    Ids the catalog does not name are printed as they are.
+
+    Examples
+    --------
+    >>> metric_label("retention_d30", "en"), metric_label("my_metric", "en")
+    ('D30 retention', 'my_metric')
+    """
+    return text_metric(str(metric), lang=check_lang(lang))
+
+
+def column_label(column: str, lang: str = "en") -> str:
+    """What a figure prints for a column name (an axis or legend title).
+
+    ``figure.column.<column>`` when the catalog has it, else the name of the
+    dimension (``dimension.<column>``, first letter capitalised), else the name itself.
+
+    Examples
+    --------
+    >>> column_label("platform", "en"), column_label("layer", "en"), column_label("tag", "en")
+    ('Platform', 'Lifecycle layer', 'tag')
+    """
+    texts = catalog(check_lang(lang))
+    own = texts.get(f"figure.column.{column}")
+    if own is not None:
+        return own
+    name = texts.get(f"dimension.{column}")
+    return column if name is None else name[:1].upper() + name[1:]

@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from insights._options import Lang, resolve_lang, resolve_min_cell
 from insights.viz._common import format_count, hidden_note, percent_axis
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import figure_texts, label
+from insights.viz._labels import figure_texts, label, metric_label, value_label
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["plot_dose_response"]
@@ -118,7 +118,7 @@ def plot_dose_response(
             first = visible.row(0, named=True)
             if reference and first["value"] is not None:
                 ax.axhline(first["value"], color="#777777", ls="--", lw=1, gid="reference")
-        names = rows["segment"].to_list()
+        names = [value_label(s, lang) for s in rows["segment"].to_list()]
         if show_n:
             names = [
                 f"{s}\n({label('n', lang)}={format_count(n, min_cell)})"
@@ -130,7 +130,8 @@ def plot_dose_response(
             percent_axis(ax.yaxis)
         default_x = figure_texts("dose_response", lang).get(dose, dose)
         ax.set_xlabel(xlabel if xlabel is not None else default_x)
-        ax.set_ylabel(ylabel if ylabel is not None else (metric or label("value", lang)))
+        default_y = metric_label(metric, lang) if metric else label("value", lang)
+        ax.set_ylabel(ylabel if ylabel is not None else default_y)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         hidden_note(ax, hidden, lang=lang, min_cell=min_cell, corner="top")

@@ -20,7 +20,7 @@ from matplotlib.axes import Axes
 from insights._options import Lang, resolve_lang, resolve_min_cell
 from insights.viz._common import percent_axis
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import figure_texts, label
+from insights.viz._labels import figure_texts, label, metric_label, value_label
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["plot_effects"]
@@ -89,7 +89,8 @@ def plot_effects(
     Returns
     -------
     matplotlib.axes.Axes
-        Intervals are ``ErrorbarContainer`` s; points have gid ``point:<arm>:<outcome>``,
+        Outcomes, arms and the control are named as in the catalog (``retention_d7``
+        -> "D7 retention"; names it does not know print as they are). Intervals are ``ErrorbarContainer`` s; points have gid ``point:<arm>:<outcome>``,
         the zero line ``zero``, significance stars ``sig:<arm>:<outcome>``.
 
     Examples
@@ -101,7 +102,7 @@ def plot_effects(
     >>> import insights as ins
     >>> ax = ins.plot_effects(s)
     >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['retention_d7']
+    ['D7 retention']
     """
     result = data
     lang = resolve_lang(lang)
@@ -155,11 +156,11 @@ def plot_effects(
                         "*", (hi if hi is not None else v, y), xytext=(4, -2), textcoords="offset points",
                         ha="left", va="center", fontsize="large", color=colour, gid=f"sig:{arm}:{row['outcome']}",
                     )  # fmt: skip
-            ax.plot([], [], "o", color=colour, label=arm)
-        ax.set_yticks(range(len(outcomes)), outcomes)
+            ax.plot([], [], "o", color=colour, label=value_label(arm, lang))
+        ax.set_yticks(range(len(outcomes)), [metric_label(o, lang) for o in outcomes])
         ax.set_ylim(len(outcomes) - 0.5, -0.5)
         percent_axis(ax.xaxis)
-        ax.set_xlabel(text["x"].format(control=control))
+        ax.set_xlabel(text["x"].format(control=value_label(control, lang)))
         ax.set_ylabel(text["outcome"])
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)

@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from insights._options import Lang, resolve_lang, resolve_min_cell
 from insights.viz._common import format_count, hidden_note, percent_axis
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import figure_texts
+from insights.viz._labels import figure_texts, value_label
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["plot_funnel"]
@@ -62,7 +62,8 @@ def plot_funnel(
     palette
         Colour of the bars: see :func:`insights.viz.group_palette` (keyed by segment).
     stage_labels
-        Display names per stage (e.g. ``{"viewers": "Viewers"}``); default the stage ids.
+        Display names per stage (e.g. ``{"viewers": "Viewers"}``); default the catalog's
+        name of the stage in ``lang`` (a stage it does not know prints as its id).
     title, xlabel
         Override the default texts.
 
@@ -134,7 +135,11 @@ def plot_funnel(
                         gid=f"dropoff:{stage}",
                     )
             prev_overall = r["overall"] if r["overall"] is not None else prev_overall
-        ax.set_yticks(range(rows.height), [names.get(s, s) for s in rows["stage"].to_list()])
+        stages = [str(s) for s in rows["stage"].to_list()]
+        ax.set_yticks(
+            range(rows.height),
+            [names.get(s) or text.get(f"stages.{s}") or value_label(s, lang) for s in stages],
+        )
         ax.set_ylim(rows.height - 0.5, -0.7)
         ax.set_xlim(0, 1.45)
         percent_axis(ax.xaxis)

@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from insights._options import Lang, resolve_lang, resolve_min_cell
 from insights.viz._common import percent_axis
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import figure_texts, label
+from insights.viz._labels import figure_texts, label, value_label
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["plot_pareto"]
@@ -104,7 +104,7 @@ def plot_pareto(
         for seg in shown:
             rows = data.filter(pl.col("segment") == seg).sort("buyer_share")
             x, y = rows["buyer_share"].to_numpy(), rows["value"].to_numpy().astype(float)
-            name = label("all", lang) if seg == "all" else seg
+            name = value_label(seg, lang)
             ax.plot(x, y, color=colours[seg], lw=1.8, gid=f"curve:{seg}", label=name)
             if top is not None:
                 mark = rows.filter((pl.col("buyer_share") - top).abs() < 1e-9)

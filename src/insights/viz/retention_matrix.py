@@ -4,8 +4,8 @@
 ``heatmap``: one row per acquisition cohort, one column per period since the cohort
 start, the weighted mean row set apart at the bottom, cells not yet fully observable
 hatched (never shown as a drop), small cells masked out of the colour scale and
-greyed out as ``"<10"``. ``html=True`` returns the same matrix as an HTML table with
-n and the CI on hover (:func:`insights.viz.retention_matrix_html`).
+greyed out as ``"<10"``. ``ins.table_retention_matrix`` gives the same matrix as an HTML
+table with n and the CI on hover.
 
 seaborn is imported here only, when a heatmap is drawn (it pulls in pandas); the
 other figures take estimates with their own confidence intervals, which seaborn's
@@ -33,7 +33,6 @@ from insights.viz._common import (
 from insights.viz._fonts import apply_fonts, font_context
 from insights.viz._labels import label
 from insights.viz._matrix_grid import MatrixGrid, MatrixValue, matrix_grid
-from insights.viz._matrix_html import retention_matrix_html
 
 __all__ = ["plot_retention_matrix"]
 
@@ -48,7 +47,6 @@ def plot_retention_matrix(
     annotate: bool = True,
     lang: Lang | None = None,
     min_cell: int | None = None,
-    html: bool = False,
     segment: str | None = None,
     cmap: str = "YlGnBu",
     xlabel: str | None = None,
@@ -79,8 +77,6 @@ def plot_retention_matrix(
         ``"<10"`` patch without colour or value; with ``column="retained"`` also a
         cell with ``0 < retained < min_cell``. Cohort labels show ``n<10`` likewise.
         Default from ``ins.options`` (10 unless set).
-    html
-        Return :func:`insights.viz.retention_matrix_html` (a ``str``) instead of drawing.
     segment
         Which segment to draw when the matrix was split ``by`` (required then).
     cmap
@@ -95,7 +91,7 @@ def plot_retention_matrix(
     matplotlib.axes.Axes or str
         The axes (gids: ``cells`` for seaborn's mesh, the mean row being its last row,
         ``mean-gap`` for the line setting it apart, ``incomplete``, ``suppressed``,
-        ``cell-text``), or the HTML string when ``html=True``.
+        ``cell-text``).
 
     Examples
     --------
@@ -109,10 +105,6 @@ def plot_retention_matrix(
     """
     lang = resolve_lang(lang)
     min_cell = resolve_min_cell(min_cell)
-    if html:
-        return retention_matrix_html(
-            data, column=column, lang=lang, min_cell=min_cell, segment=segment, cmap=cmap
-        )
     import seaborn as sns  # the one door to seaborn; loaded only to draw a heatmap
 
     g = matrix_grid(data, column=column, min_cell=min_cell, segment=segment)
@@ -126,6 +118,7 @@ def plot_retention_matrix(
             size = (min(2.2 + 0.75 * n_cols, 16), min(1.6 + 0.36 * n_rows, 14))
             _fig, ax = plt.subplots(figsize=size, layout="constrained")
         before = len(ax.texts)
+        apply_fonts(ax, families)  # seaborn draws the figure once to check its tick labels
         sns.heatmap(
             shown,
             mask=hidden,

@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from insights._options import Lang, resolve_lang, resolve_min_cell
 from insights.viz._common import check_choice, format_count, percent_axis
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import label
+from insights.viz._labels import column_label, label, metric_label, value_label
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["plot_segment_rates"]
@@ -83,6 +83,11 @@ def plot_segment_rates(
         Add ``(n=...)`` under each category label (without ``hue``).
     xlabel, ylabel, title
         Override the default texts (``xlabel``/``ylabel`` name the figure's axes).
+        By default every text is the catalog's, in ``lang``: category and ``hue``
+        values by their names (``gen_x`` -> "Gen X"; values the catalog does not
+        know print as they are), the value axis by the metric's name
+        (``retention_d30`` -> "D30 retention"), the category axis by the column's
+        name (or the frame's one ``dimension``, e.g. "Generation").
 
     Returns
     -------
@@ -120,7 +125,7 @@ def plot_segment_rates(
         percent = lo is not None and hi is not None and lo >= 0 and hi <= 1
     with font_context(lang) as families:
         if ax is None:
-            chars = max((_text_width(c) for c in order), default=4)
+            chars = max((_text_width(value_label(c, lang)) for c in order), default=4)
             per = max(0.9, 0.08 * chars + 0.25)  # inches per category, wide enough for its name
             size = (
                 (max(4.5, per * len(order) + 1.5), 4.2)
@@ -145,7 +150,7 @@ def plot_segment_rates(
             )
             err = np.where(np.isfinite(err), np.clip(err, 0, None), 0.0)
             colour = colours[str(level)]
-            name = label("all", lang) if level == "all" else str(level)
+            name = value_label(level, lang)
             if kind == "bar":
                 bar = ax.bar if orient == "v" else ax.barh
                 bar(
@@ -190,8 +195,8 @@ def plot_segment_rates(
             ax.set_ylim(bottom=0)
         elif kind == "bar":
             ax.set_xlim(left=0)
-        value_name = metric_name or label("value", lang)
-        cat_name = label("segment", lang) if x == "segment" else x
+        value_name = metric_label(metric_name, lang) if metric_name else label("value", lang)
+        cat_name = _category_name(rates, x, lang)
         v_label, c_label = (ylabel, xlabel) if orient == "v" else (xlabel, ylabel)
         (ax.set_ylabel if orient == "v" else ax.set_xlabel)(
             v_label if v_label is not None else value_name
@@ -205,7 +210,7 @@ def plot_segment_rates(
         note = label(kind_of_note, lang, k=hidden, m=min_cell) if hidden else None
         if hue and visible.height:
             ax.legend(
-                title="\n".join(t for t in (hue, note) if t),
+                title="\n".join(t for t in (column_label(hue, lang), note) if t),
                 frameon=False,
                 fontsize="small",
                 title_fontsize="small",
@@ -270,6 +275,18 @@ def _prepare(
     return out, metric_name
 
 
+def _category_name(rates: pl.DataFrame, x: str, lang: str) -> str:
+    """The category axis title: the column's name, or for ``segment`` the one
+    ``dimension`` of the frame when it says which (e.g. ``"Generation"``)."""
+    if x != "segment":
+        return column_label(x, lang)
+    if "dimension" in rates.columns:
+        dims = rates["dimension"].cast(pl.String).unique().drop_nulls().to_list()
+        if len(dims) == 1:
+            return column_label(dims[0], lang)
+    return label("segment", lang)
+
+
 def _text_width(text: str) -> int:
     """Width of ``text`` in Latin-character units (a CJK character counts two)."""
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
@@ -295,7 +312,7 @@ def _axes_text(
 ) -> None:
     """Category tick labels, with ``(n=...)`` when asked."""
     n_of = dict(zip(visible["__x"].to_list(), visible["n"].to_list(), strict=True))
-    names = [label("all", lang) if c == "all" else c for c in order]
+    names = [value_label(c, lang) for c in order]
     if show_n:
         names = [
             f"{s}\n({label('n', lang)}={format_count(n_of[c], min_cell)})"

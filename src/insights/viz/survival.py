@@ -23,7 +23,7 @@ from insights.narrative.numbers import fmt_p
 from insights.viz._common import percent_axis
 from insights.viz._curves_input import CurveGroup, curve_groups, read_curves, risk_counts
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import label
+from insights.viz._labels import column_label, label, value_label
 from insights.viz._palette import PaletteLike
 from insights.viz._risk_table import draw_risk_table, risk_table_inches
 
@@ -48,7 +48,7 @@ def plot_survival(
     title: str | None = None,
     xmax: float | None = None,
     ticks: Sequence[float] | None = None,
-) -> Axes | np.ndarray:
+) -> Axes:
     """Plot Kaplan–Meier retention curves with CI bands and a number-at-risk table.
 
     Parameters
@@ -61,7 +61,9 @@ def plot_survival(
     ax
         Axes to draw on (a new figure when ``None``). The risk table hangs below
         it as a child axes: give the figure ``layout="constrained"`` or save with
-        ``bbox_inches="tight"`` so it is not cut off. Not allowed with ``col``.
+        ``bbox_inches="tight"`` so it is not cut off. With ``col`` it is split into
+        the panels (it must be a subplot, e.g. from ``plt.subplots``) and stays the
+        first one.
     col
         A by-column (in ``data.table`` or ``data.counts``): one panel per value,
         side by side, sharing the y axis; the curves in each panel are the other
@@ -93,9 +95,12 @@ def plot_survival(
 
     Returns
     -------
-    matplotlib.axes.Axes or numpy.ndarray
-        The curve axes; with ``col`` a 1-D array of them (one per panel, the
-        figure is ``axes[0].figure``). Artists carry gids for inspection:
+    matplotlib.axes.Axes
+        The curve axes; with ``col`` the first panel (every panel has gid
+        ``panel:<value>``: ``[a for a in ax.figure.axes if str(a.get_gid()).startswith("panel:")]``).
+        Legend entries, the legend title and panel titles are the catalog's names
+        of the values and columns in ``lang`` (``douyin`` -> "Douyin"; values it
+        does not know print as they are). Artists carry gids for inspection:
         ``curve:<g>``, ``ci:<g>``, ``censor:<g>``, ``median:<g>``, ``pvalue``;
         the table is the child axes with gid ``risk-table``.
 
@@ -113,8 +118,6 @@ def plot_survival(
     """
     lang = resolve_lang(lang)
     min_cell = resolve_min_cell(min_cell)
-    if col is not None and ax is not None:
-        raise ValueError("ax cannot be combined with col (col makes its own figure of panels)")
     frames = read_curves(data)
     panels = curve_groups(frames, col=col, palette=palette, min_cell=min_cell, lang=lang)
     kept = [g.rows for groups, _ in panels.values() for g in groups]
@@ -132,7 +135,7 @@ def plot_survival(
     texts = {
         "xlabel": xlabel if xlabel is not None else label("days", lang),
         "ylabel": ylabel if ylabel is not None else label("retained", lang),
-        "legend": " · ".join(frames.by if col is None else [b for b in frames.by if b != col]),
+        "legend": " · ".join(column_label(b, lang) for b in frames.by if col is None or b != col),
     }
     p_text = _p_text(comparison, lang)
     entries = {g.display: g.colour for groups, _ in panels.values() for g in groups}
@@ -145,15 +148,7 @@ def plot_survival(
                 _fig, target = plt.subplots(figsize=(7.0, 4.6 + table_h), layout="constrained")
             axes = [target]
         else:
-            _fig, grid = plt.subplots(
-                1,
-                len(panels),
-                figsize=(4.6 * len(panels) + 0.8, 4.4 + table_h),
-                sharey=True,
-                layout="constrained",
-                squeeze=False,
-            )
-            axes = list(grid[0])
+            axes = _panel_axes(ax, len(panels), figsize=(4.6 * len(panels) + 0.8, 4.4 + table_h))
         for i, (panel_ax, (key, (groups, hidden))) in enumerate(
             zip(axes, panels.items(), strict=True)
         ):
@@ -172,7 +167,10 @@ def plot_survival(
                 legend=entries if (show_legend and i == 0) else None,
             )
             if col is not None:
-                panel_ax.set_title(f"{col} = {key}", fontsize="medium")
+                panel_ax.set_title(
+                    f"{column_label(col, lang)} = {value_label(key, lang)}", fontsize="medium"
+                )
+                panel_ax.set_gid(f"panel:{key}")
                 if i > 0:
                     panel_ax.set_ylabel("")
             if p_text is not None and i == 0:
@@ -201,7 +199,28 @@ def plot_survival(
                 axes[0].set_title(title)
             else:
                 axes[0].get_figure().suptitle(title)  # type: ignore[union-attr]
-    return axes[0] if col is None else np.array(axes, dtype=object)
+    return axes[0]
+
+
+def _panel_axes(ax: Axes | None, n: int, *, figsize: tuple[float, float]) -> list[Axes]:
+    """``n`` side-by-side panels sharing y: a new figure's, or ``ax`` split into ``n``
+    (``ax`` stays the first panel; it must be a grid subplot, e.g. from ``plt.subplots``)."""
+    if ax is None:
+        _fig, grid = plt.subplots(
+            1, n, figsize=figsize, sharey=True, layout="constrained", squeeze=False
+        )
+        return list(grid[0])
+    spec = ax.get_subplotspec()
+    if spec is None:
+        raise ValueError(
+            "with col, ax must be a subplot (e.g. from plt.subplots) so it can be split "
+            "into one panel per value"
+        )
+    cells = spec.subgridspec(1, n, wspace=0.08)
+    ax.set_subplotspec(cells[0])
+    figure = ax.get_figure()
+    rest = [figure.add_subplot(cells[i], sharey=ax) for i in range(1, n)]  # type: ignore[union-attr]
+    return [ax, *rest]
 
 
 def _ticks(x_right: float, ticks: Sequence[float] | None) -> list[float]:
