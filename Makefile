@@ -8,7 +8,7 @@ CIDATA  := data/ci
 USERS   ?= 200000
 SEED    ?= 42
 
-.PHONY: help system install report test test-fast lab bench lint demo clean
+.PHONY: help system install report test test-fast notebooks-reference lab bench lint demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ test: system $(STAMP)  ## run the whole test suite (Polars, DuckDB and a local S
 test-fast: system $(STAMP)  ## the suite and the docstring examples, without the Spark engine and the slow simulations
 	$(BIN)/pytest -q -m "not spark and not slow"
 
+notebooks-reference: $(STAMP)  ## re-execute the chapters into tests/notebooks/reference (strict nbval references) after an intended change
+	INSIGHTS_PROGRESS=off $(BIN)/python tests/notebooks/reference/regenerate.py
+
 lint: $(STAMP)  ## ruff on the package, tests and benchmarks; mypy on the package
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy src/insights
@@ -69,4 +72,4 @@ bench: $(STAMP) demo  ## every benchmark (1M and 10M users are simulated under /
 	$(BIN)/python benchmarks/bench_outofcore.py
 
 clean:  ## remove generated data and caches (keeps .venv)
-	rm -rf $(DEMO) $(CIDATA) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(DEMO) $(CIDATA) data/nbval .pytest_cache .ruff_cache .mypy_cache

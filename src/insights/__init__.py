@@ -84,6 +84,7 @@ _LAZY: dict[str, str] = {
     "table_retention_matrix": "insights.viz._matrix_html",
     # the report
     "render_report": "insights.report.renderer",
+    "chapter": "insights.report.context",  # a chapter notebook's set-up in one call
     # the report's calendar: a period, its comparison quarter, the trailing quarters
     "parse_period": "insights.metrics._periods",
     "comparison_period": "insights.metrics._periods",
@@ -262,6 +263,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects (regener
         kpi_summary,
         table_scorecard,
     )
+    from insights.report.context import chapter
     from insights.report.renderer import render as render_report
     from insights.simulator.world import simulate
     from insights.stats.adjust import adjust_pvalues

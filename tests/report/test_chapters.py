@@ -24,7 +24,7 @@ def test_glob_orders_chapters_and_puts_the_appendix_last(tmp_path):
         "00-a.ipynb",
         "08-appendix.ipynb",
         "01-c.ipynb",
-        "_build.py",
+        "helpers.py",
         "scratch.ipynb",
     )
     chapters = discover_chapters(tmp_path / "notebooks")

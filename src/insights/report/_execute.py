@@ -71,7 +71,8 @@ def execute_chapter(
 ) -> nbformat.NotebookNode:
     """Execute ``chapter`` with ``parameters`` injected; the executed notebook is returned.
 
-    The kernel runs in the notebook's directory, like Quarto (this process does not
+    A copy of the notebook without outputs is executed (outputs saved by JupyterLab never
+    reach the report). The kernel runs in the notebook's directory, like Quarto (this process does not
     change directory, so chapters may run in parallel threads). On a failing cell a
     :class:`ChapterError` names the chapter, the cell's index in the committed notebook
     and the error.
@@ -81,9 +82,11 @@ def execute_chapter(
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     output = workdir / f"{chapter.name}.executed.ipynb"
+    source = workdir / f"{chapter.name}.source.ipynb"
+    nbformat.write(_without_outputs(nbformat.read(chapter.path, as_version=4)), source)
     try:
         return pm.execute_notebook(
-            str(chapter.path.resolve()),
+            str(source),
             str(output),
             parameters=parameters,
             kernel_name="python3",
@@ -99,6 +102,16 @@ def execute_chapter(
         cell = _original_index(original, exc.source, exc.cell_index)
         trace = _ANSI.sub("", "\n".join(exc.traceback))
         raise ChapterError(chapter.name, cell, exc.source, exc.ename, exc.evalue, trace) from None
+
+
+def _without_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy with no outputs or execution counts: a chapter saved from JupyterLab after a
+    run carries them, and nothing of an earlier run may reach the report."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    return nb
 
 
 def _original_index(nb: nbformat.NotebookNode, source: str, executed_index: int) -> int:

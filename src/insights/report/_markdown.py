@@ -1,5 +1,6 @@
 """An executed chapter notebook -> pandoc Markdown plus its figure files (nbconvert).
 
+Markdown cells are kept in cell order, in the report's language (:func:`language_text`).
 Code cells become Markdown by their ``#|`` options (see :mod:`insights.report._syntax`)
 and their rich outputs: ``text/markdown`` (headings, bullets and tables from
 :mod:`insights._display`, shown as a cell's result or with ``display``), images, HTML
@@ -28,13 +29,22 @@ from insights.report._errors import RenderError
 from insights.report._pandoc import html_to_markdown
 from insights.report._syntax import CellOptions, QuartoSyntaxError, cell_options
 
-__all__ = ["chapter_markdown"]
+__all__ = ["chapter_markdown", "language_text"]
 
 _IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
 _OBJECT_REPR = re.compile(r"^<[^\n]*>$")
 _GLYPH_WARNING = re.compile(r"Glyph \d+ .*missing from (current )?font")
 _TABLE_LINE = re.compile(r"^\s*(\|.*\||\+[-=+:]+\+)\s*$", re.MULTILINE)
 _SKIP_TAGS = {"parameters", "injected-parameters"}
+_DIV_OPEN = re.compile(r"^\s*:::+\s*\S")
+_DIV_CLOSE = re.compile(r"^\s*:::+\s*$")
+_PROFILE_DIV = re.compile(r'^\s*:::+\s*\{\s*\.content-visible\s+when-profile="?(\w+)"?\s*\}\s*$')
+# the same div written as HTML, which JupyterLab renders without showing the fences
+_PROFILE_HTML_OPEN = re.compile(
+    r'^\s*<div\s+class="content-visible"\s+when-profile="(\w+)"\s*>\s*$', re.IGNORECASE
+)
+_HTML_DIV_OPEN = re.compile(r"^\s*<div[\s>]", re.IGNORECASE)
+_HTML_DIV_CLOSE = re.compile(r"^\s*</div>\s*$", re.IGNORECASE)
 
 
 def chapter_markdown(
@@ -98,6 +108,8 @@ class _QuartoCells(Preprocessor):
         skip = (index == 0 and cell.cell_type == "raw") or _SKIP_TAGS & _tags(cell)
         if skip or cell.cell_type == "raw":
             return nbformat.v4.new_markdown_cell(""), resources
+        if cell.cell_type == "markdown":
+            return nbformat.v4.new_markdown_cell(language_text(cell.source, self.lang)), resources
         if cell.cell_type != "code":
             return cell, resources
         shift = 1 if self.injected_at is not None and index > self.injected_at else 0
@@ -196,6 +208,52 @@ def _rich_output(out: nbformat.NotebookNode, *, asis: bool, where: str, images: 
             return ""
         return _text_block(text, asis)
     return ""
+
+
+def language_text(text: str, lang: Lang) -> str:
+    """A Markdown cell's text in ``lang``: the Quarto profile divs of the other language dropped.
+
+    ``::: {.content-visible when-profile="zh"}`` ... ``:::`` holds text for the zh report
+    only (Quarto shows it under ``--profile zh``, ``reports/_quarto-zh.yml``); the div's
+    fences go, its text stays. Text outside such divs is in both languages; other divs
+    (callouts, ids) are kept as they are.
+
+    The same div may be written in HTML, ``<div class="content-visible"
+    when-profile="zh">`` ... ``</div>`` (blank lines around the text), which pandoc and
+    Quarto read as the same div and JupyterLab renders without showing any fence.
+
+    >>> language_text('::: {.content-visible when-profile="zh"}\\nA\\n:::\\nB\\n'
+    ...               '::: {.content-visible when-profile="en"}\\nC\\n:::', "en")
+    'B\\nC'
+    >>> language_text('<div class="content-visible" when-profile="zh">\\n\\nA\\n\\n</div>\\n'
+    ...               '<div class="content-visible" when-profile="en">\\n\\nC\\n\\n</div>', "zh")
+    'A'
+    """
+    kept: list[str] = []
+    # per open div: (html?, its profile or None for any other div)
+    stack: list[tuple[bool, str | None]] = []
+    for line in text.splitlines():
+        html_profile = _PROFILE_HTML_OPEN.match(line)
+        if html_profile or _HTML_DIV_OPEN.match(line):
+            stack.append((True, html_profile.group(1) if html_profile else None))
+            if html_profile:
+                continue
+        elif _HTML_DIV_CLOSE.match(line) and any(h for h, _ in stack):
+            while stack and not stack[-1][0]:
+                stack.pop()
+            if stack.pop()[1] is not None:
+                continue
+        elif _DIV_OPEN.match(line):
+            profile = _PROFILE_DIV.match(line)
+            stack.append((False, profile.group(1) if profile else None))
+            if profile:
+                continue
+        elif _DIV_CLOSE.match(line) and stack:
+            if stack.pop()[1] is not None:
+                continue
+        if all(p in (None, lang) for _, p in stack):
+            kept.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip("\n")
 
 
 def _is_note(out: nbformat.NotebookNode) -> bool:

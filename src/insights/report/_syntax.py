@@ -35,6 +35,11 @@ Cell options
 Markdown
     Pandoc Markdown with Quarto cross references (``@fig-x``, ``@tbl-x``, ``@sec-x``)
     and callouts (``::: {.callout-note}``; note, tip, warning, important, caution).
+    Text for one language goes in a Quarto profile div, ``::: {.content-visible
+    when-profile="zh"}`` ... ``:::`` (or ``"en"``): the report in that language shows it
+    (Quarto through ``--profile zh``, ``reports/_quarto-zh.yml``), the other leaves it
+    out; text outside such divs is in both. Markdown cells appear in the report in cell
+    order. Another profile name is an error.
     Shortcodes (``{{< … >}}``) and inline code (`` `{python} x` ``) are errors.
 
 Outputs are chosen per output in this order: ``text/markdown``, ``image/png``,
@@ -80,6 +85,7 @@ FRONT_MATTER_KEYS = frozenset(
 _EXECUTE_KEYS = frozenset({"echo", "warning", "output"})
 _OPTION_LINE = re.compile(r"^#\|\s?(.*)$")
 _SHORTCODE = re.compile(r"\{\{<.*?>\}\}")
+_PROFILE = re.compile(r'when-profile="?([\w-]+)"?')
 _INLINE_CODE = re.compile(r"`\{(python|r|julia|ojs)\}[^`]*`")
 
 
@@ -207,6 +213,11 @@ def cell_options(
 
 def check_markdown(text: str, *, where: str) -> None:
     """Fail on Quarto Markdown features the built-in renderer does not support."""
+    for profile in _PROFILE.findall(text):
+        if profile not in _LANGS:
+            raise QuartoSyntaxError(
+                f"{where}: when-profile={profile!r}: the report's profiles are {list(_LANGS)}"
+            )
     for pattern, what in ((_SHORTCODE, "shortcode"), (_INLINE_CODE, "inline code")):
         found = pattern.search(text)
         if found:
