@@ -35,7 +35,7 @@ REFERENCE = ROOT / "tests" / "notebooks" / "reference"
 NAMES = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
 REGENERATE = "make notebooks-reference"
 #: the cells regenerate.py adds (papermill's parameters, the dataset); written here, not imported
-ADDED_TAGS = {"injected-parameters", "nbval-data", "checks"}
+ADDED_TAGS = {"nbval-parameters", "nbval-data", "checks"}
 TABLE_LINE = re.compile(r"^\|.*\|$", re.MULTILINE)
 PERCENT = re.compile(r"(?<![\d.])(\d{1,2})(\.\d)%")
 
@@ -61,7 +61,7 @@ def test_every_chapter_has_a_reference_with_its_cells() -> None:
         reference = nbformat.read(REFERENCE / f"{name}.ipynb", as_version=4)
         assert _cells(reference) == _cells(chapter), f"{name}: reference is stale, run `{REGENERATE}`"
         tags = [t for c in reference.cells for t in c.get("metadata", {}).get("tags", [])]
-        assert "injected-parameters" in tags and "nbval-data" in tags, name
+        assert "nbval-parameters" in tags and "nbval-data" in tags, name
         assert reference.cells[-1].metadata.get("tags") == ["checks"], f"{name}: facts not checked"
         code = [c for c in reference.cells if c.cell_type == "code"]
         assert all(c.execution_count for c in code), f"{name}: not executed"
@@ -135,7 +135,7 @@ def test_a_changed_saved_number_fails_strict_nbval(tmp_path: Path) -> None:
     index, before, after = _raise_first_percentage(nb)
     # the copy lives elsewhere: point it at the same dataset (sources are not compared, outputs are)
     for cell in nb.cells:
-        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+        if "nbval-parameters" in cell.get("metadata", {}).get("tags", []):
             cell.source = re.sub(
                 r'^data = .*$', f"data = {json.dumps(str(ROOT / 'data' / 'nbval'))}", cell.source, flags=re.M
             )

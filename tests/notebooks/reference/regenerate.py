@@ -51,6 +51,10 @@ if not (_Path(data) / "manifest.json").exists():
 DROPPED = ("image/png", "image/jpeg", "image/svg+xml")
 
 
+#: the tag of the cell papermill injected with the reference's parameters
+PARAMS_TAG = "nbval-parameters"
+
+
 def chapters() -> list[str]:
     """The chapter names, e.g. ``"00-summary"``."""
     return sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
@@ -91,7 +95,11 @@ def tidy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for i, cell in enumerate(nb.cells):
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
-        added = {"injected-parameters", DATA_TAG, CHECKS_TAG} & set(cell.metadata.get("tags", []))
+        # papermill's parameters cell of a reference is not a chapter's: tag it as ours
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags:
+            cell.metadata["tags"] = [PARAMS_TAG if t == "injected-parameters" else t for t in tags]
+        added = {PARAMS_TAG, DATA_TAG, CHECKS_TAG} & set(cell.metadata.get("tags", []))
         cell["id"] = added.pop() if added else cell.get("id") or f"cell-{i:02d}"  # no random ids
         for out in cell.get("outputs", []):
             data = out.get("data")
