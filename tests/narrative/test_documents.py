@@ -53,14 +53,14 @@ def test_document_figures_prefer_the_data_year_and_convert_units() -> None:
 def test_document_vs_data_sentence_numbers() -> None:
     lines = document_vs_data("retention_d30", 0.352, lang="en", period="2024Q4", ci=(0.348, 0.356))
     assert lines == [
-        "Document 000_4a2f2b99f1c1976d.txt (§2.2) reports 35.0% (2024); this data: 35.2% (95% CI 34.8–35.6%), "
+        "The Growth & Retention Strategy Report (§2.2) reports 35.0% (2024); this data: 35.2% (95% CI 34.8–35.6%), "
         "+0.2 points from the document.",
-        "Document 000_4a2f2b99f1c1976d.txt (§1.3) sets a target of 60.0%; this data: 35.2% (95% CI 34.8–35.6%), "
+        "The Growth & Retention Strategy Report (§1.3) sets a target of 60.0%; this data: 35.2% (95% CI 34.8–35.6%), "
         f"{MINUS}24.8 points from the target.",
     ]
     zh = document_vs_data("cac_yuan", 138.5, lang="zh", period="2024Q4")
     assert zh == [
-        f"文档 000_4a2f2b99f1c1976d.txt（§2.1）给出142.0元（2024）；本数据：138.5元，与文档相差{MINUS}3.5元。"
+        f"《用户增长与留存策略报告》（§2.1）给出142.0元（2024）；本数据：138.5元，与文档相差{MINUS}3.5元。"
     ]
 
 
@@ -69,7 +69,7 @@ def test_a_quoted_range_counts_the_gap_to_its_nearest_end() -> None:
         "public_to_private_conversion_30d", 0.15, lang="en", statements=("observed",)
     )
     assert inside == [
-        "Document 003_6670c8b48ef73b45.txt (§1.KP6.3) reports 12.0%–18.0% (undated); this data: 15.0%, "
+        "The Live × Private-Domain Linkage (§1.KP6.3) reports 12.0%–18.0% (undated); this data: 15.0%, "
         "+0.0 points from the document."
     ]
     below = document_vs_data(
@@ -101,3 +101,30 @@ def test_describe_documents_for_a_frame() -> None:
     assert len(lines) == 2  # beauty has n = 5: never shown
     assert "reports 42.0% (2024); this data: 42.0%" in lines[0]
     assert "reports 62.0% (2024)" in lines[1]
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared is not checked out next to the repository")
+def test_packaged_document_titles_equal_the_shared_file() -> None:
+    packaged = Path(seed_figures_path()).with_name("documents.csv")
+    assert filecmp.cmp(packaged, SHARED.with_name("documents.csv"), shallow=False)
+
+
+def test_readers_see_document_titles_never_file_names() -> None:
+    """Every sentence that cites a document names it by its short title (documents.csv)."""
+    import re
+
+    from insights.narrative.documents import document_title
+
+    titles = pl.read_csv(Path(seed_figures_path()).with_name("documents.csv"))
+    for row in titles.iter_rows(named=True):
+        assert document_title(row["seed"], lang="en") == row["short_en"]
+        assert document_title(row["seed"][:3], lang="zh") == row["short_zh"]
+    rows = pl.DataFrame({"metric": ["retention_d30", "aov_yuan", "interaction_rate"], "segment": ["all"] * 3,
+                         "period": ["2024Q4"] * 3, "value": [0.352, 142.0, 0.5], "ci_low": [None] * 3,
+                         "ci_high": [None] * 3, "n": [5000] * 3})  # fmt: skip
+    file_name = re.compile(r"\d{3}_[0-9a-f]{16}\.txt")
+    for lang in ("zh", "en"):
+        lines = ins.describe_documents(rows, lang=lang)
+        assert lines and not [x for x in lines if file_name.search(x)], lines
+        shorts = titles["short_zh" if lang == "zh" else "short_en"].to_list()
+        assert all(any(t in x for t in shorts) for x in lines), lines

@@ -65,7 +65,7 @@ def test_describe_playbook_and_table_playbook() -> None:
     lines = ins.describe_playbook(_values(retention_d7=0.45), lang="en")
     assert lines == [
         "**High week-1 churn** → newcomer 7-day growth plan (daily live + points) "
-        "(000_4a2f2b99f1c1976d.txt §1.3): the document sets a D7 retention target of 50.0%; "
+        "(Growth & Retention Strategy Report §1.3): the document sets a D7 retention target of 50.0%; "
         "this data: D7 retention 45.0%."
     ]
     assert ins.describe_playbook(_values(retention_d7=0.60), lang="zh") == [
@@ -77,7 +77,7 @@ def test_describe_playbook_and_table_playbook() -> None:
     assert table.row(0) == (
         "New",
         "newcomer 7-day growth plan (daily live + points)",
-        "000_4a2f2b99f1c1976d.txt §1.3",
+        "Growth & Retention Strategy Report §1.3",
         "the document sets a D7 retention target of 50.0%",
         "D7 retention",
         "45.0%",

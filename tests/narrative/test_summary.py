@@ -110,14 +110,14 @@ def test_describe_alerts_fire_on_thresholds_and_cac_above_aov() -> None:
     sc = scorecard()
     lines = ins.describe_alerts(sc, quarter="2024Q4", lang="en")
     assert lines[0] == (
-        "Alert: D7 retention is 43.0%, below the 45.0% alert line (000_4a2f2b99f1c1976d.txt §5.2)."
+        "Alert: D7 retention is 43.0%, below the 45.0% alert line (Growth & Retention Strategy Report §5.2)."
     )
     assert lines[1].startswith("Alert: CAC (¥160.0) is above AOV (¥150.0)")
     calm = scorecard(retention_d7=(0.56, 0.55, 0.01, 2000), cac_yuan=(100.0, 90.0, None, 1600))
     assert ins.describe_alerts(calm, quarter="2024Q4", lang="zh") == ["本季度无预警。"]
     custom = [AlertRule("interaction_rate", 0.40, True, "001_x.txt", "3.3.3")]
     assert ins.describe_alerts(calm, rules=custom, quarter="2024Q4", lang="en") == [
-        "Interaction participation rate is 36.0%, short of the 40.0% target (001_x.txt §3.3.3)."
+        "Interaction participation rate is 36.0%, short of the 40.0% target (Interaction Strategy Study §3.3.3)."
     ]
 
 

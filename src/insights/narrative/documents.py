@@ -54,6 +54,32 @@ def seed_figures() -> pl.DataFrame:
     )
 
 
+@cache
+def _documents() -> dict[str, dict[str, str]]:
+    """The packaged ``documents.csv``: seed file name -> its titles (zh/en, full and short)."""
+    frame = pl.read_csv(Path(__file__).parent / "documents.csv")
+    return {row["seed"]: row for row in frame.iter_rows(named=True)}
+
+
+def document_title(seed: str, *, lang: Lang) -> str:
+    """The short title a reader sees for the document behind ``seed``.
+
+    ``seed`` is a document's file name in ``seed_figures.csv`` or its three-digit prefix
+    (``"000"``); what a reader sees is the document's title, never the file name.
+
+    >>> document_title("000_4a2f2b99f1c1976d.txt", lang="en")
+    'Growth & Retention Strategy Report'
+    >>> document_title("003", lang="en")
+    'Live × Private-Domain Linkage'
+    """
+    docs = _documents()
+    number = seed.split("_")[0]  # the documents are numbered 000 ... 004
+    row = docs.get(seed) or next((r for k, r in docs.items() if k.split("_")[0] == number), None)
+    if row is None:
+        raise KeyError(f"no document {seed!r} in documents.csv; known: {sorted(docs)}")
+    return str(row["short_zh"] if check_lang(lang) == "zh" else row["short_en"])
+
+
 @dataclass(frozen=True)
 class DocRef:
     """A documents' metric (and segment) that quotes one of our metrics.
@@ -293,7 +319,7 @@ def document_vs_data(
     Examples
     --------
     >>> document_vs_data("retention_d30", 0.352, lang="en", period="2024Q4")[0]
-    'Document 000_4a2f2b99f1c1976d.txt (§2.2) reports 35.0% (2024); this data: 35.2%, +0.2 points from the document.'
+    'The Growth & Retention Strategy Report (§2.2) reports 35.0% (2024); this data: 35.2%, +0.2 points from the document.'
     """
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     if is_missing(value) or (n is not None and n < min_cell):
@@ -330,7 +356,7 @@ def document_vs_data(
             text_message(
                 f"doc.{row['kind']}",
                 lang=lang,
-                doc=row["seed"],
+                doc=document_title(row["seed"], lang=lang),
                 section=row["section"],
                 doc_value=doc_value,
                 period=period_text,
@@ -375,8 +401,8 @@ def describe_documents(
     >>> import polars as pl
     >>> rows = pl.DataFrame({"metric": ["retention_d30"], "segment": ["all"], "period": ["2024Q4"],
     ...                      "value": [0.352], "ci_low": [None], "ci_high": [None], "n": [5000]})
-    >>> ins.describe_documents(rows, lang="en")[0][:46]
-    'Document 000_4a2f2b99f1c1976d.txt (§2.2) repor'
+    >>> ins.describe_documents(rows, lang="en")[0][:45]
+    'The Growth & Retention Strategy Report (§2.2)'
     """
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     out: list[str] = []

@@ -20,7 +20,7 @@ import polars as pl
 from insights._options import Lang, resolve_min_cell
 from insights._registry import metric_info
 from insights.narrative.catalog import check_lang, text_message, text_metric, text_segment
-from insights.narrative.documents import document_figures, seed_figures
+from insights.narrative.documents import document_figures, document_title, seed_figures
 from insights.narrative.numbers import fmt_change, fmt_diff, fmt_value, is_missing
 from insights.narrative.sentences import is_suppressed
 from insights.narrative.summary import Target, default_targets
@@ -340,7 +340,7 @@ def describe_playbook(
                 lang=lang,
                 gap=text_message(f"gap.{play.gap}", lang=lang),
                 strategy=text_message(f"strategy.{play.strategy}", lang=lang),
-                doc=doc["seed"],
+                doc=document_title(str(doc["seed"]), lang=lang),
                 section=play.section,
                 effect=_effect_text(play, lang=lang),
                 value=_data_text(g, play, lang),
@@ -387,7 +387,7 @@ def table_playbook(
             [
                 text_segment(play.layer, lang=lang),
                 text_message(f"strategy.{play.strategy}", lang=lang),
-                f"{doc['seed']} §{play.section}",
+                f"{document_title(str(doc['seed']), lang=lang)} §{play.section}",
                 _effect_text(play, lang=lang),
                 text_metric(play.metric, lang=lang),
                 shown,

@@ -17,7 +17,7 @@ from insights._options import Lang, resolve_min_cell
 from insights._registry import metric_info
 from insights.narrative.catalog import check_lang, text_message, text_metric
 from insights.narrative.compare import compare_quarters
-from insights.narrative.documents import seed_figures
+from insights.narrative.documents import document_title, seed_figures
 from insights.narrative.numbers import fmt_diff, fmt_range, fmt_value, is_missing
 from insights.narrative.sentences import describe_change, is_suppressed
 
@@ -326,7 +326,7 @@ def describe_alerts(
                     lang=lang,
                     value=fmt_value(row["value"], kind, lang=lang),
                     threshold=fmt_value(rule.threshold, kind, lang=lang),
-                    doc=rule.seed,
+                    doc=document_title(rule.seed, lang=lang),
                     section=rule.section,
                 )
             )
@@ -338,7 +338,7 @@ def describe_alerts(
                     metric=text_metric(rule.metric, lang=lang),
                     value=fmt_value(row["value"], kind, lang=lang),
                     target=fmt_value(rule.threshold, kind, lang=lang),
-                    doc=rule.seed,
+                    doc=document_title(rule.seed, lang=lang),
                     section=rule.section,
                 )
             )
@@ -352,7 +352,7 @@ def describe_alerts(
                 lang=lang,
                 cac=fmt_value(cac["value"], "yuan", lang=lang),
                 aov=fmt_value(aov["value"], "yuan", lang=lang),
-                doc=seed,
+                doc=document_title(seed, lang=lang),
                 section="2.1",
             )
         )
