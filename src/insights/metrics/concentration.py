@@ -10,6 +10,7 @@ accumulated.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import narwhals as nw
 import polars as pl
@@ -17,13 +18,26 @@ import polars as pl
 from insights.data._backend import collect
 from insights.data.dataset import Dataset
 from insights.metrics._common import headline, in_period, paid_orders
-from insights.metrics._periods import PeriodLike, parse_period
+from insights.metrics._periods import Period, PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
 
 __all__ = ["gmv_share_top_buyers", "pareto_curve"]
 
 # Guards "rank <= ceil(p * n)" against float noise such as 0.7 * 10 = 7.000000000000001.
 _EPS = 1e-9
+
+
+def _buyer_gmv(
+    dataset: Dataset, p: Period, *, by: str | None, where: Where, include_refunded: bool
+) -> nw.LazyFrame[Any]:
+    """GMV in period ``p`` per buyer (``segment, user_id, _gmv``), lazy: what both rules rank."""
+    return (
+        paid_orders(dataset, include_refunded)
+        .filter(in_period("ordered_at", p))
+        .join(users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id")
+        .group_by("segment", "user_id")
+        .agg(nw.col("amount").sum().alias("_gmv"))
+    )
 
 
 def _buyer_rank() -> nw.Expr:
@@ -98,13 +112,7 @@ def pareto_curve(
     """
     grid = _grid(points, top)
     p = parse_period(period)
-    per_buyer = (
-        paid_orders(dataset, include_refunded)
-        .filter(in_period("ordered_at", p))
-        .join(users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id")
-        .group_by("segment", "user_id")
-        .agg(nw.col("amount").sum().alias("_gmv"))
-    )
+    per_buyer = _buyer_gmv(dataset, p, by=by, where=where, include_refunded=include_refunded)
     sizes = per_buyer.group_by("segment").agg(nw.len().alias("n"))
     rank = _buyer_rank()
     # bucket = index of the smallest share whose top set holds this buyer
@@ -174,13 +182,7 @@ def gmv_share_top_buyers(
     if not 0 < top <= 1:
         raise ValueError(f"top must be in (0, 1], got {top}")
     p = parse_period(period)
-    per_buyer = (
-        paid_orders(dataset, include_refunded)
-        .filter(in_period("ordered_at", p))
-        .join(users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id")
-        .group_by("segment", "user_id")
-        .agg(nw.col("amount").sum().alias("_gmv"))
-    )
+    per_buyer = _buyer_gmv(dataset, p, by=by, where=where, include_refunded=include_refunded)
     sizes = per_buyer.group_by("segment").agg(
         nw.len().alias("n"), nw.col("_gmv").sum().alias("gmv_total")
     )
