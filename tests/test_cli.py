@@ -54,7 +54,7 @@ def test_kpis_by_segment_are_each_segments_own_numbers(sim_dir) -> None:
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
     # CAC was the platform-wide figure under segment "all"; spend has no platform column
-    assert not any(r["metric"] == "cac_yuan" for r in rows)
+    assert not any(r["metric"] == "cac" for r in rows)
     platform = pl.read_parquet(sim_dir / "users.parquet")["platform"].mode().sort()[0]
     alone, _ = kpi_scorecard(load_dataset(sim_dir), quarter="2024Q4", where={"platform": platform})
     mine = {(r["metric"], r["quarter"]): r for r in rows if r["segment"] == platform}
@@ -65,4 +65,4 @@ def test_kpis_by_segment_are_each_segments_own_numbers(sim_dir) -> None:
         for key in ("value", "ci_low", "ci_high"):
             assert (shown[key] is None and r[key] is None) or math.isclose(shown[key], r[key], rel_tol=1e-9), (r, key)
     table = runner.invoke(app, ["kpis", str(sim_dir), "--quarter", "2024Q4", "--by", "platform"])
-    assert "cac_yuan 2024Q4: not computable (spend has no column 'platform'" in table.output
+    assert "cac 2024Q4: not computable (spend has no column 'platform'" in table.output

@@ -19,7 +19,7 @@ def test_scorecard_matches_metric_functions(sim_dir) -> None:
     q3 = ds.with_as_of("2024-09-30")
     ref = retention_rates(q3, period="2024Q3", timeline=(30,)).row(0, named=True)
     assert d30["value"] == ref["value"] and d30["n"] == ref["n"]
-    a = frame.filter((pl.col("metric") == "aov_yuan") & (pl.col("quarter") == "2024Q4")).row(0, named=True)
+    a = frame.filter((pl.col("metric") == "aov") & (pl.col("quarter") == "2024Q4")).row(0, named=True)
     assert a["value"] == pytest.approx(aov(ds, period="2024Q4")["value"][0], rel=1e-12)
     assert {"metric", "segment", "quarter", "value", "ci_low", "ci_high", "n", "suppressed"} <= set(frame.columns)
 
@@ -49,7 +49,7 @@ def test_progress_bar_counts_kpis_by_quarter_and_changes_nothing(small_sim_frame
     monkeypatch.setenv("CI", "true")
     auto = kpi_scorecard(ds, quarter="2024Q4")
     assert capsys.readouterr().err == ""
-    # aov_yuan's mean may differ in the last bit between two identical calls (the engine's
+    # aov's mean may differ in the last bit between two identical calls (the engine's
     # summation order), so floats are compared to 1e-12; everything else exactly
     for other in (silent, auto):
         assert_frame_equal(shown[0], other[0], rel_tol=1e-12, abs_tol=0.0)

@@ -22,16 +22,17 @@ BEFORE = {
     "repurchase_90d": ("rate", "higher", None),
     "active_90d": ("rate", "higher", None),
     "first_purchase_30d": ("rate", "higher", None),
-    "aov": ("yuan", "higher", None),
-    "aov_yuan": ("yuan", "higher", None),
-    "aov_ratio": ("ratio", "higher", "yuan"),
-    "aov_uplift": ("uplift", "higher", "yuan"),
+    "aov": ("money", "higher", None),
+    "aov_yuan": ("money", "higher", None),
+    "aov_ratio": ("ratio", "higher", "money"),
+    "aov_uplift": ("uplift", "higher", "money"),
     "repurchase_uplift": ("uplift", "higher", "rate"),
     "interaction_rate": ("rate", "higher", None),
     "public_to_private_conversion_30d": ("rate", "higher", None),
     "community_exit_rate_90d": ("rate", "lower", None),
     "community_exit_rate_30d": ("rate", "lower", None),
-    "cac_yuan": ("yuan", "lower", None),
+    "cac_yuan": ("money", "lower", None),
+    "cac": ("money", "lower", None),
     "repurchase_cycle": ("days", "lower", None),
     "repurchase_cycle_median_days": ("days", "lower", None),
     "repurchase_frequency_ratio": ("ratio", "higher", "index"),
@@ -51,8 +52,8 @@ BEFORE = {
     "order_90d": ("rate", "higher", None),
     "join_30d": ("rate", "higher", None),
     "interaction_rate_30d": ("rate", "higher", None),
-    "gmv_60d": ("yuan", "higher", None),
-    "aov_60d": ("yuan", "higher", None),
+    "gmv_60d": ("money", "higher", None),
+    "aov_60d": ("money", "higher", None),
 }
 
 
@@ -72,7 +73,7 @@ def test_every_kpi_id_is_registered() -> None:
 def test_ids_are_built_and_resolved_by_their_family() -> None:
     assert metric_id("repurchase_{window}d", window=60) == "repurchase_60d"
     assert metric_id("gmv_share_top{pct}pct_buyers", pct=20) == "gmv_share_top20pct_buyers"
-    assert metric_id("aov_yuan") == "aov_yuan"
+    assert metric_id("aov") == "aov"
     for template, info in METRICS.items():
         for value in (0, 7, 365):
             params = dict.fromkeys(info.fields, value)

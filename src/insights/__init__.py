@@ -120,6 +120,8 @@ _LAZY: dict[str, str] = {
     "table_parameters": "insights.narrative.appendix",
     "table_definitions": "insights.narrative.appendix",
     "segment_columns": "insights.narrative.appendix",
+    "format_benchmarks": "insights.narrative.appendix",
+    "is_simulated": "insights.narrative.appendix",
 }
 
 # a front-door name that differs from the name in its module
@@ -229,6 +231,8 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects (regener
     from insights.metrics.unit_economics import ltv_cac, retention_ltv_elasticity
     from insights.narrative.appendix import (
         describe_methods,
+        format_benchmarks,
+        is_simulated,
         segment_columns,
         table_definitions,
         table_parameters,

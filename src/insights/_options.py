@@ -1,7 +1,9 @@
-"""Presentation options set once: the language and the smallest group shown.
+"""Presentation options set once: the language, the smallest group shown, the currency.
 
-``ins.options(lang="zh", min_cell=10)`` changes the defaults of every function that
-writes text or draws (``plot_*``, ``format_table``, the narrative); used in a ``with``
+``ins.options(lang="zh", min_cell=10, currency="USD")`` changes the defaults of every
+function that writes text or draws (``plot_*``, ``format_table``, the narrative); whether
+the industry documents' figures are quoted next to the data is one more option
+(``compare_documents``). Used in a ``with``
 block it restores the previous options at the end, like ``pl.Config``. A keyword on a
 single call (``lang=``, ``min_cell=``) still wins for that call. The options live in a
 :class:`contextvars.ContextVar`, so threads and notebook kernels do not share changes
@@ -12,9 +14,20 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import re
 from typing import Any, Literal, get_args
 
-__all__ = ["LANGS", "Lang", "Options", "current", "options", "resolve_lang", "resolve_min_cell"]
+__all__ = [
+    "LANGS",
+    "Lang",
+    "Options",
+    "current",
+    "options",
+    "resolve_compare_documents",
+    "resolve_currency",
+    "resolve_lang",
+    "resolve_min_cell",
+]
 
 #: The languages every catalog, table and figure speaks.
 Lang = Literal["zh", "en"]
@@ -31,10 +44,17 @@ class Options:
         ``"zh"`` or ``"en"``: the language of sentences, table headers and figure labels.
     min_cell
         Groups and cells with fewer users are never shown (0 shows everything).
+    currency
+        ISO 4217 code of every amount (``"CNY"``, ``"USD"`` ...): the symbol or code
+        printed with money in sentences, tables and figure labels.
+    compare_documents
+        Quote the industry documents' figures next to the data (False: never).
     """
 
     lang: Lang = "en"
     min_cell: int = 10
+    currency: str = "CNY"
+    compare_documents: bool = True
     _previous: Options | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __enter__(self) -> Options:
@@ -56,10 +76,23 @@ def _check(name: str, value: Any) -> None:
         raise ValueError(f"lang must be one of {LANGS}, got {value!r}")
     if name == "min_cell" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise ValueError(f"min_cell must be an integer >= 0, got {value!r}")
+    if name == "currency" and not (isinstance(value, str) and _ISO.fullmatch(value.upper())):
+        raise ValueError(f"currency must be a three-letter ISO 4217 code like 'USD', got {value!r}")
+    if name == "compare_documents" and not isinstance(value, bool):
+        raise ValueError(f"compare_documents must be True or False, got {value!r}")
 
 
-def options(*, lang: Lang | None = None, min_cell: int | None = None) -> Options:
-    """Read or set the presentation options (language, smallest group shown).
+_ISO = re.compile(r"[A-Z]{3}")
+
+
+def options(
+    *,
+    lang: Lang | None = None,
+    min_cell: int | None = None,
+    currency: str | None = None,
+    compare_documents: bool | None = None,
+) -> Options:
+    """Read or set the presentation options (language, smallest group shown, currency).
 
     Parameters
     ----------
@@ -67,6 +100,12 @@ def options(*, lang: Lang | None = None, min_cell: int | None = None) -> Options
         ``"zh"`` or ``"en"``; None keeps the current language.
     min_cell
         Smallest group shown; None keeps the current value.
+    currency
+        ISO 4217 code of the amounts (``"USD"``; lower case is accepted); None keeps
+        the current one (``"CNY"`` unless set).
+    compare_documents
+        False: no sentence, table or alert quotes the industry documents' figures;
+        None keeps the current value (True unless set).
 
     Returns
     -------
@@ -82,17 +121,29 @@ def options(*, lang: Lang | None = None, min_cell: int | None = None) -> Options
     ('zh', 20)
     >>> ins.options().lang
     'en'
+    >>> with ins.options(currency="usd"):
+    ...     ins.options().currency
+    'USD'
     """
-    if lang is not None:
-        _check("lang", lang)
-    if min_cell is not None:
-        _check("min_cell", min_cell)
+    given = {
+        "lang": lang,
+        "min_cell": min_cell,
+        "currency": currency,
+        "compare_documents": compare_documents,
+    }
+    for name, value in given.items():
+        if value is not None:
+            _check(name, value)
     previous = _CURRENT.get()
-    if lang is None and min_cell is None:
+    if all(value is None for value in given.values()):
         return previous
     new = Options(
         lang=previous.lang if lang is None else lang,
         min_cell=previous.min_cell if min_cell is None else min_cell,
+        currency=previous.currency if currency is None else currency.upper(),
+        compare_documents=(
+            previous.compare_documents if compare_documents is None else compare_documents
+        ),
         _previous=previous,
     )
     _CURRENT.set(new)
@@ -118,3 +169,25 @@ def resolve_min_cell(min_cell: int | None) -> int:
         return _CURRENT.get().min_cell
     _check("min_cell", min_cell)
     return min_cell
+
+
+def resolve_currency(currency: str | None) -> str:
+    """``currency`` if given (checked, upper case), else the one set with :func:`options`.
+
+    Examples
+    --------
+    >>> resolve_currency("usd"), resolve_currency(None)
+    ('USD', 'CNY')
+    """
+    if currency is None:
+        return _CURRENT.get().currency
+    _check("currency", currency)
+    return currency.upper()
+
+
+def resolve_compare_documents(compare_documents: bool | None = None) -> bool:
+    """``compare_documents`` if given, else the value set with :func:`options`."""
+    if compare_documents is None:
+        return _CURRENT.get().compare_documents
+    _check("compare_documents", compare_documents)
+    return compare_documents

@@ -1,7 +1,7 @@
 """The one registry of metric ids: what each metric is, in which unit, and which way is better.
 
 A metric is registered once, next to the function that computes it, with its id
-*template*: a fixed id (``"aov_yuan"``) or an id with integer fields
+*template*: a fixed id (``"aov"``) or an id with integer fields
 (``"repurchase_{window}d"``, ``"retention_d{day}"``). The template is the metric's
 family: :func:`metric_id` builds an id from it, :func:`metric_info` resolves any id
 back to it, and the catalogs name it under the same key (``metric.repurchase_{window}d:
@@ -18,7 +18,7 @@ Examples
 >>> info, params = resolve("repurchase_90d")
 >>> info.template, info.unit, info.better, params
 ('repurchase_{window}d', 'rate', 'higher', {'window': 90})
->>> metric_info("cac_yuan").better
+>>> metric_info("cac").better
 'lower'
 """
 
@@ -40,14 +40,29 @@ __all__ = [
     "metric_info",
     "register",
     "resolve",
+    "unit_kind",
 ]
 
-#: How a metric's value is written: a fraction shown as %, money, a duration, a ratio ...
-Kind = Literal["rate", "yuan", "days", "minutes", "ratio", "uplift", "count", "index"]
+#: How a metric's value is written: a fraction shown as %, money (in the currency set
+#: with ``ins.options``), a duration, a ratio ...
+Kind = Literal["rate", "money", "days", "minutes", "ratio", "uplift", "count", "index"]
 #: Which way a metric is good: ``"higher"``, ``"lower"``, or ``None`` (a mix, neither way).
 Better = Literal["higher", "lower"] | None
 
-_KINDS: tuple[str, ...] = ("rate", "yuan", "days", "minutes", "ratio", "uplift", "count", "index")
+_KINDS: tuple[str, ...] = ("rate", "money", "days", "minutes", "ratio", "uplift", "count", "index")
+#: Former spellings of a kind, still accepted: ``"yuan"`` is ``"money"``.
+_KIND_ALIASES = {"yuan": "money"}
+
+
+def unit_kind(kind: str) -> Kind:
+    """The kind ``kind`` names (``"yuan"``, the former name of ``"money"``, included).
+
+    Examples
+    --------
+    >>> unit_kind("yuan"), unit_kind("rate")
+    ('money', 'rate')
+    """
+    return _KIND_ALIASES.get(kind, kind)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -58,7 +73,7 @@ class MetricInfo:
     ----------
     template
         The id, with ``{field}`` placeholders for integer parameters
-        (``"retention_d{day}"``); a fixed id has none (``"aov_yuan"``).
+        (``"retention_d{day}"``); a fixed id has none (``"aov"``).
     unit
         How values are written (:data:`Kind`): ``"rate"`` is a fraction shown as %.
     better
@@ -76,12 +91,13 @@ class MetricInfo:
     _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "unit", unit_kind(self.unit))
+        if self.base is not None:
+            object.__setattr__(self, "base", unit_kind(self.base))
         parts = list(string.Formatter().parse(self.template))
         names = tuple(name for _, name, spec, conv in parts if name is not None)
         if any(not n or not n.isidentifier() for n in names) or len(set(names)) != len(names):
-            raise ValueError(
-                f"metric template {self.template!r}: fields must be distinct names"
-            )
+            raise ValueError(f"metric template {self.template!r}: fields must be distinct names")
         if any(spec or conv for _, name, spec, conv in parts if name is not None):
             raise ValueError(f"metric template {self.template!r}: fields take no format spec")
         if self.unit not in _KINDS or (self.base is not None and self.base not in _KINDS):
@@ -120,7 +136,11 @@ METRICS: dict[str, MetricInfo] = {}
 
 
 def register(
-    template: str, *, unit: Kind, better: Better = "higher", base: Kind | None = None
+    template: str,
+    *,
+    unit: Kind | Literal["yuan"],
+    better: Better = "higher",
+    base: Kind | Literal["yuan"] | None = None,
 ) -> MetricInfo:
     """Register a metric family (once, next to the function that computes it).
 
@@ -128,9 +148,9 @@ def register(
     ----------
     template
         The metric id, with ``{field}`` placeholders for integer parameters:
-        ``"aov_yuan"``, ``"repurchase_{window}d"``.
+        ``"aov"``, ``"repurchase_{window}d"``.
     unit
-        How its values are written (:data:`Kind`).
+        How its values are written (:data:`Kind`; ``"yuan"`` is read as ``"money"``).
     better
         ``"higher"`` (default), ``"lower"`` or ``None``.
     base
@@ -146,7 +166,7 @@ def register(
     >>> register("retention_d{day}", unit="rate").id(day=14)
     'retention_d14'
     """
-    info = MetricInfo(template, unit, better, base)
+    info = MetricInfo(template, unit_kind(unit), better, None if base is None else unit_kind(base))
     known = METRICS.get(template)
     if known is not None:
         if known != info:
@@ -207,7 +227,7 @@ def metric_info(metric: str) -> MetricInfo:
     --------
     >>> metric_info("retention_d30").unit
     'rate'
-    >>> metric_info("cac_yuan").better
+    >>> metric_info("cac").better
     'lower'
     """
     return resolve(metric)[0]
@@ -221,8 +241,8 @@ def metric_id(family: str, **params: int) -> str:
 
     Examples
     --------
-    >>> metric_id("retention_d{day}", day=7), metric_id("aov_yuan")
-    ('retention_d7', 'aov_yuan')
+    >>> metric_id("retention_d{day}", day=7), metric_id("aov")
+    ('retention_d7', 'aov')
     """
     info = METRICS.get(family)
     if info is None:
@@ -251,7 +271,8 @@ for _template, _unit, _better, _base in [
     ("user_share", "rate", None, None),
     ("watch_minutes_per_session_mean", "minutes", "higher", None),
     ("bounce_rate", "rate", "lower", None),
-    ("cac_yuan", "yuan", "lower", None),
+    ("cac", "money", "lower", None),
+    ("cac_yuan", "money", "lower", None),  # former id of cac
     ("lifecycle_layer_share", "rate", None, None),
     ("lifecycle_transition_share", "rate", None, None),
     ("rfm_segment_share", "rate", None, None),
@@ -264,16 +285,16 @@ for _template, _unit, _better, _base in [
     ("repurchase_{window}d", "rate", "higher", None),
     ("first_purchase_{window}d", "rate", "higher", None),
     ("first_purchase_conversion_{window}d", "rate", "higher", None),  # calibration targets' id
-    ("aov", "yuan", "higher", None),
-    ("aov_yuan", "yuan", "higher", None),
-    ("aov_ratio", "ratio", "higher", "yuan"),
+    ("aov", "money", "higher", None),
+    ("aov_yuan", "money", "higher", None),  # former id of aov
+    ("aov_ratio", "ratio", "higher", "money"),
     ("repurchase_cycle", "days", "lower", None),
     ("repurchase_cycle_median_days", "days", "lower", None),
     ("gmv_share_top{pct}pct_buyers", "rate", None, None),
     ("pareto_gmv_share", "rate", None, None),
     # interaction
     ("interaction_rate", "rate", "higher", None),
-    ("aov_uplift", "uplift", "higher", "yuan"),
+    ("aov_uplift", "uplift", "higher", "money"),
     ("repurchase_uplift", "uplift", "higher", "rate"),
     ("interaction_type_share", "rate", None, None),
     ("interaction_funnel", "rate", "higher", None),
@@ -291,8 +312,8 @@ for _template, _unit, _better, _base in [
     ("order_{window}d", "rate", "higher", None),
     ("join_{window}d", "rate", "higher", None),
     ("interaction_rate_{window}d", "rate", "higher", None),
-    ("gmv_{window}d", "yuan", "higher", None),
-    ("aov_{window}d", "yuan", "higher", None),
+    ("gmv_{window}d", "money", "higher", None),
+    ("aov_{window}d", "money", "higher", None),
 ]:
     register(_template, unit=_unit, better=_better, base=_base)  # type: ignore[arg-type]
 del _template, _unit, _better, _base

@@ -13,16 +13,25 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="Live-commerce retention, value and strategy analytics.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Live-commerce retention, value and strategy analytics.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console() if sys.stdout.isatty() else Console(width=160)
 err = Console(stderr=True)
 
-DataDir = Annotated[Path, typer.Argument(help="Dataset directory (Parquet/CSV files named after the tables).")]
+DataDir = Annotated[
+    Path, typer.Argument(help="Dataset directory (Parquet/CSV files named after the tables).")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON records instead of a table.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")]
 ProgressOpt = Annotated[
     bool | None,
-    typer.Option("--progress/--no-progress", help="Progress bars on stderr (default: when stderr is a terminal and CI is not set)."),
+    typer.Option(
+        "--progress/--no-progress",
+        help="Progress bars on stderr (default: when stderr is a terminal and CI is not set).",
+    ),
 ]
 
 
@@ -51,8 +60,18 @@ def simulate(
     out: Annotated[Path, typer.Option("--out", help="Directory to write (replaced atomically).")],
     users: Annotated[int, typer.Option("--users", min=1, help="Number of users.")] = 200_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")] = 42,
-    scenario: Annotated[Path | None, typer.Option("--scenario", help="Scenario YAML (default: data/scenarios/default.yaml).")] = None,
-    chunk: Annotated[int, typer.Option("--chunk", min=1, help="Above this many users, simulate in chunks of it and write tables as Parquet parts (memory of one chunk).")] = 1_000_000,
+    scenario: Annotated[
+        Path | None,
+        typer.Option("--scenario", help="Scenario YAML (default: data/scenarios/default.yaml)."),
+    ] = None,
+    chunk: Annotated[
+        int,
+        typer.Option(
+            "--chunk",
+            min=1,
+            help="Above this many users, simulate in chunks of it and write tables as Parquet parts (memory of one chunk).",
+        ),
+    ] = 1_000_000,
 ) -> None:
     """Generate a calibrated live-commerce dataset (2021-01-01 .. 2024-12-31)."""
     from insights.simulator import simulate as run
@@ -60,11 +79,14 @@ def simulate(
 
     start = time.perf_counter()
     with console.status("simulating") as status:
+
         def say(s: str) -> None:
             status.update(f"simulating: {s}")
 
         if users > chunk:
-            manifest = simulate_chunked(out, users=users, chunk=chunk, seed=seed, scenario=scenario, progress=say)
+            manifest = simulate_chunked(
+                out, users=users, chunk=chunk, seed=seed, scenario=scenario, progress=say
+            )
         else:
             manifest = run(out, users=users, seed=seed, scenario=scenario, progress=say)
     rows = ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items())
@@ -76,7 +98,13 @@ def validate(
     path: DataDir,
     json_out: JsonOpt = False,
     debug: DebugOpt = False,
-    allow_unknown_labels: Annotated[bool, typer.Option("--allow-unknown-labels", help="Map unknown category labels to 'other' (warned, counted).")] = False,
+    allow_unknown_labels: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unknown-labels",
+            help="Map unknown category labels to 'other' (warned, counted).",
+        ),
+    ] = False,
 ) -> None:
     """Check every rule of the data contract; exit 0 clean, 1 rule broken, 2 unreadable."""
     from insights.cli_validate import validate_command
@@ -87,7 +115,7 @@ def validate(
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
-    return f"{value:.1f}" if unit in ("pct", "days", "yuan", "index") else f"{value:.2f}"
+    return f"{value:.1f}" if unit in ("pct", "days", "money", "yuan", "index") else f"{value:.2f}"
 
 
 @app.command()
@@ -95,7 +123,12 @@ def calibrate(
     path: DataDir,
     json_out: JsonOpt = False,
     debug: DebugOpt = False,
-    widen: Annotated[bool, typer.Option("--widen", help="Widen tolerances by each estimate's sampling error (small datasets).")] = False,
+    widen: Annotated[
+        bool,
+        typer.Option(
+            "--widen", help="Widen tolerances by each estimate's sampling error (small datasets)."
+        ),
+    ] = False,
     progress: ProgressOpt = None,
 ) -> None:
     """Compare the data with every calibration target; exit 1 if any fails."""
@@ -107,13 +140,40 @@ def calibrate(
         print(json.dumps(result.to_dicts(), ensure_ascii=False, indent=1, default=str))
     else:
         table = Table(title=f"Calibration of {path}", show_lines=False)
-        for col in ("id", "metric", "segment", "period", "target", "value", "95% CI", "tol", "pass"):
+        for col in (
+            "id",
+            "metric",
+            "segment",
+            "period",
+            "target",
+            "value",
+            "95% CI",
+            "tol",
+            "pass",
+        ):
             table.add_column(col, justify="right" if col in ("target", "value", "tol") else "left")
         for r in result.iter_rows(named=True):
-            ci = "—" if r["ci_low"] is None else f"{_fmt(r['ci_low'], r['unit'])}–{_fmt(r['ci_high'], r['unit'])}"
-            mark = "[green]pass[/]" if r["passed"] else f"[red]FAIL[/]{' ' + r['error'] if r['error'] else ''}"
-            table.add_row(r["id"], r["metric"], r["segment"], r["period"], _fmt(r["target"], r["unit"]),
-                          _fmt(r["value"], r["unit"]), ci, f"±{r['tolerance_used']:.2g}", mark)
+            ci = (
+                "—"
+                if r["ci_low"] is None
+                else f"{_fmt(r['ci_low'], r['unit'])}–{_fmt(r['ci_high'], r['unit'])}"
+            )
+            mark = (
+                "[green]pass[/]"
+                if r["passed"]
+                else f"[red]FAIL[/]{' ' + r['error'] if r['error'] else ''}"
+            )
+            table.add_row(
+                r["id"],
+                r["metric"],
+                r["segment"],
+                r["period"],
+                _fmt(r["target"], r["unit"]),
+                _fmt(r["value"], r["unit"]),
+                ci,
+                f"±{r['tolerance_used']:.2g}",
+                mark,
+            )
         console.print(table)
         console.print(f"{result['passed'].sum()} of {result.height} targets within tolerance")
     raise typer.Exit(0 if bool(result["passed"].all()) else 1)
@@ -122,15 +182,27 @@ def calibrate(
 @app.command()
 def kpis(
     path: DataDir,
-    quarter: Annotated[str | None, typer.Option("--quarter", help="Quarter such as 2024Q4 (default: the data's last full quarter).")] = None,
-    compare_to: Annotated[str, typer.Option("--compare-to", help="previous, year_ago or a quarter.")] = "previous",
-    by: Annotated[str | None, typer.Option("--by", help="Users column to split by (e.g. platform).")] = None,
-    min_cell: Annotated[int, typer.Option("--min-cell", min=1, help="Suppress segments smaller than this.")] = 10,
+    quarter: Annotated[
+        str | None,
+        typer.Option(
+            "--quarter", help="Quarter such as 2024Q4 (default: the data's last full quarter)."
+        ),
+    ] = None,
+    compare_to: Annotated[
+        str, typer.Option("--compare-to", help="previous, year_ago or a quarter.")
+    ] = "previous",
+    by: Annotated[
+        str | None, typer.Option("--by", help="Users column to split by (e.g. platform).")
+    ] = None,
+    min_cell: Annotated[
+        int, typer.Option("--min-cell", min=1, help="Suppress segments smaller than this.")
+    ] = 10,
     json_out: JsonOpt = False,
     debug: DebugOpt = False,
     progress: ProgressOpt = None,
 ) -> None:
     """The KPI scorecard of a quarter with 95% CI and n, next to the comparison quarter."""
+    from insights._registry import metric_info
     from insights.kpis import kpi_scorecard
     from insights.metrics._periods import parse_period, quarter_of
 
@@ -142,7 +214,9 @@ def kpis(
     except ValueError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    frame, notes = kpi_scorecard(ds, quarter=quarter, compare_to=compare_to, by=by, min_cell=min_cell, progress=progress)
+    frame, notes = kpi_scorecard(
+        ds, quarter=quarter, compare_to=compare_to, by=by, min_cell=min_cell, progress=progress
+    )
     if json_out:
         print(json.dumps(frame.to_dicts(), ensure_ascii=False, indent=1, default=str))
     else:
@@ -162,8 +236,12 @@ def kpis(
                     cells += [f"<{min_cell}" if row.height else "—", "", ""]
                     continue
                 r = row.row(0, named=True)
-                rate = metric not in ("aov_yuan", "cac_yuan", "repurchase_cycle_median_days")
-                f = (lambda v: "—" if v is None else f"{100 * v:.1f}%") if rate else (lambda v: "—" if v is None else f"{v:.1f}")
+                rate = metric_info(str(metric)).unit in ("rate", "uplift")
+                f = (
+                    (lambda v: "—" if v is None else f"{100 * v:.1f}%")
+                    if rate
+                    else (lambda v: "—" if v is None else f"{v:.1f}")
+                )
                 ci = "" if r["ci_low"] is None else f"{f(r['ci_low'])}–{f(r['ci_high'])}"
                 cells += [f(r["value"]), ci, f"{r['n']:,}"]
             table.add_row(*cells)
@@ -175,17 +253,72 @@ def kpis(
 @app.command()
 def report(
     path: DataDir,
-    quarter: Annotated[str | None, typer.Option("--quarter", help="Quarter such as 2024Q4 (default: the data's last quarter).")] = None,
+    quarter: Annotated[
+        str | None,
+        typer.Option(
+            "--quarter", help="Quarter such as 2024Q4 (default: the data's last quarter)."
+        ),
+    ] = None,
     lang: Annotated[str, typer.Option("--lang", help="zh, en, or both: zh,en.")] = "zh",
     formats: Annotated[str, typer.Option("--format", help="pdf, html or pdf,html.")] = "pdf,html",
-    out: Annotated[Path, typer.Option("--out", help="Output root: files go to OUT/<quarter>/.")] = Path("reports"),
-    backend: Annotated[str, typer.Option("--backend", help="auto (quarto when installed), quarto or builtin.")] = "auto",
-    by: Annotated[str | None, typer.Option("--by", help="One report per value of this users column (e.g. platform).")] = None,
-    compare_to: Annotated[str, typer.Option("--compare-to", help="previous, year_ago or a quarter.")] = "previous",
-    min_cell: Annotated[int, typer.Option("--min-cell", help="Suppress segments smaller than this.")] = 10,
-    chapters: Annotated[str | None, typer.Option("--chapters", help="Only these chapters, e.g. 00,02-retention.")] = None,
-    notebooks: Annotated[Path | None, typer.Option("--notebooks", help="Chapter notebooks directory (default ./notebooks).")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", help="Chapters executed at once (one kernel each).")] = 2,
+    out: Annotated[
+        Path, typer.Option("--out", help="Output root: files go to OUT/<quarter>/.")
+    ] = Path("reports"),
+    backend: Annotated[
+        str, typer.Option("--backend", help="auto (quarto when installed), quarto or builtin.")
+    ] = "auto",
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="One report per value of this users column (e.g. platform)."),
+    ] = None,
+    compare_to: Annotated[
+        str, typer.Option("--compare-to", help="previous, year_ago or a quarter.")
+    ] = "previous",
+    min_cell: Annotated[
+        int, typer.Option("--min-cell", help="Suppress segments smaller than this.")
+    ] = 10,
+    chapters: Annotated[
+        str | None, typer.Option("--chapters", help="Only these chapters, e.g. 00,02-retention.")
+    ] = None,
+    notebooks: Annotated[
+        Path | None,
+        typer.Option(
+            "--notebooks",
+            help="Chapter notebooks directory (default: the project's notebooks/, else the packaged chapters).",
+        ),
+    ] = None,
+    title: Annotated[
+        str | None,
+        typer.Option(
+            "--title",
+            help="Cover title (default: dataset.yaml report.title, else the standard title).",
+        ),
+    ] = None,
+    subtitle: Annotated[
+        str | None,
+        typer.Option(
+            "--subtitle",
+            help="Cover subtitle (default: dataset.yaml report.subtitle, else the quarter).",
+        ),
+    ] = None,
+    documents: Annotated[
+        bool | None,
+        typer.Option(
+            "--documents/--no-documents",
+            help="Compare with the industry documents' figures (default: dataset.yaml report.compare_documents, else yes).",
+        ),
+    ] = None,
+    churn_gap: Annotated[
+        int | None,
+        typer.Option(
+            "--churn-gap",
+            min=1,
+            help="Days without activity after which a user counts as churned (default: dataset.yaml churn_gap, else 30).",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", help="Chapters executed at once (one kernel each).")
+    ] = 2,
     debug: DebugOpt = False,
     progress: ProgressOpt = None,
 ) -> None:
@@ -205,6 +338,7 @@ def report(
                 path, quarter=quarter or "", lang=one, formats=formats, out=out, backend=backend,  # type: ignore[arg-type]
                 by=by, min_cell=min_cell, compare_to=compare_to, notebooks=notebooks, jobs=jobs,
                 chapters=chapters.split(",") if chapters else None, progress=progress,
+                title=title, subtitle=subtitle, compare_documents=documents, churn_gap=churn_gap,
             )  # fmt: skip
         except RenderError as exc:
             if debug:

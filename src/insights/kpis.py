@@ -37,13 +37,13 @@ KPIS: dict[str, Callable[..., pl.DataFrame]] = {
     "repurchase_60d": lambda ds, q, by: repurchase_rate(ds, period=q, by=by),
     "active_90d": lambda ds, q, by: activity_90d(ds, period=q, by=by),
     "first_purchase_30d": lambda ds, q, by: first_purchase_conversion(ds, period=q, by=by),
-    "aov_yuan": lambda ds, q, by: aov(ds, period=q, by=by),
+    "aov": lambda ds, q, by: aov(ds, period=q, by=by),
     "interaction_rate": lambda ds, q, by: interaction_rate(ds, period=q, by=by),
     "public_to_private_conversion_30d": lambda ds, q, by: public_to_private_conversion(
         ds, period=q, by=by
     ),
     "community_exit_rate_90d": lambda ds, q, by: community_exit_rate(ds, period=q, by=by),
-    "cac_yuan": lambda ds, q, by: cac(ds, period=q, by=by),
+    "cac": lambda ds, q, by: cac(ds, period=q, by=by),
     "repurchase_cycle_median_days": lambda ds, q, by: repurchase_cycle(ds, period=q, by=by),
 }
 

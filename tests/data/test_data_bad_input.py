@@ -378,14 +378,24 @@ def test_skew_of_one_day_is_allowed(tables: Tables, write) -> None:
     assert validate(write(tables)).ok
 
 
-def test_missing_users_file_exits_2(
+def test_missing_users_and_orders_files_exit_2(
+    tables: Tables, write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    del tables["users"], tables["orders"]
+    path = write(tables)
+    assert validate_command(path, False, False, False) == 2
+    err = capsys.readouterr().err
+    assert "neither a users nor an orders table" in err and "Traceback" not in err
+
+
+def test_missing_users_file_is_derived_from_activity(
     tables: Tables, write, capsys: pytest.CaptureFixture[str]
 ) -> None:
     del tables["users"]
     path = write(tables)
-    assert validate_command(path, False, False, False) == 2
-    err = capsys.readouterr().err
-    assert "no users table" in err and "Traceback" not in err
+    assert validate_command(path, False, False, False) == 0
+    out = capsys.readouterr().out
+    assert "derived" in out and "10 users were derived" in out
 
 
 def test_missing_users_frame_in_log() -> None:

@@ -138,8 +138,8 @@ def test_cac(make_dataset):
     ds = make_dataset(users=USERS, spend=SPEND, as_of=AS_OF)
     out = cac(ds, period="2024Q1")
     # Q1 spend 300 + 200 + 50 = 550 over 5 new users -> 110 yuan
-    assert out.select("metric", "segment", "value", "n", "spend_yuan").row(0) == (
-        "cac_yuan",
+    assert out.select("metric", "segment", "value", "n", "spend").row(0) == (
+        "cac",
         "all",
         110.0,
         5,
@@ -155,7 +155,7 @@ def test_cac(make_dataset):
         cac(ds, period="2024Q1", by="city_tier")
     # where filters spend and users alike: paid spend 500 over the 2 paid new users
     paid = cac(ds, period="2024Q1", where={"channel": ["paid"]})
-    assert paid.select("segment", "value", "n", "spend_yuan").row(0) == ("all", 250.0, 2, 500.0)
+    assert paid.select("segment", "value", "n", "spend").row(0) == ("all", 250.0, 2, 500.0)
     with pytest.raises(ValueError, match="where: spend has no column \\['city_tier'\\]"):
         cac(ds, period="2024Q1", where={"city_tier": "tier3"})
 

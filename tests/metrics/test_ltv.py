@@ -51,8 +51,9 @@ def test_cohort_ltv_hand_worked(make_dataset):
     # 3 users: day 0: 10; by day 7: 10+20+5 (refund excluded); day 40 is past 30
     assert jan == {0: (10 / 3, 3, True), 7: (35 / 3, 3, True), 30: (35 / 3, 3, True)}
     feb = out.filter(pl.col("cohort") == "2024-02")
-    # user 4 seen 2024-02-10, as_of 2024-03-01: observable 20 days, so t = 30 is not reported
-    assert feb["t"].to_list() == [0, 7] and feb["value"].to_list() == [8.0, 8.0]
+    # user 4 seen 2024-02-10, as_of 2024-03-01: observable 20 days, so t = 30 has no value
+    assert feb["t"].to_list() == [0, 7, 30] and feb["value"].to_list() == [8.0, 8.0, None]
+    assert feb["n"].to_list() == [1, 1, 0] and feb["complete"].to_list() == [True, True, False]
     with_refunds = cohort_ltv(ds, horizon=30, timeline=(7,), bootstrap=0, include_refunded=True)
     assert with_refunds.filter(pl.col("cohort") == "2024-01", pl.col("t") == 7)["value"].item() == (
         pytest.approx(135 / 3)
@@ -67,7 +68,7 @@ def test_cohort_ltv_by_and_matrix(make_dataset):
     b = out.filter(pl.col("segment") == "b", pl.col("t") == 7).row(0, named=True)
     assert b["cohort"] == "2024Q1" and b["value"] == 5.0 and b["ci_low"] == b["ci_high"] == 5.0
     m = ltv_matrix(out)
-    assert m.columns == ["segment", "cohort", "n", "d0", "d7"]
+    assert m.columns == ["segment", "cohort", "n", "complete_through", "d0", "d7"]
     assert m.filter(pl.col("segment") == "a")["d7"].item() == pytest.approx(38 / 3)
     lows = ltv_matrix(out, column="ci_low")
     assert lows.filter(pl.col("segment") == "b")["d7"].item() == 5.0

@@ -52,7 +52,7 @@ def test_compare_quarters_matches_change_test_row_by_row() -> None:
         {"metric": "retention_d30", "segment": "all", "quarter": "2024Q4", **_wald_row(0.35, 1600)},
         {"metric": "retention_d30", "segment": "all", "quarter": "2024Q3", **_wald_row(0.39, 1500)},
         {
-            "metric": "aov_yuan",
+            "metric": "aov",
             "segment": "all",
             "quarter": "2024Q4",
             "value": 128.8,
@@ -61,7 +61,7 @@ def test_compare_quarters_matches_change_test_row_by_row() -> None:
             "n": 2103,
         },
         {
-            "metric": "aov_yuan",
+            "metric": "aov",
             "segment": "all",
             "quarter": "2024Q3",
             "value": 123.9,
@@ -70,7 +70,7 @@ def test_compare_quarters_matches_change_test_row_by_row() -> None:
             "n": 2184,
         },
         {
-            "metric": "cac_yuan",
+            "metric": "cac",
             "segment": "all",
             "quarter": "2024Q4",
             "value": 138.5,
@@ -79,7 +79,7 @@ def test_compare_quarters_matches_change_test_row_by_row() -> None:
             "n": 1673,
         },
         {
-            "metric": "cac_yuan",
+            "metric": "cac",
             "segment": "all",
             "quarter": "2024Q3",
             "value": 142.1,
@@ -92,7 +92,7 @@ def test_compare_quarters_matches_change_test_row_by_row() -> None:
     before = frame.clone()
     out = compare_quarters(frame, quarter="2024Q4", other="2024Q3")
     assert frame.equals(before)
-    assert out["metric"].to_list() == ["retention_d30", "aov_yuan", "cac_yuan"]
+    assert out["metric"].to_list() == ["retention_d30", "aov", "cac"]
     for i in range(2):
         ch = change_test(rows[2 * i], rows[2 * i + 1])
         r = out.row(i, named=True)

@@ -45,7 +45,7 @@ def test_document_figures_prefer_the_data_year_and_convert_units() -> None:
     assert d7.filter(pl.col("kind") == "observed")["value"].to_list() == [
         pytest.approx(0.55)
     ]  # 100 - 45% week-1 churn
-    cac = document_figures("cac_yuan", period="2024")
+    cac = document_figures("cac", period="2024")
     assert cac["value"].to_list() == [142.0]
     assert document_figures("retention_d30", segment="no_such_segment").is_empty()
 
@@ -58,7 +58,7 @@ def test_document_vs_data_sentence_numbers() -> None:
         "The Growth & Retention Strategy Report (§1.3) sets a target of 60.0%; this data: 35.2% (95% CI 34.8–35.6%), "
         f"{MINUS}24.8 points from the target.",
     ]
-    zh = document_vs_data("cac_yuan", 138.5, lang="zh", period="2024Q4")
+    zh = document_vs_data("cac", 138.5, lang="zh", period="2024Q4")
     assert zh == [
         f"《用户增长与留存策略报告》（§2.1）给出142.0元（2024）；本数据：138.5元，与文档相差{MINUS}3.5元。"
     ]
@@ -119,7 +119,7 @@ def test_readers_see_document_titles_never_file_names() -> None:
     for row in titles.iter_rows(named=True):
         assert document_title(row["seed"], lang="en") == row["short_en"]
         assert document_title(row["seed"][:3], lang="zh") == row["short_zh"]
-    rows = pl.DataFrame({"metric": ["retention_d30", "aov_yuan", "interaction_rate"], "segment": ["all"] * 3,
+    rows = pl.DataFrame({"metric": ["retention_d30", "aov", "interaction_rate"], "segment": ["all"] * 3,
                          "period": ["2024Q4"] * 3, "value": [0.352, 142.0, 0.5], "ci_low": [None] * 3,
                          "ci_high": [None] * 3, "n": [5000] * 3})  # fmt: skip
     file_name = re.compile(r"\d{3}_[0-9a-f]{16}\.txt")

@@ -28,7 +28,7 @@ def test_every_play_points_at_a_document_row() -> None:
 
 def test_gaps_open_against_targets_and_documents() -> None:
     gaps = open_gaps(
-        _values(retention_d7=0.45, retention_d30=0.62, silent_reactivation_30d=0.22, cac_yuan=120.0)
+        _values(retention_d7=0.45, retention_d30=0.62, silent_reactivation_30d=0.22, cac=120.0)
     )
     state = {
         (g["strategy"], g["metric"]): (g["open"], g["benchmark"])
@@ -40,7 +40,7 @@ def test_gaps_open_against_targets_and_documents() -> None:
     )  # below the 50% target of 000 §1.3
     assert state[("comment_lottery", "retention_d30")] == (False, 0.6)  # above the 60% target
     assert state[("content_wakeup", "silent_reactivation_30d")] == (True, 0.4)
-    assert state[("private_domain_shift", "cac_yuan")] == (
+    assert state[("private_domain_shift", "cac")] == (
         False,
         142.0,
     )  # below the documents' 142 yuan
@@ -48,7 +48,7 @@ def test_gaps_open_against_targets_and_documents() -> None:
         "retention_d7",
         "retention_d30",
         "silent_reactivation_30d",
-        "cac_yuan",
+        "cac",
     }
 
 

@@ -34,7 +34,7 @@ def test_describe_value_in_both_languages() -> None:
     assert ins.describe_value(seg, lang="en").startswith("D30 retention for Gen Z was 35.2%")
     assert ins.describe_value(seg, lang="zh").startswith("Z世代的30日留存为35.2%")
     money = {
-        "metric": "aov_yuan",
+        "metric": "aov",
         "segment": "all",
         "value": 128.84,
         "ci_low": None,
@@ -62,7 +62,7 @@ def test_describe_change_numbers_direction_and_significance() -> None:
     assert "unchanged from 2024Q3" in flat and "not significant" in flat
     aov = ins.describe_change(
         {
-            "metric": "aov_yuan",
+            "metric": "aov",
             "segment": "all",
             "quarter": "2024Q4",
             "value": 130.0,
@@ -71,7 +71,7 @@ def test_describe_change_numbers_direction_and_significance() -> None:
             "n": 2000,
         },
         previous={
-            "metric": "aov_yuan",
+            "metric": "aov",
             "segment": "all",
             "quarter": "2024Q3",
             "value": 125.0,

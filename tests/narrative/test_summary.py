@@ -43,9 +43,9 @@ def scorecard(other: str = "2024Q3", **overrides: tuple) -> pl.DataFrame:
         "retention_d30": (0.35, 0.36, 0.01, 2000),  # small, not significant
         "active_90d": (0.40, 0.44, 0.005, 3000),  # significant drop (−9%)
         "interaction_rate": (0.36, 0.35, 0.002, 5000),  # significant rise (+2.9%)
-        "aov_yuan": (150.0, 120.0, 5.0, 2000),  # significant rise (+25%)
+        "aov": (150.0, 120.0, 5.0, 2000),  # significant rise (+25%)
         "repurchase_60d": (0.9, 0.1, 0.05, 8),  # huge change but a small cell
-        "cac_yuan": (160.0, 140.0, None, 1600),  # no CI: never "significant"
+        "cac": (160.0, 140.0, None, 1600),  # no CI: never "significant"
     } | overrides
     rows = []
     for metric, (now, prev, se, n) in spec.items():
@@ -60,8 +60,8 @@ def test_default_targets_and_alerts_come_from_the_documents() -> None:
     assert targets["silent_reactivation_30d"].value == pytest.approx(0.40)
     assert targets["repurchase_90d"].value == pytest.approx(0.30)
     assert (
-        targets["cac_yuan"].value == pytest.approx(-0.20)
-        and targets["cac_yuan"].relative_to == "year_ago"
+        targets["cac"].value == pytest.approx(-0.20)
+        and targets["cac"].relative_to == "year_ago"
     )
     assert all(t.seed.startswith("000_") and t.section == "1.3" for t in targets.values())
     (rule,) = default_alert_rules()
@@ -74,17 +74,17 @@ def test_default_targets_and_alerts_come_from_the_documents() -> None:
 
 
 def test_kpi_summary_columns_changes_and_targets() -> None:
-    prev, year = scorecard(), scorecard("2023Q4", cac_yuan=(160.0, 200.0, None, 1600))
+    prev, year = scorecard(), scorecard("2023Q4", cac=(160.0, 200.0, None, 1600))
     out = ins.kpi_summary(prev, year_ago=year, quarter="2024Q4")
     assert out["metric"].to_list() == list(dict.fromkeys(prev["metric"]))
     d7 = out.row(0, named=True)
     assert d7["previous_quarter"] == "2024Q3" and d7["year_ago_quarter"] == "2023Q4"
     assert d7["change_previous"] == pytest.approx(-0.07) and d7["p_previous"] < 0.001
     assert d7["target"] == pytest.approx(0.5) and d7["target_met"] is False
-    cac = out.filter(pl.col("metric") == "cac_yuan").row(0, named=True)
+    cac = out.filter(pl.col("metric") == "cac").row(0, named=True)
     assert cac["target"] == pytest.approx(160.0)  # 20% below the year-ago 200
     assert cac["target_met"] is True and cac["p_previous"] is None
-    assert out.filter(pl.col("metric") == "aov_yuan")["target"].to_list() == [None]
+    assert out.filter(pl.col("metric") == "aov")["target"].to_list() == [None]
 
 
 def test_kpi_summary_needs_exactly_one_comparison_quarter() -> None:
@@ -113,7 +113,7 @@ def test_describe_alerts_fire_on_thresholds_and_cac_above_aov() -> None:
         "Alert: D7 retention is 43.0%, below the 45.0% alert line (Growth & Retention Strategy Report §5.2)."
     )
     assert lines[1].startswith("Alert: CAC (¥160.0) is above AOV (¥150.0)")
-    calm = scorecard(retention_d7=(0.56, 0.55, 0.01, 2000), cac_yuan=(100.0, 90.0, None, 1600))
+    calm = scorecard(retention_d7=(0.56, 0.55, 0.01, 2000), cac=(100.0, 90.0, None, 1600))
     assert ins.describe_alerts(calm, quarter="2024Q4", lang="zh") == ["本季度无预警。"]
     custom = [AlertRule("interaction_rate", 0.40, True, "001_x.txt", "3.3.3")]
     assert ins.describe_alerts(calm, rules=custom, quarter="2024Q4", lang="en") == [
@@ -143,7 +143,7 @@ def test_describe_findings_top_up_with_non_significant_changes_and_say_so() -> N
         **{
             m: (0.35, 0.351, 0.02, 2000) for m in ("retention_d7", "active_90d", "interaction_rate")
         },
-        aov_yuan=(121.0, 120.0, 5.0, 2000),
+        aov=(121.0, 120.0, 5.0, 2000),
     )
     lines = ins.describe_findings(quiet, quarter="2024Q4", lang="en")
     assert lines[0] == "No KPI changed significantly between 2024Q3 and 2024Q4."
@@ -155,9 +155,9 @@ def test_relative_targets_in_a_custom_list() -> None:
         scorecard(),
         year_ago=scorecard("2023Q4"),
         quarter="2024Q4",
-        targets=[Target("aov_yuan", 0.10, "x", "1", relative_to="year_ago")],
+        targets=[Target("aov", 0.10, "x", "1", relative_to="year_ago")],
     )
-    assert out.filter(pl.col("metric") == "aov_yuan")["target"][0] == pytest.approx(132.0)
+    assert out.filter(pl.col("metric") == "aov")["target"][0] == pytest.approx(132.0)
 
 
 def test_table_scorecard_when_the_comparison_is_the_year_ago_quarter() -> None:

@@ -9,13 +9,13 @@ number the chapter shows with the same number computed another way.
 
 CHECKS: dict[str, str] = {
     "00-summary": """\
-assert {"retention_d7", "retention_d30", "aov_yuan"} <= set(scorecard["metric"])
+assert {"retention_d7", "retention_d30", "aov"} <= set(scorecard["metric"])
 rates = scorecard.filter(pl.col("metric").str.starts_with("retention") & pl.col("value").is_not_null())
 assert rates["value"].is_between(0, 1).all()
 assert summary.height == scorecard["metric"].n_unique()
 # the scorecard agrees with the metrics computed directly for the quarter
 direct = {"retention_d30": ins.retention_rates(ds, period=quarter, timeline=(30,))["value"][0],
-          "aov_yuan": ins.aov(ds, period=quarter)["value"][0]}
+          "aov": ins.aov(ds, period=quarter)["value"][0]}
 for metric, value in direct.items():
     shown = summary.filter(pl.col("metric") == metric)["value"][0]
     assert shown is None or abs(shown - value) < 1e-9, (metric, shown, value)

@@ -70,7 +70,7 @@ def test_bad_data_directory(no_kernel, tmp_path):
     with pytest.raises(ValueError, match="data: .*nowhere does not exist"):
         render(tmp_path / "nowhere", quarter="2024Q4", notebooks=NOTEBOOKS)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="data: .* has no users table"):
+    with pytest.raises(ValueError, match="data: .* has neither a users nor an orders table"):
         render(tmp_path / "empty", quarter="2024Q4", notebooks=NOTEBOOKS)
 
 

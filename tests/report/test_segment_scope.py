@@ -72,11 +72,11 @@ def test_summary_of_a_platform_counts_that_platforms_users(sim_dir: Path, tmp_pa
     for metric in ("retention_d7", "retention_d30", "retention_d60"):
         assert _n(card, metric) == new_q4, metric
         assert _n(card, metric, "2024Q3") == new_q3, metric
-    assert _n(card, "aov_yuan") == paid_q4
+    assert _n(card, "aov") == paid_q4
     assert set(card["segment"]) == {"all"}  # the segment is the whole scope of the chapter
     # spend has no platform column: CAC cannot be the platform's, so it is left out, with a note
-    assert "cac_yuan" not in set(card["metric"])
-    assert any(n.startswith("cac_yuan: skipped") and "platform" in n for n in notes), notes
+    assert "cac" not in set(card["metric"])
+    assert any(n.startswith("cac: skipped") and "platform" in n for n in notes), notes
     whole = users.filter(q4).height
     assert new_q4 < whole  # the old report printed the platform-wide scorecard under this cover
     assert f"{whole:,}" not in printed

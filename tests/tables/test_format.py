@@ -9,7 +9,7 @@ from insights.tables import format_table, table_frame
 
 FRAME = pl.DataFrame(
     {
-        "metric": ["retention_d30", "retention_d30", "aov_yuan"],
+        "metric": ["retention_d30", "retention_d30", "aov"],
         "segment": ["gen_z", "silver", "all"],
         "value": [0.4071, 0.5, 128.84],
         "ci_low": [0.3586, 0.1, 118.34],

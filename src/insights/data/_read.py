@@ -1,16 +1,19 @@
-"""Reading a dataset directory into Polars lazy frames, and parsing raw columns.
+"""Reading a dataset directory into Polars lazy frames.
 
 Everything here is Polars-specific on purpose: files are always read with Polars.
+Column values are parsed to their contract kinds in ``insights.data._parse``;
+``dataset.yaml`` is checked in ``insights.data._config``.
 
 * Parquet (one file, or a directory of part files, hive partitions allowed) is scanned
   lazily with ``pl.scan_parquet``; the ``PAR1`` magic bytes are checked first.
-* CSV is read with every column as text (``infer_schema=False``); the loader then
-  parses each column to its contract kind and counts what fails.
-  The encoding is detected on the first MiB: UTF-8 with a BOM, plain UTF-8, then
-  GB18030 (a superset of GBK/GB2312), UTF-16 when it has a BOM, and
-  charset-normalizer only as a last resort. UTF-8 files (with or without BOM) are
-  scanned lazily with ``pl.scan_csv``; any other encoding is decoded in memory and
-  read eagerly (convert large GBK exports to Parquet for out-of-core work).
+* Text tables (``.csv``, ``.tsv``, ``.txt``) are read with every column as text
+  (``infer_schema=False``); the loader then parses each column to its contract kind and
+  counts what fails. The encoding is detected on the first MiB: UTF-8 with a BOM, plain
+  UTF-8, then GB18030 (a superset of GBK/GB2312), UTF-16 when it has a BOM, and
+  charset-normalizer only as a last resort (``files: {orders: {encoding: ...}}`` in
+  ``dataset.yaml`` overrides it). UTF-8 files (with or without BOM) are scanned lazily;
+  any other encoding is decoded in memory and read eagerly (convert large GBK exports to
+  Parquet for out-of-core work).
 * pandas DataFrames (and Arrow tables) given as tables are converted to Polars once,
   column by column (:func:`engine_frame`): datetimes keep their wall clock (time-zone
   aware ones are converted to the dataset's zone like Parquet timestamps), nullable
@@ -19,22 +22,30 @@ Everything here is Polars-specific on purpose: files are always read with Polars
   is refused with an error naming the table and the column, never guessed.
 * The delimiter is sniffed among ``, ; \\t |`` on the first 50 lines: a candidate is
   consistent when the header splits into more than one field and every line has the
-  header's field count. One consistent candidate is used; none or several is an error
-  naming the file.
+  header's field count. One consistent candidate is used; several is an error naming
+  the file. When none is consistent but every line splits into the same number (two or
+  more) of fields on runs of spaces and tabs, the file is whitespace-separated (leading
+  and trailing spaces ignored; fields cannot contain spaces), like the CDNOW master file
+  ``00001 19970101  1  11.77``. ``files: {orders: {delimiter: whitespace}}`` sets it.
+* ``files: {orders: {header: false, columns: [...]}}`` reads a file without a header
+  line, naming its fields in order (``columns`` also renames the fields of a file with a
+  header).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
 import polars as pl
 import yaml
 
-from insights.data.contract import CONTRACT, Kind, TableSpec
-from insights.data.quality import QualityEntry
+from insights.data._config import DELIMITERS, check_config
+from insights.data._parse import cast_polars, parse_column
+from insights.data.contract import CONTRACT
 
 __all__ = [
     "DataReadError",
@@ -48,20 +59,15 @@ __all__ = [
 
 _SAMPLE_BYTES = 1 << 20
 _DELIMITERS = (",", ";", "\t", "|")
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-_NAIVE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M",
-    "%Y/%m/%d %H:%M:%S%.f",
-    "%Y/%m/%d %H:%M",
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-)
-_AWARE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
-_TRUE = ("true", "t", "yes", "y", "1")
-_FALSE = ("false", "f", "no", "n", "0")
+_WHITESPACE = "whitespace"
+_DELIMITER_NAMES = {
+    ",": "comma",
+    ";": "semicolon",
+    "\t": "tab",
+    "|": "pipe",
+    _WHITESPACE: _WHITESPACE,
+}
+_TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 class DataReadError(ValueError):
@@ -69,7 +75,14 @@ class DataReadError(ValueError):
 
 
 def read_config(directory: Path) -> dict[str, Any]:
-    """The contents of ``dataset.yaml`` (or ``dataset.yml``) in ``directory``; ``{}`` when absent."""
+    """The contents of ``dataset.yaml`` (or ``dataset.yml``) in ``directory``; ``{}`` when absent.
+
+    Raises
+    ------
+    DataReadError
+        The file is not YAML or not a mapping, or has an unknown key (the message names
+        it and the closest allowed key; see ``insights.data._config``).
+    """
     for name in ("dataset.yaml", "dataset.yml"):
         path = directory / name
         if path.is_file():
@@ -81,6 +94,10 @@ def read_config(directory: Path) -> dict[str, Any]:
                 raise DataReadError(
                     f"{path}: expected a mapping of settings (timezone, as_of, mapping, ...)"
                 )
+            try:
+                check_config(config, path)
+            except ValueError as exc:
+                raise DataReadError(str(exc)) from None
             return config
     return {}
 
@@ -89,7 +106,8 @@ def find_tables(directory: Path) -> dict[str, Path]:
     """Table name -> file or partition directory for each contract table found in ``directory``.
 
     Raises :class:`DataReadError` when the directory does not exist, a table comes in
-    a format other than Parquet/CSV, or in two forms at once.
+    a format other than Parquet or a text table (``.csv``, ``.tsv``, ``.txt``), or in
+    two forms at once.
     """
     if not directory.exists():
         raise DataReadError(f"{directory}: no such directory")
@@ -104,12 +122,15 @@ def find_tables(directory: Path) -> dict[str, Path]:
             for p in directory.iterdir()
             if p.name == name or p.name.lower().split(".")[0] == name and not p.name.startswith(".")
         )
-        readable = [p for p in candidates if p.is_dir() or p.suffix.lower() in (".parquet", ".csv")]
+        readable = [
+            p for p in candidates if p.is_dir() or p.suffix.lower() in (".parquet", *_TEXT_SUFFIXES)
+        ]
         others = [p for p in candidates if p not in readable]
         if others and not readable:
             raise DataReadError(
                 f"{others[0]}: table '{name}' is not a Parquet or CSV file "
-                f"(got '{others[0].suffix or 'no extension'}'); export it as {name}.parquet or {name}.csv"
+                f"(got '{others[0].suffix or 'no extension'}'); export it as {name}.parquet "
+                f"or {name}.csv (.tsv and .txt text tables are read too)"
             )
         if len(readable) > 1:
             listed = ", ".join(p.name for p in readable)
@@ -119,8 +140,26 @@ def find_tables(directory: Path) -> dict[str, Path]:
     return found
 
 
-def scan_table(path: Path) -> tuple[pl.LazyFrame, dict[str, str]]:
-    """A lazy frame for one table file or partition directory, and how it was read."""
+def scan_table(
+    path: Path, options: Mapping[str, Any] | None = None
+) -> tuple[pl.LazyFrame, dict[str, str]]:
+    """A lazy frame for one table file or partition directory, and how it was read.
+
+    ``options`` are the table's ``files:`` settings from ``dataset.yaml`` (``header``,
+    ``columns``, ``delimiter``, ``encoding``; the others are for parsing); they apply
+    to text tables.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "orders.txt"
+    >>> _ = path.write_text(" 00001 19970101  1  11.77\\n 00002 19970112  1  12.00\\n")
+    >>> frame, info = scan_table(path, {"header": False,
+    ...                                 "columns": ["user_id", "ordered_at", "cds", "amount"]})
+    >>> info["delimiter"], frame.collect().row(0)
+    ('whitespace', ('00001', '19970101', '1', '11.77'))
+    """
+    options = options or {}
     if path.is_dir():
         parts = sorted(path.rglob("*.parquet"))
         if not parts:
@@ -136,7 +175,7 @@ def scan_table(path: Path) -> tuple[pl.LazyFrame, dict[str, str]]:
         frame = pl.scan_parquet(path)
         info = {"format": "parquet"}
     else:
-        frame, info = _scan_csv(path)
+        frame, info = _scan_text(path, options)
     try:
         frame.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
@@ -156,27 +195,69 @@ def _check_parquet(path: Path) -> None:
         )
 
 
-def _scan_csv(path: Path) -> tuple[pl.LazyFrame, dict[str, str]]:
+def _scan_text(path: Path, options: Mapping[str, Any]) -> tuple[pl.LazyFrame, dict[str, str]]:
     with path.open("rb") as fh:
         sample = fh.read(_SAMPLE_BYTES + 1)
     whole = len(sample) <= _SAMPLE_BYTES
     sample = sample[:_SAMPLE_BYTES]
     if not sample.strip():
         raise DataReadError(f"{path}: the file is empty (not even a header line)")
-    encoding = detect_encoding(path, sample, whole)
+    encoding = str(options.get("encoding") or detect_encoding(path, sample, whole))
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, final=whole)
-    delimiter = sniff_delimiter(path, text, whole)
-    info = {"format": "csv", "encoding": encoding, "delimiter": _DELIMITER_NAMES[delimiter]}
-    options: dict[str, Any] = {"separator": delimiter, "infer_schema": False}
-    if encoding in ("utf-8", "utf-8-sig"):
-        return pl.scan_csv(path, **options), info
-    try:
-        decoded = path.read_bytes().decode(encoding)
-    except UnicodeDecodeError as exc:
+    given = options.get("delimiter")
+    delimiter = DELIMITERS[given] if given is not None else sniff_delimiter(path, text, whole)
+    header = bool(options.get("header", True))
+    first = next((line for line in text.lstrip("\ufeff").splitlines() if line.strip()), "")
+    if delimiter == _WHITESPACE:
+        names = first.split()
+    else:
+        names = next(csv.reader([first], delimiter=delimiter))
+    columns = [str(c) for c in options.get("columns") or ()]
+    if columns and len(columns) != len(names):
         raise DataReadError(
-            f"{path}: looked like {encoding} but byte {exc.start} cannot be decoded; save it as UTF-8"
-        ) from exc
-    return pl.read_csv(decoded.encode("utf-8"), **options).lazy(), info
+            f"{path}: files.{path.stem}.columns names {len(columns)} fields but the first line "
+            f"has {len(names)} ({_DELIMITER_NAMES[delimiter]}-separated)"
+        )
+    info = {"format": "csv", "encoding": encoding, "delimiter": _DELIMITER_NAMES[delimiter]}
+    source: Path | bytes = path
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf-8-sig", "utf8"):
+        try:
+            source = path.read_bytes().decode(encoding).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataReadError(
+                f"{path}: looked like {encoding} but byte {exc.start} cannot be decoded; save it as UTF-8"
+            ) from exc
+    if delimiter == _WHITESPACE:
+        return _scan_whitespace(source, columns or names, header), info
+    scan_options: dict[str, Any] = {
+        "separator": delimiter,
+        "infer_schema": False,
+        "has_header": header,
+    }
+    if columns:
+        scan_options["new_columns"] = columns
+    if isinstance(source, Path):
+        return pl.scan_csv(source, **scan_options), info
+    return pl.read_csv(source, **scan_options).lazy(), info
+
+
+def _scan_whitespace(source: Path | bytes, names: list[str], header: bool) -> pl.LazyFrame:
+    """Lines split on runs of spaces and tabs (lazy).
+
+    A short line leaves its last fields missing; a long one keeps the extra fields in its
+    last field, so that value is rejected with its row number instead of dropped.
+    """
+    line = pl.col("line").str.strip_chars_start("\ufeff").str.strip_chars()
+    lines = pl.scan_lines(source).select(line).filter(pl.col("line") != "")
+    if header:
+        lines = lines.slice(1)
+    fields = (
+        pl.col("line")
+        .str.replace_all(r"\s+", " ")
+        .str.splitn(" ", len(names))
+        .struct.rename_fields(names)
+    )
+    return lines.select(fields.alias("__fields")).unnest("__fields")
 
 
 def detect_encoding(path: Path, sample: bytes, whole: bool = True) -> str:
@@ -206,7 +287,7 @@ def detect_encoding(path: Path, sample: bytes, whole: bool = True) -> str:
 
 
 def sniff_delimiter(path: Path, text: str, whole: bool = True) -> str:
-    """The field delimiter of a CSV sample (see the module docstring)."""
+    """The field delimiter of a text-table sample, or ``"whitespace"`` (see the module docstring)."""
     lines = text.splitlines()
     if not whole and len(lines) > 1:
         lines = lines[:-1]  # the last line of a sample may be cut
@@ -230,13 +311,17 @@ def sniff_delimiter(path: Path, text: str, whole: bool = True) -> str:
         raise DataReadError(
             f"{path}: ambiguous delimiter ({names} both split every line evenly); use commas"
         )
+    widths = {len(line.split()) for line in lines}
+    if len(widths) == 1 and min(widths) >= 2:
+        return _WHITESPACE
     if ragged:
         delimiter, why = next(iter(ragged.items()))
         raise DataReadError(
             f"{path}: rows have different numbers of fields with the {_DELIMITER_NAMES[delimiter]} delimiter ({why})"
         )
     raise DataReadError(
-        f"{path}: no delimiter found: the header has one field for each of comma, semicolon, tab and pipe"
+        f"{path}: no delimiter found: the header has one field for each of comma, semicolon, "
+        "tab and pipe, and lines do not split evenly on spaces"
     )
 
 
@@ -326,133 +411,3 @@ def _from_pandas(frame: Any, table: str) -> pl.DataFrame:
             out = out.cast(pl.Datetime("us", out.dtype.time_zone))
         columns.append(out)
     return pl.DataFrame(columns)
-
-
-def parse_column(name: str, dtype: pl.DataType, kind: Kind, timezone: str) -> pl.Expr | None:
-    """A Polars expression turning column ``name`` of ``dtype`` into contract ``kind``.
-
-    ``None`` when the column already has the right type. Values that cannot be
-    parsed become null (``strict=False``) so the loader can count them.
-    Tz-aware datetimes are converted to ``timezone`` and made naive.
-    """
-    col = pl.col(name)
-    converted = False
-    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
-        col = col.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
-        dtype, converted = pl.Datetime(dtype.time_unit), True
-    text = dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum)
-    if kind in ("category", "string"):
-        return None if dtype == pl.String else col.cast(pl.String)
-    if kind == "id":
-        if dtype in (pl.String, pl.Int64):
-            return None
-        if dtype.is_integer():
-            return col.cast(pl.Int64)
-        if dtype.is_float():
-            return pl.when(col == col.floor()).then(col.cast(pl.Int64, strict=False))
-        return col.cast(pl.String)
-    if kind == "datetime":
-        if isinstance(dtype, pl.Datetime):
-            return col if converted else None
-        if dtype == pl.Date:
-            return col.cast(pl.Datetime("us"))
-        if text:
-            return _parse_datetime(col.cast(pl.String).str.strip_chars(), timezone)
-        return pl.lit(None, pl.Datetime("us"))
-    if kind == "date":
-        if dtype == pl.Date:
-            return None
-        if isinstance(dtype, pl.Datetime):
-            return col.dt.date()
-        if text:
-            return _parse_datetime(col.cast(pl.String).str.strip_chars(), timezone).dt.date()
-        return pl.lit(None, pl.Date)
-    if kind in ("float", "int"):
-        target = pl.Float64 if kind == "float" else pl.Int64
-        if dtype == target:
-            return None
-        if dtype.is_numeric():
-            if kind == "int" and dtype.is_float():
-                return pl.when(col == col.floor()).then(col.cast(pl.Int64, strict=False))
-            return col.cast(target, strict=False)
-        if text:
-            return col.cast(pl.String).str.strip_chars().cast(target, strict=False)
-        return pl.lit(None, target)
-    # bool
-    if dtype == pl.Boolean:
-        return None
-    if dtype.is_integer():
-        return pl.when(col == 1).then(pl.lit(True)).when(col == 0).then(pl.lit(False))
-    if text:
-        lowered = col.cast(pl.String).str.strip_chars().str.to_lowercase()
-        return (
-            pl.when(lowered.is_in(_TRUE))
-            .then(pl.lit(True))
-            .when(lowered.is_in(_FALSE))
-            .then(pl.lit(False))
-        )
-    return pl.lit(None, pl.Boolean)
-
-
-def _parse_datetime(text: pl.Expr, timezone: str) -> pl.Expr:
-    naive = [text.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS]
-    aware = [
-        text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
-        .dt.convert_time_zone(timezone)
-        .dt.replace_time_zone(None)
-        for f in _AWARE_FORMATS
-    ]
-    return pl.coalesce(*naive, *aware)
-
-
-def cast_polars(
-    native: pl.LazyFrame, spec: TableSpec, timezone: str
-) -> tuple[pl.LazyFrame, list[QualityEntry]]:
-    """Parse every contract column of a Polars frame; count what cannot be parsed (rule ``type``).
-
-    Blank text counts as missing (null), not as a parse failure. One aggregate query
-    counts the failures per column, then one small query per failing column fetches
-    up to five example keys (the table key, else 1-based row numbers).
-    """
-    schema = native.collect_schema()
-    present = [c for c in spec.columns if c.name in schema]
-    blanks = [
-        pl.when(pl.col(c.name).str.strip_chars() != "").then(pl.col(c.name)).alias(c.name)
-        for c in present
-        if schema[c.name] == pl.String
-    ]
-    if blanks:
-        native = native.with_columns(blanks)
-    exprs = {
-        c.name: e
-        for c in present
-        if (e := parse_column(c.name, schema[c.name], c.kind, timezone)) is not None
-    }
-    if not exprs:
-        return native, []
-    fails = {c: pl.col(c).is_not_null() & e.is_null() for c, e in exprs.items()}
-    counts = (
-        native.select([f.sum().alias(c) for c, f in fails.items()])
-        .collect(engine="streaming")
-        .row(0, named=True)
-    )
-    found: list[QualityEntry] = []
-    for column, rows in counts.items():
-        if not rows:
-            continue
-        key = spec.key if spec.key and spec.key != column and spec.key in schema else None
-        pick = pl.col(key) if key else pl.col("__row")
-        keys = (
-            native.with_row_index("__row", offset=1)
-            .filter(fails[column])
-            .select(pick)
-            .head(5)
-            .collect()
-        )
-        shown = tuple(str(v) if key else f"row {v}" for v in keys.to_series().to_list())
-        message = (
-            f"{rows} values of {column} cannot be read as {spec.column(column).kind} "
-            f"(stored as {schema[column]}); they are treated as missing"
-        )
-        found.append(QualityEntry(spec.name, column, "type", int(rows), shown, "error", message))
-    return native.with_columns(**exprs), found

@@ -19,7 +19,15 @@ from insights.data.quality import QualityLog
 if TYPE_CHECKING:
     from insights.metrics._segments import Where
 
-__all__ = ["Dataset", "EmptyPeriodWarning", "MissingTableError", "TIME_COLUMNS", "warn_empty"]
+__all__ = [
+    "DEFAULT_CHURN_GAP",
+    "Dataset",
+    "EmptyPeriodWarning",
+    "MissingTableError",
+    "TIME_COLUMNS",
+    "churn_gap_of",
+    "warn_empty",
+]
 
 #: The timestamp column of each table that ``as_of`` cuts on.
 TIME_COLUMNS: dict[str, str] = {
@@ -41,7 +49,9 @@ class MissingTableError(LookupError):
     for the file.
     """
 
-    def __init__(self, table: str, needed_for: str | None = None, reason: str | None = None) -> None:
+    def __init__(
+        self, table: str, needed_for: str | None = None, reason: str | None = None
+    ) -> None:
         self.table = table
         self.needed_for = needed_for
         self.reason = reason
@@ -110,6 +120,13 @@ class Dataset:
         What loading and validation found (counts, never silent drops).
     source
         Where the data came from, for reports.
+    meta
+        What loading knew and did (``config``, ``derived``, ``activity``, ``simulated``,
+        ... see :func:`insights.load_dataset`).
+    churn_gap
+        Days without activity that make a churn for analyses that do not set their own
+        ``churn_gap=`` (``dataset.yaml`` ``churn_gap``); ``None``: 30 days
+        (:func:`churn_gap_of`). Kept by :meth:`restrict` and :meth:`with_as_of`.
 
     In Jupyter a dataset introduces itself (``_repr_html_``): its tables with row counts,
     columns and time span, ``as_of``, time zone, currency, source and quality notes. The
@@ -123,6 +140,7 @@ class Dataset:
     quality: QualityLog = field(default_factory=QualityLog)
     source: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    churn_gap: int | None = None
 
     def has(self, name: str) -> bool:
         """Whether the dataset has table ``name``."""
@@ -305,9 +323,13 @@ def _overview_html(dataset: Dataset, tables: list[dict[str, Any]]) -> str:
         ("currency", dataset.currency),
         ("source", dataset.source or "in memory"),
     ]
+    if dataset.churn_gap is not None:
+        facts.append(("churn_gap", f"{dataset.churn_gap} days"))
     if dataset.meta.get("notes"):  # the notes of dataset.yaml
         facts.append(("notes", str(dataset.meta["notes"])))
-    head = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{e(str(v))}</td></tr>" for k, v in facts)
+    head = "".join(
+        f"<tr><th style='text-align:left'>{k}</th><td>{e(str(v))}</td></tr>" for k, v in facts
+    )
     body = "".join(
         "<tr>"
         f"<td>{e(t['table'])}</td><td style='text-align:right'>{t['rows']:,}</td>"
@@ -358,23 +380,44 @@ def _key(where: Any) -> Any:
     if not isinstance(where, Mapping):
         return where
     return {
-        str(c): (list(v) if isinstance(v, list | tuple) else v)
-        for c, v in sorted(where.items())
+        str(c): (list(v) if isinstance(v, list | tuple) else v) for c, v in sorted(where.items())
     }
+
+
+#: The churn gap, in days, of an analysis when neither the call nor the dataset sets one.
+DEFAULT_CHURN_GAP = 30
+
+
+def churn_gap_of(dataset: Dataset, churn_gap: int | None = None) -> int:
+    """The churn gap an analysis uses: its own ``churn_gap``, else the dataset's, else 30.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> ds = Dataset(tables={}, as_of=dt.datetime(2024, 1, 1), churn_gap=90)
+    >>> churn_gap_of(ds), churn_gap_of(ds, 7), churn_gap_of(Dataset(tables={}, as_of=ds.as_of))
+    (90, 7, 30)
+    """
+    if churn_gap is not None:
+        return churn_gap
+    own = getattr(dataset, "churn_gap", None)
+    return DEFAULT_CHURN_GAP if own is None else own
 
 
 def parse_as_of(value: dt.datetime | dt.date | str) -> dt.datetime:
     """A datetime for ``as_of``; a date (or ``YYYY-MM-DD``) means the end of that day."""
     if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value) if ("T" in value or " " in value) else dt.date.fromisoformat(value)
+        value = (
+            dt.datetime.fromisoformat(value)
+            if ("T" in value or " " in value)
+            else dt.date.fromisoformat(value)
+        )
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=None)
     return dt.datetime.combine(value, dt.time(23, 59, 59, 999999))
 
 
-def frames_dataset(
-    *, as_of: dt.datetime | dt.date | str | None = None, **tables: Any
-) -> Dataset:
+def frames_dataset(*, as_of: dt.datetime | dt.date | str | None = None, **tables: Any) -> Dataset:
     """A ``Dataset`` straight from in-memory frames, without validation (tests and examples).
 
     ``as_of`` defaults to the end of the day of the users table's last ``first_seen_at``
@@ -392,7 +435,14 @@ def frames_dataset(
                 continue
             value = to_lazy(frame).select(nw.col(column).max()).collect("polars").item()
             if value is not None:
-                value = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+                value = (
+                    value
+                    if isinstance(value, dt.datetime)
+                    else dt.datetime.combine(value, dt.time())
+                )
                 latest = value if latest is None else max(latest, value)
         as_of = (latest or dt.datetime.now()).date()
-    return Dataset(tables={k: v.lazy() if isinstance(v, pl.DataFrame) else v for k, v in tables.items()}, as_of=parse_as_of(as_of))
+    return Dataset(
+        tables={k: v.lazy() if isinstance(v, pl.DataFrame) else v for k, v in tables.items()},
+        as_of=parse_as_of(as_of),
+    )

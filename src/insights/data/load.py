@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,15 @@ from insights.data._read import (
 from insights.data._warehouse import is_warehouse, warehouse_tables
 from insights.data.contract import CONTRACT, TableSpec, generation_from_birth_year
 from insights.data.dataset import Dataset, parse_as_of
+from insights.data.derive import (
+    Derivation,
+    Refunds,
+    derive_options,
+    derive_orders,
+    mark_acquired,
+    refunds_option,
+    users_from_activity,
+)
 from insights.data.quality import QualityEntry, QualityLog
 from insights.data.validate import check_dataset, format_report, kind_matches, label_findings
 
@@ -49,6 +59,10 @@ def load_dataset(
     currency: str | None = None,
     mapping: Mapping[str, Mapping[str, str]] | None = None,
     allow_unknown_labels: bool = False,
+    derive: Mapping[str, Any] | None = None,
+    refunds: Refunds | None = None,
+    export_start: dt.date | str | None = None,
+    churn_gap: int | None = None,
     validate: bool = True,
     progress: bool | None = None,
     **tables: Any,
@@ -80,6 +94,23 @@ def load_dataset(
     allow_unknown_labels
         Map category labels outside the contract to ``other`` (counted as warnings)
         instead of failing.
+    derive
+        What to build from the rows when a table is not given as such; merged over
+        ``derive`` of ``dataset.yaml``: ``users`` (default true: without a users table,
+        users come from orders), ``order_id: generate`` (automatic when orders has no
+        ``order_id``), ``line_items: <basket column>`` (sum line items into orders),
+        ``warmup_days`` (see ``export_start``). Rules in ``insights.data.derive``.
+    refunds
+        Negative amounts in orders: ``"error"`` (default: the contract's ``negative``
+        rule fails), ``"net"`` (subtracted from the order with the same id) or
+        ``"flag"`` (that order marked refunded). Rows left out are counted.
+    export_start
+        The first day of the export. Users first seen before it (with users derived from
+        orders: before it plus ``derive: {warmup_days: N}``) get users column
+        ``acquired_in_data = False``: they may have been customers before the export.
+    churn_gap
+        Days without activity that make a churn, for every analysis that does not set
+        its own (``Dataset.churn_gap``; ``None``: each analysis's default, 30 days).
     validate
         Check every contract rule; raise :class:`DataValidationError` on errors. A
         directory that passed is remembered by a fingerprint of its files and options
@@ -101,14 +132,22 @@ def load_dataset(
     -------
     Dataset
         Polars LazyFrames for files and Polars input, native lazy frames otherwise, with
-        ``as_of``, ``timezone``, ``currency``, ``source`` and the quality log. Nothing is
-        collected except counts and a few example keys.
+        ``as_of``, ``timezone``, ``currency``, ``source``, ``churn_gap`` and the quality
+        log. Nothing is collected except counts and a few example keys. ``meta`` holds
+        ``config`` (the parsed ``dataset.yaml``, ``{}`` without one), ``derived`` (one
+        English sentence per derivation, also in the quality log as rule ``derived``),
+        ``derivations`` (the same as ``{"key", "table", "column", "count"}``),
+        ``activity`` (``"orders"`` when orders are the only activity table, ``"events"``
+        when views or interactions exist, ``None`` without any), ``export_start`` (a
+        date or ``None``) and ``simulated`` (True only for a directory written by
+        ``insights simulate``, i.e. holding its ``manifest.json``).
 
     Raises
     ------
     DataReadError
-        The input cannot be read (no directory, no users table, not Parquet/CSV, undecodable
-        CSV, a pandas column that cannot be converted).
+        The input cannot be read (no directory, neither a users nor an orders table, not
+        Parquet/CSV, undecodable CSV, a pandas column that cannot be converted, a
+        ``derive``/``refunds`` setting that cannot be applied).
     DataValidationError
         ``validate=True`` and a rule is broken.
 
@@ -119,6 +158,18 @@ def load_dataset(
     >>> ds = load_dataset(users=users, timezone="Asia/Shanghai")
     >>> ds.as_of
     datetime.datetime(2024, 1, 2, 23, 59, 59, 999999)
+
+    Orders alone: users are derived from them (and said once).
+
+    >>> orders = pl.DataFrame({"user_id": [1, 2, 1], "amount": [5.0, 7.0, 9.0],
+    ...                        "ordered_at": ["2024-01-01", "2024-01-03", "2024-02-01"]})
+    >>> ds = load_dataset(orders=orders)
+    >>> ds.table("users").collect().to_native().rows()
+    [(1, datetime.datetime(2024, 1, 1, 0, 0)), (2, datetime.datetime(2024, 1, 3, 0, 0))]
+    >>> print(ds.meta["derived"][0])
+    Order ids were generated for 3 orders (orders has no order_id column): each order's id is its row number in file order.
+    >>> ds.meta["activity"]
+    'orders'
     """
     warehouse, keep = None, dict[str, Any]()  # a warehouse: its tables + a connection to keep
     if is_warehouse(source) and not tables:
@@ -139,15 +190,21 @@ def load_dataset(
         directory = Path(source).expanduser()
         files = find_tables(directory)
         config = read_config(directory)
-        if "users" not in files:
+        if "users" not in files and "orders" not in files:
             raise DataReadError(
-                f"{directory}: no users table (users.parquet, users.csv or users/); it is required"
+                f"{directory}: neither a users nor an orders table (users.parquet, users.csv, "
+                "orders.parquet, orders.csv ...); at least one is required"
             )
         raw: dict[str, Any] = {}
         for name, path in files.items():
-            raw[name], reads[name] = scan_table(path)
+            raw[name], reads[name] = scan_table(path, (config.get("files") or {}).get(name))
         origin = str(directory)
     else:
+        if "users" not in tables and "orders" not in tables:
+            raise DataReadError(
+                "neither a users nor an orders table was given (users=..., orders=...); "
+                "at least one is required"
+            )
         raw = {name: engine_frame(native, name) for name, native in tables.items()}
         origin = warehouse or "frames"
     tz = str(timezone or config.get("timezone") or "Asia/Shanghai")
@@ -161,6 +218,15 @@ def load_dataset(
     maps = {t: dict(m) for t, m in (config.get("mapping") or {}).items()}
     for table, pairs in (mapping or {}).items():
         maps.setdefault(table, {}).update(pairs)
+    options = derive_options({**(config.get("derive") or {}), **(derive or {})})
+    refund_mode = refunds_option(refunds if refunds is not None else config.get("refunds"))
+    start = _export_start(export_start if export_start is not None else config.get("export_start"))
+    gap = _churn_gap(churn_gap if churn_gap is not None else config.get("churn_gap"))
+    if "users" not in raw and not options.users:
+        raise DataReadError(
+            f"{origin}: no users table, and derive: users is false; add users.parquet or "
+            "users.csv, or let users be derived from orders"
+        )
 
     log = QualityLog()
     loaded: dict[str, nw.LazyFrame[Any]] = {}
@@ -168,11 +234,33 @@ def load_dataset(
         for name, native in raw.items():
             spec = CONTRACT[name]
             frame = _rename(to_lazy(native), spec, maps.get(name, {}))
-            frame = _cast(frame, spec, tz, log)
+            frame = _cast(frame, spec, tz, log, (config.get("files") or {}).get(name))
             if allow:
                 frame = _map_unknown_labels(frame, spec, log)
             loaded[name] = _fill_refunded(frame, spec, log)
+        done: list[Derivation] = []
+        if "orders" in loaded:
+            loaded["orders"], steps = derive_orders(
+                loaded["orders"], options=options, refunds=refund_mode
+            )
+            done += steps
         _harmonise_ids(loaded, log)
+        derived_users = "users" not in loaded
+        if derived_users:
+            users, steps = users_from_activity(loaded)
+            done += steps
+            users = _cast(users, CONTRACT["users"], tz, log)
+            loaded["users"] = _map_unknown_labels(users, CONTRACT["users"], log) if allow else users
+        if start is not None:
+            loaded["users"], steps = mark_acquired(
+                loaded["users"],
+                export_start=start,
+                warmup_days=options.warmup_days,
+                derived=derived_users,
+            )
+            done += steps
+        for step in done:
+            log.add(step.entry())
         cut = _resolve_as_of(as_of if as_of is not None else config.get("as_of"), loaded, tz)
         if "users" in loaded:
             loaded["users"] = _derive_generation(loaded["users"], cut)
@@ -182,8 +270,17 @@ def load_dataset(
 
     key = None  # the files' fingerprint: validation and results caches (insights.data._cache)
     if source is not None:
-        options = {"as_of": cut, "tz": tz, "allow": allow, "maps": maps}
-        key = fingerprint(Path(source).expanduser(), files, options)
+        settings = {
+            "as_of": cut,
+            "tz": tz,
+            "allow": allow,
+            "maps": maps,
+            "derive": options,
+            "refunds": refund_mode,
+            "export_start": start,
+            "churn_gap": gap,
+        }
+        key = fingerprint(Path(source).expanduser(), files, settings)
     dataset = Dataset(
         tables={name: frame.to_native() for name, frame in loaded.items()},
         as_of=cut,
@@ -191,6 +288,7 @@ def load_dataset(
         currency=str(currency or config.get("currency") or "CNY"),
         quality=log,
         source=origin,
+        churn_gap=gap,
         meta={
             "reads": reads,
             "mapping": maps,
@@ -198,6 +296,12 @@ def load_dataset(
             "load_findings": len(log.entries),
             "notes": config.get("notes"),
             "fingerprint": key,
+            "config": config,
+            "derived": [step.sentence for step in done],
+            "derivations": [step.record() for step in done],
+            "activity": _activity(loaded),
+            "export_start": start,
+            "simulated": source is not None and _simulated(Path(source).expanduser()),
             **keep,
         },
     )
@@ -218,26 +322,107 @@ def load_dataset(
     return dataset
 
 
+def _export_start(value: Any) -> dt.date | None:
+    """``export_start`` as a date (a datetime keeps its day)."""
+    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise DataReadError(
+            f"export_start must be a date such as 2024-01-01, got {value!r}"
+        ) from None
+
+
+def _churn_gap(value: Any) -> int | None:
+    """``churn_gap`` as whole days >= 1 (``None``: each analysis's default)."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value != int(value)
+        or value < 1
+    ):
+        raise DataReadError(f"churn_gap must be a whole number of days >= 1, got {value!r}")
+    return int(value)
+
+
+def _activity(tables: Mapping[str, Any]) -> str | None:
+    """``"orders"`` when orders are the only activity, ``"events"`` with views or interactions."""
+    if "views" in tables or "interactions" in tables:
+        return "events"
+    return "orders" if "orders" in tables else None
+
+
+def _simulated(directory: Path) -> bool:
+    """Whether ``directory`` holds the manifest ``insights simulate`` writes."""
+    path = directory / "manifest.json"
+    if not path.is_file():
+        return False
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and str(manifest.get("generator", "")).startswith(
+        "insights.simulator"
+    )
+
+
 def _rename(
     frame: nw.LazyFrame[Any], spec: TableSpec, pairs: Mapping[str, str]
 ) -> nw.LazyFrame[Any]:
-    """Apply a column mapping; each pair may be written canonical: source or source: canonical."""
-    names = set(frame.collect_schema().names())
+    """Apply a column mapping; each pair may be written canonical: source or source: canonical.
+
+    Raises :class:`DataReadError` when a pair names no contract column of the table, or
+    a source column the table does not have (the message names the table, the column and
+    the closest column there is).
+    """
+    from insights.data._config import closest
+
+    names = [str(n) for n in frame.collect_schema().names()]
     renames: dict[str, str] = {}
-    for a, b in pairs.items():
-        canonical, src = (b, a) if (b in spec.names and a not in spec.names) else (a, b)
-        if src in names and src != canonical:
+    for a, b in ((str(a), str(b)) for a, b in pairs.items()):
+        if b in spec.names and a not in spec.names:
+            canonical, src = b, a
+        elif a in spec.names:
+            canonical, src = a, b
+        else:
+            hint = closest(a, spec.names) or closest(b, spec.names)
+            raise DataReadError(
+                f"{spec.name}: mapping '{a}: {b}' names no column of the {spec.name} table{hint}; "
+                f"its columns are {', '.join(spec.names)}"
+            )
+        if src not in names:
+            shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
+            raise DataReadError(
+                f"{spec.name}: mapping {canonical} <- '{src}': the {spec.name} table has no "
+                f"column '{src}'{closest(src, names)}; its columns are {shown}"
+            )
+        if src != canonical:
             renames[src] = canonical
     if not renames:
         return frame
-    clash = [c for c in renames.values() if c in names and c not in renames]
+    present = set(names)
+    clash = [c for c in renames.values() if c in present and c not in renames]
     return frame.drop(clash).rename(renames) if clash else frame.rename(renames)
 
 
-def _cast(frame: nw.LazyFrame[Any], spec: TableSpec, tz: str, log: QualityLog) -> nw.LazyFrame[Any]:
-    """Cast contract columns to their kinds, counting values that cannot be cast (rule ``type``)."""
+def _cast(
+    frame: nw.LazyFrame[Any],
+    spec: TableSpec,
+    tz: str,
+    log: QualityLog,
+    options: Mapping[str, Any] | None = None,
+) -> nw.LazyFrame[Any]:
+    """Cast contract columns to their kinds, counting values that cannot be cast (rule ``type``).
+
+    ``options``: the table's ``files:`` settings of ``dataset.yaml`` (formats, decimal, ...).
+    """
     if backend_name(frame) == "polars":
-        native, found = cast_polars(frame.to_native(), spec, tz)
+        native, found = cast_polars(frame.to_native(), spec, tz, options)
         for entry in found:
             log.add(entry)
         return nw.from_native(native)

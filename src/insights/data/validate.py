@@ -6,7 +6,9 @@ example keys per finding come back, never whole rows. Rule names:
 ==================  ========  ==============================================================
 rule                severity  meaning
 ==================  ========  ==============================================================
-missing_table       error     users absent (warning for orders, info for optional tables)
+missing_table       error     users absent (warning for orders, info for optional tables);
+                              the loader derives users from orders, so only a Dataset
+                              built without ``load_dataset`` can lack them
 missing_column      error     a required column is absent
 type                error     values that cannot be cast to the contract type
 duplicate_key       error     user_id (users) or order_id (orders) not unique
@@ -18,6 +20,9 @@ unknown_label       error     category label outside the contract's set (warning
 community_action    error     community.action other than join / leave
 empty_table         error     a table with no rows
 after_as_of         info      rows after as_of, left out of analyses (counted by the loader)
+derived             info      what the loader built: users from orders, order ids, line
+                              items summed, refunds netted/flagged, acquisitions before
+                              ``export_start`` (``insights.data.derive``)
 ==================  ========  ==============================================================
 """
 

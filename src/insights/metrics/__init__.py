@@ -23,6 +23,7 @@ TOPICS = (
     "concentration",
     "ltv",
     "ltv_projection",
+    "ltv_btyd",
     "unit_economics",
     "interaction",
     "interaction_outcomes",

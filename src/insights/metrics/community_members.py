@@ -22,7 +22,7 @@ import polars as pl
 
 from insights._registry import register
 from insights.data._backend import collect, epoch_day
-from insights.data.dataset import Dataset
+from insights.data.dataset import Dataset, churn_gap_of
 from insights.metrics._common import (
     binomial_se,
     headline,
@@ -352,7 +352,7 @@ def member_retention(
     *,
     period: PeriodLike,
     landmark: int = 30,
-    churn_gap: int = 30,
+    churn_gap: int | None = None,
     where: Where = None,
     alpha: float = 0.05,
 ) -> pl.DataFrame:
@@ -367,7 +367,9 @@ def member_retention(
     """
     p = parse_period(period)
     cohort = _cohort(dataset, p, landmark, 1, where, observable=False)
-    lt = lifetimes_of(dataset, cohort, churn_gap=churn_gap).filter(nw.col("L") >= landmark)
+    lt = lifetimes_of(dataset, cohort, churn_gap=churn_gap_of(dataset, churn_gap)).filter(
+        nw.col("L") >= landmark
+    )
     counts = collect(lt.group_by("segment", "duration", "event").agg(nw.len().alias("count")))
     counts = counts.with_columns(pl.col("duration", "event", "count").cast(pl.Int64))
     km = kaplan_meier(counts, alpha=alpha)

@@ -109,6 +109,14 @@ def by_columns(by: str | Sequence[str] | None) -> tuple[str, ...]:
     return cols
 
 
+class MissingColumnError(ValueError):
+    """A column an argument names (``by=``, ``where=``, ...) is not in the data; ``.column`` names it."""
+
+    def __init__(self, message: str, *, column: str) -> None:
+        super().__init__(message)
+        self.column = column
+
+
 def check_columns(
     available: Sequence[str],
     *,
@@ -117,7 +125,7 @@ def check_columns(
     weights: str | None = None,
     where: Where = None,
 ) -> None:
-    """Raise a ``ValueError`` naming the argument when a column it names is not in ``available``.
+    """Raise a :class:`MissingColumnError` (a ``ValueError``) naming the argument when a column it names is not in ``available``.
 
     ``where`` is checked when it is a mapping (expressions are left to the engine).
     """
@@ -128,8 +136,9 @@ def check_columns(
         named += [("where", str(c)) for c in where]
     for argument, column in named:
         if column not in available:
-            raise ValueError(
-                f"{argument}: column {column!r} is not available; choose from {available}"
+            raise MissingColumnError(
+                f"{argument}: column {column!r} is not available; choose from {available}",
+                column=column,
             )
 
 

@@ -40,7 +40,7 @@ import narwhals as nw
 import polars as pl
 
 from insights.data._backend import collect
-from insights.data.dataset import Dataset
+from insights.data.dataset import Dataset, churn_gap_of
 from insights.metrics._experiment_outcomes import (
     SUM_COLS,
     effect_row,
@@ -133,7 +133,7 @@ def experiment_effects(
     adjust: Adjust = "holm",
     power: float = 0.8,
     split: Mapping[str, float] | None = None,
-    churn_gap: int = 30,
+    churn_gap: int | None = None,
     hr_horizon: int | None = 30,
     tau: float | None = None,
     survival: bool = True,
@@ -160,7 +160,8 @@ def experiment_effects(
         Designed share per arm for the SRM test when the table has no ``allocation``
         column (default equal shares).
     churn_gap, hr_horizon, tau
-        Churn definition of the survival outcomes; Cox hazard ratio over the first
+        Churn definition of the survival outcomes (default ``dataset.churn_gap``, else
+        30); Cox hazard ratio over the first
         ``hr_horizon`` days (units still at risk then are censored there; None = the
         whole follow-up, which assumes proportional hazards throughout); RMST horizon
         (default as ``retention_curves``: min(90, well-populated tail)).
@@ -275,7 +276,7 @@ def experiment_effects(
             experiment,
             ctrl,
             days,
-            churn_gap=churn_gap,
+            churn_gap=churn_gap_of(dataset, churn_gap),
             hr_horizon=hr_horizon,
             tau=tau,
             alpha=alpha,

@@ -18,6 +18,7 @@ from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._common import headline as _headline
 from insights.metrics._common import in_period as _in_period
+from insights.metrics._common import partial_expr
 from insights.metrics._common import wilson as _wilson
 from insights.metrics._periods import Period, PeriodLike, parse_period, parse_periods
 from insights.metrics._segments import Where, users_frame, where_expr
@@ -145,16 +146,20 @@ def new_users(
 
     ``period`` is a period or a list of them. One row per segment x period (periods
     in the order given, quarters in time order); ``value`` = ``n`` = the count, no
-    CI. ``by``/``where``: users column giving ``segment`` and a filter on users
-    columns. Collects once.
+    CI; extra column ``partial``: True when the period is not wholly inside the data
+    (it starts before the first day of the data, ``export_start`` or the first user
+    seen, or ends after ``as_of``), so its count covers only part of it and is not
+    comparable with a whole period. ``by``/``where``: users column giving ``segment``
+    and a filter on users columns. Collects once (plus the first day of the data).
 
     Examples
     --------
     >>> import datetime as dt, polars as pl
     >>> import insights as ins
     >>> users = pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [dt.datetime(2024, m, 5) for m in (1, 2, 5)]})
-    >>> ins.new_users(ins.frames_dataset(users=users), period=["2024Q1", "2024Q2"]).select("period", "n").rows()
-    [('2024Q1', 2), ('2024Q2', 1)]
+    >>> ds = ins.frames_dataset(users=users, as_of="2024-06-30")
+    >>> ins.new_users(ds, period=["2024Q1", "2024Q2"]).select("period", "n", "partial").rows()
+    [('2024Q1', 2, True), ('2024Q2', 1, False)]
     """
     users = users_frame(dataset, by=by, where=where)
     if period is None:
@@ -167,6 +172,7 @@ def new_users(
         df = collect(agg).sort("segment", "_y", "_q")
         df = df.with_columns(period=pl.format("{}Q{}", "_y", "_q")).drop("_y", "_q")
         df = df.with_columns(_order=pl.int_range(pl.len()))
+        ps = parse_periods(df["period"].unique(maintain_order=True).to_list())
     else:
         ps = parse_periods(period)
         agg = users.group_by("segment").agg(
@@ -192,8 +198,27 @@ def new_users(
             .join(labels, on="variable")
             .drop("variable")
         )
-    df = df.with_columns(value=pl.col("n").cast(pl.Float64))
+    df = df.with_columns(value=pl.col("n").cast(pl.Float64)).join(
+        partial_periods(dataset, ps), on="period", how="left"
+    )
     return _headline(df, "new_users", "", order=("segment", "_order")).drop("_order")
+
+
+def partial_periods(dataset: Dataset, periods: Sequence[Period]) -> pl.DataFrame:
+    """``period, partial`` for each period: True when it is not wholly inside the data.
+
+    The data run from the first day of the data (``export_start`` of
+    ``dataset.yaml``, else the first user seen) to the day of ``as_of``.
+    """
+    days = pl.DataFrame(
+        {
+            "period": [p.label for p in periods],
+            "start": [p.start_day for p in periods],
+            "end": [p.end_day for p in periods],
+        },
+        schema={"period": pl.String, "start": pl.Int64, "end": pl.Int64},
+    ).unique("period", maintain_order=True)
+    return days.select("period", partial_expr("start", "end", dataset).alias("partial"))
 
 
 def cac(
@@ -203,7 +228,7 @@ def cac(
     by: str | None = None,
     where: Where = None,
 ) -> pl.DataFrame:
-    """Customer acquisition cost: spend in ``period`` / users acquired in ``period`` (yuan).
+    """Customer acquisition cost: spend in ``period`` / users acquired in ``period`` (metric ``cac``).
 
     Spend rows count when ``spend.period_start`` is in the period. ``by`` must be
     a column of both ``spend`` and ``users`` (``channel`` or ``platform``); a segment
@@ -211,7 +236,7 @@ def cac(
     value. ``where`` filters both tables, so its columns must be columns of both too
     (e.g. ``{"platform": "douyin"}``): spend is not per user, so a filter on a users-only
     column (city tier, ...) has no spend to match. No CI (``ci_low``/``ci_high``
-    null); ``n`` = new users; extra column ``spend_yuan``. Needs the ``spend`` table
+    null); ``n`` = new users; extra column ``spend`` (in the dataset's currency). Needs the ``spend`` table
     (``MissingTableError`` otherwise).
 
     Examples
@@ -246,7 +271,7 @@ def cac(
         spend.filter(_in_period("period_start", p))
         .with_columns(seg.alias("segment"))
         .group_by("segment")
-        .agg(nw.col("amount").sum().alias("spend_yuan"))
+        .agg(nw.col("amount").sum().alias("spend"))
     )
     u = (
         _acquired(users_frame(dataset, by=by, where=where), p)
@@ -255,13 +280,13 @@ def cac(
     )
     joined = s.join(u, on="segment", how="full").select(
         nw.coalesce("segment", "segment_right").alias("segment"),
-        nw.col("spend_yuan").fill_null(0.0).cast(nw.Float64),
+        nw.col("spend").fill_null(0.0).cast(nw.Float64),
         nw.col("n").fill_null(0).cast(nw.Int64),
     )
     df = collect(joined).with_columns(
-        value=pl.when(pl.col("n") > 0).then(pl.col("spend_yuan") / pl.col("n")).otherwise(None)
+        value=pl.when(pl.col("n") > 0).then(pl.col("spend") / pl.col("n")).otherwise(None)
     )
-    return _headline(df, "cac_yuan", p.label)
+    return _headline(df, "cac", p.label)
 
 
 def _views_in(dataset: Dataset, p: Period, by: str | None, where: Where) -> nw.LazyFrame[Any]:

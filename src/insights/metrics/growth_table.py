@@ -19,7 +19,7 @@ from insights.data.dataset import Dataset, EmptyPeriodWarning, warn_empty
 from insights.metrics._periods import PeriodLike, default_quarters, parse_periods, previous_quarter
 from insights.metrics._segments import Where
 from insights.metrics.activity import active_users
-from insights.metrics.growth import cac, new_users
+from insights.metrics.growth import cac, new_users, partial_periods
 from insights.metrics.purchase import first_purchase_conversion
 from insights.stats.proportions import z_value
 
@@ -27,7 +27,9 @@ __all__ = [
     "growth_table",
 ]
 
-_COLUMNS = ["metric", "segment", "period", "value", "ci_low", "ci_high", "n", "base_period"]
+_COLUMNS = [
+    "metric", "segment", "period", "value", "ci_low", "ci_high", "n", "base_period", "partial",
+]  # fmt: skip
 
 
 def count_growth(
@@ -36,6 +38,7 @@ def count_growth(
     lags: dict[str, dict[str, str]],
     ci: bool,
     alpha: float = 0.05,
+    partial: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Growth ``count / count(base) - 1`` of a per-segment count series (small Polars frame).
 
@@ -45,11 +48,19 @@ def count_growth(
     for disjoint sets such as users acquired in two quarters, not for overlapping
     ones such as active users (``ci=False`` there). Null when the base count is 0.
 
+    ``partial`` (``period, partial``) flags the periods not wholly inside the data:
+    the output's ``partial`` is True when the period or its base is partial, and
+    then value and CI are null (a count over part of a quarter against a whole one
+    is no growth). Without it, ``partial`` is null.
+
     Examples
     --------
     >>> c = pl.DataFrame({"metric": "new_users", "segment": "all", "period": ["2024Q1", "2024Q2"], "n": [100, 150]})
     >>> count_growth(c, lags={"qoq": {"2024Q2": "2024Q1"}}, ci=False)["value"].to_list()
     [0.5]
+    >>> flags = pl.DataFrame({"period": ["2024Q1", "2024Q2"], "partial": [True, False]})
+    >>> count_growth(c, lags={"qoq": {"2024Q2": "2024Q1"}}, ci=False, partial=flags).select("value", "partial").row(0)
+    (None, True)
     """
     z = z_value(alpha)
     counts = data
@@ -66,17 +77,31 @@ def count_growth(
         ok = (pl.col("base_n") > 0) & (pl.col("n") > 0)
         half = z * (1.0 / pl.col("n") + 1.0 / pl.col("base_n")).sqrt()
         log_r = (pl.col("n") / pl.col("base_n")).log()
+        if partial is None:
+            g = g.with_columns(partial=pl.lit(None, dtype=pl.Boolean))
+        else:
+            flags = partial.select("period", pl.col("partial").cast(pl.Boolean))
+            base_flags = flags.rename({"period": "base_period", "partial": "base_partial"})
+            g = (
+                g.join(flags, on="period", how="left")
+                .join(base_flags, on="base_period", how="left")
+                .with_columns(partial=pl.col("partial") | pl.col("base_partial"))
+            )
+        whole = ~pl.col("partial").fill_null(value=False)
         g = g.with_columns(
             metric=pl.col("metric") + f"_{suffix}",
-            value=pl.when(pl.col("base_n") > 0).then(pl.col("n") / pl.col("base_n") - 1.0),
-            ci_low=pl.when(ok & ci).then((log_r - half).exp() - 1.0),
-            ci_high=pl.when(ok & ci).then((log_r + half).exp() - 1.0),
+            value=pl.when((pl.col("base_n") > 0) & whole).then(
+                pl.col("n") / pl.col("base_n") - 1.0
+            ),
+            ci_low=pl.when(ok & ci & whole).then((log_r - half).exp() - 1.0),
+            ci_high=pl.when(ok & ci & whole).then((log_r + half).exp() - 1.0),
         )
         out.append(g.select(_COLUMNS))
     schema: dict[str, type[pl.DataType]] = dict.fromkeys(_COLUMNS, pl.String) | {
         c: pl.Float64 for c in ("value", "ci_low", "ci_high")
     }
     schema["n"] = pl.Int64
+    schema["partial"] = pl.Boolean
     return pl.concat([o.cast(schema) for o in out]) if out else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
 
 
@@ -115,13 +140,18 @@ def growth_table(
     Returns
     -------
     polars.DataFrame
-        ``metric, segment, period, value, ci_low, ci_high, n, base_period``, sorted by
-        metric, segment, quarter. Metrics: ``active_users`` and ``new_users`` (value =
-        n = count); ``*_qoq`` / ``*_yoy`` (value = count / base count - 1, ``n`` =
-        count, ``base_period`` = the comparison quarter; Poisson log-ratio CI for
-        new users, whose quarters are disjoint sets, none for active users, whose
+        ``metric, segment, period, value, ci_low, ci_high, n, base_period, partial``,
+        sorted by metric, segment, quarter. Metrics: ``active_users`` and ``new_users``
+        (value = n = count); ``*_qoq`` / ``*_yoy`` (value = count / base count - 1,
+        ``n`` = count, ``base_period`` = the comparison quarter; Poisson log-ratio CI
+        for new users, whose quarters are disjoint sets, none for active users, whose
         quarters overlap); ``first_purchase_{window}d`` (Wilson CI; only users
-        observable for ``window`` days); ``cac_yuan`` (no CI, ``n`` = new users).
+        observable for ``window`` days); ``cac`` (no CI, ``n`` = new users).
+        ``partial`` is True when the quarter is not wholly inside the data (it
+        starts before the first day of the data, ``export_start`` or the first user
+        seen, or ends after ``as_of``): its counts cover part of it. A growth row is
+        partial when its quarter or its base quarter is, and then its value and CI
+        are null.
 
     Examples
     --------
@@ -129,8 +159,8 @@ def growth_table(
     >>> import insights as ins
     >>> users = pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [dt.datetime(2024, 1, 5), dt.datetime(2024, 4, 5), dt.datetime(2024, 5, 5)]})
     >>> t = ins.growth_table(ins.frames_dataset(users=users, as_of="2024-06-30"), period=["2024Q1", "2024Q2"])
-    >>> t.filter(metric="new_users_qoq")["value"].to_list()  # 2023Q4 had no new users
-    [None, 1.0]
+    >>> t.filter(metric="new_users_qoq").select("period", "value", "partial").rows()  # data start 2024-01-05
+    [('2024Q1', None, True), ('2024Q2', None, True)]
     """
     ps = parse_periods(period if period is not None else default_quarters(dataset.as_of))
     labels = [p.label for p in ps]
@@ -146,9 +176,10 @@ def growth_table(
     seen = set(active.filter(pl.col("n") > 0)["period"])
     warn_empty("growth_table", [q for q in labels if q not in seen])  # a shown quarter is empty
     lags = {"qoq": qoq, "yoy": yoy}
+    flags = partial_periods(dataset, parse_periods(every))
     parts = [
-        count_growth(active, lags=lags, ci=False, alpha=alpha),
-        count_growth(new, lags=lags, ci=True, alpha=alpha),
+        count_growth(active, lags=lags, ci=False, alpha=alpha, partial=flags),
+        count_growth(new, lags=lags, ci=True, alpha=alpha, partial=flags),
     ]
     for frame in (active, new):
         parts.append(
@@ -157,6 +188,7 @@ def growth_table(
                 ci_low=pl.lit(None, dtype=pl.Float64),
                 ci_high=pl.lit(None, dtype=pl.Float64),
                 base_period=pl.lit(None, dtype=pl.String),
+                partial=pl.lit(None, dtype=pl.Boolean),
             )
         )
     if dataset.has("orders"):
@@ -180,9 +212,25 @@ def growth_table(
                 *(pl.lit(None, dtype=pl.String).alias(c) for c in _COLUMNS if c not in x.columns)
             )
             .select(_COLUMNS)
-            .cast({"n": pl.Int64, "value": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64})
+            .cast(
+                {
+                    "n": pl.Int64,
+                    "value": pl.Float64,
+                    "ci_low": pl.Float64,
+                    "ci_high": pl.Float64,
+                    "partial": pl.Boolean,
+                }
+            )
             for x in parts
         ]
+    )
+    level = pl.col("partial").is_null()  # the level rows: the flag of their own quarter
+    out = (
+        out.join(flags.rename({"partial": "__own"}), on="period", how="left")
+        .with_columns(
+            pl.when(level).then(pl.col("__own")).otherwise(pl.col("partial")).alias("partial")
+        )
+        .drop("__own")
     )
     keep = out.filter(pl.col("period").is_in(labels))
     rank = pl.col("period").replace_strict(order, return_dtype=pl.Int64)

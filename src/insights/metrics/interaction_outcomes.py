@@ -18,7 +18,7 @@ import polars as pl
 from insights._registry import register
 from insights.data._backend import collect, epoch_day, reuse
 from insights.data._cache import remembered
-from insights.data.dataset import Dataset
+from insights.data.dataset import Dataset, churn_gap_of
 from insights.metrics._common import (
     binomial_se,
     headline,
@@ -163,7 +163,7 @@ def high_vs_ordinary(
     top: float = 0.2,
     window: int = 60,
     retention_day: int = 30,
-    churn_gap: int = 30,
+    churn_gap: int | None = None,
     where: Where = None,
     alpha: float = 0.05,
 ) -> pl.DataFrame:
@@ -216,7 +216,11 @@ def high_vs_ordinary(
     # lifetimes of the whole cohort, classes joined after: with the (lazy) class frame
     # inside, lifetimes_of's plan repeats it once per activity source (measured at 200k
     # users: 36 s instead of 1 s)
-    lt = lifetimes_of(dataset, cohort.select("user_id", "first_seen_day"), churn_gap=churn_gap)
+    lt = lifetimes_of(
+        dataset,
+        cohort.select("user_id", "first_seen_day"),
+        churn_gap=churn_gap_of(dataset, churn_gap),
+    )
     lt = lt.join(subset, on="user_id", how="inner")
     counts = collect(lt.group_by("segment", "duration", "event").agg(nw.len().alias("count")))
     counts = counts.with_columns(pl.col("duration", "event", "count").cast(pl.Int64))

@@ -3,10 +3,12 @@
 :func:`cohort_ltv` follows each acquisition cohort (month, quarter or year of
 ``first_seen_at``, the ``cohort_unit``) and reports, at a grid of days ``t`` since first_seen, the mean
 cumulative GMV per *acquired* user (buyers and non-buyers alike) over days
-``0..t`` (inclusive), with a bootstrap CI over users. A value is reported only
-over observable t: a user counts at t only when ``as_of`` is at least ``t`` days
-after their first_seen day; ``n`` is the number of such users and ``complete``
-says whether every user of the cohort is observed that long.
+``0..t`` (inclusive), with a bootstrap CI over users. A user counts at t only
+when ``as_of`` is at least ``t`` days after their first_seen day; ``n`` is the
+number of such users and ``complete`` says whether every user of the cohort is
+observed that long. A t that no user of the cohort has reached yet keeps its row,
+with ``n = 0``, a null value and ``complete`` False: LTV at a horizon the cohort
+has not reached is never a number.
 
 Projections (:func:`insights.metrics.ltv_projection.projected_ltv`) live next door.
 
@@ -141,8 +143,11 @@ def cohort_ltv(
     -------
     polars.DataFrame
         ``segment, cohort, t, value, ci_low, ci_high, n, complete``, one row per
-        segment x cohort x observable t (``n`` > 0), sorted: ``value`` = LTV(t),
-        ``complete`` is True when all users of the cohort are observed at t.
+        segment x cohort x t, sorted: ``value`` = LTV(t) of the ``n`` users observed
+        at t. ``complete`` is True when all users of the cohort are observed at t;
+        when False the value covers only the earliest-acquired part of the cohort
+        (``n`` < cohort size), or nobody yet (``n`` = 0: value and CI null). Show
+        incomplete values marked as such, or drop them.
 
     Examples
     --------
@@ -160,6 +165,11 @@ def cohort_ltv(
     ... )
     >>> ins.cohort_ltv(ds, horizon=14, bootstrap=0).select("cohort", "t", "value", "n").rows()
     [('2024-01', 0, 5.0, 2), ('2024-01', 7, 15.0, 2), ('2024-01', 14, 15.0, 2)]
+
+    With 19 days observed, day 30 is not reached:
+
+    >>> ins.cohort_ltv(ds, horizon=30, timeline=(14,), bootstrap=0).select("t", "value", "n", "complete").rows()
+    [(14, 15.0, 2, True), (30, None, 0, False)]
     """
     if cohort_unit not in get_args(Cohort):
         raise ValueError(f"cohort_unit must be one of {get_args(Cohort)}, got {cohort_unit!r}")
@@ -285,13 +295,13 @@ def _ltv_table(
             )  # fmt: skip
         for j, t in enumerate(points):
             n = int(counts[days + t <= end].sum())
-            if n == 0:
-                continue
             seen = first_day + t <= end
             values = wide[seen, j]
-            ltv = float(values.sum() / n)
+            ltv = float(values.sum() / n) if n else None
             low = high = None
-            if bootstrap and first_day.size:
+            if not n:
+                pass  # nobody of the cohort has reached t: no value, no CI
+            elif bootstrap and first_day.size:
                 low, high = float(lows[j]), float(highs[j])
             elif bootstrap:
                 low = high = 0.0
@@ -315,22 +325,33 @@ def _ltv_table(
 def ltv_matrix(data: pl.DataFrame, *, column: str = "value") -> pl.DataFrame:
     """The cohort-matrix layout of :func:`cohort_ltv`: one row per segment x cohort, one column per t.
 
-    Columns ``segment, cohort, n`` (cohort size: the largest ``n``) then ``d{t}`` for every t
-    holding ``column`` (default the LTV ``value``; ``ci_low`` ...); cells not observable are null.
+    Columns ``segment, cohort, n`` (cohort size: the largest ``n``), ``complete_through``
+    (the largest t at which every user of the cohort is observed, null when none; from
+    ``complete``, null without it) then ``d{t}`` for every t holding ``column``
+    (default the LTV ``value``; ``ci_low`` ...). Cells not observable are null; cells
+    with t > ``complete_through`` cover only part of the cohort: mark them incomplete.
 
     Examples
     --------
     >>> import insights as ins
     >>> f = pl.DataFrame({"segment": "all", "cohort": ["2024-01", "2024-01", "2024-02"],
-    ...                   "t": [0, 7, 0], "value": [5.0, 15.0, 4.0], "n": [2, 2, 3]})
+    ...                   "t": [0, 7, 0], "value": [5.0, 15.0, 4.0], "n": [2, 1, 3],
+    ...                   "complete": [True, False, True]})
     >>> ins.ltv_matrix(f).rows()
-    [('all', '2024-01', 2, 5.0, 15.0), ('all', '2024-02', 3, 4.0, None)]
+    [('all', '2024-01', 2, 0, 5.0, 15.0), ('all', '2024-02', 3, 0, 4.0, None)]
     """
     missing = {"segment", "cohort", "t", "n", column} - set(data.columns)
     if missing:
         raise ValueError(f"data lacks columns {sorted(missing)}; pass the output of cohort_ltv")
     ts = sorted(data["t"].unique().to_list())
-    sizes = data.group_by("segment", "cohort").agg(pl.col("n").max())
+    through = (
+        pl.col("t").filter(pl.col("complete")).max()
+        if "complete" in data.columns
+        else pl.lit(None, dtype=pl.Int64)
+    )
+    sizes = data.group_by("segment", "cohort").agg(
+        pl.col("n").max(), through.cast(pl.Int64).alias("complete_through")
+    )
     wide = data.select("segment", "cohort", pl.format("d{}", "t").alias("day"), column).pivot(
         on="day", index=["segment", "cohort"], values=column
     )
@@ -340,6 +361,6 @@ def ltv_matrix(data: pl.DataFrame, *, column: str = "value") -> pl.DataFrame:
             wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
     return (
         sizes.join(wide, on=["segment", "cohort"])
-        .select("segment", "cohort", "n", *cols)
+        .select("segment", "cohort", "n", "complete_through", *cols)
         .sort("segment", "cohort")
     )

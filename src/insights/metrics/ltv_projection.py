@@ -34,11 +34,12 @@ user's first churn. A projection Σ S·m with m the survivors' spend alone misse
 that GMV and under-predicts more the earlier the cut-off. Back-test errors
 (``benchmarks/bench_ltv_backtest.py``, results in
 ``benchmarks/results/ltv_backtest.md``): -7.4% / -0.2% / -2.1% at cut-offs 1, 3,
-6 months after the acquisition period. CDNOW (``benchmarks/bench_cdnow.py``,
+6 months after the acquisition period. CDNOW sample (``benchmarks/bench_cdnow.py``,
 weeks 40-78 holdout): -11.0%, BG/NBD + Gamma–Gamma -15.6%.
 
 :func:`ltv_backtest` fits on the data before a cut-off and compares with the
-realised LTV.
+realised LTV. :func:`insights.metrics.ltv_btyd.ltv_holdout` back-tests it per
+customer over a calendar holdout, next to BG/NBD + Gamma–Gamma.
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ import polars as pl
 
 from insights.data._backend import collect
 from insights.data._cache import remembered
-from insights.data.dataset import Dataset
+from insights.data.dataset import Dataset, churn_gap_of
+from insights.metrics._common import mark_observed
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, where_expr
 from insights.metrics.activity_days import DEFAULT_ACTIVITY
@@ -58,7 +59,7 @@ def retention_rates(
     timeline: Sequence[int] = (7, 30, 60),
     by: str | None = None,
     where: Where = None,
-    churn_gap: int = 30,
+    churn_gap: int | None = None,
     alpha: float = 0.05,
     activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> pl.DataFrame:
@@ -79,7 +80,7 @@ def retention_rates(
         Users column giving ``segment`` (``"all"`` when None) and a filter on users
         columns.
     churn_gap
-        Days without activity that make a churn (default 30).
+        Days without activity that make a churn (default: ``dataset.churn_gap``, else 30).
     alpha
         1 - confidence level of the pointwise log-log CI.
     activity
@@ -93,7 +94,11 @@ def retention_rates(
         (log-log, Greenwood), ``n`` = users in the cohort, then ``day`` = N and
         ``at_risk`` = users still observed and retained at day N (0 means S(N) is
         carried from the last observed time). One row per N x segment, sorted by
-        N then segment. One collect (the counts).
+        N then segment, then ``status``: ``"not_observed"`` when nobody is at risk
+        at day N and some user of the segment was censored before N (no user was
+        observed through day N, so S(N) would only be carried from the last observed
+        time): ``value`` and the CI are then null. When every user's churn is observed
+        before N, S(N) = 0 is known and kept (``"observed"``). One collect (the counts).
 
     Examples
     --------
@@ -114,18 +119,24 @@ def retention_rates(
     >>> r = ins.retention_rates(ds, period="2024Q1", timeline=(7, 30))
     >>> r.select("metric", "value", "n").rows()
     [('retention_d7', 0.6666666666666666, 3), ('retention_d30', 0.3333333333333333, 3)]
+
+    Nobody is followed to day 80 (user 3 is censored at T = 61):
+
+    >>> ins.retention_rates(ds, period="2024Q1", timeline=(80,)).select("value", "at_risk", "status").row(0)
+    (None, 0, 'not_observed')
     """
     if not timeline:
         raise ValueError("timeline must name at least one day, e.g. timeline=(7, 30, 60)")
     label = parse_period(period).label
     counts = _survival_counts(
-        dataset, period=period, by=by, where=where, churn_gap=churn_gap, activity=activity
-    )
+        dataset, period=period, by=by, where=where, churn_gap=churn_gap_of(dataset, churn_gap),
+        activity=activity,
+    )  # fmt: skip
     km = kaplan_meier(counts, alpha=alpha)
     points = survival_at(km, t=[int(d) for d in timeline])
     sizes = counts.group_by("segment").agg(pl.col("count").sum().cast(pl.Int64).alias("n"))
     out = points.join(sizes, on="segment", how="left")
-    return out.select(
+    out = _with_early_censored(out, counts).select(
         pl.format("retention_d{}", pl.col("t")).alias("metric"),
         pl.col("segment").cast(pl.String),
         pl.lit(label, dtype=pl.String).alias("period"),
@@ -135,7 +146,31 @@ def retention_rates(
         pl.col("n").cast(pl.Int64),
         pl.col("t").cast(pl.Int64).alias("day"),
         pl.col("at_risk").cast(pl.Int64),
-    ).sort("day", "segment")
+        pl.col("censored_before"),
+    )
+    return mark_observed(out, _observed_through()).drop("censored_before").sort("day", "segment")
+
+
+def _with_early_censored(points: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
+    """``points`` (``segment, t, ...``) with ``censored_before``: units censored before t."""
+    censored = counts.filter(pl.col("event") == 0).select("segment", "duration", "count")
+    early = (
+        points.select("segment", "t")
+        .join(censored, on="segment", how="inner")
+        .filter(pl.col("duration") < pl.col("t"))
+        .group_by("segment", "t")
+        .agg(pl.col("count").sum().alias("censored_before"))
+    )
+    return points.join(early, on=["segment", "t"], how="left")
+
+
+def _observed_through() -> pl.Expr:
+    """Some unit of the segment is observed through day ``t``.
+
+    True when units are still at risk at t, or when no unit was censored before t
+    (then every unit's churn is seen before t and S(t) is known, possibly 0).
+    """
+    return (pl.col("at_risk") > 0) | (pl.col("censored_before").fill_null(0.0) <= 0)
 
 
 @remembered
@@ -143,7 +178,7 @@ def retention_curves(
     dataset: Dataset,
     *,
     by: str | Sequence[str] | None = None,
-    churn_gap: int = 30,
+    churn_gap: int | None = None,
     as_of: dt.datetime | dt.date | str | None = None,
     origin: Origin = "first_seen",
     alpha: float = 0.05,
@@ -175,7 +210,7 @@ def retention_curves(
         ``"unknown"``; several columns give segments labelled ``"a · b"``.
     churn_gap
         Days without activity that make a churn (``first_seen``, ``experiment``;
-        not used by the other origins).
+        not used by the other origins). Default: ``dataset.churn_gap``, else 30.
     as_of
         Observation end; overrides ``dataset.as_of`` (a date means the end of the day).
     origin
@@ -247,6 +282,7 @@ def retention_curves(
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1 (0.05 for 95% intervals), got {alpha!r}")
     churn = origin in _CHURN_ORIGINS
+    churn_gap = churn_gap_of(dataset, churn_gap)
     if churn and (
         isinstance(churn_gap, bool) or not isinstance(churn_gap, int | float) or churn_gap < 1
         or churn_gap != int(churn_gap)

@@ -34,7 +34,7 @@ from typing import Any
 import polars as pl
 from scipy.stats import norm
 
-from insights.data.dataset import Dataset
+from insights.data.dataset import Dataset, churn_gap_of
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where
 from insights.metrics.activity import activity_90d
@@ -164,7 +164,7 @@ def retention_index(
     baseline: PeriodLike | None = None,
     by: str | None = None,
     where: Where = None,
-    churn_gap: int = 30,
+    churn_gap: int | None = None,
     activity_quarter: int = 4,
     alpha: float = 0.05,
 ) -> RetentionIndex:
@@ -183,7 +183,8 @@ def retention_index(
     by, where
         Users column to split every component by, and a filter on users columns.
     churn_gap
-        Churn definition of the D30 retention (days without activity).
+        Churn definition of the D30 retention (days without activity; default
+        ``dataset.churn_gap``, else 30).
     activity_quarter
         Quarter of each year whose 90-day window measures ``active_90d`` (default 4).
     alpha
@@ -233,7 +234,7 @@ def retention_index(
             timeline=(30,),
             by=by,
             where=where,
-            churn_gap=churn_gap,
+            churn_gap=churn_gap_of(dataset, churn_gap),
             alpha=alpha,
         ).with_columns(pl.lit(f"users acquired in {year}").alias("population"))
         rep = repurchase_rate(dataset, period=year, by=by, where=where, alpha=alpha)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from insights.data.dataset import Dataset
+from insights.data.dataset import Dataset, churn_gap_of
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where
 from insights.metrics.growth import cac
@@ -134,7 +134,7 @@ def retention_ltv_elasticity(
     where: Where = None,
     period: PeriodLike | None = None,
     discount_monthly: float = 0.0,
-    churn_gap: int = 30,
+    churn_gap: int | None = None,
 ) -> pl.DataFrame:
     """LTV change when the hazard is scaled so that D``retention_day`` retention rises by ``lift``.
 
@@ -150,7 +150,8 @@ def retention_ltv_elasticity(
     retention_day
         The retention day the lift is set on (default 30).
     horizon, by, where, period, discount_monthly, churn_gap
-        Passed to :func:`~insights.metrics.ltv_projection.projected_ltv`.
+        Passed to :func:`~insights.metrics.ltv_projection.projected_ltv` (``churn_gap``
+        default: ``dataset.churn_gap``, else 30).
 
     Returns
     -------
@@ -159,6 +160,7 @@ def retention_ltv_elasticity(
         elasticity``: ``hazard_scale`` = k (S' = S^k), ``value`` = the relative LTV
         change ltv_new / ltv - 1, ``elasticity`` = value / lift.
     """
+    churn_gap = churn_gap_of(dataset, churn_gap)
     if lift <= 0:
         raise ValueError(f"lift must be > 0 (0.10 = D30 retention up 10% relative), got {lift!r}")
     daily = projected_ltv(

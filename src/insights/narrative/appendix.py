@@ -1,17 +1,20 @@
-"""The appendix's generated parts: parameters, metric definitions, method notes.
+"""The appendix's generated parts: parameters, metric definitions, method notes, benchmarks.
 
-And the users columns the chapters split by (:func:`segment_columns`).
+And the users columns the chapters split by (:func:`segment_columns`). The benchmarks
+(the calibration against the documents' figures) are shown for simulated data only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from insights._options import Lang, resolve_min_cell
-from insights._registry import METRICS
+from insights._display import NotAvailable, Table
+from insights._options import Lang, resolve_compare_documents, resolve_min_cell
+from insights._registry import METRICS, Kind
 from insights.narrative.catalog import catalog, check_lang, text_message, text_metric
 
 __all__ = [
@@ -20,6 +23,8 @@ __all__ = [
     "table_parameters",
     "table_definitions",
     "describe_methods",
+    "format_benchmarks",
+    "is_simulated",
 ]
 
 #: Segment columns the chapters split by when ``segment_by`` is not given (report.md §2).
@@ -106,3 +111,93 @@ def describe_methods(*, lang: Lang | None = None, min_cell: int | None = None) -
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     keys = ("censoring", "ci", "change_test", "multiple", "small_cells")
     return [text_message(f"method.{k}", lang=lang, min_cell=min_cell) for k in keys]
+
+
+def is_simulated(dataset: Any) -> bool:
+    """True when the data was written by the simulator (``Dataset.meta["simulated"]``, else its ``manifest.json``).
+
+    Simulator-only content (calibration against the documents' figures, the
+    simulator's truth) is shown for such data only.
+
+    Examples
+    --------
+    >>> is_simulated(object())
+    False
+    """
+    meta = getattr(dataset, "meta", None) or {}
+    if "simulated" in meta:
+        return bool(meta["simulated"])
+    source = getattr(dataset, "source", None)
+    return source is not None and (Path(str(source)) / "manifest.json").is_file()
+
+
+def format_benchmarks(
+    dataset: Any, *, lang: Lang | None = None, min_cell: int | None = None
+) -> Table | NotAvailable:
+    """The calibration table of a simulated dataset: each document figure next to this data's value.
+
+    One row per calibration target (:func:`insights.calibrate`): the document's value,
+    its source by document title and section, this data's value with its 95% CI, the
+    difference, the unit and ``n``. Simulator-only content: for data that is not
+    simulated (``Dataset.meta["simulated"]``, or no simulator ``manifest.json``), or
+    when document comparisons are switched off (``ins.options(compare_documents=False)``),
+    the sentence saying so is returned instead (a
+    :class:`~insights._display.NotAvailable`, set in place of the table).
+
+    Parameters
+    ----------
+    dataset
+        A loaded :class:`~insights.Dataset`.
+    lang, min_cell
+        Default: the values set with ``ins.options``.
+
+    Examples
+    --------
+    >>> import insights as ins
+    >>> ds = ins.load_dataset("data/demo")  # doctest: +SKIP
+    >>> ins.format_benchmarks(ds, lang="en")  # doctest: +SKIP
+    """
+    from insights.calibration import calibrate
+    from insights.narrative.catalog import text_unit
+    from insights.narrative.documents import document_source
+    from insights.tables.format import format_table
+
+    lang = check_lang(lang)
+    if not resolve_compare_documents():
+        return NotAvailable(text_message("doc.switched_off", lang=lang))
+    if not is_simulated(dataset):
+        return NotAvailable(text_message("doc.simulated_only", lang=lang))
+    bench = calibrate(dataset)
+    units = {u: text_unit(u, lang=lang) for u in bench["unit"].unique().drop_nulls().to_list()}
+    sources = {
+        s: document_source(s, lang=lang) for s in bench["source"].unique().drop_nulls().to_list()
+    }
+    bench = bench.with_columns(
+        (pl.col("value") - pl.col("target")).alias("difference"),
+        pl.col("unit").replace(units),
+        pl.col("source").replace(sources),
+    )
+    plain: dict[str, Kind] = {
+        c: "index" for c in ("target", "value", "ci_low", "ci_high", "difference")
+    }
+    table = format_table(
+        bench.select(
+            "id",
+            "metric",
+            "segment",
+            "period",
+            "target",
+            "value",
+            "ci_low",
+            "ci_high",
+            "difference",
+            "unit",
+            "n",
+            "source",
+        ),  # fmt: skip
+        lang=lang,
+        min_cell=min_cell,
+        kinds=plain,
+        labels={"target": text_message("column.doc_value", lang=lang)},
+    )
+    return Table(table)

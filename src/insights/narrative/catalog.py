@@ -117,14 +117,22 @@ def text_message(key: str, *, lang: Lang | None = None, **fields: Any) -> str:
 def text_unit(key: str, *, lang: Lang | None = None) -> str:
     """The display name of a unit code of the calibration targets (``pct`` → "%").
 
-    Unknown codes come back unchanged.
+    ``"money"`` names the currency set with ``ins.options`` (``"US dollars ($)"``);
+    ``"yuan"`` is a figure the documents state in yuan. Unknown codes come back unchanged.
 
     Examples
     --------
     >>> import insights as ins
     >>> ins.text_unit("pct", lang="en"), ins.text_unit("days", lang="en"), ins.text_unit("furlong", lang="en")
     ('%', 'days', 'furlong')
+    >>> with ins.options(currency="USD"):
+    ...     ins.text_unit("money", lang="en")
+    'US dollars ($)'
     """
+    if key == "money":
+        from insights.narrative.numbers import currency_name
+
+        return currency_name(lang=lang)
     return catalog(lang).get(f"unit_name.{key}", key)
 
 
@@ -237,4 +245,3 @@ def text_caption(key: str, *, lang: Lang | None = None, default: str | None = No
     if default is not None:
         return default
     raise KeyError(f"no caption for {key!r} in the {lang} catalog")
-

@@ -6,10 +6,17 @@ unit, kind). :data:`DOC_MAP` says which of those rows quote the same quantity as
 one of our metrics (``retention_d30`` ↔ the documents' ``retention_30d``), for which
 of our segments. At the front door, ``ins.describe_documents`` writes those
 comparisons for the rows of a metric frame.
+
+Only like is compared with like: a level (a rate, a number of days, an amount) with a
+level, a change (an uplift, a ratio, a gap between two groups) with a change, in the
+same unit; the documents' amounts are in yuan, so they are compared only with data in
+CNY. With ``ins.options(compare_documents=False)`` (``dataset.yaml``:
+``report: {compare_documents: false}``) nothing is compared and no document is cited.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -18,8 +25,8 @@ from typing import Literal
 
 import polars as pl
 
-from insights._options import Lang, resolve_min_cell
-from insights._registry import metric_info
+from insights._options import Lang, resolve_compare_documents, resolve_currency, resolve_min_cell
+from insights._registry import Kind, metric_info
 from insights.narrative.catalog import check_lang, text_message, text_metric
 from insights.narrative.numbers import fmt_ci, fmt_diff, fmt_value, is_missing
 
@@ -27,6 +34,10 @@ __all__ = [
     "DocRef",
     "DOC_MAP",
     "DocKind",
+    "comparable",
+    "document_source",
+    "document_title",
+    "documents_off",
     "seed_figures",
     "seed_figures_path",
     "document_figures",
@@ -80,6 +91,73 @@ def document_title(seed: str, *, lang: Lang) -> str:
     return str(row["short_zh"] if check_lang(lang) == "zh" else row["short_en"])
 
 
+def document_source(source: str, *, lang: Lang | None = None) -> str:
+    """A source note such as ``"000 §2.2 (week-1 churn 45%)"`` with each document named by its title.
+
+    >>> document_source("000 §2.2 (week-1 churn 45%)", lang="en")
+    'Growth & Retention Strategy Report §2.2 (week-1 churn 45%)'
+    >>> document_source("000 §1.3, §2.2", lang="en")
+    'Growth & Retention Strategy Report §1.3, §2.2'
+    """
+    lang = check_lang(lang)
+
+    def title(found: re.Match[str]) -> str:
+        try:
+            return document_title(found[1], lang=lang) + " "
+        except KeyError:
+            return found[0]
+
+    return re.sub(r"\b(\d{3})(?:_[0-9a-f]+\.txt)? (?=§)", title, source)
+
+
+def documents_off(*, lang: Lang | None = None) -> str:
+    """The sentence a section of document comparisons shows when they are switched off."""
+    return text_message("doc.switched_off", lang=lang)
+
+
+#: Words of a documents' metric name that make its figure a change, not a level.
+_CHANGE = re.compile(
+    r"uplift|increase|reduction|decrease|growth|diff|gap|premium|ratio|_vs_|change|lift|multiple"
+)
+#: Our unit kinds -> the documents' units stating the same kind of quantity.
+_UNITS: dict[str, tuple[str, ...]] = {
+    "rate": ("pct",),
+    "uplift": ("pct",),
+    "days": ("days",),
+    "minutes": ("minutes",),
+    "ratio": ("ratio", "multiple"),
+    "count": ("count",),
+    "index": ("ratio", "multiple"),
+    "money": ("yuan",),
+}
+#: The currency of the documents' amounts.
+_DOCUMENT_CURRENCY = "CNY"
+
+
+def comparable(metric: str, doc_metric: str, doc_unit: str, *, currency: str | None = None) -> bool:
+    """Whether a document's figure (its metric name and unit) states the same kind of quantity as ``metric``.
+
+    A level goes with a level and a change (uplift, ratio, gap between groups) with a
+    change, in the same unit; the documents' amounts (yuan) only go with data in CNY.
+
+    Examples
+    --------
+    >>> comparable("retention_d30", "retention_30d", "pct")
+    True
+    >>> comparable("retention_d30", "retention_rate_uplift", "pct")  # a level vs an uplift
+    False
+    >>> comparable("aov", "aov_yuan", "yuan", currency="USD")  # yuan vs dollars
+    False
+    """
+    kind: Kind = metric_info(metric).unit
+    if doc_unit not in _UNITS.get(kind, ()):
+        return False
+    if kind == "money" and resolve_currency(currency) != _DOCUMENT_CURRENCY:
+        return False
+    ours_change = kind in ("uplift", "ratio", "index")
+    return ours_change == bool(_CHANGE.search(doc_metric))
+
+
 @dataclass(frozen=True)
 class DocRef:
     """A documents' metric (and segment) that quotes one of our metrics.
@@ -100,6 +178,7 @@ def _refs(**segments: list[DocRef]) -> dict[str, list[DocRef]]:
 
 R = DocRef
 #: our metric id -> our segment value ("*" = any) -> the documents' rows quoting it
+#: (``aov_yuan`` and ``cac_yuan`` are the documents' own names of their amounts in yuan)
 DOC_MAP: dict[str, dict[str, list[DocRef]]] = {
     "retention_d30": _refs(
         all=[R("retention_30d", "all"), R("retention_30d", "partner_platforms")],
@@ -148,6 +227,7 @@ DOC_MAP: dict[str, dict[str, list[DocRef]]] = {
         ]
     ),
     "community_exit_rate_90d": _refs(all=[R("community_exit_rate", "private_domain")]),
+    "cac": _refs(all=[R("cac_yuan", "all")]),
     "cac_yuan": _refs(all=[R("cac_yuan", "all")]),
     "repurchase_cycle": _refs(
         beauty__apparel=[R("repurchase_cycle", "beauty_apparel")],
@@ -206,6 +286,8 @@ def document_figures(
 ) -> pl.DataFrame:
     """The documents' figures for ``metric`` in ``segment``, in the metric's own unit.
 
+    Only figures stating the same kind of quantity (:func:`comparable`) are returned.
+
     Parameters
     ----------
     metric, segment
@@ -240,6 +322,11 @@ def document_figures(
             (pl.col("metric") == ref.metric)
             & (pl.col("segment") == ref.segment)
             & pl.col("kind").is_in(list(statements))
+        )
+        rows = rows.filter(
+            pl.Series(
+                [comparable(metric, ref.metric, str(u)) for u in rows["unit"]], dtype=pl.Boolean
+            )
         )
         if rows.is_empty():
             continue
@@ -312,9 +399,10 @@ def document_vs_data(
     """ "Document 000_….txt (§2.2) reports 35.0% (2024); this data: 35.2% (95% CI …), +0.2 points from the document."
 
     One sentence per document statement found for ``metric``/``segment``; an empty
-    list when no document quotes it, when ``value`` is missing, or when ``n`` is
-    below ``min_cell`` (small cells are never shown). ``lang`` and ``min_cell``
-    default to the values set with ``ins.options``.
+    list when no document quotes it, when ``value`` is missing, when ``n`` is
+    below ``min_cell`` (small cells are never shown), or when document comparisons
+    are switched off (``ins.options(compare_documents=False)``). ``lang`` and
+    ``min_cell`` default to the values set with ``ins.options``.
 
     Examples
     --------
@@ -322,7 +410,7 @@ def document_vs_data(
     'The Growth & Retention Strategy Report (§2.2) reports 35.0% (2024); this data: 35.2%, +0.2 points from the document.'
     """
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
-    if is_missing(value) or (n is not None and n < min_cell):
+    if is_missing(value) or (n is not None and n < min_cell) or not resolve_compare_documents():
         return []
     assert value is not None
     kind = metric_info(metric).unit
@@ -380,6 +468,8 @@ def describe_documents(
 
     One sentence per document statement quoting a row's metric (and segment), via
     :func:`document_vs_data`; rows below ``min_cell`` and suppressed rows are skipped.
+    Nothing when document comparisons are switched off
+    (``ins.options(compare_documents=False)``).
 
     Parameters
     ----------
@@ -406,6 +496,8 @@ def describe_documents(
     """
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     out: list[str] = []
+    if not resolve_compare_documents():
+        return out
     period_col = (
         "period" if "period" in data.columns else ("quarter" if "quarter" in data.columns else None)
     )

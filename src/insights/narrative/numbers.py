@@ -1,12 +1,17 @@
-"""Numbers as every sentence, table and figure writes them: percentages, money, days, CIs, p-values."""
+"""Numbers as every sentence, table and figure writes them: percentages, money, days, CIs, p-values.
+
+Money is written in the currency set with ``ins.options(currency=...)`` (``"CNY"`` unless
+set): the catalogs' ``money.<code>`` entries (``"${x}"``; in Chinese the currency's name after the number); a currency
+without an entry is written with its ISO code (``"CHF 12.5"``).
+"""
 
 from __future__ import annotations
 
 import math
 
-from insights._options import Lang
-from insights._registry import Kind
-from insights.narrative.catalog import text_message
+from insights._options import Lang, resolve_currency
+from insights._registry import Kind, unit_kind
+from insights.narrative.catalog import catalog, text_message
 
 __all__ = [
     "fmt_value",
@@ -16,6 +21,8 @@ __all__ = [
     "fmt_diff",
     "fmt_diff_range",
     "fmt_p",
+    "fmt_money",
+    "currency_name",
     "is_missing",
     "MINUS",
 ]
@@ -51,7 +58,6 @@ def _bare(value: float, kind: Kind, *, sign: bool = False) -> str:
 _UNIT = {
     "rate": "percent",
     "uplift": "percent",
-    "yuan": "yuan",
     "days": "days",
     "minutes": "minutes",
     "ratio": "ratio",
@@ -60,22 +66,62 @@ _UNIT = {
 }
 
 
+def fmt_money(x: str, *, lang: Lang | None = None, currency: str | None = None) -> str:
+    """The number text ``x`` as an amount of ``currency`` (default: ``ins.options``).
+
+    Examples
+    --------
+    >>> fmt_money("12.5", lang="en", currency="USD")
+    '$12.5'
+    >>> fmt_money("12.5", lang="zh", currency="USD") == "12.5\u7f8e\u5143"  # dollars, in Chinese
+    True
+    >>> fmt_money("12.5", lang="en", currency="CHF")
+    'CHF 12.5'
+    """
+    code = resolve_currency(currency)
+    key = f"money.{code}" if f"money.{code}" in catalog(lang) else "money.other"
+    return text_message(key, lang=lang, x=x, code=code)
+
+
+def currency_name(*, lang: Lang | None = None, currency: str | None = None) -> str:
+    """How a label names the unit of amounts: ``"US dollars ($)"``, its Chinese name, else the code.
+
+    Examples
+    --------
+    >>> currency_name(lang="en", currency="USD"), currency_name(lang="en", currency="CHF")
+    ('US dollars ($)', 'CHF')
+    """
+    code = resolve_currency(currency)
+    key = f"currency.{code}" if f"currency.{code}" in catalog(lang) else "currency.other"
+    return text_message(key, lang=lang, code=code)
+
+
+def _unit(kind: Kind, x: str, lang: Lang | None) -> str:
+    """The number text ``x`` with the unit of ``kind``."""
+    kind = unit_kind(kind)
+    if kind == "money":
+        return fmt_money(x, lang=lang)
+    return text_message(f"unit.{_UNIT[kind]}", lang=lang, x=x)
+
+
 def fmt_value(value: float | None, kind: Kind, *, lang: Lang | None = None) -> str:
     """``value`` with its unit: rates are fractions shown as %, uplifts signed.
 
     Examples
     --------
-    >>> fmt_value(0.3517, "rate", lang="en"), fmt_value(128.84, "yuan", lang="en")
+    >>> fmt_value(0.3517, "rate", lang="en"), fmt_value(128.84, "money", lang="en")
     ('35.2%', '¥128.8')
+    >>> import insights as ins
+    >>> with ins.options(currency="USD"):
+    ...     fmt_value(128.84, "money", lang="en")
+    '$128.8'
     >>> fmt_value(0.272, "uplift", lang="en"), fmt_value(12000, "count", lang="en")
     ('+27.2%', '12,000')
     """
     if is_missing(value):
         return "–"
     assert value is not None
-    return text_message(
-        f"unit.{_UNIT[kind]}", lang=lang, x=_bare(value, kind, sign=kind == "uplift")
-    )
+    return _unit(kind, _bare(value, kind, sign=kind == "uplift"), lang)
 
 
 def fmt_range(
@@ -85,7 +131,7 @@ def fmt_range(
 
     Examples
     --------
-    >>> fmt_range(15, 18, "days", lang="en"), fmt_range(118.3, 139.3, "yuan", lang="en")
+    >>> fmt_range(15, 18, "days", lang="en"), fmt_range(118.3, 139.3, "money", lang="en")
     ('15–18 days', '¥118.3–139.3')
     """
     if is_missing(low) or is_missing(high):
@@ -93,9 +139,7 @@ def fmt_range(
     assert low is not None and high is not None
     if kind == "uplift":
         return f"{fmt_value(low, kind, lang=lang)} – {fmt_value(high, kind, lang=lang)}"
-    return text_message(
-        f"unit.{_UNIT[kind]}", lang=lang, x=f"{_bare(low, kind)}–{_bare(high, kind)}"
-    )
+    return _unit(kind, f"{_bare(low, kind)}–{_bare(high, kind)}", lang)
 
 
 def fmt_ci(low: float | None, high: float | None, kind: Kind, *, lang: Lang | None = None) -> str:
@@ -105,7 +149,7 @@ def fmt_ci(low: float | None, high: float | None, kind: Kind, *, lang: Lang | No
     --------
     >>> fmt_ci(0.348, 0.356, "rate", lang="en")
     '95% CI 34.8–35.6%'
-    >>> fmt_ci(118.3, 139.3, "yuan", lang="en")
+    >>> fmt_ci(118.3, 139.3, "money", lang="en")
     '95% CI ¥118.3–139.3'
     """
     if is_missing(low) or is_missing(high):
@@ -125,7 +169,7 @@ def fmt_change(
     --------
     >>> fmt_change(-0.021, "rate", lang="en")
     '2.1 points'
-    >>> fmt_change(5.0, "yuan", lang="en", previous=125.0)
+    >>> fmt_change(5.0, "money", lang="en", previous=125.0)
     '4.0%'
     """
     if kind in ("rate", "uplift"):
@@ -140,7 +184,7 @@ def fmt_diff(diff: float | None, kind: Kind, *, lang: Lang | None = None) -> str
 
     Examples
     --------
-    >>> fmt_diff(0.0013, "rate", lang="en"), fmt_diff(-8.84, "yuan", lang="en")
+    >>> fmt_diff(0.0013, "rate", lang="en"), fmt_diff(-8.84, "money", lang="en")
     ('+0.1 points', '−¥8.8')
     """
     if is_missing(diff):
@@ -161,7 +205,7 @@ def fmt_diff_range(
     --------
     >>> fmt_diff_range(-0.023, 0.125, "rate", lang="en")
     '−2.3 – 12.5 points'
-    >>> fmt_diff_range(-15.02, 50.666, "yuan", lang="en")
+    >>> fmt_diff_range(-15.02, 50.666, "money", lang="en")
     '¥−15.0 – 50.7'
     """
     if is_missing(low) or is_missing(high):
@@ -171,9 +215,7 @@ def fmt_diff_range(
         return text_message(
             "unit.points", lang=lang, x=f"{_num(low * 100, 1)} – {_num(high * 100, 1)}"
         )
-    return text_message(
-        f"unit.{_UNIT[kind]}", lang=lang, x=f"{_bare(low, kind)} – {_bare(high, kind)}"
-    )
+    return _unit(kind, f"{_bare(low, kind)} – {_bare(high, kind)}", lang)
 
 
 def fmt_p(p: float | None, *, prefix: bool = True) -> str:

@@ -6,7 +6,8 @@ target. A gap is *open* when this data's value is worse than the metric's target
 (:func:`~insights.narrative.summary.default_targets`), worse than what a document
 observed for the same metric, or significantly worse than the comparison quarter.
 At the front door: ``ins.describe_playbook`` (the open gaps as lines) and
-``ins.table_playbook`` (every play as a display table).
+``ins.table_playbook`` (every play as a display table). The playbook is the documents'
+own: with ``ins.options(compare_documents=False)`` it is not shown.
 """
 
 from __future__ import annotations
@@ -17,10 +18,16 @@ from typing import Any
 
 import polars as pl
 
-from insights._options import Lang, resolve_min_cell
+from insights._options import Lang, resolve_compare_documents, resolve_min_cell
 from insights._registry import metric_info
 from insights.narrative.catalog import check_lang, text_message, text_metric, text_segment
-from insights.narrative.documents import document_figures, document_title, seed_figures
+from insights.narrative.documents import (
+    comparable,
+    document_figures,
+    document_title,
+    documents_off,
+    seed_figures,
+)
 from insights.narrative.numbers import fmt_change, fmt_diff, fmt_value, is_missing
 from insights.narrative.sentences import is_suppressed
 from insights.narrative.summary import Target, default_targets
@@ -140,7 +147,7 @@ PLAYBOOK: tuple[Play, ...] = (
     Play(
         "private_domain_shift",
         "rising_cac",
-        "cac_yuan",
+        "cac",
         "new",
         "002",
         "1.3",
@@ -161,6 +168,18 @@ def play_effect(play: Play) -> dict[str, str | float]:
     if rows.is_empty():
         raise LookupError(f"seed_figures.csv has no row for {play}")
     return rows.row(0, named=True)
+
+
+def _comparable(play: Play) -> bool:
+    """The play's document statement is the same kind of quantity as its metric (a level with a level)."""
+    doc = play_effect(play)
+    return comparable(play.metric, str(doc["metric"]), str(doc["unit"]))
+
+
+def _doc_value(play: Play) -> float:
+    """The play's document figure in the unit of its metric (percentages as fractions)."""
+    doc = play_effect(play)
+    return float(doc["value"]) / (100.0 if doc["unit"] == "pct" else 1.0)
 
 
 def _effect_text(play: Play, *, lang: Lang | None = None) -> str:
@@ -228,12 +247,8 @@ def open_gaps(
             benchmark, source = float(row["target"]), "target"
         elif play.metric in target_of:
             benchmark, source = target_of[play.metric].value, "target"
-        elif (
-            doc["kind"] == "target"
-            and doc["unit"] == "pct"
-            and metric_info(play.metric).unit == "rate"
-        ):
-            benchmark, source = float(doc["value"]) / 100, str(doc["seed"])
+        elif doc["kind"] == "target" and _comparable(play):
+            benchmark, source = _doc_value(play), str(doc["seed"])
         else:
             docs = document_figures(play.metric, period=period, statements=("observed",))
             if docs.height:
@@ -323,9 +338,12 @@ def describe_playbook(
     Returns
     -------
     list of str
-        One line per play, or the one sentence saying no gap is open.
+        One line per play, or the one sentence saying no gap is open (or that
+        document comparisons are switched off).
     """
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
+    if not resolve_compare_documents():
+        return [documents_off(lang=lang)]
     gaps = open_gaps(data, targets=targets, period=period, alpha=alpha, min_cell=min_cell)
     if only_open:
         gaps = gaps.filter(pl.col("open"))
@@ -360,12 +378,20 @@ def table_playbook(
     """Which layer each documented strategy targets, the document's statement and this data's baseline.
 
     A display frame (localized headers and text) for :func:`insights.tables.format_table`:
-    layer, strategy, document (file, §), the document's effect or target, the metric,
-    this data's value, and the gap to the benchmark. ``data``, ``period`` and
-    ``targets`` are those of :func:`describe_playbook`; ``lang`` and ``min_cell``
-    default to the values set with ``ins.options``.
+    layer, strategy, document (title, §), the document's effect or target, the metric,
+    this data's value, and its difference from the document's figure when that figure
+    is the same kind of quantity (a level with a level: a target rate, never an
+    uplift), else "–". ``data``, ``period`` and ``targets`` are those of
+    :func:`describe_playbook`; ``lang`` and ``min_cell`` default to the values set with
+    ``ins.options``. No rows when document comparisons are switched off.
     """
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
+    heads = [
+        text_message(f"column.{c}", lang=lang)
+        for c in ("layer", "strategy", "document", "effect", "metric", "data_value", "difference")
+    ]
+    if not resolve_compare_documents():
+        return pl.DataFrame(schema={h: pl.String for h in heads})
     gaps = {
         (g["strategy"], g["gap"]): g
         for g in open_gaps(data, targets=targets, period=period, min_cell=min_cell).iter_rows(
@@ -380,8 +406,8 @@ def table_playbook(
         shown = "–" if g is None else fmt_value(g["value"], kind, lang=lang)
         diff = (
             "–"
-            if g is None or g["benchmark"] is None
-            else fmt_diff(g["value"] - g["benchmark"], kind, lang=lang)
+            if g is None or not _comparable(play)
+            else fmt_diff(g["value"] - _doc_value(play), kind, lang=lang)
         )
         rows.append(
             [
@@ -394,8 +420,4 @@ def table_playbook(
                 diff,
             ]
         )
-    heads = [
-        text_message(f"column.{c}", lang=lang)
-        for c in ("layer", "strategy", "document", "effect", "metric", "data_value", "difference")
-    ]
     return pl.DataFrame(rows, schema={h: pl.String for h in heads}, orient="row")

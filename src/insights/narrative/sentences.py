@@ -95,7 +95,7 @@ def describe_value(
     ----------
     data
         One row of a tidy metric frame (a dict or a one-row frame): ``metric,
-        segment, value, ci_low, ci_high, n``.
+        segment, value, ci_low, ci_high, n``. An empty frame (nobody in scope) gives ``""``.
     lang
         ``"zh"`` or ``"en"`` (default: the language set with ``ins.options``).
     min_cell
@@ -109,6 +109,8 @@ def describe_value(
     ...                     "ci_low": 0.348, "ci_high": 0.356, "n": 1673}, lang="en")
     'D30 retention was 35.2% (95% CI 34.8–35.6%; n = 1,673).'
     """
+    if isinstance(data, pl.DataFrame) and data.height == 0:
+        return ""  # nobody in scope (e.g. no new users this quarter): nothing to say
     r = as_row(data)
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     what = subject(r, lang=lang)
@@ -149,7 +151,9 @@ def describe_change(
         The row of the later period (a dict or a one-row frame): ``metric, segment,
         value, ci_low, ci_high, n`` and its ``quarter`` or ``period``.
     previous
-        The row of the same metric and segment the change is measured from.
+        The row of the same metric and segment the change is measured from. An empty
+        frame (the comparison period is not in the data) gives :func:`describe_value`'s
+        sentence, without a comparison; an empty ``data`` gives ``""``.
     previous_label
         How to name ``previous`` (default: its ``quarter`` or ``period`` value).
     alpha
@@ -166,6 +170,12 @@ def describe_change(
     >>> ins.describe_change(now, previous=prev, lang="en")
     'D30 retention was 35.2% (95% CI 34.8–35.6%), up 1.3 points on 2024Q3 (33.9%), significant (p < 0.001).'
     """
+    if isinstance(data, pl.DataFrame) and data.height == 0:
+        return ""  # nobody in scope this period: nothing to say
+    if isinstance(previous, pl.DataFrame) and previous.height == 0:
+        return describe_value(
+            data, lang=lang, min_cell=min_cell
+        )  # no comparison period in the data
     a, b = as_row(data), as_row(previous)
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     if a.get("metric") != b.get("metric"):

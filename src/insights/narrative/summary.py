@@ -13,13 +13,13 @@ from typing import Literal
 
 import polars as pl
 
-from insights._options import Lang, resolve_min_cell
+from insights._options import Lang, resolve_compare_documents, resolve_min_cell
 from insights._registry import metric_info
 from insights.narrative.catalog import check_lang, text_message, text_metric
 from insights.narrative.compare import compare_quarters
 from insights.narrative.documents import document_title, seed_figures
 from insights.narrative.numbers import fmt_diff, fmt_range, fmt_value, is_missing
-from insights.narrative.sentences import describe_change, is_suppressed
+from insights.narrative.sentences import describe_change, describe_value, is_suppressed
 
 __all__ = [
     "Target",
@@ -61,13 +61,17 @@ def default_targets() -> list[Target]:
 
     D30 retention 60%, D7 retention 50%, silent-user 30-day reactivation 40%,
     90-day repurchase of returning churned users 30%, CAC −20% vs a year earlier.
+    None when document comparisons are switched off
+    (``ins.options(compare_documents=False)``): the targets are the documents'.
 
     Examples
     --------
     >>> [(t.metric, t.value) for t in default_targets()][:2]
     [('retention_d30', 0.6), ('retention_d7', 0.5)]
     """
-    out = []
+    out: list[Target] = []
+    if not resolve_compare_documents():
+        return out
     for metric, (seed_metric, segment) in {
         "retention_d30": ("retention_30d", "partner_platforms"),
         "retention_d7": ("retention_7d", "new_users"),
@@ -77,7 +81,7 @@ def default_targets() -> list[Target]:
         seed, value = _seed_value(seed_metric, segment, "1.3")
         out.append(Target(metric, value / 100, seed, "1.3"))
     seed, value = _seed_value("cac_reduction", "partner_platforms", "1.3")
-    out.append(Target("cac_yuan", -value / 100, seed, "1.3", relative_to="year_ago"))
+    out.append(Target("cac", -value / 100, seed, "1.3", relative_to="year_ago"))
     return out
 
 
@@ -93,7 +97,12 @@ class AlertRule:
 
 
 def default_alert_rules() -> list[AlertRule]:
-    """D7 retention below 45% (000 §5.2); CAC above AOV is built into :func:`describe_alerts`."""
+    """D7 retention below 45% (000 §5.2); CAC above AOV is built into :func:`describe_alerts`.
+
+    None when document comparisons are switched off (the alert line is a document's).
+    """
+    if not resolve_compare_documents():
+        return []
     seed, value = _seed_value("retention_7d_alert_threshold", "new_users", "5.2")
     return [AlertRule("retention_d7", value / 100, True, seed, "5.2")]
 
@@ -148,10 +157,21 @@ def kpi_summary(
     (0.34, 0.6, False)
     """
     others = data.filter(pl.col("quarter") != quarter)["quarter"].unique().to_list()
-    if len(others) != 1:
+    if len(others) > 1:
         raise ValueError(
             f"data must hold {quarter} and one comparison quarter, got {sorted(others)}"
         )
+    if not others:  # the comparison quarter is not in the data: its columns stay empty
+        data = pl.concat(
+            [
+                data,
+                data.with_columns(
+                    pl.lit("").alias("quarter"), pl.lit(None, pl.Float64).alias("value")
+                ),
+            ],
+            how="diagonal_relaxed",
+        )
+        others = [""]
     prev = compare_quarters(data, quarter=quarter, other=others[0], alpha=alpha)
     out = prev.select(
         "metric",
@@ -166,8 +186,12 @@ def kpi_summary(
         pl.col("diff").alias("change_previous"),
         pl.col("p").alias("p_previous"),
     )
+    if others == [""]:
+        out = out.with_columns(pl.lit(None, pl.String).alias("previous_quarter"))
     if year_ago is not None:
         yq = year_ago.filter(pl.col("quarter") != quarter)["quarter"].unique().to_list()
+        if not yq:  # no year-ago quarter in the data: the year-ago columns stay empty
+            return kpi_summary(data, quarter=quarter, year_ago=None, targets=targets, alpha=alpha)
         if len(yq) != 1:
             raise ValueError(
                 f"year_ago must hold {quarter} and one comparison quarter, got {sorted(yq)}"
@@ -342,20 +366,25 @@ def describe_alerts(
                     section=rule.section,
                 )
             )
-    cac = now.get("cac_yuan")
-    aov = now.get("aov_yuan") or now.get("aov")
+    cac = now.get("cac") or now.get("cac_yuan")
+    aov = now.get("aov") or now.get("aov_yuan")
     if cac is not None and aov is not None and cac["value"] > aov["value"]:
-        seed, _ = _seed_value("cac_yuan", "smb_merchants", "2.1")
-        out.append(
-            text_message(
+        amounts = {
+            "cac": fmt_value(cac["value"], "money", lang=lang),
+            "aov": fmt_value(aov["value"], "money", lang=lang),
+        }
+        if resolve_compare_documents():
+            seed, _ = _seed_value("cac_yuan", "smb_merchants", "2.1")
+            text = text_message(
                 "alert.cac_above_aov",
                 lang=lang,
-                cac=fmt_value(cac["value"], "yuan", lang=lang),
-                aov=fmt_value(aov["value"], "yuan", lang=lang),
                 doc=document_title(seed, lang=lang),
                 section="2.1",
+                **amounts,
             )
-        )
+        else:
+            text = text_message("alert.cac_above_aov_plain", lang=lang, **amounts)
+        out.append(text)
     return out or [text_message("alert.none", lang=lang)]
 
 
@@ -390,6 +419,16 @@ def describe_findings(
     """
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     others = data.filter(pl.col("quarter") != quarter)["quarter"].unique().to_list()
+    if not others:  # no comparison quarter in the data: the quarter's own values, no changes
+        rows = data.filter(
+            (pl.col("quarter") == quarter)
+            & pl.col("value").is_not_null()
+            & (pl.col("n") >= min_cell)
+        )
+        return [
+            describe_value(r, lang=lang, min_cell=min_cell)
+            for r in rows.head(max_findings).iter_rows(named=True)
+        ]
     if len(others) != 1:
         raise ValueError(
             f"data must hold {quarter} and one comparison quarter, got {sorted(others)}"

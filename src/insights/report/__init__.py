@@ -7,7 +7,7 @@ Two backends behind one :func:`render`:
     ``quarto`` executable exists).
 ``builtin``
     papermill executes each chapter with the injected parameters (``data, quarter,
-    compare_to, filters, lang, min_cell``) → nbconvert turns it into Markdown (figures
+    compare_to, filters, lang, min_cell, compare_documents, churn_gap``) → nbconvert turns it into Markdown (figures
     extracted) → pandoc (``pypandoc_binary``) converts it to Typst with
     ``reports/templates/crossref.lua`` → the ``typst`` package compiles the PDF with
     ``reports/templates/insights.typ``; HTML is pandoc's self-contained page.

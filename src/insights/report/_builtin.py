@@ -58,14 +58,21 @@ def render_builtin(
         if chapter.appendix and APPENDIX_MARK not in parts:
             parts.append(APPENDIX_MARK)
         meta = metas[chapter.name]
-        parts.append(chapter_markdown(nb, chapter, meta=meta, lang=request.lang, workdir=work))
+        skip = (
+            frozenset() if parameters.get("compare_documents", True) else frozenset({"documents"})
+        )
+        parts.append(
+            chapter_markdown(
+                nb, chapter, meta=meta, lang=request.lang, workdir=work, skip_tags=skip
+            )
+        )
     markdown = "\n\n".join(parts) + "\n"
     (work / "report.md").write_text(markdown, encoding="utf-8")
     check_privacy(markdown, known_ids=known_ids)
 
     seg = (request.by, segment) if segment is not None and request.by else None
-    title = report_title(request.lang)
-    subtitle = report_subtitle(request.quarter, request.lang, seg)
+    title = report_title(request.lang, request.title)
+    subtitle = report_subtitle(request.quarter, request.lang, seg, subtitle=request.subtitle)
     today = dt.date.today().isoformat()
     files: dict[str, Path] = {}
     if "pdf" in request.formats:
@@ -142,7 +149,7 @@ def _preamble(
         "#show: insights-report.with(\n"
         f"  title: {typst_string(title)},\n"
         f"  subtitle: {typst_string(subtitle)},\n"
-        f"  short-title: {typst_string(short_title(request.lang))},\n"
+        f"  short-title: {typst_string(short_title(request.lang, request.title))},\n"
         f"  quarter: {typst_string(request.quarter)},\n"
         f"  lang: {typst_string(request.lang)},\n"
         f"  date: {typst_string(date)},\n"

@@ -3,7 +3,10 @@
 The book is declared in ``reports/_quarto.yml`` (``book.chapters`` and
 ``book.appendices``, paths relative to the project root that holds ``notebooks/``);
 without it, the chapters are the sorted ``notebooks/[0-9][0-9]-*.ipynb`` files and a
-notebook whose name contains ``appendix`` goes to the appendix.
+notebook whose name contains ``appendix`` goes to the appendix. :func:`default_notebooks`
+finds the chapters when none are named: the checkout's ``notebooks/``, or the copy a
+wheel ships as ``insights/notebooks`` (with ``insights/reports/_quarto.yml`` beside it, so
+:func:`quarto_config` reads the same book order either way).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Chapter", "discover_chapters", "quarto_config"]
+__all__ = ["Chapter", "default_notebooks", "discover_chapters", "quarto_config"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,38 @@ class Chapter:
     @property
     def name(self) -> str:
         return self.path.stem
+
+
+def default_notebooks() -> Path:
+    """The chapter notebooks of this installation, wherever the command runs from.
+
+    In a source checkout (``src/insights`` next to ``notebooks/``, also an editable
+    install) it is the checkout's ``notebooks/``; in an installed wheel it is the copy
+    packaged as ``insights/notebooks``. The working directory plays no part: pass
+    ``notebooks=`` (``--notebooks``) to render your own chapters.
+
+    Returns
+    -------
+    Path
+        A directory holding ``00-summary.ipynb`` and the other chapters.
+
+    Examples
+    --------
+    >>> folder = default_notebooks()
+    >>> (folder / "00-summary.ipynb").is_file()
+    True
+    """
+    package = Path(__file__).resolve().parents[1]
+    candidates = [package / "notebooks"]
+    if package.parent.name == "src":
+        candidates.insert(0, package.parent.parent / "notebooks")
+    for folder in candidates:
+        if any(folder.glob("[0-9][0-9]-*.ipynb")):
+            return folder
+    raise ValueError(
+        f"notebooks: no chapter notebooks found (looked in {[str(c) for c in candidates]}); "
+        "reinstall insights or pass notebooks= (--notebooks) a directory of chapters"
+    )
 
 
 def quarto_config(notebooks: Path) -> Path:

@@ -8,18 +8,20 @@ from insights.narrative.catalog import catalog, text_message
 __all__ = ["cover_details", "report_subtitle", "report_title", "short_title", "toc_title"]
 
 
-def report_title(lang: Lang) -> str:
-    """The report's title.
+def report_title(lang: Lang, title: str | None = None) -> str:
+    """The report's title: ``title`` as written when given, else the catalog's.
 
     >>> report_title("en")
     'Live-Commerce Growth and Retention: Quarterly Report'
+    >>> report_title("zh", "Shop A: 2024 review")
+    'Shop A: 2024 review'
     """
-    return text_message("report.title", lang=lang)
+    return title if title else text_message("report.title", lang=lang)
 
 
-def short_title(lang: Lang) -> str:
-    """The title in the running header."""
-    return text_message("report.short_title", lang=lang)
+def short_title(lang: Lang, title: str | None = None) -> str:
+    """The title in the running header: ``title`` when given, else the catalog's short one."""
+    return title if title else text_message("report.short_title", lang=lang)
 
 
 def toc_title(lang: Lang) -> str:
@@ -27,15 +29,26 @@ def toc_title(lang: Lang) -> str:
     return text_message("report.toc", lang=lang)
 
 
-def report_subtitle(quarter: str, lang: Lang, segment: tuple[str, str] | None = None) -> str:
-    """``"Fourth quarter 2024"``, with the segment when there is one.
+def report_subtitle(
+    quarter: str,
+    lang: Lang,
+    segment: tuple[str, str] | None = None,
+    *,
+    subtitle: str | None = None,
+) -> str:
+    """``"Fourth quarter 2024"`` (or ``subtitle`` as written), with the segment when there is one.
 
     >>> report_subtitle("2024Q4", "en", ("platform", "douyin"))
     'Fourth quarter 2024 · platform: douyin'
+    >>> report_subtitle("2024Q4", "en", subtitle="Online shop, all regions")
+    'Online shop, all regions'
     """
-    year, q = quarter[:4], quarter[-1]
-    name = text_message(f"report.quarter.{q}", lang=lang)
-    text = text_message("report.subtitle", lang=lang, year=year, quarter=name)
+    if subtitle:
+        text = subtitle
+    else:
+        year, q = quarter[:4], quarter[-1]
+        name = text_message(f"report.quarter.{q}", lang=lang)
+        text = text_message("report.subtitle", lang=lang, year=year, quarter=name)
     if segment is not None:
         text = text_message(
             "report.subtitle_segment", lang=lang, subtitle=text, column=segment[0], value=segment[1]

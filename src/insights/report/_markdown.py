@@ -48,9 +48,18 @@ _HTML_DIV_CLOSE = re.compile(r"^\s*</div>\s*$", re.IGNORECASE)
 
 
 def chapter_markdown(
-    nb: nbformat.NotebookNode, chapter: Chapter, *, meta: dict[str, Any], lang: Lang, workdir: Path
+    nb: nbformat.NotebookNode,
+    chapter: Chapter,
+    *,
+    meta: dict[str, Any],
+    lang: Lang,
+    workdir: Path,
+    skip_tags: frozenset[str] = frozenset(),
 ) -> str:
     """Markdown of one executed chapter; figures are written under ``workdir/figures/<chapter>/``.
+
+    Cells tagged with one of ``skip_tags`` are left out (``documents``: the text that
+    explains a comparison with the industry documents, when comparisons are off).
 
     The chapter starts with a level-1 heading: the notebook's own (first Markdown) or
     the front matter's ``title-<lang>`` / ``title``, with the id ``sec-<name>`` (the
@@ -63,6 +72,7 @@ def chapter_markdown(
         defaults=meta.get("execute") or {},
         lang=lang,
         injected_at=injected[0] if injected else None,
+        skip_tags=skip_tags,
     )
     exporter = MarkdownExporter()
     exporter.register_preprocessor(cells, enabled=True)
@@ -94,6 +104,7 @@ class _QuartoCells(Preprocessor):
         defaults: dict[str, Any],
         lang: Lang,
         injected_at: int | None,
+        skip_tags: frozenset[str] = frozenset(),
         **kw: Any,
     ) -> None:
         super().__init__(**kw)
@@ -101,11 +112,12 @@ class _QuartoCells(Preprocessor):
         self.lang = lang
         self.defaults = defaults
         self.injected_at = injected_at
+        self.skip_tags = _SKIP_TAGS | skip_tags
 
     def preprocess_cell(
         self, cell: nbformat.NotebookNode, resources: dict[str, Any], index: int
     ) -> tuple[nbformat.NotebookNode, dict[str, Any]]:
-        skip = (index == 0 and cell.cell_type == "raw") or _SKIP_TAGS & _tags(cell)
+        skip = (index == 0 and cell.cell_type == "raw") or self.skip_tags & _tags(cell)
         if skip or cell.cell_type == "raw":
             return nbformat.v4.new_markdown_cell(""), resources
         if cell.cell_type == "markdown":
@@ -152,7 +164,9 @@ def _cell_markdown(
     is_figure = bool(options.fig_cap) or (options.label or "").startswith("fig-")
     is_table = bool(options.tbl_cap) or (options.label or "").startswith("tbl-")
     tables = [b for b in blocks if _TABLE_LINE.search(b)]
-    if (is_figure or is_table) and notes and not images and not tables:
+    if (is_figure or is_table) and not (notes or images or blocks):
+        pass  # a section that is not available draws nothing here: its heading says why, once
+    elif (is_figure or is_table) and notes and not images and not tables:
         # an optional table is absent: its sentence stands in for the figure or table
         parts += blocks
         parts += [f"*{_inline(note)}*" for note in notes]

@@ -31,6 +31,10 @@ class Request:
     by: str | None
     min_cell: int
     compare_to: str
+    title: str | None = None
+    subtitle: str | None = None
+    compare_documents: bool | None = None
+    churn_gap: int | None = None
 
 
 def _check_data(data: str | Path) -> Path | str:
@@ -57,9 +61,10 @@ def _check_data(data: str | Path) -> Path | str:
         tables = find_tables(path)
     except DataReadError as exc:
         raise ValueError(f"data: {exc}") from None
-    if "users" not in tables:
+    if "users" not in tables and "orders" not in tables:
         raise ValueError(
-            f"data: {data} has no users table (users.parquet or users.csv); found {sorted(tables) or 'none'}"
+            f"data: {data} has neither a users nor an orders table (users.parquet, "
+            f"orders.csv ...); found {sorted(tables) or 'none'}"
         )
     return path.resolve()
 
@@ -75,6 +80,10 @@ def check_request(
     by: str | None,
     min_cell: int,
     compare_to: str,
+    title: str | None = None,
+    subtitle: str | None = None,
+    compare_documents: bool | None = None,
+    churn_gap: int | None = None,
 ) -> Request:
     """A :class:`Request`, or a ``ValueError`` naming the argument and what it accepts.
 
@@ -110,6 +119,15 @@ def check_request(
     compare_to = compare_to if compare_to in ("previous", "year_ago") else compare_to.upper()
     if by is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", by):
         raise ValueError(f"by: {by!r} is not a column name")
+    if churn_gap is not None and (
+        isinstance(churn_gap, bool) or not isinstance(churn_gap, int) or churn_gap < 1
+    ):
+        raise ValueError(f"churn_gap: must be a whole number of days >= 1; got {churn_gap!r}")
+    for name, text in (("title", title), ("subtitle", subtitle)):
+        if text is not None and not isinstance(text, str):
+            raise ValueError(f"{name}: must be text; got {text!r}")
+    if compare_documents is not None and not isinstance(compare_documents, bool):
+        raise ValueError(f"compare_documents: must be True or False; got {compare_documents!r}")
     return Request(
         data=source,
         quarter=quarter,
@@ -120,4 +138,8 @@ def check_request(
         by=by,
         min_cell=min_cell,
         compare_to=compare_to,
+        title=title.strip() or None if title is not None else None,
+        subtitle=subtitle.strip() or None if subtitle is not None else None,
+        compare_documents=compare_documents,
+        churn_gap=churn_gap,
     )

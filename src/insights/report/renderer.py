@@ -7,6 +7,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,13 @@ from insights._progress import progress as progress_bar
 from insights._progress import quiet_kernels
 from insights.metrics._periods import parse_period
 from insights.report._builtin import render_builtin
-from insights.report._chapters import discover_chapters, quarto_config
+from insights.report._chapters import default_notebooks, discover_chapters, quarto_config
 from insights.report._errors import RenderError
 from insights.report._execute import check_chapter
 from insights.report._labels import report_title
 from insights.report._params import Backend, Format, Lang, Request, check_request
 from insights.report._quarto import quarto_executable, render_quarto
+from insights.report._settings import dataset_config, report_settings
 from insights.report._typst import check_fonts
 
 __all__ = ["render", "report_path"]
@@ -30,6 +32,7 @@ __all__ = ["render", "report_path"]
 _DEFAULT_TEMPLATES = (
     Path(__file__).resolve().parents[3] / "reports" / "templates",
     Path(__file__).resolve().parent / "templates",
+    Path(__file__).resolve().parents[1] / "reports" / "templates",
 )
 
 
@@ -60,6 +63,10 @@ def render(
     notebooks: str | Path | None = None,
     jobs: int = 2,
     progress: bool | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    compare_documents: bool | None = None,
+    churn_gap: int | None = None,
 ) -> list[Path]:
     """Render the quarterly report of ``data``: one PDF and/or HTML per language and segment.
 
@@ -91,14 +98,26 @@ def render(
     compare_to
         ``"previous"``, ``"year_ago"`` or a quarter (passed to every chapter).
     notebooks
-        Directory of the chapter notebooks (default ``./notebooks``); the book order
-        comes from ``../reports/_quarto.yml`` next to it, else from the file names.
+        Directory of the chapter notebooks (default: the project's ``notebooks/``,
+        else the chapters shipped with the package); the book order comes from
+        ``../reports/_quarto.yml`` next to it, else from the file names.
     jobs
         Chapters executed at once (one kernel each) by the built-in backend.
     progress
         Show a bar, one step per chapter executed (``True``/``False``; default ``None``:
         in a terminal or Jupyter, not in CI; see ``insights._progress``). The chapters'
         own kernels never draw one (``INSIGHTS_PROGRESS=off`` while they run).
+    title, subtitle
+        The cover's title and subtitle, printed as written in either language
+        (default: ``report: {title:, subtitle:}`` of ``dataset.yaml``, else the
+        standard title and the quarter).
+    compare_documents
+        Quote the industry documents' figures next to the data (default:
+        ``report: {compare_documents:}`` of ``dataset.yaml``, else True); passed to
+        every chapter as the parameter ``compare_documents``.
+    churn_gap
+        Days without activity after which a user counts as churned, passed to every
+        chapter as the parameter ``churn_gap`` (default ``None``: the dataset's own).
 
     Returns
     -------
@@ -121,11 +140,12 @@ def render(
     """
     request = check_request(
         data, quarter=quarter, lang=lang, formats=formats, out=out, backend=backend,
-        by=by, min_cell=min_cell, compare_to=compare_to,
+        by=by, min_cell=min_cell, compare_to=compare_to, title=title, subtitle=subtitle,
+        compare_documents=compare_documents, churn_gap=churn_gap,
     )  # fmt: skip
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs: must be a whole number >= 1; got {jobs!r}")
-    folder = Path(notebooks) if notebooks is not None else Path.cwd() / "notebooks"
+    folder = Path(notebooks) if notebooks is not None else default_notebooks()
     book = discover_chapters(folder, only=chapters)
     metas = {c.name: check_chapter(c) for c in book}
     use_quarto = _choose_backend(request.backend)
@@ -133,6 +153,14 @@ def render(
     if "pdf" in request.formats and not use_quarto:
         check_fonts()
     dataset = _load(request.data)
+    settings = report_settings(
+        dataset_config(dataset), title=request.title, subtitle=request.subtitle,
+        compare_documents=request.compare_documents,
+    )  # fmt: skip
+    request = replace(
+        request, title=settings.title, subtitle=settings.subtitle,
+        compare_documents=settings.compare_documents,
+    )  # fmt: skip
     if parse_period(request.quarter).start > dataset.as_of.date():
         raise ValueError(
             f"quarter: {request.quarter} starts after the data ends ({dataset.as_of.date()}); "
@@ -159,7 +187,8 @@ def render(
                     files = render_quarto(
                         book, config=quarto_config(folder), templates=templates,
                         parameters=parameters, formats=request.formats,
-                        title=report_title(request.lang), workdir=work, lang=request.lang,
+                        title=report_title(request.lang, request.title), workdir=work,
+                        lang=request.lang,
                     )  # fmt: skip
                     bar.update(len(book))
                 else:
@@ -225,7 +254,8 @@ def _segments(dataset: Any, request: Request) -> list[str]:
 def _user_ids(dataset: Any) -> pl.Series:
     from insights.data._backend import collect
 
-    return collect(dataset.raw("users").select("user_id"))["user_id"]
+    name = "users" if dataset.has("users") else "orders"  # users derived from orders
+    return collect(dataset.raw(name).select("user_id").unique())["user_id"]
 
 
 def _parameters(request: Request, segment: str | None) -> dict[str, Any]:
@@ -235,6 +265,8 @@ def _parameters(request: Request, segment: str | None) -> dict[str, Any]:
         "compare_to": request.compare_to,
         "lang": request.lang,
         "min_cell": request.min_cell,
+        "compare_documents": request.compare_documents is not False,
+        "churn_gap": request.churn_gap,
     }
     if segment is not None and request.by is not None:
         params["filters"] = {request.by: segment}
@@ -268,4 +300,3 @@ def _publish(files: dict[str, Path], request: Request, segment: str | None) -> l
                 partial.unlink(missing_ok=True)
         raise
     return [target for _, target in staged]
-

@@ -262,7 +262,7 @@ def _difference(value: float, kind: Kind, *, signed: bool, lang: Lang) -> str:
     return fmt_diff(value, kind, lang=lang) if signed else fmt_change(value, kind, lang=lang)
 
 
-_NUMBER_CHARS = set("0123456789,.%+-\u2212\u2013<>¥× ")
+_NUMBER_CHARS = set("0123456789,.%+-\u2212\u2013<>¥$€£× ")
 
 
 @cache
@@ -272,7 +272,7 @@ def _unit_words() -> tuple[str, ...]:
         text.replace("{x}", "").strip()
         for lang in LANGS
         for key, text in catalog(resolve_lang(lang)).items()
-        if key.startswith("unit.")
+        if key.startswith(("unit.", "money."))
     }
     words |= {"day", "✓", "✗", "*"}
     return tuple(sorted(words - {""}, key=len, reverse=True))  # "days" before "day"
@@ -345,7 +345,8 @@ def format_table(
     n_cols
         The count columns that decide suppression (default ``n``).
     kinds
-        Unit kind per column (``"yuan"``, ``"days"`` ...), overriding the defaults.
+        Unit kind per column (``"money"``, ``"days"`` ...), overriding the defaults;
+        amounts are written in the currency set with ``ins.options(currency=...)``.
     ci
         Merge ``ci_low``/``ci_high`` into one "95% CI" column.
     digits

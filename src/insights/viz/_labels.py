@@ -8,7 +8,8 @@ or ``ins.options`` by the ``plot_*`` function), :func:`check_lang` validates it.
 
 from __future__ import annotations
 
-from insights._options import LANGS, Lang
+from insights._options import LANGS, Lang, resolve_currency
+from insights._registry import resolve
 from insights.narrative.catalog import (
     catalog,
     check_lang,
@@ -94,17 +95,47 @@ def value_label(value: object, lang: str = "en") -> str:
     return SEP.join(text_segment(part, lang=lang) for part in text.split(SEP))
 
 
+def currency_label(lang: str = "en") -> str:
+    """The currency of amounts as a figure prints it (the ISO code, or its Chinese name).
+
+    From the catalogs' ``currency_axis.<code>``, else the code set with
+    ``ins.options(currency=...)``; never a dollar sign (matplotlib reads a pair of
+    them as mathematics).
+
+    Examples
+    --------
+    >>> import insights as ins
+    >>> with ins.options(currency="USD"):
+    ...     currency_label("en")
+    'USD'
+    """
+    texts = catalog(check_lang(lang))
+    code = resolve_currency(None)
+    key = f"currency_axis.{code}" if f"currency_axis.{code}" in texts else "currency_axis.other"
+    return texts[key].format(code=code)
+
+
 def metric_label(metric: str, lang: str = "en") -> str:
     """What a figure prints for a metric id (``retention_d30`` -> ``"D30 retention"``).
 
-    Ids the catalog does not name are printed as they are.
+    Ids the catalog does not name are printed as they are; an amount names its
+    currency (``"AOV (USD)"``).
 
     Examples
     --------
     >>> metric_label("retention_d30", "en"), metric_label("my_metric", "en")
     ('D30 retention', 'my_metric')
+    >>> import insights as ins
+    >>> with ins.options(currency="USD"):
+    ...     metric_label("aov", "en")
+    'AOV (USD)'
     """
-    return text_metric(str(metric), lang=check_lang(lang))
+    name = text_metric(str(metric), lang=check_lang(lang))
+    try:
+        money = resolve(str(metric))[0].unit == "money"
+    except ValueError:
+        money = False
+    return f"{name} ({currency_label(lang)})" if money else name
 
 
 def column_label(column: str, lang: str = "en") -> str:

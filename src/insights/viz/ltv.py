@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from insights._options import Lang, resolve_lang, resolve_min_cell
 from insights.viz._common import new_axes
 from insights.viz._fonts import apply_fonts, font_context
-from insights.viz._labels import SEP, label, value_label
+from insights.viz._labels import SEP, currency_label, label, value_label
 from insights.viz._palette import PaletteLike, group_palette
 
 __all__ = ["plot_ltv"]
@@ -78,6 +78,9 @@ def plot_ltv(
         Artists carry gids ``curve:<label>``, ``ci:<label>``, ``incomplete:<label>``
         (coloured) and ``faded:<label>`` (grey), ``<label>`` being the cohort, or
         ``<segment> · <cohort>`` with segments (legend: the segment's catalog name).
+        Points not observed for the whole cohort (``complete`` False) are drawn
+        dashed with hollow markers, and the legend says so ("Not yet fully
+        observable"); points nobody has reached (null ``value``) are not drawn.
 
     Examples
     --------
@@ -88,6 +91,8 @@ def plot_ltv(
     >>> ax = ins.plot_ltv(f)
     >>> sorted(a.get_gid() for a in ax.lines)
     ['curve:2024-01', 'incomplete:2024-01']
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['2024-01', 'Not yet fully observable']
     """
     ltv_frame = data
     lang = resolve_lang(lang)
@@ -108,7 +113,7 @@ def plot_ltv(
         ).alias("_label")
     ).sort("_label", "t")
     labels = data["_label"].unique(maintain_order=True).to_list()
-    shown = data.filter(pl.col("n") >= min_cell)
+    shown = data.filter(pl.col("n") >= min_cell, pl.col("value").is_not_null())
     hidden = len(labels) - shown["_label"].n_unique()
     n_curves = shown["_label"].n_unique()
     coloured = _coloured_cohorts(
@@ -119,27 +124,34 @@ def plot_ltv(
     target = new_axes(ax, (7.0, 4.2))
     with font_context(lang) as families:
         faded = 0
+        partly = False  # a coloured curve has points not observed for its whole cohort
         for name, part in shown.group_by("_label", maintain_order=True):
             key = str(name[0])
             if key in colours:
                 _draw(target, part, key, colours[key], ci=ci, lang=lang)
+                partly = partly or not part["complete"].fill_null(value=False).all()
             else:
                 faded += 1
                 t = part["t"].cast(pl.Float64).to_numpy()
                 y = part["value"].cast(pl.Float64).to_numpy()
                 target.plot(t, y, color=_FADED, lw=0.8, zorder=1, gid=f"faded:{key}")
         target.set_xlabel(label("ltv.x", lang))
-        target.set_ylabel(label("ltv.y", lang))
+        target.set_ylabel(label("ltv.y", lang, currency=currency_label(lang)))
         target.set_xlim(left=0)
         target.set_ylim(bottom=0)
         if title:
             target.set_title(title)
-        if shown.height and (n_curves > 1 or several):
+        if shown.height and (n_curves > 1 or several or partly):
             handles, _names = target.get_legend_handles_labels()
             if faded:
                 handles.append(
                     Line2D([], [], color=_FADED, lw=0.8, label=label("ltv.others", lang))
                 )
+            if partly:
+                handles.append(
+                    Line2D([], [], color="#555555", ls="--", marker="o", ms=3, mfc="white",
+                           label=label("incomplete", lang))
+                )  # fmt: skip
             target.legend(handles=handles, title=label("cohort", lang), fontsize="small",
                           frameon=False)  # fmt: skip
         if hidden:
