@@ -272,3 +272,23 @@ def test_every_function_with_a_population_takes_where(name: str) -> None:
         return
     assert "where" in params, f"{name} reads a user population but takes no where="
     assert params["where"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_type_checkers_see_every_public_name() -> None:
+    """The ``TYPE_CHECKING`` block of ``insights/__init__.py`` imports each name of ``__all__``
+    from the module that defines it, so IDEs and mypy see what the lazy front door gives."""
+    import ast
+
+    tree = ast.parse((ROOT / "src" / "insights" / "__init__.py").read_text(encoding="utf-8"))
+    imported: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module:  # the eager imports (options)
+            imported |= {a.asname or a.name: node.module for a in node.names}
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for imp in ast.walk(node):
+                if isinstance(imp, ast.ImportFrom) and imp.module:
+                    imported |= {a.asname or a.name: imp.module for a in imp.names}
+    public = set(ins.__all__)
+    assert sorted(public - set(imported)) == []
+    wrong = {n: m for n, m in imported.items() if n in public and getattr(ins, n).__module__ != m}
+    assert wrong == {}

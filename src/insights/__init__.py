@@ -216,6 +216,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects (regener
     from insights.metrics.lifecycle_transitions import lifecycle_transitions
     from insights.metrics.lifetimes import user_lifetimes
     from insights.metrics.ltv import cohort_ltv, ltv_matrix
+    from insights.metrics.ltv_btyd import btyd_ltv, customer_summary, ltv_holdout
     from insights.metrics.ltv_projection import ltv_backtest, projected_ltv
     from insights.metrics.purchase import (
         aov,

@@ -58,10 +58,22 @@ def default_targets_path() -> Path:
     return Path(__file__).resolve().parents[2] / "data" / "calibration_targets.csv"
 
 
+#: Metric names of the shared targets file that the package calls otherwise (amounts carry
+#: the dataset's currency, so no id names one).
+_RENAMED = {"cac_yuan": "cac", "aov_yuan": "aov"}
+
+
 def load_targets(path: str | Path | None = None) -> list[dict[str, str]]:
-    """The target rows as dictionaries (``id, metric, segment, population, period, value, unit, tolerance, source``)."""
+    """The target rows as dictionaries (``id, metric, segment, population, period, value, unit, tolerance, source``).
+
+    The file is kept identical to the shared benchmark file; metric names it spells with
+    a currency (``cac_yuan``) are read as the package's ids (``cac``).
+    """
     with open(path or default_targets_path(), encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row["metric"] = _RENAMED.get(row["metric"], row["metric"])
+    return rows
 
 
 @dataclass(frozen=True)

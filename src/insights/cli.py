@@ -35,13 +35,23 @@ ProgressOpt = Annotated[
 ]
 
 
-def _load(path: Path, debug: bool, progress: bool | None = None):
+ChurnGapOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--churn-gap",
+        min=1,
+        help="Days without activity after which a user counts as churned (default: dataset.yaml churn_gap, else 30).",
+    ),
+]
+
+
+def _load(path: Path, debug: bool, progress: bool | None = None, *, churn_gap: int | None = None):
     """Load a dataset or exit with code 2 (unreadable) / 1 (rules broken) and a readable message."""
     from insights.data._read import DataReadError
     from insights.data.load import DataValidationError, load_dataset
 
     try:
-        return load_dataset(path, progress=progress)
+        return load_dataset(path, progress=progress, churn_gap=churn_gap)
     except DataReadError as exc:
         if debug:
             traceback.print_exc()
@@ -197,6 +207,7 @@ def kpis(
     min_cell: Annotated[
         int, typer.Option("--min-cell", min=1, help="Suppress segments smaller than this.")
     ] = 10,
+    churn_gap: ChurnGapOpt = None,
     json_out: JsonOpt = False,
     debug: DebugOpt = False,
     progress: ProgressOpt = None,
@@ -206,7 +217,7 @@ def kpis(
     from insights.kpis import kpi_scorecard
     from insights.metrics._periods import parse_period, quarter_of
 
-    ds = _load(path, debug, progress)
+    ds = _load(path, debug, progress, churn_gap=churn_gap)
     if quarter is None:
         quarter = quarter_of(ds.as_of.date()).label
     try:
@@ -308,14 +319,7 @@ def report(
             help="Compare with the industry documents' figures (default: dataset.yaml report.compare_documents, else yes).",
         ),
     ] = None,
-    churn_gap: Annotated[
-        int | None,
-        typer.Option(
-            "--churn-gap",
-            min=1,
-            help="Days without activity after which a user counts as churned (default: dataset.yaml churn_gap, else 30).",
-        ),
-    ] = None,
+    churn_gap: ChurnGapOpt = None,
     jobs: Annotated[
         int, typer.Option("--jobs", help="Chapters executed at once (one kernel each).")
     ] = 2,

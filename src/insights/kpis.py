@@ -13,6 +13,7 @@ from insights._options import resolve_min_cell
 from insights._progress import progress as progress_bar
 from insights.data._cache import remembered
 from insights.data.dataset import Dataset, EmptyPeriodWarning, MissingTableError
+from insights.metrics._common import NOT_OBSERVED
 from insights.metrics._periods import Period, comparison_period, parse_period
 from insights.metrics._segments import Where
 from insights.metrics.activity import activity_90d
@@ -106,7 +107,8 @@ def _one_kpi(
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if out.height == 0:
         return None
-    return out.select(
+    status = pl.col("status") if "status" in out.columns else pl.lit(None)
+    out = out.select(
         pl.lit(kpi).alias("metric"),
         pl.col("segment").cast(pl.String),
         pl.lit(quarter.label).alias("quarter"),
@@ -114,7 +116,13 @@ def _one_kpi(
         pl.col("ci_low").cast(pl.Float64),
         pl.col("ci_high").cast(pl.Float64),
         pl.col("n").cast(pl.Int64),
+        status.cast(pl.String).alias("status"),
     )
+    unseen = out.filter(pl.col("status") == NOT_OBSERVED)["segment"].to_list()
+    if unseen:  # nobody followed through the KPI's window: said once, never a number
+        where = "" if unseen == ["all"] else f" ({', '.join(unseen)})"
+        notes.append(f"{kpi} {quarter.label}{where}: not yet observable (nobody followed through the window)")
+    return out
 
 
 def kpi_scorecard(
@@ -133,6 +141,9 @@ def kpi_scorecard(
     data's ``as_of`` when earlier), so both columns use the same observation rules.
     Rates are fractions. Rows whose ``n`` is below ``min_cell`` are suppressed
     (value and CI set to null, ``suppressed`` true) so small groups are never shown.
+    A KPI whose window nobody has been followed through yet (e.g. D60 of a quarter
+    whose users are all younger than 60 days) has ``status`` ``"not_observed"``, a
+    null value and CI, and a note; it is never a 0 or a carried value.
 
     Parameters
     ----------
@@ -161,16 +172,19 @@ def kpi_scorecard(
     Returns
     -------
     (polars.DataFrame, list[str])
-        ``metric, segment, quarter, value, ci_low, ci_high, n, suppressed`` and notes
-        on KPIs that were skipped (missing tables, windows not yet observable, an
-        empty quarter). Remembered per data files, restriction and arguments
+        ``metric, segment, quarter, value, ci_low, ci_high, n, status, suppressed``
+        (``status``: ``"observed"`` / ``"not_observed"`` for the KPIs with a window,
+        null for the others) and notes on KPIs that were skipped (missing tables,
+        windows not yet observable, an empty quarter). Remembered per data files, restriction and arguments
         (``insights.data._cache.remembered``).
 
     Examples
     --------
     Sixty users, one every three days from 2024-07-01, each back nine days later; two
     in three on douyin. Without orders, interactions, community or spend those KPIs
-    are skipped with a note.
+    are skipped with a note. Nobody is active after day 9 and the users acquired last
+    are censored before day 30, so nobody is followed through day 30: D30 and D60
+    are not yet observable (a note, and no number).
 
     >>> import datetime as dt, polars as pl
     >>> import insights as ins
@@ -186,6 +200,8 @@ def kpi_scorecard(
     >>> card.filter(pl.col("metric") == "retention_d7").select("quarter", "value", "n").rows()
     [('2024Q3', 1.0, 21), ('2024Q4', 1.0, 19)]
     >>> notes[0]
+    'retention_d30 2024Q4: not yet observable (nobody followed through the window)'
+    >>> notes[2]
     "repurchase_60d: skipped, table 'orders' is not in this dataset; add orders.parquet or orders.csv"
     """
     # resolved before the results cache, so a later ins.options(min_cell=...) is honoured
@@ -239,11 +255,14 @@ def _scorecard(
                 "ci_low": pl.Float64,
                 "ci_high": pl.Float64,
                 "n": pl.Int64,
+                "status": pl.String,
                 "suppressed": pl.Boolean,
             }
         ), notes
     out = pl.concat(frames)
-    small = pl.col("n").is_null() | (pl.col("n") < min_cell)
+    # nobody to follow (n = 0, not observed) hides nobody: the row says "not yet observable"
+    nobody = (pl.col("status") == NOT_OBSERVED).fill_null(False) & (pl.col("n") == 0)
+    small = (pl.col("n").is_null() | (pl.col("n") < min_cell)) & ~nobody
     out = out.with_columns(
         *(
             pl.when(small).then(None).otherwise(pl.col(c)).alias(c)

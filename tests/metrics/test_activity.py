@@ -130,8 +130,10 @@ def test_active_users_activity(ds) -> None:
 
 def test_activity_90d(ds) -> None:
     out = activity_90d(ds, period="2024Q1")
-    assert out.columns == [*HEAD, "successes"]
-    assert out.row(0) == ("active_90d", "all", "2024Q1", 1.0, *wilson_interval(2, 2), 2, 2)
+    assert out.columns == [*HEAD, "successes", "status"]
+    assert out.row(0) == (
+        "active_90d", "all", "2024Q1", 1.0, *wilson_interval(2, 2), 2, 2, "observed"
+    )  # fmt: skip
     # u1 (tier1) and u5 (tier3) each 1/1
     by = activity_90d(ds, period="2024Q1", by="city_tier")
     assert by.select("segment", "value", "n").rows() == [("tier1", 1.0, 1), ("tier3", 1.0, 1)]

@@ -105,8 +105,10 @@ def ds_and_src(make_dataset):
 def test_repurchase_rate(ds_and_src) -> None:
     ds, _ = ds_and_src
     out = repurchase_rate(ds, period="2024Q1")
-    assert out.columns == [*HEAD, "successes"]
-    assert out.row(0) == ("repurchase_60d", "all", "2024Q1", 0.25, *wilson_interval(2, 8), 8, 2)
+    assert out.columns == [*HEAD, "successes", "status"]
+    assert out.row(0) == (
+        "repurchase_60d", "all", "2024Q1", 0.25, *wilson_interval(2, 8), 8, 2, "observed"
+    )  # fmt: skip
     with_refunds = repurchase_rate(ds, period="2024Q1", include_refunded=True)
     assert with_refunds.select("value", "n").row(0) == (3 / 8, 8)
     # by category: a = users 1, 2, 7, 9 -> 1/4; b = users 3, 4, 6, 10 -> 1/4
@@ -153,7 +155,7 @@ def test_first_purchase_conversion(ds_and_src) -> None:
     # ordered on day index 0..29: 1 (day 4), 2 (9), 3 (14; Jan 3 refunded order ignored),
     # 6 (6), 9 (29) -> 5/9. Not: 4 (day 79), 7 (refunded day 31, then day 40), 8, 10 (day 30).
     out = first_purchase_conversion(ds, period="2024Q1")
-    assert out.columns == [*HEAD, "successes"]
+    assert out.columns == [*HEAD, "successes", "status"]
     assert out.row(0) == (
         "first_purchase_30d",
         "all",
@@ -162,6 +164,7 @@ def test_first_purchase_conversion(ds_and_src) -> None:
         *wilson_interval(5, 9),
         9,
         5,
+        "observed",
     )
     by = first_purchase_conversion(ds, period="2024Q1", by="category")
     # a: 1, 2, 7, 9 -> 1, 2, 9 = 3/4; b: 3, 4, 6, 8, 10 -> 3, 6 = 2/5

@@ -39,6 +39,8 @@ PARAMETERS = {
     "filters": None,
     "lang": "zh",
     "min_cell": 10,
+    "churn_gap": None,
+    "compare_documents": None,
 }
 #: The ``#|`` options the chapters may use (the built-in renderer supports these).
 OPTIONS = {
@@ -176,7 +178,8 @@ def check_front_door(nb: nbformat.NotebookNode) -> None:
     setup = nb.cells[2].source
     assert re.search(
         r"ctx = ins\.chapter\(data, quarter=quarter, compare_to=compare_to, by=segment_by, "
-        r"where=filters,\s+lang=lang, min_cell=min_cell\)",
+        r"where=filters,\s+lang=lang, min_cell=min_cell, churn_gap=churn_gap, "
+        r"compare_documents=compare_documents\)",
         setup,
     ), setup
     assert "ins.options(" not in source and "ins.load_dataset(" not in source

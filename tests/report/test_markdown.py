@@ -131,7 +131,10 @@ def test_html_table_output_becomes_a_markdown_table(tmp_path):
 @pytest.mark.parametrize(
     ("cell", "message"),
     [
-        (new_code_cell("#| label: fig-a\nplot()", outputs=[]), "exactly one figure; it drew 0"),
+        (
+            new_code_cell("#| label: fig-a\nplot()", outputs=[_md("no figure")]),
+            "exactly one figure; it drew 0",
+        ),
         (
             new_code_cell("#| label: fig-a\nplot()", outputs=[_figure_output(), _figure_output()]),
             "it drew 2",
@@ -155,6 +158,16 @@ def test_cells_that_do_not_match_their_options_fail(tmp_path, cell, message):
     with pytest.raises(QuartoSyntaxError, match=message) as info:
         _render(_notebook(cell), tmp_path)
     assert "chapter 01-growth, cell 2" in str(info.value)  # index in the committed notebook
+
+
+def test_a_figure_or_table_cell_without_output_is_left_out(tmp_path):
+    """A section that is not available draws nothing; its heading says why, once."""
+    nb = _notebook(
+        new_code_cell("#| label: fig-a\n#| fig-cap: A\nax = plot() if ok else None", outputs=[]),
+        new_code_cell("#| label: tbl-a\n#| tbl-cap: B\nt if ok else None", outputs=[]),
+    )
+    md = _render(nb, tmp_path)
+    assert "fig-a" not in md and "tbl-a" not in md and "![" not in md
 
 
 def test_missing_glyph_warning_of_a_figure_fails(tmp_path):

@@ -5,12 +5,14 @@ Validating every rule of the contract scans every table (about 2 s at 200k users
 validation, the findings are stored under a fingerprint of the directory: for each
 file its name, size, modification time and a hash of its last 64 KiB (the Parquet
 footer with its statistics), plus the loading options, the contract and the
-package version. Any change to a file, an option or the contract gives another
-fingerprint, so the data are validated again. Failed validations are never stored.
+package version and the code that reads, derives and checks the tables
+(``_read``, ``_parse``, ``_config``, ``derive``, ``contract``, ``validate``). Any
+change to a file, an option or that code gives another fingerprint, so the data are
+validated again. Failed validations are never stored.
 
 Results of heavy, deterministic calls (the KPI scorecard, the calibration table)
 are remembered the same way by :func:`memo`: under the dataset's fingerprint, its
-``as_of``, the call's name and arguments, and a hash of the package's own source
+``as_of`` and ``churn_gap``, the call's name and arguments, and a hash of the package's own source
 (so editing the code recomputes). A report renders nine chapters in two
 languages, each in its own kernel; without this, each would recompute them.
 
@@ -44,6 +46,8 @@ __all__ = ["fingerprint", "load_findings", "store_findings", "memo", "remembered
 T = TypeVar("T")
 
 _TAIL = 65_536
+#: The modules whose code decides what a directory loads as and what validation finds.
+_LOADING_MODULES = ("_read", "_parse", "_config", "derive", "contract", "validate")
 _MAX_AGE_DAYS = 30
 _DEFAULT_MAX_MB = 512.0
 
@@ -73,7 +77,7 @@ def fingerprint(directory: Path, files: dict[str, Path], options: dict[str, Any]
 
     h = hashlib.sha256()
     h.update(__version__.encode())
-    for name in ("contract", "validate"):  # the rules themselves: any edit re-validates
+    for name in _LOADING_MODULES:  # reading, derivations and rules: any edit re-validates
         module = importlib.import_module(f"insights.data.{name}")
         h.update(Path(str(module.__file__)).read_bytes())
     h.update(json.dumps(options, sort_keys=True, default=str).encode())
@@ -190,8 +194,9 @@ def _slot(dataset: Any, name: str, params: Mapping[str, Any]) -> _Slot | None:
     """The cache slot of a call, or None when it is not remembered (see :func:`memo`).
 
     The key is the dataset's file fingerprint, its restriction (``Dataset.restrict``:
-    a restricted dataset never shares results with the whole one), its ``as_of``, the
-    call's name and arguments and the package's code.
+    a restricted dataset never shares results with the whole one), its ``as_of`` and
+    ``churn_gap`` (the default of every churn-based call), the call's name and
+    arguments and the package's code.
     """
     root = _cache_dir()
     meta = getattr(dataset, "meta", None) or {}
@@ -203,7 +208,8 @@ def _slot(dataset: Any, name: str, params: Mapping[str, Any]) -> _Slot | None:
     h = hashlib.sha256()
     text = json.dumps(dict(params), sort_keys=True, default=repr)
     where = json.dumps(scope, sort_keys=True, default=repr)
-    for part in (fp, where, str(dataset.as_of), name, text, _code_hash()):
+    gap = str(getattr(dataset, "churn_gap", None))
+    for part in (fp, where, str(dataset.as_of), gap, name, text, _code_hash()):
         h.update(part.encode())
         h.update(b"\0")
     return _Slot(root / "results" / f"{h.hexdigest()}.pkl", limit)

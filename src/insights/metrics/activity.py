@@ -219,7 +219,8 @@ def activity_90d(
     -------
     polars.DataFrame
         Headline columns with metric ``"active_90d"``, ``n`` = base users, plus
-        ``successes``.
+        ``successes`` and ``status`` (``"observed"``: a window not wholly before
+        ``as_of`` raises instead, and a segment without base users has no row).
 
     Examples
     --------
@@ -259,4 +260,4 @@ def activity_90d(
         .group_by("segment")
         .agg(nw.len().alias("n"), nw.col("__all3").sum().alias("successes"))
     )
-    return wilson_headline(collect(counts), "active_90d", p.label, alpha=alpha)
+    return wilson_headline(collect(counts), "active_90d", p.label, alpha=alpha, window=90)

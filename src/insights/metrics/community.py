@@ -20,7 +20,7 @@ import polars as pl
 from insights.data._backend import collect, epoch_day
 from insights.data._cache import remembered
 from insights.data.dataset import Dataset
-from insights.metrics._common import headline, in_period, paid_orders, wilson
+from insights.metrics._common import headline, in_period, mark_observed, paid_orders, wilson
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
 from insights.metrics.retention import retention_curves
@@ -278,7 +278,10 @@ def public_to_private_conversion(
     community ``join`` on day j such that some view in the period is on day v with
     ``0 <= j - v <= window`` (calendar days; any join counts, re-joins included).
     Joins after ``as_of`` are not seen, so views in the last ``window`` days before
-    ``as_of`` have a shorter chance to convert. Wilson interval; ``n`` = viewers.
+    ``as_of`` have a shorter chance to convert. Wilson interval; ``n`` = viewers;
+    extra columns ``converted`` and ``status``: ``"not_observed"`` (value and CI
+    null) when every viewer of the segment first viewed in the last ``window`` days
+    before ``as_of`` (nobody followed through the window), else ``"observed"``.
 
     Examples
     --------
@@ -306,16 +309,20 @@ def public_to_private_conversion(
         .unique()
         .with_columns(nw.lit(1).alias("_hit"))
     )
+    last = (dataset.as_of.date() - _EPOCH).days - window  # a view up to this day is followed
     viewers = (
-        view_days.select("user_id")
-        .unique()
+        view_days.group_by("user_id")
+        .agg((nw.col("_v").min() <= last).cast(nw.Int64).alias("_seen"))
         .join(users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id")
         .join(converted, on="user_id", how="left")
     )
     agg = viewers.group_by("segment").agg(
-        nw.len().alias("n"), nw.col("_hit").fill_null(0).cast(nw.Int64).sum().alias("converted")
+        nw.len().alias("n"),
+        nw.col("_hit").fill_null(0).cast(nw.Int64).sum().alias("converted"),
+        nw.col("_seen").sum().alias("_followed"),
     )
     df = wilson(collect(agg), successes="converted", n="n", alpha=alpha)
+    df = mark_observed(df, pl.col("_followed") > 0).drop("_followed")
     return headline(df, f"public_to_private_conversion_{window}d", p.label)
 
 
@@ -335,9 +342,10 @@ def community_exit_rate(
     Counts per segment x T x event are built in the engine and fitted with
     :func:`insights.stats.km.kaplan_meier`; ``value`` = 1 - S(window) with S(t) =
     P(T > t) (a leave on day ``window`` counts), CI = 1 minus the KM log-log CI
-    (bounds swapped). Null when no joiner is followed for ``window`` days and the
-    curve has not reached 0. ``n`` = joiners; extra column ``at_risk`` (joiners still
-    in the community and observed at day ``window``).
+    (bounds swapped). ``n`` = joiners; extra columns ``at_risk`` (joiners still in
+    the community and observed at day ``window``) and ``status``: ``"not_observed"``
+    when no joiner is followed for ``window`` days and the curve has not reached 0
+    (value and CI null), else ``"observed"``.
     """
     p = parse_period(period)
     as_of_day = (dataset.as_of.date() - _EPOCH).days
@@ -377,17 +385,22 @@ def community_exit_rate(
     )
     n = c.group_by("segment").agg(pl.col("count").sum().alias("n"))
     if c.is_empty():  # no joins in the period: no curve to read
-        empty = {"segment": pl.String, "value": pl.Float64, "n": pl.Int64, "at_risk": pl.Int64}
+        empty = {
+            "segment": pl.String, "value": pl.Float64, "n": pl.Int64, "at_risk": pl.Int64,
+            "status": pl.String,
+        }  # fmt: skip
         return headline(pl.DataFrame(schema=empty), f"community_exit_rate_{window}d", p.label)
     km = kaplan_meier(c, alpha=alpha)
     s = survival_at(km, t=window)
     defined = (pl.col("at_risk") > 0) | (pl.col("survival") <= 0)
     df = s.join(n, on="segment").select(
         "segment",
-        pl.when(defined).then(1 - pl.col("survival")).alias("value"),
-        pl.when(defined).then(1 - pl.col("ci_high")).alias("ci_low"),
-        pl.when(defined).then(1 - pl.col("ci_low")).alias("ci_high"),
+        (1 - pl.col("survival")).alias("value"),
+        (1 - pl.col("ci_high")).alias("ci_low"),
+        (1 - pl.col("ci_low")).alias("ci_high"),
         "n",
         pl.col("at_risk").cast(pl.Int64),
+        defined.alias("__defined"),
     )
+    df = mark_observed(df, pl.col("__defined")).drop("__defined")
     return headline(df, f"community_exit_rate_{window}d", p.label)

@@ -34,7 +34,7 @@ import narwhals as nw
 
 from insights.data._backend import epoch_day
 from insights.data.dataset import Dataset
-from insights.metrics._segments import Where
+from insights.metrics._segments import Where, acquired
 from insights.metrics.activity_days import DEFAULT_ACTIVITY, as_of_day
 from insights.metrics.lifetimes import lifetimes_of
 from insights.metrics.purchase import order_days
@@ -60,6 +60,8 @@ Origin = Literal["first_seen", "first_order", "community_join", "experiment"]
 ORIGINS: tuple[str, ...] = get_args(Origin)
 
 _EXPERIMENT_TIME = "assigned_at"
+#: Origins counted from a user's acquisition: their units are users acquired in the data.
+_ACQUISITION = ("first_seen", "first_order")
 #: Column names of the survival counts frame, which by-columns must not take.
 RESERVED = ("segment", "entry", "duration", "event", "count", "t")
 
@@ -146,12 +148,18 @@ def units_of(dataset: Dataset, *, origin: Origin = "first_seen") -> nw.LazyFrame
     """The units of ``origin`` with every column they carry, plus ``first_seen_day`` (lazy).
 
     Users (one row each) or, for ``experiment``, users joined with their
-    experiments rows (one row per assignment, ``assigned_day`` added).
+    experiments rows (one row per assignment, ``assigned_day`` added). For
+    ``first_seen`` and ``first_order`` (acquisition cohorts) only users acquired in
+    the data: those with ``acquired_in_data`` false (first seen before
+    ``export_start``) have no observed first day or first order
+    (``insights.metrics._segments``).
     """
     check_origin(origin)
     users = dataset.table("users").with_columns(
         epoch_day("first_seen_at").cast(nw.Int64).alias("first_seen_day")
     )
+    if origin in _ACQUISITION and "acquired_in_data" in users.collect_schema().names():
+        users = users.filter(acquired())
     if origin != "experiment":
         return users
     exp = dataset.table("experiments", needed_for='origin="experiment"')

@@ -21,7 +21,7 @@ from insights.metrics._common import in_period as _in_period
 from insights.metrics._common import partial_expr
 from insights.metrics._common import wilson as _wilson
 from insights.metrics._periods import Period, PeriodLike, parse_period, parse_periods
-from insights.metrics._segments import Where, users_frame, where_expr
+from insights.metrics._segments import Where, acquired, acquired_users, users_frame, where_expr
 from insights.stats.ratio import cluster_sums, ratio_frame
 
 __all__ = [
@@ -35,7 +35,9 @@ __all__ = [
 
 
 def _acquired(users: nw.LazyFrame[Any], p: Period) -> nw.LazyFrame[Any]:
-    return users.filter(nw.col("first_seen_day").is_between(p.start_day, p.end_day, closed="both"))
+    """Users acquired in ``p``: first seen in it and acquired in the data (see ``export_start``)."""
+    in_period = nw.col("first_seen_day").is_between(p.start_day, p.end_day, closed="both")
+    return users.filter(in_period & acquired())
 
 
 def user_share(
@@ -51,7 +53,8 @@ def user_share(
 ) -> pl.DataFrame:
     """Share of users acquired in ``period`` whose users ``column`` is in ``values``.
 
-    Denominator: users with ``first_seen_at`` in the period (after ``where``);
+    Denominator: users with ``first_seen_at`` in the period (after ``where``), less
+    those not acquired in the data (``acquired_in_data`` false, see ``export_start``);
     numerator: those with ``users.<column>`` in ``values`` (null counts as not in).
     95% Wilson interval. When ``by`` is None the one row's ``segment`` names the
     share: ``segment`` if given, else ``"+".join(values)``; with ``by`` it is the
@@ -149,8 +152,10 @@ def new_users(
     CI; extra column ``partial``: True when the period is not wholly inside the data
     (it starts before the first day of the data, ``export_start`` or the first user
     seen, or ends after ``as_of``), so its count covers only part of it and is not
-    comparable with a whole period. ``by``/``where``: users column giving ``segment``
-    and a filter on users columns. Collects once (plus the first day of the data).
+    comparable with a whole period. Users not acquired in the data
+    (``acquired_in_data`` false: first seen before ``export_start``) are not new
+    users. ``by``/``where``: users column giving ``segment`` and a filter on users
+    columns. Collects once (plus the first day of the data).
 
     Examples
     --------
@@ -161,7 +166,7 @@ def new_users(
     >>> ins.new_users(ds, period=["2024Q1", "2024Q2"]).select("period", "n", "partial").rows()
     [('2024Q1', 2, True), ('2024Q2', 1, False)]
     """
-    users = users_frame(dataset, by=by, where=where)
+    users = acquired_users(dataset, by=by, where=where)
     if period is None:
         q = (nw.col("first_seen_at").dt.month() - 1) // 3 + 1
         agg = (
@@ -230,7 +235,8 @@ def cac(
 ) -> pl.DataFrame:
     """Customer acquisition cost: spend in ``period`` / users acquired in ``period`` (metric ``cac``).
 
-    Spend rows count when ``spend.period_start`` is in the period. ``by`` must be
+    Spend rows count when ``spend.period_start`` is in the period; users count when
+    first seen in it and acquired in the data (not before ``export_start``). ``by`` must be
     a column of both ``spend`` and ``users`` (``channel`` or ``platform``); a segment
     with users but no spend rows has spend 0; with spend but no new users, a null
     value. ``where`` filters both tables, so its columns must be columns of both too

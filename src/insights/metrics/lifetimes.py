@@ -31,9 +31,9 @@ import narwhals as nw
 import polars as pl
 
 from insights.data._backend import collect, gap_summary
-from insights.data.dataset import Dataset, warn_empty
+from insights.data.dataset import Dataset, churn_gap_of, warn_empty
 from insights.metrics._periods import PeriodLike, parse_period
-from insights.metrics._segments import Where, users_frame
+from insights.metrics._segments import Where, acquired_users
 from insights.metrics.activity_days import DEFAULT_ACTIVITY, active_user_days, as_of_day
 
 __all__ = [
@@ -45,7 +45,7 @@ def lifetimes_of(
     dataset: Dataset,
     users: nw.LazyFrame[Any],
     *,
-    churn_gap: int = 30,
+    churn_gap: int | None = None,
     activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> nw.LazyFrame[Any]:
     """Lifetimes of the given users (lazy); ``users`` needs ``user_id, first_seen_day``.
@@ -58,7 +58,9 @@ def lifetimes_of(
     origin day (e.g. an experiment assignment, see ``insights.metrics.durations``),
     and one user may appear with several origins; day indices, gaps and censoring
     are then counted from each origin, and activity before it counts on day 0.
+    ``churn_gap=None`` takes the dataset's (``Dataset.churn_gap``), else 30 days.
     """
+    churn_gap = churn_gap_of(dataset, churn_gap)
     if (
         isinstance(churn_gap, bool)
         or not isinstance(churn_gap, numbers.Real)
@@ -116,7 +118,7 @@ def user_lifetimes(
     period: PeriodLike | None = None,
     by: str | None = None,
     where: Where = None,
-    churn_gap: int = 30,
+    churn_gap: int | None = None,
     activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> nw.LazyFrame[Any]:
     """One row per user: ``user_id, segment, first_seen_day, last_active_day, L, event, duration`` (lazy).
@@ -127,11 +129,15 @@ def user_lifetimes(
         The data (``as_of`` is the observation end).
     period
         Keep users acquired in this period (``first_seen_at`` in it); None = all users.
+        Users not acquired in the data (``acquired_in_data`` false: first seen before
+        ``export_start``) are never in: their first day in the data is not their
+        acquisition.
     by, where
         Users column giving ``segment`` (``"all"`` when None) and a filter on users
         columns.
     churn_gap
-        Days without activity that make a churn (default 30).
+        Days without activity that make a churn (default: the dataset's
+        ``churn_gap``, else 30).
     activity
         Activity tables (default views, interactions, orders; day 0 always counts).
 
@@ -176,8 +182,8 @@ def user_lifetimes(
 def _people(
     dataset: Dataset, *, period: PeriodLike | None, by: str | None, where: Where
 ) -> nw.LazyFrame[Any]:
-    """``user_id, first_seen_day, segment`` of the users in scope (lazy)."""
-    people = users_frame(dataset, by=by, where=where)
+    """``user_id, first_seen_day, segment`` of the users in scope, acquired in the data (lazy)."""
+    people = acquired_users(dataset, by=by, where=where)
     if period is not None:
         p = parse_period(period)
         people = people.filter(
@@ -192,7 +198,7 @@ def _survival_counts(
     period: PeriodLike | None = None,
     by: str | None = None,
     where: Where = None,
-    churn_gap: int = 30,
+    churn_gap: int | None = None,
     activity: str | Sequence[str] = DEFAULT_ACTIVITY,
 ) -> pl.DataFrame:
     """Aggregated lifetimes ``segment, duration, event, count`` ready for Kaplan–Meier (internal).

@@ -51,9 +51,9 @@ import numpy as np
 import polars as pl
 
 from insights.data._backend import collect, reuse
-from insights.data.dataset import Dataset
+from insights.data.dataset import Dataset, churn_gap_of
 from insights.metrics._periods import PeriodLike, parse_period
-from insights.metrics._segments import Where, users_frame
+from insights.metrics._segments import Where, acquired_users
 from insights.metrics.activity_days import as_of_day
 from insights.metrics.lifetimes import lifetimes_of
 from insights.metrics.ltv import order_gmv
@@ -75,7 +75,7 @@ def _cohort(
     ``reuse``).
     """
     end = as_of_day(dataset)
-    users = users_frame(dataset, by=by, where=where).filter(nw.col("first_seen_day") <= end)
+    users = acquired_users(dataset, by=by, where=where).filter(nw.col("first_seen_day") <= end)
     if period is not None:
         p = parse_period(period)
         users = users.filter(nw.col("first_seen_day").is_between(p.start_day, p.end_day))
@@ -181,7 +181,7 @@ def projected_ltv(
     where: Where = None,
     period: PeriodLike | None = None,
     discount_monthly: float = 0.0,
-    churn_gap: int = 30,
+    churn_gap: int | None = None,
     tail_window: int = 90,
     min_at_risk: int = 10,
     include_refunded: bool = False,
@@ -199,10 +199,13 @@ def projected_ltv(
         T in days (default 365).
     by, where, period
         Segment column, filter on users, acquisition period (default: every user).
+        Only users acquired in the data count (``acquired_in_data`` not false: not
+        first seen before ``export_start``).
     discount_monthly
         Monthly discount rate r: day t is weighted by (1 + r)^(-t / 30.4375).
     churn_gap
-        Days without activity that make a churn (S(t) as in ``retention_curves``).
+        Days without activity that make a churn (S(t) as in ``retention_curves``;
+        default: the dataset's ``churn_gap``, else 30).
     tail_window
         Days up to ``t_km`` over which m̄ and ρ̄ of the tail are averaged (default 90).
     min_at_risk
@@ -245,6 +248,11 @@ def projected_ltv(
     if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
         raise ValueError(
             f"horizon must be a whole number of days >= 1 (default 365), got {horizon!r}"
+        )
+    churn_gap = churn_gap_of(dataset, churn_gap)
+    if isinstance(churn_gap, bool) or not isinstance(churn_gap, int) or churn_gap < 1:
+        raise ValueError(
+            f"churn_gap must be a whole number of days >= 1 (default 30), got {churn_gap!r}"
         )
     if discount_monthly < 0:
         raise ValueError(
@@ -313,7 +321,7 @@ def ltv_backtest(
     by: str | None = None,
     where: Where = None,
     discount_monthly: float = 0.0,
-    churn_gap: int = 30,
+    churn_gap: int | None = None,
     tail_window: int = 90,
     min_at_risk: int = 10,
     include_refunded: bool = False,
@@ -344,7 +352,7 @@ def ltv_backtest(
         min_at_risk=min_at_risk, include_refunded=include_refunded,
     )  # fmt: skip
     end = as_of_day(dataset)
-    users = users_frame(dataset, by=by, where=where).filter(
+    users = acquired_users(dataset, by=by, where=where).filter(
         nw.col("first_seen_day").is_between(p.start_day, p.end_day)
     )
     sizes = collect(users.group_by("segment").agg(nw.len().alias("n_all")))

@@ -91,19 +91,26 @@ def repurchase_of(
     orders = order_days(dataset, include_refunded=include_refunded).select("user_id", "day")
     first = nw.col("day").min().over("user_id")
     rel = nw.col("day") - nw.col("first_day")
+    followed = (nw.col("first_day") + window <= as_of_day(dataset)).cast(nw.Int64)
     per_user = (
         orders.with_columns(first.alias("first_day"))
         .with_columns(((rel >= 1) & (rel <= window)).cast(nw.Int64).alias("__rep"))
         .group_by("user_id")
         .agg(nw.col("first_day").min(), nw.col("__rep").max())
-        .filter(_in_period("first_day", p) & (nw.col("first_day") + window <= as_of_day(dataset)))
+        .filter(_in_period("first_day", p))
+        .with_columns(followed.alias("__seen"))
     )
-    counts = (
+    counts = (  # n: the new buyers followed through the window (0: none yet, not observed)
         per_user.join(users.select("user_id", "segment"), on="user_id", how="inner")
         .group_by("segment")
-        .agg(nw.len().alias("n"), nw.col("__rep").sum().alias("successes"))
+        .agg(
+            nw.col("__seen").sum().alias("n"),
+            (nw.col("__rep") * nw.col("__seen")).sum().alias("successes"),
+        )
     )
-    return wilson_headline(collect(counts), f"repurchase_{window}d", p.label, alpha=alpha)
+    return wilson_headline(
+        collect(counts), f"repurchase_{window}d", p.label, alpha=alpha, window=window
+    )
 
 
 def repurchase_rate(
@@ -126,7 +133,9 @@ def repurchase_rate(
     -------
     polars.DataFrame
         Headline columns with metric ``"repurchase_{window}d"``, ``n`` = buyers,
-        plus ``successes`` = repeat buyers. One row per segment.
+        plus ``successes`` = repeat buyers and ``status``: ``"not_observed"`` (value
+        and CI null) when no buyer of the segment is observable for the window
+        (``n`` = 0), else ``"observed"``. One row per segment.
 
     Examples
     --------
@@ -174,7 +183,9 @@ def first_purchase_conversion(
     -------
     polars.DataFrame
         Headline columns with metric ``"first_purchase_{window}d"``, ``n`` = users,
-        plus ``successes`` = converted users.
+        plus ``successes`` = converted users and ``status``: ``"not_observed"``
+        (value and CI null) when no user of the segment is observable for the
+        window (``n`` = 0), else ``"observed"``.
 
     Examples
     --------
@@ -194,8 +205,11 @@ def first_purchase_conversion(
     (0.3333333333333333, 3, 1)
     """
     p = parse_period(period)
-    scope = _scope(dataset, by, where).filter(
-        _in_period("first_seen_day", p) & (nw.col("first_seen_day") + window <= as_of_day(dataset))
+    followed = (nw.col("first_seen_day") + window <= as_of_day(dataset)).cast(nw.Int64)
+    scope = (
+        _scope(dataset, by, where)
+        .filter(_in_period("first_seen_day", p))
+        .with_columns(followed.alias("__seen"))
     )
     orders = order_days(dataset, include_refunded=include_refunded).select("user_id", "day")
     idx = nw.max_horizontal(nw.col("day") - nw.col("first_seen_day"), nw.lit(0))
@@ -205,12 +219,18 @@ def first_purchase_conversion(
         .group_by("user_id")
         .agg(nw.len().alias("__orders"))
     )
-    counts = (
+    counts = (  # n: the new users followed through the window (0: none yet, not observed)
         scope.join(buyers, on="user_id", how="left")
+        .with_columns((~nw.col("__orders").is_null()).cast(nw.Int64).alias("__bought"))
         .group_by("segment")
-        .agg(nw.len().alias("n"), nw.col("__orders").count().alias("successes"))
+        .agg(
+            nw.col("__seen").sum().alias("n"),
+            (nw.col("__bought") * nw.col("__seen")).sum().alias("successes"),
+        )
     )
-    return wilson_headline(collect(counts), f"first_purchase_{window}d", p.label, alpha=alpha)
+    return wilson_headline(
+        collect(counts), f"first_purchase_{window}d", p.label, alpha=alpha, window=window
+    )
 
 
 def _aov_sums(

@@ -8,6 +8,7 @@ lay sentences out. ``lang`` and ``min_cell`` default to the values set with
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -27,8 +28,11 @@ from insights.narrative.compare import as_row, change_test
 from insights.narrative.numbers import fmt_change, fmt_ci, fmt_p, fmt_value, is_missing
 
 __all__ = [
+    "NOT_OBSERVED",
     "significance",
     "is_suppressed",
+    "not_observed",
+    "is_partial",
     "subject",
     "describe_value",
     "describe_change",
@@ -51,6 +55,48 @@ def significance(p: float | None, *, lang: Lang | None = None, alpha: float = 0.
         return text_message("sig.untested", lang=lang)
     key = "sig.significant" if p < alpha else "sig.not_significant"  # type: ignore[operator]
     return text_message(key, lang=lang, p=fmt_p(p))
+
+
+#: ``status`` of a metric row whose window nobody has been observed through (its value is null)
+NOT_OBSERVED = "not_observed"
+
+
+def not_observed(row: Mapping[str, Any], column: str = "status") -> bool:
+    """Whether the row's ``column`` (default ``status``) says nobody was followed through its window.
+
+    Examples
+    --------
+    >>> not_observed({"status": "not_observed"}), not_observed({"value": 0.4})
+    (True, False)
+    """
+    return row.get(column) == NOT_OBSERVED
+
+
+def is_partial(row: Mapping[str, Any]) -> bool:
+    """Whether the row's period is only partly covered by the data (``partial`` is True).
+
+    Examples
+    --------
+    >>> is_partial({"period": "2018Q1", "partial": True}), is_partial({"period": "2018Q1"})
+    (True, False)
+    """
+    return row.get("partial") is True
+
+
+def _window_day(row: Mapping[str, Any]) -> int | None:
+    """The day N a not-observed row is about: its ``day``, else the number ending its id."""
+    day = row.get("day")
+    if day is not None and not is_missing(day):
+        return int(day)
+    found = re.search(r"(\d+)d?$", str(row.get("metric", "")))
+    return int(found.group(1)) if found else None
+
+
+def _not_observed_sentence(row: Mapping[str, Any], what: str, lang: Lang) -> str:
+    day = _window_day(row)
+    if day is None:
+        return text_message("sentence.not_observed_window", lang=lang, metric=what)
+    return text_message("sentence.not_observed", lang=lang, metric=what, day=day)
 
 
 def is_suppressed(row: Mapping[str, Any], *, min_cell: int | None = None) -> bool:
@@ -95,7 +141,9 @@ def describe_value(
     ----------
     data
         One row of a tidy metric frame (a dict or a one-row frame): ``metric,
-        segment, value, ci_low, ci_high, n``. An empty frame (nobody in scope) gives ``""``.
+        segment, value, ci_low, ci_high, n``. An empty frame (nobody in scope) gives ``""``;
+        a row whose ``status`` is ``"not_observed"`` says it is not yet observable
+        (nobody followed to its day N).
     lang
         ``"zh"`` or ``"en"`` (default: the language set with ``ins.options``).
     min_cell
@@ -108,12 +156,20 @@ def describe_value(
     >>> ins.describe_value({"metric": "retention_d30", "segment": "all", "value": 0.352,
     ...                     "ci_low": 0.348, "ci_high": 0.356, "n": 1673}, lang="en")
     'D30 retention was 35.2% (95% CI 34.8–35.6%; n = 1,673).'
+
+    A row nobody has been followed through (``status`` ``"not_observed"``) has no number:
+
+    >>> ins.describe_value({"metric": "retention_d60", "segment": "all", "value": None,
+    ...                     "n": 53, "status": "not_observed"}, lang="en")
+    'D60 retention: not yet observable (nobody followed to day 60).'
     """
     if isinstance(data, pl.DataFrame) and data.height == 0:
         return ""  # nobody in scope (e.g. no new users this quarter): nothing to say
     r = as_row(data)
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     what = subject(r, lang=lang)
+    if not_observed(r):
+        return _not_observed_sentence(r, what, lang)
     if is_suppressed(r, min_cell=min_cell):
         return text_message("sentence.suppressed", lang=lang, metric=what, min_cell=min_cell)
     kind = metric_info(str(r["metric"])).unit
@@ -143,7 +199,12 @@ def describe_change(
 
     Rates change in percentage points, other metrics by a relative %. The test is
     Wald's, from the two CIs (:func:`insights.narrative.compare.change_test`).
-    Either row below ``min_cell`` gives the suppression sentence.
+    Either row below ``min_cell`` gives the suppression sentence. At the edges of
+    the data: a later row nobody has been followed through (``status``
+    ``"not_observed"``) gives :func:`describe_value`'s "not yet observable"
+    sentence, a not-observed ``previous`` gives the later value alone, and when
+    either row's period is ``partial`` (only partly covered by the data) the
+    sentence gives the value and says the quarter is partial, without a change.
 
     Parameters
     ----------
@@ -169,6 +230,14 @@ def describe_change(
     >>> prev = {**now, "quarter": "2024Q3", "value": 0.339, "ci_low": 0.335, "ci_high": 0.343}
     >>> ins.describe_change(now, previous=prev, lang="en")
     'D30 retention was 35.2% (95% CI 34.8–35.6%), up 1.3 points on 2024Q3 (33.9%), significant (p < 0.001).'
+
+    One day of 2018Q1 is not a quarter: no growth figure.
+
+    >>> q1 = {"metric": "new_users", "segment": "all", "period": "2018Q1", "value": 37.0,
+    ...       "n": 37, "partial": True}
+    >>> q4 = {**q1, "period": "2017Q4", "value": 1120.0, "n": 1120, "partial": False}
+    >>> ins.describe_change(q1, previous=q4, lang="en")
+    'New users, 2018Q1: 37; not compared, as the data cover only part of 2018Q1.'
     """
     if isinstance(data, pl.DataFrame) and data.height == 0:
         return ""  # nobody in scope this period: nothing to say
@@ -183,6 +252,12 @@ def describe_change(
             f"data and previous must be the same metric, got {a.get('metric')!r} and {b.get('metric')!r}"
         )
     what = subject(a, lang=lang)
+    if not_observed(a):
+        return _not_observed_sentence(a, what, lang)
+    if not_observed(b):  # the later value stands alone: there is nothing to compare it with
+        return describe_value(a, lang=lang, min_cell=min_cell)
+    if is_partial(a) or is_partial(b):  # a part of a quarter is not comparable with a whole one
+        return _partial_sentence(a, b, what, previous_label, lang, min_cell)
     if is_suppressed(a, min_cell=min_cell) or is_suppressed(b, min_cell=min_cell):
         return text_message("sentence.suppressed", lang=lang, metric=what, min_cell=min_cell)
     if is_missing(a.get("value")) or is_missing(b.get("value")):
@@ -214,6 +289,33 @@ def describe_change(
         prev_label=previous_label or _label(b),
         prev_value=fmt_value(b["value"], kind, lang=lang),
         sig=significance(change.p, lang=lang, alpha=alpha),
+    )
+
+
+def _partial_sentence(
+    a: Mapping[str, Any],
+    b: Mapping[str, Any],
+    what: str,
+    previous_label: str | None,
+    lang: Lang,
+    min_cell: int,
+) -> str:
+    """ "New users, 2018Q1: 37; not compared, as the data cover only part of 2018Q1." """
+    if is_suppressed(a, min_cell=min_cell):
+        return text_message("sentence.suppressed", lang=lang, metric=what, min_cell=min_cell)
+    labels = [_label(a)] if is_partial(a) else []
+    labels += [previous_label or _label(b)] if is_partial(b) else []
+    partial = text_message("meta.list_sep", lang=lang).join(labels)
+    if is_missing(a.get("value")):
+        return text_message("sentence.partial_no_value", lang=lang, metric=what, partial=partial)
+    kind = metric_info(str(a["metric"])).unit
+    return text_message(
+        "sentence.partial",
+        lang=lang,
+        metric=what,
+        value=fmt_value(a["value"], kind, lang=lang),
+        period=_label(a),
+        partial=partial,
     )
 
 

@@ -7,19 +7,25 @@ quarters and targets), ``ins.table_scorecard`` (that summary as a display table)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
 from insights._options import Lang, resolve_compare_documents, resolve_min_cell
-from insights._registry import metric_info
+from insights._registry import Kind, metric_info
 from insights.narrative.catalog import check_lang, text_message, text_metric
 from insights.narrative.compare import compare_quarters
 from insights.narrative.documents import document_title, seed_figures
 from insights.narrative.numbers import fmt_diff, fmt_range, fmt_value, is_missing
-from insights.narrative.sentences import describe_change, describe_value, is_suppressed
+from insights.narrative.sentences import (
+    NOT_OBSERVED,
+    describe_change,
+    describe_value,
+    is_suppressed,
+    not_observed,
+)
 
 __all__ = [
     "Target",
@@ -144,7 +150,10 @@ def kpi_summary(
     polars.DataFrame
         ``metric, segment, quarter, value, ci_low, ci_high, n, previous_quarter, previous,
         change_previous, p_previous, year_ago_quarter, year_ago, change_year_ago,
-        p_year_ago, target, target_met`` (changes are differences in the metric's unit).
+        p_year_ago, target, target_met, status, previous_status`` (changes are
+        differences in the metric's unit; the statuses are those of ``data``'s rows,
+        ``"not_observed"`` when nobody was followed through the KPI's window, null
+        when ``data`` has no ``status``).
 
     Examples
     --------
@@ -228,6 +237,15 @@ def kpi_summary(
     up = pl.col("metric").replace_strict(
         {m: b != "lower" for m, b in better.items()}, return_dtype=pl.Boolean
     )
+    out = out.join(
+        _statuses(data, quarter, "status").join(
+            _statuses(data, others[0], "previous_status"), on=["metric", "segment"], how="full",
+            coalesce=True,
+        ),
+        on=["metric", "segment"],
+        how="left",
+        maintain_order="left",
+    )
     return out.with_columns(target.alias("target")).with_columns(
         pl.when(pl.col("target").is_null() | pl.col("value").is_null())
         .then(None)
@@ -236,6 +254,14 @@ def kpi_summary(
         .otherwise(pl.col("value") <= pl.col("target"))
         .alias("target_met")
     )
+
+
+def _statuses(data: pl.DataFrame, quarter: str, name: str) -> pl.DataFrame:
+    """``metric, segment, <name>``: the ``status`` of ``quarter``'s rows (null without one)."""
+    status = pl.col("status") if "status" in data.columns else pl.lit(None)
+    return data.filter(pl.col("quarter") == quarter).select(
+        "metric", "segment", status.cast(pl.String).alias(name)
+    ).unique(["metric", "segment"], keep="first", maintain_order=True)
 
 
 def _change_text(diff: float | None, p: float | None, kind: str, lang: Lang) -> str:
@@ -250,18 +276,25 @@ def table_scorecard(
     """:func:`kpi_summary` as a display frame (metric names, units, CIs, markers).
 
     Changes show the difference in the metric's unit (rates in points) with
-    :func:`significance_marker`; rows below ``min_cell`` show "<min_cell". Render it
+    :func:`significance_marker`; rows below ``min_cell`` show "<min_cell"; a KPI
+    nobody has been followed through yet (``status`` ``"not_observed"``) shows "not
+    yet observable" and no change or target mark. Render it
     with :func:`insights.tables.format_table` (its headers are already localized).
     ``lang`` and ``min_cell`` default to the values set with ``ins.options``.
     """
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     rows = []
     hidden = text_message("table.suppressed", lang=lang, min_cell=min_cell)
+    unseen = text_message("table.not_observable", lang=lang)
     for r in data.iter_rows(named=True):  # one row per KPI
         kind = metric_info(r["metric"]).unit
         name = text_metric(r["metric"], lang=lang)
         if r["segment"] not in (None, "all"):
             name = text_message("sentence.in_segment", lang=lang, metric=name, segment=r["segment"])
+        if not_observed(r):  # nobody followed through the window yet: no number, no "<10"
+            before = unseen if not_observed(r, "previous_status") else _shown(r, "previous", kind, lang)
+            rows.append([name, unseen, "–", before, "–", _shown(r, "year_ago", kind, lang), "–", "–"])
+            continue
         if is_suppressed(r, min_cell=min_cell) or is_missing(r["value"]):
             now = hidden if is_suppressed(r, min_cell=min_cell) else "–"
             rows.append([name, now, "–", "–", "–", "–", "–", "–"])
@@ -270,12 +303,17 @@ def table_scorecard(
         target = "–" if is_missing(r["target"]) else fmt_value(r["target"], kind, lang=lang)
         if r["target_met"] is not None and not is_missing(r["target"]):
             target += " ✓" if r["target_met"] else " ✗"
+        previous = (
+            unseen
+            if not_observed(r, "previous_status")
+            else fmt_value(r["previous"], kind, lang=lang)
+        )
         rows.append(
             [
                 name,
                 fmt_value(r["value"], kind, lang=lang),
                 ci,
-                fmt_value(r["previous"], kind, lang=lang),
+                previous,
                 _change_text(r["change_previous"], r["p_previous"], kind, lang),
                 fmt_value(r["year_ago"], kind, lang=lang),
                 _change_text(r["change_year_ago"], r["p_year_ago"], kind, lang),
@@ -297,6 +335,11 @@ def table_scorecard(
         text_message("column.target", lang=lang),
     ]
     return pl.DataFrame(rows, schema={h: pl.String for h in heads}, orient="row")
+
+
+def _shown(row: Mapping[str, Any], column: str, kind: Kind, lang: Lang) -> str:
+    value = row.get(column)
+    return "–" if is_missing(value) else fmt_value(value, kind, lang=lang)
 
 
 def describe_alerts(
@@ -334,7 +377,9 @@ def describe_alerts(
         for r in data.filter(
             (pl.col("quarter") == quarter) & (pl.col("segment") == "all")
         ).iter_rows(named=True)
-        if not is_suppressed(r, min_cell=min_cell) and not is_missing(r["value"])
+        if not is_suppressed(r, min_cell=min_cell)
+        and not is_missing(r["value"])
+        and not not_observed(r)
     }
     out = []
     for rule in rules:
@@ -418,6 +463,8 @@ def describe_findings(
         Default: the values set with ``ins.options``.
     """
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
+    if "status" in data.columns:  # a window nobody was followed through is never a finding
+        data = data.filter((pl.col("status") != NOT_OBSERVED).fill_null(True))
     others = data.filter(pl.col("quarter") != quarter)["quarter"].unique().to_list()
     if not others:  # no comparison quarter in the data: the quarter's own values, no changes
         rows = data.filter(

@@ -164,7 +164,7 @@ def _cell_markdown(
     is_figure = bool(options.fig_cap) or (options.label or "").startswith("fig-")
     is_table = bool(options.tbl_cap) or (options.label or "").startswith("tbl-")
     tables = [b for b in blocks if _TABLE_LINE.search(b)]
-    if (is_figure or is_table) and not (notes or images or blocks):
+    if (is_figure or is_table) and not cell.get("outputs"):
         pass  # a section that is not available draws nothing here: its heading says why, once
     elif (is_figure or is_table) and notes and not images and not tables:
         # an optional table is absent: its sentence stands in for the figure or table

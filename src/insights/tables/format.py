@@ -29,6 +29,8 @@ __all__ = [
     "format_table",
     "table_frame",
     "PRIVATE_COLUMNS",
+    "EDGE_COLUMNS",
+    "PERIOD_COLUMNS",
     "KIND_COLUMNS",
     "BASE_COLUMNS",
     "LABEL_COLUMNS",
@@ -39,6 +41,15 @@ __all__ = [
 
 #: Columns never shown in a published table.
 PRIVATE_COLUMNS = ("user_id",)
+#: Columns that mark the edges of the data instead of being shown: ``status``
+#: (``"not_observed"``: nobody followed through the window, "– (not yet observed)"),
+#: ``partial`` (the period is only partly covered by the data: "2018Q1 (partial)", and
+#: a null growth rate reads "not comparable: partial quarter"), ``complete``
+#: (False: "¥12.0 (incomplete)") and ``complete_through`` (the cells ``d{t}`` of
+#: :func:`insights.ltv_matrix` with t beyond it are marked incomplete).
+EDGE_COLUMNS = ("status", "partial", "complete", "complete_through")
+#: Columns naming the row's period, marked when the row is ``partial``.
+PERIOD_COLUMNS = ("period", "quarter", "cohort")
 #: Columns formatted in the unit of the row's ``metric`` (when there is a metric column).
 KIND_COLUMNS = (
     "value",
@@ -163,7 +174,8 @@ def table_frame(
     frame = data
     lang = resolve_lang(lang)
     min_cell = resolve_min_cell(min_cell)
-    cols = [c for c in frame.columns if c not in PRIVATE_COLUMNS and c != "suppressed"]
+    hide = (*PRIVATE_COLUMNS, *EDGE_COLUMNS, "suppressed")
+    cols = [c for c in frame.columns if c not in hide]
     if (
         "ci_low" in cols
         and "ci_high" in cols
@@ -171,15 +183,18 @@ def table_frame(
         and frame["ci_high"].is_null().all()
     ):
         cols = [c for c in cols if c not in ("ci_low", "ci_high")]
+    unseen = _unseen(frame)
     small = pl.lit(False)
     for c in n_cols:
-        if c in frame.columns:
-            small = small | (pl.col(c).is_not_null() & (pl.col(c) < min_cell))
+        if c in frame.columns:  # nobody left to follow (0, not observed) hides nobody
+            zero = unseen & (pl.col(c) == 0)
+            small = small | (pl.col(c).is_not_null() & (pl.col(c) < min_cell) & ~zero)
     if "n" in n_cols and "n" in frame.columns:
         small = small | pl.col("n").is_null()
     if "suppressed" in frame.columns:
         small = small | pl.col("suppressed").fill_null(False)
     flags = frame.with_columns(small.alias("_small"))["_small"].to_list()
+    edges = _edges(frame)
     kinds = dict(kinds or {})
     records = frame.select(cols).to_dicts()  # a display table: a few dozen aggregate rows
     hidden = text_message("table.suppressed", lang=lang, min_cell=min_cell)
@@ -187,7 +202,7 @@ def table_frame(
     merge_ci = ci and "ci_low" in cols and "ci_high" in cols
     name_col = next((c for c in METRIC_COLUMNS if c in frame.columns), None)
     diff_ci = "difference" in cols and "value" not in cols
-    for row, is_small in zip(records, flags, strict=True):
+    for row, is_small, edge in zip(records, flags, edges, strict=True):
         info = _info(row[name_col]) if name_col else None
         row_kind = info.unit if info else None
         base_kind = info.base if info else None
@@ -232,7 +247,7 @@ def table_frame(
                 out[c] = fmt_value(v, kind, lang=lang)
             else:
                 out[c] = _plain(v, digits=digits)
-        rows.append(out)
+        rows.append(_mark(out, edge, is_small, cols, lang))
     names = [
         ("ci" if (merge_ci and c == "ci_low") else c)
         for c in cols
@@ -256,6 +271,70 @@ def table_frame(
     )
 
 
+def _unseen(frame: pl.DataFrame) -> pl.Expr:
+    """Rows whose ``status`` says nobody was followed through the window."""
+    if "status" not in frame.columns:
+        return pl.lit(value=False)
+    return (pl.col("status") == "not_observed").fill_null(value=False)
+
+
+_DAY_COLUMN = re.compile(r"^d(\d+)$")
+
+
+def _edges(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """Per row: ``unseen``, ``partial``, ``growth`` (a rate against a base period), ``incomplete``
+    (the row is not complete) and ``beyond`` (its ``d{t}`` columns past ``complete_through``)."""
+    days = {c: int(m.group(1)) for c in frame.columns if (m := _DAY_COLUMN.match(c))}
+    unseen = frame.with_columns(_unseen(frame).alias("__unseen"))["__unseen"].to_list()
+    out = []
+    marks = frame.select(c for c in frame.columns if c in (*EDGE_COLUMNS, "base_period"))
+    rows = marks.to_dicts() if marks.width else [{} for _ in range(frame.height)]
+    for i, row in enumerate(rows):
+        through = row.get("complete_through")
+        beyond = (
+            [c for c, t in days.items() if through is None or t > through]
+            if "complete_through" in frame.columns
+            else []
+        )
+        out.append(
+            {
+                "unseen": unseen[i],
+                "partial": row.get("partial") is True,
+                "growth": row.get("base_period") is not None,
+                "incomplete": row.get("complete") is False,
+                "beyond": beyond,
+            }
+        )
+    return out
+
+
+def _mark(
+    out: dict[str, str], edge: dict[str, Any], is_small: bool, cols: Sequence[str], lang: Lang
+) -> dict[str, str]:
+    """The display row with the edges of the data marked (see :data:`EDGE_COLUMNS`)."""
+    value_cols = ["value"] if "value" in out else []
+    if edge["unseen"]:
+        for c in value_cols[:1]:
+            out[c] = text_message("table.not_observed", lang=lang)
+    if edge["partial"]:
+        if edge["growth"]:  # a rate against a base quarter, one of them partial
+            for c in value_cols[:1]:
+                if out[c] == "–":
+                    out[c] = text_message("table.not_comparable", lang=lang)
+        else:
+            for c in PERIOD_COLUMNS:
+                if c in out and out[c] not in ("", "–"):
+                    out[c] = text_message("table.partial", lang=lang, label=out[c])
+                    break
+    if is_small:
+        return out
+    marked = value_cols[:1] if edge["incomplete"] else []
+    for c in [*marked, *(c for c in edge["beyond"] if c in cols)]:
+        if out.get(c) not in (None, "", "–"):
+            out[c] = text_message("table.incomplete", lang=lang, value=out[c])
+    return out
+
+
 def _difference(value: float, kind: Kind, *, signed: bool, lang: Lang) -> str:
     if is_missing(value):
         return "–"
@@ -275,7 +354,19 @@ def _unit_words() -> tuple[str, ...]:
         if key.startswith(("unit.", "money."))
     }
     words |= {"day", "✓", "✗", "*"}
+    words |= {  # "(incomplete)" around a number
+        part.strip()
+        for lang in LANGS
+        for part in catalog(resolve_lang(lang))["table.incomplete"].split("{value}")
+    }
     return tuple(sorted(words - {""}, key=len, reverse=True))  # "days" before "day"
+
+
+@cache
+def _blank_words() -> frozenset[str]:
+    """Cells that stand for a missing number ("–", "– (not yet observed)", "not comparable ...")."""
+    keys = ("table.not_observed", "table.not_comparable", "table.not_observable")
+    return frozenset({"", "–"} | {catalog(resolve_lang(lang))[k] for lang in LANGS for k in keys})
 
 
 def _looks_numeric(text: str) -> bool:
@@ -286,7 +377,7 @@ def _looks_numeric(text: str) -> bool:
 
 def _numeric(column: pl.Series) -> bool:
     """A display column of numbers (right-aligned): most of its cells read as numbers."""
-    cells = [v for v in column.to_list() if v not in (None, "", "–")]
+    cells = [v for v in column.to_list() if v is not None and v not in _blank_words()]
     return bool(cells) and sum(_looks_numeric(v) for v in cells) * 2 > len(cells)
 
 
