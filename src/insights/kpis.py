@@ -121,7 +121,9 @@ def _one_kpi(
     unseen = out.filter(pl.col("status") == NOT_OBSERVED)["segment"].to_list()
     if unseen:  # nobody followed through the KPI's window: said once, never a number
         where = "" if unseen == ["all"] else f" ({', '.join(unseen)})"
-        notes.append(f"{kpi} {quarter.label}{where}: not yet observable (nobody followed through the window)")
+        notes.append(
+            f"{kpi} {quarter.label}{where}: not yet observable (nobody followed through the window)"
+        )
     return out
 
 

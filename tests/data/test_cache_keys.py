@@ -17,12 +17,18 @@ from insights.data.load import load_dataset
 def _write(directory) -> None:
     directory.mkdir(exist_ok=True)
     pl.DataFrame(
-        {"user_id": [1, 2], "ordered_at": ["2024-01-02 10:00", "2024-01-05 11:00"], "amount": [5.0, 7.5]}
+        {
+            "user_id": [1, 2],
+            "ordered_at": ["2024-01-02 10:00", "2024-01-05 11:00"],
+            "amount": [5.0, 7.5],
+        }
     ).write_csv(directory / "orders.csv")
 
 
 @pytest.mark.parametrize("module", ["_read", "_parse", "_config", "derive", "contract", "validate"])
-def test_fingerprint_changes_with_the_code_that_reads_derives_and_checks(tmp_path, monkeypatch, module) -> None:
+def test_fingerprint_changes_with_the_code_that_reads_derives_and_checks(
+    tmp_path, monkeypatch, module
+) -> None:
     _write(tmp_path / "d")
     files = {"orders": tmp_path / "d" / "orders.csv"}
     source = tmp_path / f"{module}.py"

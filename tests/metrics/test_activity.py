@@ -90,13 +90,17 @@ def test_default_quarters() -> None:
 
 def test_active_users_counts(ds) -> None:
     out = active_users(ds, period=["2023Q4", "2024Q1", "2024Q2"])
-    assert out.columns == [*HEAD, "complete"]
+    assert out.columns == [*HEAD, "complete", "partial"]
     assert out.select("metric", "segment", "period", "value", "n", "complete").rows() == [
         ("active_users", "all", "2023Q4", 4.0, 4, True),
         ("active_users", "all", "2024Q1", 5.0, 5, True),
         ("active_users", "all", "2024Q2", 1.0, 1, False),
     ]
     assert out["ci_low"].null_count() == 3
+    # the data run from 2023-10-01 (first user seen) to 2024-04-15: 2023Q3 starts before
+    # them and 2024Q2 ends after them, so both are partial
+    assert out["partial"].to_list() == [False, False, True]
+    assert active_users(ds, period="2023Q3")["partial"].to_list() == [True]
 
 
 def test_active_users_index_by_segment(ds) -> None:

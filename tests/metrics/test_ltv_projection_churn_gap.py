@@ -50,5 +50,8 @@ def test_projected_ltv_default_is_the_datasets_churn_gap(plain) -> None:
 def test_backtest_passes_the_datasets_churn_gap_on(plain) -> None:
     ds = dataclasses.replace(plain, churn_gap=60)
     kw = {"cutoff": "2024-03-31", "period": "2024-01", "horizon": 60, "min_at_risk": 1}
-    assert ins.ltv_backtest(ds, **kw)["t_km"].item() == ins.ltv_backtest(plain, churn_gap=60, **kw)["t_km"].item()
+    assert (
+        ins.ltv_backtest(ds, **kw)["t_km"].item()
+        == ins.ltv_backtest(plain, churn_gap=60, **kw)["t_km"].item()
+    )
     assert ins.ltv_backtest(ds, **kw)["t_km"].item() != ins.ltv_backtest(plain, **kw)["t_km"].item()

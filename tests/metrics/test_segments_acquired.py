@@ -96,11 +96,28 @@ def test_a_users_table_with_users_first_seen_before_the_export() -> None:
 
 def test_cac_counts_only_users_acquired_in_the_data() -> None:
     # the export starts mid-quarter: user 1 (2024-01-15) is in 2024Q1 but was seen before it
-    users = pl.DataFrame(
-        {"user_id": [1, 2, 3], "first_seen_at": [_t(1, 15), _t(2, 5), _t(3, 10)]}
-    )
+    users = pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [_t(1, 15), _t(2, 5), _t(3, 10)]})
     spend = pl.DataFrame({"period_start": [dt.date(2024, 1, 1)], "amount": [120.0]})
     ds = ins.load_dataset(users=users, spend=spend, export_start="2024-02-01", as_of="2024-06-30")
     assert ins.cac(ds, period="2024Q1").select("value", "n").row(0) == (60.0, 2)
     share = ins.user_share(ds, period="2024Q1", column="user_id", values=[2])
     assert share.select("value", "n").row(0) == (0.5, 2)
+
+
+def test_cohort_views_hold_only_users_acquired_in_the_data(started, unstarted) -> None:
+    """Cohort LTV, the cohort matrix and the BTYD customers: users 2 and 3 (1 in January, 1 in March)."""
+    ltv = ins.cohort_ltv(started, cohort_unit="month", horizon=30, timeline=(30,))
+    assert dict(ltv.select("cohort", "n").unique().sort("cohort").rows()) == {
+        "2024-01": 1,
+        "2024-03": 1,
+    }
+    full = ins.cohort_ltv(unstarted, cohort_unit="month", horizon=30, timeline=(30,))
+    assert dict(full.select("cohort", "n").unique().sort("cohort").rows()) == {
+        "2024-01": 2,
+        "2024-03": 1,
+    }
+    matrix = ins.retention_matrix(started, cohort_unit="month", unit="month", horizon=1)
+    sizes = dict(matrix.filter(pl.col("cohort") != "mean").select("cohort", "n").unique().rows())
+    assert sizes == {"2024-01": 1, "2024-03": 1}
+    summary = ins.customer_summary(started)
+    assert sorted(summary["user_id"].to_list()) == [2, 3]

@@ -16,7 +16,9 @@ def test_a_value_nobody_was_followed_through_is_not_a_number() -> None:
     assert ins.describe_value(D60, lang="en") == (
         "D60 retention: not yet observable (nobody followed to day 60)."
     )
-    assert ins.describe_value(D60, lang="zh") == "60日留存：尚无法观测（还没有用户被跟踪到第60天）。"
+    assert (
+        ins.describe_value(D60, lang="zh") == "60日留存：尚无法观测（还没有用户被跟踪到第60天）。"
+    )
     # the day is read from the id when the row has no ``day``
     repurchase = {"metric": "repurchase_90d", "segment": "all", "value": None, "n": 0,
                   "status": "not_observed"}  # fmt: skip
@@ -73,7 +75,10 @@ def test_a_partial_quarter_gets_no_growth_figure() -> None:
 def _card() -> pl.DataFrame:
     se = 0.01
     rows = []
-    for q, d7, d60, status in (("2024Q4", 0.30, None, "not_observed"), ("2024Q3", 0.50, 0.2, "observed")):
+    for q, d7, d60, status in (
+        ("2024Q4", 0.30, None, "not_observed"),
+        ("2024Q3", 0.50, 0.2, "observed"),
+    ):
         rows += [
             {"metric": "retention_d7", "quarter": q, "value": d7, "n": 2000, "status": "observed"},
             {"metric": "retention_d60", "quarter": q, "value": d60, "n": 2000, "status": status},
@@ -92,7 +97,11 @@ def test_scorecard_shows_not_yet_observable_and_keeps_it_out_of_findings_and_ale
     card = _card()
     summary = ins.kpi_summary(card, quarter="2024Q4")
     d60 = summary.filter(pl.col("metric") == "retention_d60").row(0, named=True)
-    assert (d60["status"], d60["previous_status"], d60["change_previous"]) == ("not_observed", "observed", None)
+    assert (d60["status"], d60["previous_status"], d60["change_previous"]) == (
+        "not_observed",
+        "observed",
+        None,
+    )
     rows = {r[0]: r for r in ins.table_scorecard(summary, lang="en").rows()}
     assert rows["D60 retention"][1:] == ("not yet observable", "–", "20.0%", "–", "–", "–", "–")
     assert rows["D7 retention"][1] == "30.0%"
@@ -108,11 +117,17 @@ def test_scorecard_shows_not_yet_observable_and_keeps_it_out_of_findings_and_ale
     assert findings and not any("D60" in f for f in findings)
     # a stale value on a not-observed row is never used: no finding, no alert
     stale = card.with_columns(
-        pl.when(pl.col("status") == "not_observed").then(0.01).otherwise(pl.col("value")).alias("value")
+        pl.when(pl.col("status") == "not_observed")
+        .then(0.01)
+        .otherwise(pl.col("value"))
+        .alias("value")
     )
     assert not any("D60" in f for f in ins.describe_findings(stale, quarter="2024Q4", lang="en"))
     d7_unseen = stale.with_columns(
-        pl.when(pl.col("metric") == "retention_d7").then(pl.lit("not_observed")).otherwise("status").alias("status")
+        pl.when(pl.col("metric") == "retention_d7")
+        .then(pl.lit("not_observed"))
+        .otherwise("status")
+        .alias("status")
     )
     rule = ins.narrative.AlertRule("retention_d7", 0.45, True, "000_x", "5.2")
     assert ins.describe_alerts(d7_unseen, quarter="2024Q4", rules=[rule], lang="en") == (

@@ -109,6 +109,29 @@ def test_frames_without_edge_columns_are_unchanged_and_not_mutated() -> None:
     before = RATES.clone()
     plain = RATES.drop("status")
     # without ``status`` an at-risk count of 0 is a small cell, as before
-    assert table_frame(plain, lang="en", n_cols=("n", "at_risk")).row(1)[2:] == ("–", "–", "<10", "<10")
+    assert table_frame(plain, lang="en", n_cols=("n", "at_risk")).row(1)[2:] == (
+        "–",
+        "–",
+        "<10",
+        "<10",
+    )
     table_frame(RATES, lang="en")
     assert RATES.equals(before)
+
+
+def test_a_partial_period_is_marked_once_on_its_label() -> None:
+    active = pl.DataFrame(
+        {  # active_users: 2024Q2 ends after as_of, so it is partial and not complete
+            "metric": ["active_users", "active_users"],
+            "segment": ["all", "all"],
+            "period": ["2024Q1", "2024Q2"],
+            "value": [5.0, 1.0],
+            "n": [50, 12],
+            "complete": [True, False],
+            "partial": [False, True],
+        }
+    )
+    assert table_frame(active, lang="en").rows() == [
+        ("Active users", "All users", "2024Q1", "5", "50"),
+        ("Active users", "All users", "2024Q2 (partial)", "1", "12"),
+    ]

@@ -19,7 +19,7 @@ import polars as pl
 
 from insights.data._backend import collect, epoch_day, reuse, sorted_distinct, with_month_index
 from insights.data.dataset import TIME_COLUMNS, Dataset
-from insights.metrics._segments import Where, where_expr
+from insights.metrics._segments import Where, acquired, where_expr
 from insights.metrics.activity_days import ACTIVITY_TABLES, active_user_days
 from insights.metrics.purchase import order_days
 from insights.stats.proportions import wilson_frame
@@ -72,6 +72,8 @@ def matrix_people(dataset: Dataset, by: Sequence[str], where: Where) -> nw.LazyF
     missing = [b for b in by if b not in names]
     if missing:
         raise ValueError(f"by={missing} names no users column; available: {sorted(names)}")
+    if "acquired_in_data" in names:  # a cohort holds only users acquired in the data
+        users = users.filter(acquired())
     cond = where_expr(where)
     if cond is not None:
         users = users.filter(cond)

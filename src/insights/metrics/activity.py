@@ -17,7 +17,7 @@ import polars as pl
 from insights.data._backend import collect, datetime_lit, epoch_day
 from insights.data._cache import remembered
 from insights.data.dataset import TIME_COLUMNS, Dataset
-from insights.metrics._common import wilson_headline
+from insights.metrics._common import partial_expr, wilson_headline
 from insights.metrics._periods import (
     Period,
     PeriodLike,
@@ -134,8 +134,11 @@ def active_users(
     -------
     polars.DataFrame
         Headline columns (``period`` = label, ``n`` = active users, no CI) plus
-        ``complete``; one row per segment x period, sorted by segment and period (in
-        the order given). One collect.
+        ``complete`` (the period ends by ``as_of``) and ``partial`` (the period is not
+        wholly inside the data: it starts before the first day of the data or ends
+        after ``as_of``, so its count is not comparable with a whole period's); one
+        row per segment x period, sorted by segment and period (in the order given).
+        One collect (plus the first day of the data).
 
     Examples
     --------
@@ -164,8 +167,10 @@ def active_users(
             "period": [p.label for p in every],
             "order": list(range(len(every))),
             "complete": [p.end_day <= as_of_day(dataset) for p in every],
+            "start": [p.start_day for p in every],
+            "end": [p.end_day for p in every],
         }
-    )
+    ).with_columns(partial_expr("start", "end", dataset).alias("partial"))
     long = wide.unpivot(index="segment", variable_name="q", value_name="count").join(labels, on="q")
     value = pl.col("count").cast(pl.Float64)
     metric = "active_users"
@@ -189,6 +194,7 @@ def active_users(
             pl.lit(None, dtype=pl.Float64).alias("ci_high"),
             pl.col("count").cast(pl.Int64).alias("n"),
             "complete",
+            "partial",
         )
     )
 

@@ -32,7 +32,7 @@ from insights.metrics._common import (
     wilson,
 )
 from insights.metrics._periods import Period, PeriodLike, parse_period
-from insights.metrics._segments import Where, users_frame
+from insights.metrics._segments import Where, acquired, users_frame
 from insights.metrics.activity_days import active_user_days, as_of_day
 from insights.metrics.lifetimes import lifetimes_of
 from insights.stats.km import kaplan_meier, survival_at
@@ -84,7 +84,7 @@ def _cohort(
     fs = nw.col("first_seen_day")
     joined = nw.col("_fj") - fs < landmark
     people = users_frame(dataset, where=where).filter(
-        fs.is_between(p.start_day, p.end_day, closed="both")
+        fs.is_between(p.start_day, p.end_day, closed="both") & acquired()
     )
     if observable:
         people = people.filter(fs + landmark + horizon <= as_of_day(dataset))

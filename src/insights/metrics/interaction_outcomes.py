@@ -28,7 +28,7 @@ from insights.metrics._common import (
     wilson,
 )
 from insights.metrics._periods import PeriodLike, default_quarters, parse_period, parse_periods
-from insights.metrics._segments import Where, users_frame
+from insights.metrics._segments import Where, acquired, users_frame
 from insights.metrics.activity_days import as_of_day
 from insights.metrics.interaction import HIGH, ORDINARY, interaction_intensity, interaction_rate
 from insights.metrics.lifetimes import lifetimes_of
@@ -211,7 +211,7 @@ def high_vs_ordinary(
     a = aov_of(dataset, subset, period=p, alpha=alpha)
     r = repurchase_of(dataset, subset, period=p, window=window, alpha=alpha)
     cohort = users_frame(dataset, where=where).filter(
-        nw.col("first_seen_day").is_between(p.start_day, p.end_day, closed="both")
+        nw.col("first_seen_day").is_between(p.start_day, p.end_day, closed="both") & acquired()
     )
     # lifetimes of the whole cohort, classes joined after: with the (lazy) class frame
     # inside, lifetimes_of's plan repeats it once per activity source (measured at 200k

@@ -32,7 +32,7 @@ import polars as pl
 
 from insights.data._backend import collect, epoch_day
 from insights.data.dataset import Dataset
-from insights.metrics._segments import Where, users_frame
+from insights.metrics._segments import Where, acquired_users
 from insights.metrics.activity_days import as_of_day
 
 __all__ = [
@@ -183,7 +183,7 @@ def cohort_ltv(
         raise ValueError(f"bootstrap must be >= 0 resamples (0: no CI), got {bootstrap!r}")
     points = _grid(horizon, timeline)
     end = as_of_day(dataset)
-    users = users_frame(dataset, by=by, where=where).with_columns(
+    users = acquired_users(dataset, by=by, where=where).with_columns(
         _cohort_key(cohort_unit).alias("cohort_key")
     )
     sizes = collect(

@@ -43,7 +43,7 @@ import polars as pl
 from insights.data._backend import collect
 from insights.data.dataset import Dataset, churn_gap_of
 from insights.metrics._periods import PeriodLike, parse_period
-from insights.metrics._segments import Where, users_frame
+from insights.metrics._segments import Where, acquired_users, users_frame
 from insights.metrics.activity_days import as_of_day
 from insights.metrics.ltv import order_gmv
 
@@ -85,7 +85,7 @@ def _customers(
     dataset: Dataset, *, by: str | None, where: Where, period: PeriodLike | None
 ) -> nw.LazyFrame[Any]:
     """``user_id, segment`` of the users in scope (acquired in ``period`` when given)."""
-    users = users_frame(dataset, by=by, where=where)
+    users = acquired_users(dataset, by=by, where=where)  # a customer's history starts in the data
     if period is not None:
         p = parse_period(period)
         users = users.filter(nw.col("first_seen_day").is_between(p.start_day, p.end_day))

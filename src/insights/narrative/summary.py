@@ -239,7 +239,9 @@ def kpi_summary(
     )
     out = out.join(
         _statuses(data, quarter, "status").join(
-            _statuses(data, others[0], "previous_status"), on=["metric", "segment"], how="full",
+            _statuses(data, others[0], "previous_status"),
+            on=["metric", "segment"],
+            how="full",
             coalesce=True,
         ),
         on=["metric", "segment"],
@@ -259,9 +261,11 @@ def kpi_summary(
 def _statuses(data: pl.DataFrame, quarter: str, name: str) -> pl.DataFrame:
     """``metric, segment, <name>``: the ``status`` of ``quarter``'s rows (null without one)."""
     status = pl.col("status") if "status" in data.columns else pl.lit(None)
-    return data.filter(pl.col("quarter") == quarter).select(
-        "metric", "segment", status.cast(pl.String).alias(name)
-    ).unique(["metric", "segment"], keep="first", maintain_order=True)
+    return (
+        data.filter(pl.col("quarter") == quarter)
+        .select("metric", "segment", status.cast(pl.String).alias(name))
+        .unique(["metric", "segment"], keep="first", maintain_order=True)
+    )
 
 
 def _change_text(diff: float | None, p: float | None, kind: str, lang: Lang) -> str:
@@ -292,8 +296,12 @@ def table_scorecard(
         if r["segment"] not in (None, "all"):
             name = text_message("sentence.in_segment", lang=lang, metric=name, segment=r["segment"])
         if not_observed(r):  # nobody followed through the window yet: no number, no "<10"
-            before = unseen if not_observed(r, "previous_status") else _shown(r, "previous", kind, lang)
-            rows.append([name, unseen, "–", before, "–", _shown(r, "year_ago", kind, lang), "–", "–"])
+            before = (
+                unseen if not_observed(r, "previous_status") else _shown(r, "previous", kind, lang)
+            )
+            rows.append(
+                [name, unseen, "–", before, "–", _shown(r, "year_ago", kind, lang), "–", "–"]
+            )
             continue
         if is_suppressed(r, min_cell=min_cell) or is_missing(r["value"]):
             now = hidden if is_suppressed(r, min_cell=min_cell) else "–"

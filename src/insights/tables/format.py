@@ -301,7 +301,8 @@ def _edges(frame: pl.DataFrame) -> list[dict[str, Any]]:
                 "unseen": unseen[i],
                 "partial": row.get("partial") is True,
                 "growth": row.get("base_period") is not None,
-                "incomplete": row.get("complete") is False,
+                # a partial period is marked on its label; ``complete`` marks the value otherwise
+                "incomplete": row.get("complete") is False and row.get("partial") is not True,
                 "beyond": beyond,
             }
         )
