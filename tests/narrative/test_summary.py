@@ -99,8 +99,8 @@ def test_table_scorecard_hides_small_cells_and_marks_significance() -> None:
     assert table.columns[:4] == ["Metric", "2024Q4", "95% CI", "2024Q3"]
     rows = {r[0]: r for r in table.rows()}
     assert rows["D7 retention"][1] == "43.0%" and rows["D7 retention"][4].endswith("***")
-    assert rows["D7 retention"][7] == "50.0% ✗"
-    assert rows["60-day repurchase rate"][1:] == ("<10", "–", "–", "–", "–", "–", "–")
+    assert rows["D7 retention"][5] == "50.0% ✗"  # no year-ago quarter: its two columns are left out
+    assert rows["60-day repurchase rate"][1:] == ("<10", "–", "–", "–", "–")
     assert not rows["CAC"][4].endswith("*")
     zh = ins.table_scorecard(out, lang="zh")
     assert zh.columns[0] == "指标" and "7日留存" in zh[:, 0].to_list()
@@ -164,3 +164,26 @@ def test_table_scorecard_when_the_comparison_is_the_year_ago_quarter() -> None:
     year = scorecard("2023Q4")
     table = ins.table_scorecard(ins.kpi_summary(year, year_ago=year, quarter="2024Q4"), lang="en")
     assert table.columns[3] == "2023Q4" and table.columns[5] == "Same quarter last year"
+
+
+def test_a_comparison_quarter_the_data_do_not_hold_leaves_its_columns_out() -> None:
+    """First quarter of the data: no comparison quarter, no year-ago quarter, one KPI with nobody."""
+    card = pl.DataFrame(
+        {
+            "metric": ["aov", "retention_d7"],
+            "segment": ["all", "all"],
+            "quarter": ["1997Q1", "1997Q1"],
+            "value": [36.9, None],
+            "ci_low": [35.8, None],
+            "ci_high": [38.0, None],
+            "n": [900, 0],
+        }
+    )
+    summary = ins.kpi_summary(card, quarter="1997Q1", year_ago=card)
+    assert summary["previous_quarter"].is_null().all() and summary["year_ago"].is_null().all()
+    table = ins.table_scorecard(summary, lang="en")
+    assert table.columns == ["Metric", "1997Q1", "95% CI", "Target"]
+    rows = {r[0]: r for r in table.rows()}
+    assert rows["D7 retention"][1] == "–"  # nobody in scope: nothing to hide, nothing to show
+    findings = ins.describe_findings(card, quarter="1997Q1", lang="en")
+    assert findings and findings[0].startswith("AOV was ¥36.9")  # values without a change

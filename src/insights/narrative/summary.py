@@ -282,7 +282,8 @@ def table_scorecard(
     Changes show the difference in the metric's unit (rates in points) with
     :func:`significance_marker`; rows below ``min_cell`` show "<min_cell"; a KPI
     nobody has been followed through yet (``status`` ``"not_observed"``) shows "not
-    yet observable" and no change or target mark. Render it
+    yet observable" and no change or target mark. The columns of a comparison quarter the
+    data do not hold are left out, and a KPI with nobody in scope shows "–". Render it
     with :func:`insights.tables.format_table` (its headers are already localized).
     ``lang`` and ``min_cell`` default to the values set with ``ins.options``.
     """
@@ -304,7 +305,9 @@ def table_scorecard(
             )
             continue
         if is_suppressed(r, min_cell=min_cell) or is_missing(r["value"]):
-            now = hidden if is_suppressed(r, min_cell=min_cell) else "–"
+            n = r.get("n")  # nobody in scope (n 0, or no row at all): nothing to hide
+            nobody = int(n) == 0 if not is_missing(n) else is_missing(r["value"])
+            now = hidden if is_suppressed(r, min_cell=min_cell) and not nobody else "–"
             rows.append([name, now, "–", "–", "–", "–", "–", "–"])
             continue
         ci = fmt_range(r["ci_low"], r["ci_high"], kind, lang=lang)
@@ -342,7 +345,11 @@ def table_scorecard(
         text_message("column.change_year_ago", lang=lang),
         text_message("column.target", lang=lang),
     ]
-    return pl.DataFrame(rows, schema={h: pl.String for h in heads}, orient="row")
+    table = pl.DataFrame(rows, schema={h: pl.String for h in heads}, orient="row")
+    # a comparison quarter the data do not hold: its columns are left out (the chapter says so)
+    gone = [heads[3], heads[4]] if not prev_q.len() else []
+    gone += [heads[5], heads[6]] if not year_q.len() else []
+    return table.drop(gone)
 
 
 def _shown(row: Mapping[str, Any], column: str, kind: Kind, lang: Lang) -> str:
