@@ -81,6 +81,7 @@ if ds.has("experiments"):
         assert r["n_arm"] <= sizes[r["experiment"]][r["arm"]] and r["n_control"] <= sizes[r["experiment"]]["control"]
 """,
     "08-appendix": """\
+bench = ins.calibrate(ds)  # what ins.format_benchmarks(ds) shows
 assert bench.height > 0
 # the benchmark's D30 retention of the year is the metric computed directly (shown in %)
 d30 = bench.filter((pl.col("metric") == "retention_d30") & (pl.col("segment") == "all") & (pl.col("period") == year))
