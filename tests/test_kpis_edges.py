@@ -38,3 +38,26 @@ def test_a_kpi_nobody_was_followed_through_is_a_status_and_a_note_not_a_small_ce
     assert not any(
         "60-day repurchase" in f for f in ins.describe_findings(card, quarter="2024Q4", lang="en")
     )
+
+
+def test_orders_only_data_leave_out_kpis_they_cannot_give_a_meaning_to() -> None:
+    """Users derived from orders: conversion is 100% by construction; orders-only activity: no idle-gap retention."""
+    orders = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2, 3],
+            "ordered_at": [dt.datetime(2024, m, d) for m, d in ((1, 5), (2, 9), (1, 20), (3, 2))],
+            "amount": [10.0, 20.0, 30.0, 40.0],
+        }
+    )
+    ds = ins.load_dataset(orders=orders, as_of="2024-06-30")
+    card, notes = ins.kpi_scorecard(ds, quarter="2024Q2", min_cell=1)
+    shown = set(card["metric"])
+    assert not shown & {"first_purchase_30d", "retention_d7", "retention_d30", "retention_d60"}
+    assert "aov" in shown
+    assert any(n.startswith("first_purchase_30d: not shown") for n in notes)
+    # a churn gap chosen for the data brings the retention KPIs back
+    card, _ = ins.kpi_scorecard(ins.load_dataset(orders=orders, as_of="2024-06-30", churn_gap=60),
+                                quarter="2024Q2", min_cell=1)  # fmt: skip
+    assert "retention_d30" in set(card["metric"]) and "first_purchase_30d" not in set(
+        card["metric"]
+    )

@@ -72,13 +72,38 @@ def _one_quarter(
     # a quarter is observed as of its last day, so every quarter is measured the same way
     ds = dataset.with_as_of(quarter.end) if quarter.end_at < dataset.as_of else dataset
     frames = []
+    skip = _not_meaningful(dataset)
     for kpi, call in KPIS.items():
         bar.set_postfix_str(f"{kpi} {quarter.label}", refresh=False)
+        if kpi in skip:
+            bar.update(1)
+            continue
         frame = _one_kpi(ds, kpi, call, quarter, by, notes)
         bar.update(1)
         if frame is not None:
             frames.append(frame)
     return frames
+
+
+def _not_meaningful(dataset: Dataset) -> dict[str, str]:
+    """KPIs the data cannot give a meaning to, with why (said once in the notes).
+
+    * Users derived from orders: every user has bought, so first-purchase conversion
+      is 100% by construction.
+    * Activity recorded only as orders and no ``churn_gap`` chosen for the data: a
+      30-day idle gap between purchases is not churn, so the D7/D30/D60 retention
+      KPIs are left to the purchase-based measures (repurchase, repurchase cycle).
+    """
+    meta = dataset.meta or {}
+    keys = {str(d.get("key")) for d in meta.get("derivations") or () if isinstance(d, dict)}
+    out: dict[str, str] = {}
+    if "users_from_orders" in keys:
+        out["first_purchase_30d"] = "users are derived from orders, so it is 100% by construction"
+    orders_only = meta.get("activity") == "orders"
+    if orders_only and getattr(dataset, "churn_gap", None) is None:
+        why = "activity is recorded only as orders (set churn_gap to measure it anyway)"
+        out.update({k: why for k in ("retention_d7", "retention_d30", "retention_d60")})
+    return out
 
 
 def _one_kpi(
@@ -239,7 +264,7 @@ def _scorecard(
     dataset: Dataset, q: Period, compare_to: str, by: str | None, min_cell: int
 ) -> tuple[pl.DataFrame, list[str]]:
     other = comparison_period(q, compare_to=compare_to)
-    notes: list[str] = []
+    notes: list[str] = [f"{k}: not shown, {why}" for k, why in _not_meaningful(dataset).items()]
     total = 2 * len(KPIS)
     try:
         with progress_bar(total=total, desc="kpi_scorecard", enabled=_PROGRESS.get()) as bar:

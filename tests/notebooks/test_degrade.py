@@ -15,6 +15,7 @@ in words and is not repeated within one section (between two headings).
 from __future__ import annotations
 
 import ast
+import contextvars
 import re
 import shutil
 import warnings
@@ -51,7 +52,8 @@ def run_chapter(path: Path, **parameters: Any) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # empty periods warn by design; the report keeps stderr out
-        _run_cells(nb, path, ns, parameters, display)
+        # a chapter sets ins.options for its session (a kernel): here, for this run only
+        contextvars.copy_context().run(_run_cells, nb, path, ns, parameters, display)
     return shown
 
 
