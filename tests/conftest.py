@@ -28,6 +28,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -242,6 +243,35 @@ def small_sim_dir(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("sim") / "s2k"
     simulate(out, users=2_000, seed=3)
     return out
+
+
+#: The title the CDNOW slice's dataset.yaml gives its report.
+CDNOW_TITLE = "CDNOW: Growth and Retention of CD Buyers"
+
+
+@pytest.fixture(scope="session")
+def cdnow_dir(tmp_path_factory: pytest.TempPathFactory):
+    """An orders-only export: the first 3,000 purchases of the CDNOW master file (``lifetimes``).
+
+    As in ``docs/byod-cdnow.md``: the file as shipped (header line, whitespace-aligned
+    fields, ``YYYYMMDD`` dates) and a ``dataset.yaml`` with US dollars, a report title and
+    no comparison with the industry documents.
+    """
+    lifetimes = pytest.importorskip("lifetimes")
+    master = Path(lifetimes.__file__).parent / "datasets" / "CDNOW_master.txt"
+    target = tmp_path_factory.mktemp("cdnow") / "cdnow"
+    target.mkdir()
+    lines = master.read_text(encoding="utf-8").splitlines()[:3001]
+    (target / "orders.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (target / "dataset.yaml").write_text(
+        "timezone: America/New_York\ncurrency: USD\n"
+        "files:\n  orders:\n    delimiter: whitespace\n"
+        "    columns: [user_id, ordered_at, quantity, amount]\n"
+        '    formats: {ordered_at: "%Y%m%d"}\n'
+        f'report:\n  title: "{CDNOW_TITLE}"\n  compare_documents: false\n',
+        encoding="utf-8",
+    )
+    return target
 
 
 @pytest.fixture(scope="session")

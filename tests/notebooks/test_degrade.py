@@ -96,28 +96,12 @@ def _variants(sim: Path, root: Path) -> dict[str, Path]:
     return out
 
 
-def _cdnow(root: Path, rows: int = 4000) -> Path:
-    lifetimes = pytest.importorskip("lifetimes")
-    master = Path(lifetimes.__file__).parent / "datasets" / "CDNOW_master.txt"
-    target = root / "cdnow"
-    target.mkdir()
-    lines = master.read_text(encoding="utf-8").splitlines()[: rows + 1]
-    (target / "orders.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (target / "dataset.yaml").write_text(
-        "timezone: America/New_York\ncurrency: USD\n"
-        "files:\n  orders:\n    delimiter: whitespace\n"
-        "    columns: [user_id, ordered_at, quantity, amount]\n"
-        '    formats: {ordered_at: "%Y%m%d"}\n'
-        "report:\n  title: CDNOW orders\n  compare_documents: false\n",
-        encoding="utf-8",
-    )
-    return target
-
-
 @pytest.fixture(scope="module")
-def datasets(small_sim_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def datasets(
+    small_sim_dir: Path, cdnow_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("degrade")
-    return {**_variants(small_sim_dir, root), "cdnow": _cdnow(root)}
+    return {**_variants(small_sim_dir, root), "cdnow": cdnow_dir}
 
 
 def _check(shown: list[str], where: str) -> list[str]:
