@@ -25,14 +25,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[200_000, 1_000_000])
     ap.add_argument("--out", type=Path, default=RESULTS)
-    ap.add_argument("--work", type=Path, default=None, help="where the datasets go (default: a temp dir)")
+    ap.add_argument(
+        "--work", type=Path, default=None, help="where the datasets go (default: a temp dir)"
+    )
     a = ap.parse_args()
     work = a.work or Path(tempfile.mkdtemp(prefix="insights-bench-"))
     rows = []
     for n in a.sizes:
         data = work / f"sim-{n}"
         for step, args in [
-            ("simulate", INSIGHTS + ["simulate", "--out", str(data), "--users", str(n), "--seed", "42"]),
+            (
+                "simulate",
+                INSIGHTS + ["simulate", "--out", str(data), "--users", str(n), "--seed", "42"],
+            ),
             ("calibrate", INSIGHTS + ["calibrate", str(data), "--json"]),
             ("kpis", INSIGHTS + ["kpis", str(data), "--quarter", "2024Q4", "--json"]),
         ]:
@@ -50,7 +55,9 @@ def main() -> None:
           r["exit"], loadavg_cell(r), r["goal_seconds"] or "—",
           "—" if r["met"] is None else ("yes" if r["met"] else "no")] for r in rows),
     )  # fmt: skip
-    write_results(a.out, "foundation", "\n".join(lines) + f"\n\n{meta}\n", {"meta": meta, "rows": rows})
+    write_results(
+        a.out, "foundation", "\n".join(lines) + f"\n\n{meta}\n", {"meta": meta, "rows": rows}
+    )
 
 
 if __name__ == "__main__":

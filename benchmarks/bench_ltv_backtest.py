@@ -67,7 +67,9 @@ def main() -> None:
                 cut = _months_after(period[1], k)
                 t0 = time.perf_counter()
                 r = ltv_backtest(ds, cutoff=cut.isoformat(), period=period).row(0, named=True)
-                info = projected_ltv(ds.with_as_of(cut.isoformat()), period=period).row(0, named=True)
+                info = projected_ltv(ds.with_as_of(cut.isoformat()), period=period).row(
+                    0, named=True
+                )
                 secs = time.perf_counter() - t0
                 row = (f"| {Path(path).name} | {seed} | {name} | {cut} | {k} | {r['predicted']:.2f} "
                        f"| {r['realised']:.2f} | {r['value']:+.1%} | {r['model']} | {r['t_km']} "

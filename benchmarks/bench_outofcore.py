@@ -41,7 +41,10 @@ print(json.dumps({{"call": round(time.perf_counter() - t, 1), "call_cpu": round(
 
 def run_case(case: str, data: Path) -> dict:
     """One analysis in a fresh interpreter; the peak RSS is that process's own."""
-    out = {"case": case, **run([sys.executable, "-c", CHILD.format(call=CALLS[case]), data], child_json=True)}
+    out = {
+        "case": case,
+        **run([sys.executable, "-c", CHILD.format(call=CALLS[case]), data], child_json=True),
+    }
     out["met"] = out["exit"] == 0 and out["peak_mb"] <= GOAL_MB
     return out
 
@@ -53,7 +56,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args()
     if not (a.data / "manifest.json").exists():
-        sys.exit(f"no dataset at {a.data}: simulate it with `insights simulate --out {a.data} --users 10000000`")
+        sys.exit(
+            f"no dataset at {a.data}: simulate it with `insights simulate --out {a.data} --users 10000000`"
+        )
     manifest = json.loads((a.data / "manifest.json").read_text())
     rows = []
     for case in a.cases:
@@ -65,9 +70,27 @@ def main() -> None:
         f"# Out of core: {meta['users']:,} users, {meta['events']:,} events, Polars streaming (goal ≤ 8 GB)",
         "",
         *markdown_table(
-            ["analysis", "call s (wall)", "call CPU s", "process s", "peak MB", "≤ 8 GB", "load avg before/after"],
-            ([r["case"], r.get("call", "failed"), r.get("call_cpu", ""), r["process_seconds"], r["peak_mb"],
-              "yes" if r["met"] else "no", loadavg_cell(r)] for r in rows),
+            [
+                "analysis",
+                "call s (wall)",
+                "call CPU s",
+                "process s",
+                "peak MB",
+                "≤ 8 GB",
+                "load avg before/after",
+            ],
+            (
+                [
+                    r["case"],
+                    r.get("call", "failed"),
+                    r.get("call_cpu", ""),
+                    r["process_seconds"],
+                    r["peak_mb"],
+                    "yes" if r["met"] else "no",
+                    loadavg_cell(r),
+                ]
+                for r in rows
+            ),
         ),  # fmt: skip
     ]
     lines += ["", f"Command: `python benchmarks/bench_outofcore.py --data {a.data}`; {meta}", ""]

@@ -50,7 +50,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args()
     rows = []
-    for size, data, lang in (("200k", a.data200, "zh"), ("200k", a.data200, "zh,en"), ("1M", a.data1m, "zh")):
+    for size, data, lang in (
+        ("200k", a.data200, "zh"),
+        ("200k", a.data200, "zh,en"),
+        ("1M", a.data1m, "zh"),
+    ):
         if not (data / "manifest.json").exists():
             print(f"skipping {size}: no dataset at {data}")
             continue
@@ -64,10 +68,31 @@ def main() -> None:
         "# insights report: wall time of one run (PDF + HTML, empty results cache)",
         "",
         *markdown_table(
-            ["data", "languages", "seconds", "CPU s", "peak MB", "goal", "met", "files", "load avg before/after"],
-            ([r["data"], r["lang"], r["process_seconds"], r["process_cpu_seconds"], r["peak_mb"],
-              f"≤ {r['goal_seconds']:.0f} s", "yes" if r["met"] else "no", len(r["files"]), loadavg_cell(r)]
-             for r in rows),
+            [
+                "data",
+                "languages",
+                "seconds",
+                "CPU s",
+                "peak MB",
+                "goal",
+                "met",
+                "files",
+                "load avg before/after",
+            ],
+            (
+                [
+                    r["data"],
+                    r["lang"],
+                    r["process_seconds"],
+                    r["process_cpu_seconds"],
+                    r["peak_mb"],
+                    f"≤ {r['goal_seconds']:.0f} s",
+                    "yes" if r["met"] else "no",
+                    len(r["files"]),
+                    loadavg_cell(r),
+                ]
+                for r in rows
+            ),
         ),  # fmt: skip
     ]
     lines += ["", f"{meta}", ""]

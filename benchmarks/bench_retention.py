@@ -83,7 +83,11 @@ def pandas_lifetimes(data: Path, *, as_of: Any, churn_gap: int) -> Any:
     users = users[users["first_seen_at"] <= cut]
     users["fs"] = users["first_seen_at"].dt.normalize()
     parts = [users[["user_id", "fs"]].rename(columns={"fs": "day"})]
-    for table, column in (("views", "started_at"), ("interactions", "at"), ("orders", "ordered_at")):
+    for table, column in (
+        ("views", "started_at"),
+        ("interactions", "at"),
+        ("orders", "ordered_at"),
+    ):
         ev = pd.read_parquet(path(table), columns=["user_id", column])
         ev = ev[ev[column] <= cut]
         parts.append(pd.DataFrame({"user_id": ev["user_id"], "day": ev[column].dt.normalize()}))
@@ -94,7 +98,9 @@ def pandas_lifetimes(data: Path, *, as_of: Any, churn_gap: int) -> Any:
     ev["next_gap"] = -ev.groupby("user_id")["d"].diff(-1)
     churn = ev[ev["next_gap"] > churn_gap].groupby("user_id")["d"].min()
     last = ev.groupby("user_id")["d"].max()
-    per = users.set_index("user_id")[["fs", BY]].join(last.rename("last")).join(churn.rename("churn"))
+    per = (
+        users.set_index("user_id")[["fs", BY]].join(last.rename("last")).join(churn.rename("churn"))
+    )
     horizon = (cut.normalize() - per["fs"]).dt.days
     churned = per["churn"].notna() | (horizon - per["last"] >= churn_gap)
     lifetime = per["churn"].fillna(per["last"])

@@ -65,7 +65,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args()
     if not (a.data / "manifest.json").exists():
-        raise SystemExit(f"no dataset at {a.data}: `insights simulate --out {a.data} --users 1000000`")
+        raise SystemExit(
+            f"no dataset at {a.data}: `insights simulate --out {a.data} --users 1000000`"
+        )
     ds = open_dataset(a.data, "polars")
     rows = []
     load = os.getloadavg()[0]
@@ -76,7 +78,7 @@ def main() -> None:
     floor = rows[0][1]
     meta = machine()
     lines = [
-        f"# Where `retention_curves(by=\"city_tier\")` spends its time ({a.data.name}, Polars)",
+        f'# Where `retention_curves(by="city_tier")` spends its time ({a.data.name}, Polars)',
         "",
         *markdown_table(
             ["step", f"seconds (best of {a.repeat})", "× scan"],

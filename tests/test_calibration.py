@@ -29,7 +29,15 @@ def test_default_scenario_parameters_cite_targets() -> None:
     from insights.simulator.scenario import default_scenario_path
 
     text = default_scenario_path().read_text(encoding="utf-8")
-    for block in ("acquisition", "lifetime", "activity", "interaction", "orders", "community", "spend"):
+    for block in (
+        "acquisition",
+        "lifetime",
+        "activity",
+        "interaction",
+        "orders",
+        "community",
+        "spend",
+    ):
         assert f"\n{block}:" in text
     assert text.count("serves") >= 15
 
@@ -39,7 +47,9 @@ def test_simulated_data_meets_targets(sim_dir) -> None:
     result = calibrate(load_dataset(sim_dir), widen=True)
     assert result.height == 56 and result["error"].null_count() == 56
     failed = result.filter(~result["passed"])
-    assert failed.height == 0, failed.select("id", "target", "value", "ci_low", "ci_high", "tolerance_used").to_dicts()
+    assert failed.height == 0, failed.select(
+        "id", "target", "value", "ci_low", "ci_high", "tolerance_used"
+    ).to_dicts()
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,9 @@ def test_kpis_by_segment_are_each_segments_own_numbers(sim_dir) -> None:
     from insights.data import load_dataset
     from insights.kpis import kpi_scorecard
 
-    res = runner.invoke(app, ["kpis", str(sim_dir), "--quarter", "2024Q4", "--by", "platform", "--json"])
+    res = runner.invoke(
+        app, ["kpis", str(sim_dir), "--quarter", "2024Q4", "--by", "platform", "--json"]
+    )
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
     # CAC was the platform-wide figure under segment "all"; spend has no platform column
@@ -63,6 +65,8 @@ def test_kpis_by_segment_are_each_segments_own_numbers(sim_dir) -> None:
         shown = mine[r["metric"], r["quarter"]]
         assert shown["n"] == r["n"], r
         for key in ("value", "ci_low", "ci_high"):
-            assert (shown[key] is None and r[key] is None) or math.isclose(shown[key], r[key], rel_tol=1e-9), (r, key)
+            assert (shown[key] is None and r[key] is None) or math.isclose(
+                shown[key], r[key], rel_tol=1e-9
+            ), (r, key)
     table = runner.invoke(app, ["kpis", str(sim_dir), "--quarter", "2024Q4", "--by", "platform"])
     assert "cac 2024Q4: not computable (spend has no column 'platform'" in table.output

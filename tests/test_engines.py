@@ -154,7 +154,9 @@ def _pandas(frame: pl.DataFrame, form: str):
         for name, dtype in frame.schema.items():
             if isinstance(dtype, pl.Datetime):  # the same instants, tz-aware in UTC, nanoseconds
                 out[name] = (
-                    pd.to_datetime(out[name]).dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
+                    pd.to_datetime(out[name])
+                    .dt.tz_localize("Asia/Shanghai")
+                    .dt.tz_convert("UTC")
                     .astype("datetime64[ns, UTC]")
                 )
             elif dtype == pl.String and name not in ("experiment", "arm"):
@@ -186,10 +188,16 @@ def test_pandas_frames_give_the_headline_numbers_of_parquet(small_sim_dir, form:
     _close(card, want, ["metric", "segment", "quarter"])
     assert notes == want_notes
     keys = ["metric", "segment", "period"]
-    _close(ins.retention_rates(ds, period=2024, by="platform"), ins.retention_rates(files, period=2024, by="platform"), keys)
+    _close(
+        ins.retention_rates(ds, period=2024, by="platform"),
+        ins.retention_rates(files, period=2024, by="platform"),
+        keys,
+    )
     curve = lambda d: ins.retention_curves(d, period=2024, by="channel").table  # noqa: E731
     _close(curve(ds), curve(files), ["segment", "t"])
     # cohort LTV: point estimates and sizes (its bootstrap intervals are drawn afresh)
     ltv = lambda d: ins.cohort_ltv(d, horizon=60, bootstrap=2).drop("ci_low", "ci_high")  # noqa: E731
     got, expected = ltv(ds), ltv(files)
-    _close(got, expected, [c for c in got.columns if got[c].dtype in (pl.String, pl.Int64, pl.Boolean)])
+    _close(
+        got, expected, [c for c in got.columns if got[c].dtype in (pl.String, pl.Int64, pl.Boolean)]
+    )

@@ -15,13 +15,19 @@ def test_scorecard_matches_metric_functions(sim_dir) -> None:
     ds = load_dataset(sim_dir)
     frame, notes = kpi_scorecard(ds, quarter="2024Q4")
     assert set(frame["quarter"]) == {"2024Q3", "2024Q4"}
-    d30 = frame.filter((pl.col("metric") == "retention_d30") & (pl.col("quarter") == "2024Q3")).row(0, named=True)
+    d30 = frame.filter((pl.col("metric") == "retention_d30") & (pl.col("quarter") == "2024Q3")).row(
+        0, named=True
+    )
     q3 = ds.with_as_of("2024-09-30")
     ref = retention_rates(q3, period="2024Q3", timeline=(30,)).row(0, named=True)
     assert d30["value"] == ref["value"] and d30["n"] == ref["n"]
-    a = frame.filter((pl.col("metric") == "aov") & (pl.col("quarter") == "2024Q4")).row(0, named=True)
+    a = frame.filter((pl.col("metric") == "aov") & (pl.col("quarter") == "2024Q4")).row(
+        0, named=True
+    )
     assert a["value"] == pytest.approx(aov(ds, period="2024Q4")["value"][0], rel=1e-12)
-    assert {"metric", "segment", "quarter", "value", "ci_low", "ci_high", "n", "suppressed"} <= set(frame.columns)
+    assert {"metric", "segment", "quarter", "value", "ci_low", "ci_high", "n", "suppressed"} <= set(
+        frame.columns
+    )
 
 
 def test_small_segments_are_suppressed(sim_dir) -> None:
@@ -33,7 +39,9 @@ def test_small_segments_are_suppressed(sim_dir) -> None:
     assert frame.filter(~pl.col("suppressed"))["n"].min() >= 400
 
 
-def test_progress_bar_counts_kpis_by_quarter_and_changes_nothing(small_sim_frames, capsys, monkeypatch) -> None:
+def test_progress_bar_counts_kpis_by_quarter_and_changes_nothing(
+    small_sim_frames, capsys, monkeypatch
+) -> None:
     from insights.data.dataset import frames_dataset
     from insights.kpis import KPIS
 
@@ -53,5 +61,9 @@ def test_progress_bar_counts_kpis_by_quarter_and_changes_nothing(small_sim_frame
     # summation order), so floats are compared to 1e-12; everything else exactly
     for other in (silent, auto):
         assert_frame_equal(shown[0], other[0], rel_tol=1e-12, abs_tol=0.0)
-        assert shown[0].drop("value", "ci_low", "ci_high").equals(other[0].drop("value", "ci_low", "ci_high"))
+        assert (
+            shown[0]
+            .drop("value", "ci_low", "ci_high")
+            .equals(other[0].drop("value", "ci_low", "ci_high"))
+        )
     assert shown[1] == silent[1] == auto[1]

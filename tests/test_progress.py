@@ -40,7 +40,10 @@ def test_auto_follows_the_terminal(no_ci: None, monkeypatch: pytest.MonkeyPatch)
     assert progress_enabled(None) is True
 
 
-@pytest.mark.parametrize(("name", "value"), [("CI", "true"), ("CI", "1"), ("INSIGHTS_PROGRESS", "off"), ("INSIGHTS_PROGRESS", "0")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("CI", "true"), ("CI", "1"), ("INSIGHTS_PROGRESS", "off"), ("INSIGHTS_PROGRESS", "0")],
+)
 def test_auto_is_silent_in_ci_and_when_switched_off(
     no_ci: None, monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
@@ -68,7 +71,9 @@ def test_a_manual_bar_counts_updates(capsys: pytest.CaptureFixture[str]) -> None
     assert "5/5" in capsys.readouterr().err
 
 
-def test_a_silent_bar_writes_nothing_and_accepts_every_call(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_silent_bar_writes_nothing_and_accepts_every_call(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with progress(total=5, desc="manual", enabled=False) as bar:
         bar.set_postfix_str("x", refresh=False)
         bar.update(1)
@@ -114,7 +119,10 @@ def tiny_data(tmp_path: Path) -> Path:
 
 
 def test_report_bar_counts_chapters_and_kernels_stay_quiet(
-    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tiny_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import insights.report.renderer as renderer
 

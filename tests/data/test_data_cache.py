@@ -15,9 +15,9 @@ def _write(directory, users: pl.DataFrame) -> None:
 
 
 def _users(ids: list[int]) -> pl.DataFrame:
-    return pl.DataFrame({"user_id": ids, "first_seen_at": ["2024-01-01 10:00"] * len(ids)}).with_columns(
-        pl.col("first_seen_at").str.to_datetime()
-    )
+    return pl.DataFrame(
+        {"user_id": ids, "first_seen_at": ["2024-01-01 10:00"] * len(ids)}
+    ).with_columns(pl.col("first_seen_at").str.to_datetime())
 
 
 def test_second_load_skips_validation_until_a_file_changes(tmp_path, monkeypatch) -> None:
@@ -68,7 +68,9 @@ def test_memo_computes_once_per_files_as_of_and_arguments(tmp_path) -> None:
     frame = pl.DataFrame({"x": [1.5, None]})
     ds = load_dataset(tmp_path / "d")
     first = memo(ds, "f", {"q": "2024Q4", "by": None}, _counted(calls, frame))
-    again = memo(load_dataset(tmp_path / "d"), "f", {"by": None, "q": "2024Q4"}, _counted(calls, None))
+    again = memo(
+        load_dataset(tmp_path / "d"), "f", {"by": None, "q": "2024Q4"}, _counted(calls, None)
+    )
     assert calls == [1] and again.equals(first)  # a fresh load of the same files: remembered
     memo(ds, "f", {"q": "2024Q3", "by": None}, _counted(calls, frame))  # other arguments
     memo(ds, "g", {"q": "2024Q4", "by": None}, _counted(calls, frame))  # another call
@@ -150,13 +152,16 @@ def test_cache_size_cap_must_be_a_number(tmp_path, monkeypatch) -> None:
 
 # --- arguments are checked at the user's call, before any cache machinery -------------------
 
+
 def _frames(tb) -> list:
     import traceback
 
     return traceback.extract_tb(tb)
 
 
-def test_remembered_call_that_does_not_fit_the_signature_fails_at_the_callers_line(tmp_path) -> None:
+def test_remembered_call_that_does_not_fit_the_signature_fails_at_the_callers_line(
+    tmp_path,
+) -> None:
     import insights as ins
 
     _write(tmp_path / "d", _users([1, 2, 3]))
@@ -174,7 +179,9 @@ def test_remembered_call_that_does_not_fit_the_signature_fails_at_the_callers_li
         assert info.value.__context__ is None and info.value.__cause__ is None
 
 
-def test_remembered_functions_own_argument_errors_have_no_cache_frames(tmp_path, monkeypatch) -> None:
+def test_remembered_functions_own_argument_errors_have_no_cache_frames(
+    tmp_path, monkeypatch
+) -> None:
     import insights as ins
     from insights.data import _cache
 

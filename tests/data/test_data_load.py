@@ -335,7 +335,9 @@ def _messy_pandas(tables: dict[str, pl.DataFrame]) -> dict:
     orders["refunded"] = orders["refunded"].astype("boolean")  # nullable boolean
     views = out["views"]
     views["started_at"] = views["started_at"].dt.tz_localize("Asia/Shanghai")
-    out["spend"]["period_start"] = out["spend"]["period_start"].astype(object)  # datetime.date objects
+    out["spend"]["period_start"] = out["spend"]["period_start"].astype(
+        object
+    )  # datetime.date objects
     out["community"]["kind"] = out["community"]["kind"].astype("category")
     return out
 
@@ -376,15 +378,25 @@ def test_pandas_named_index_and_nullable_integer_ids(tables) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda f: f.assign(amount=[1.5, "x"] + [2.0] * (len(f) - 2)),
-         r"orders\.amount: the pandas column \(object\) mixes Python types"),
-        (lambda f: f.assign(ordered_at=__import__("pandas").period_range("2024-01", periods=len(f), freq="D")),
-         r"orders\.ordered_at: the pandas column \(period\[D\]\) holds periods; convert it with \.dt\.start_time"),
-        (lambda f: f.rename(columns={"category": "source"}),
-         r"orders: the pandas frame has columns \['source'\] more than once"),
+        (
+            lambda f: f.assign(amount=[1.5, "x"] + [2.0] * (len(f) - 2)),
+            r"orders\.amount: the pandas column \(object\) mixes Python types",
+        ),
+        (
+            lambda f: f.assign(
+                ordered_at=__import__("pandas").period_range("2024-01", periods=len(f), freq="D")
+            ),
+            r"orders\.ordered_at: the pandas column \(period\[D\]\) holds periods; convert it with \.dt\.start_time",
+        ),
+        (
+            lambda f: f.rename(columns={"category": "source"}),
+            r"orders: the pandas frame has columns \['source'\] more than once",
+        ),
     ],
 )
-def test_pandas_columns_that_cannot_be_converted_are_refused_by_name(tables, change, message) -> None:
+def test_pandas_columns_that_cannot_be_converted_are_refused_by_name(
+    tables, change, message
+) -> None:
     orders = change(tables["orders"].to_pandas())
     with pytest.raises(DataReadError, match=message):
         load_dataset(users=tables["users"].to_pandas(), orders=orders)

@@ -78,8 +78,18 @@ def test_html_view_shows_counts_span_and_facts() -> None:
     assert facts["source"] == "warehouse <b>x</b>"  # shown as text, not markup
     tables = {r[0]: r for r in rows if len(r) == 6 and r[0] in ("users", "orders")}
     # by hand: 3 users; 2 orders up to as_of (the 2024-04-10 one is after it)
-    assert tables["users"][1:5] == ["3", "2024-01-01 00:00:00", "2024-03-05 10:00:00", "first_seen_at"]
-    assert tables["orders"][1:5] == ["2", "2024-02-10 00:00:00", "2024-03-01 08:30:00", "ordered_at"]
+    assert tables["users"][1:5] == [
+        "3",
+        "2024-01-01 00:00:00",
+        "2024-03-05 10:00:00",
+        "first_seen_at",
+    ]
+    assert tables["orders"][1:5] == [
+        "2",
+        "2024-02-10 00:00:00",
+        "2024-03-01 08:30:00",
+        "ordered_at",
+    ]
     assert tables["orders"][5] == "order_id, user_id, ordered_at, amount"
     assert "Quality notes: none." in markup
 
@@ -115,7 +125,9 @@ def test_a_restricted_dataset_notes_the_tables_it_left_out() -> None:
     spend = pl.DataFrame(
         {"period_start": [dt.date(2024, 1, 1)], "channel": ["ads"], "amount": [1.0]}
     )
-    ds = ins.frames_dataset(users=_small().tables["users"].collect(), spend=spend, as_of="2024-03-31")
+    ds = ins.frames_dataset(
+        users=_small().tables["users"].collect(), spend=spend, as_of="2024-03-31"
+    )
     restricted = ds.restrict({"platform": "douyin"})
     rows = _rows(restricted._repr_html_())
     users = next(r for r in rows if r and r[0] == "users")

@@ -31,10 +31,14 @@ def ds(small_sim_frames):
     ],
 )
 def test_an_empty_period_warns_naming_metric_and_period(ds, name, call) -> None:
-    with pytest.warns(EmptyPeriodWarning, match=rf"^{name}.*: no users in scope in 20\d\d") as record:
+    with pytest.warns(
+        EmptyPeriodWarning, match=rf"^{name}.*: no users in scope in 20\d\d"
+    ) as record:
         out = call(ds)
     assert out.height == 0 or (out["n"] == 0).all()
-    assert issubclass(EmptyPeriodWarning, UserWarning) and ins.EmptyPeriodWarning is EmptyPeriodWarning
+    assert (
+        issubclass(EmptyPeriodWarning, UserWarning) and ins.EmptyPeriodWarning is EmptyPeriodWarning
+    )
     assert record[0].filename == __file__  # it points at the caller's line, not at insights
 
 
@@ -60,4 +64,6 @@ def test_the_scorecard_notes_an_empty_comparison_quarter(ds) -> None:
         warnings.simplefilter("error")
         card, notes = ins.kpi_scorecard(ds, quarter="2021Q1")  # the previous quarter has no users
     assert set(card["quarter"]) == {"2021Q1"}
-    assert any(n.startswith("retention_d7 2020Q4: retention: no users in scope in 2020Q4") for n in notes), notes
+    assert any(
+        n.startswith("retention_d7 2020Q4: retention: no users in scope in 2020Q4") for n in notes
+    ), notes

@@ -25,12 +25,18 @@ PLATFORMS = ("douyin", "kuaishou")
 def frames(small_sim_frames) -> dict[str, pl.DataFrame]:
     """The small simulation, with a platform column on spend (so CAC can be restricted)."""
     spend = small_sim_frames["spend"]
-    labels = pl.Series(["douyin", "kuaishou", "taobao_live"] * (spend.height // 3 + 1))[: spend.height]
+    labels = pl.Series(["douyin", "kuaishou", "taobao_live"] * (spend.height // 3 + 1))[
+        : spend.height
+    ]
     return {**small_sim_frames, "spend": spend.with_columns(platform=labels)}
 
 
 def _rows(frame: pl.DataFrame) -> list[tuple]:
-    columns = [c for c in ("metric", "segment", "period", "value", "ci_low", "ci_high", "n") if c in frame.columns]
+    columns = [
+        c
+        for c in ("metric", "segment", "period", "value", "ci_low", "ci_high", "n")
+        if c in frame.columns
+    ]
     return frame.sort(columns[:3]).select(columns).rows()
 
 
@@ -123,10 +129,16 @@ def test_the_scorecard_where_is_the_restricted_dataset(frames) -> None:
     same, _ = ins.kpi_scorecard(ds.restrict({"platform": "douyin"}), quarter="2024Q4")
     whole, _ = ins.kpi_scorecard(ds, quarter="2024Q4")
     assert _same(card.rows(), same.rows()) and not _same(card.rows(), whole.rows())
-    new = frames["users"].filter(
-        (pl.col("platform") == "douyin") & pl.col("first_seen_at").dt.date().is_between(
-            pl.date(2024, 10, 1), pl.date(2024, 12, 31))
-    ).height
+    new = (
+        frames["users"]
+        .filter(
+            (pl.col("platform") == "douyin")
+            & pl.col("first_seen_at")
+            .dt.date()
+            .is_between(pl.date(2024, 10, 1), pl.date(2024, 12, 31))
+        )
+        .height
+    )
     d7 = card.filter((pl.col("metric") == "retention_d7") & (pl.col("quarter") == "2024Q4"))
     assert d7["n"].item() == new
 
@@ -139,7 +151,10 @@ def test_grouped_scorecard_rows_are_the_restricted_ones(frames) -> None:
     for platform in PLATFORMS:
         alone, _ = ins.kpi_scorecard(ds, quarter="2024Q4", where={"platform": platform}, min_cell=1)
         part = card.filter(pl.col("segment") == platform).drop("segment")
-        assert _same(part.sort("metric", "quarter").rows(), alone.drop("segment").sort("metric", "quarter").rows()), platform
+        assert _same(
+            part.sort("metric", "quarter").rows(),
+            alone.drop("segment").sort("metric", "quarter").rows(),
+        ), platform
 
 
 def test_results_cache_keys_on_the_restriction(small_sim_dir, monkeypatch, tmp_path) -> None:

@@ -112,7 +112,9 @@ def test_public_to_private_conversion(make_dataset):
 def naive_rows(ds, metric: str) -> dict[str, dict]:
     out = member_comparison(ds, period="2024Q1", design="naive")
     assert set(out["design"]) == {"naive"}
-    rows = {r["segment"]: r for r in out.filter(pl.col("metric").str.starts_with(metric)).to_dicts()}
+    rows = {
+        r["segment"]: r for r in out.filter(pl.col("metric").str.starts_with(metric)).to_dicts()
+    }
     assert list(rows) == ["member", "non_member", "member vs non_member"]
     return rows
 

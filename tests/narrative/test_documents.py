@@ -103,7 +103,9 @@ def test_describe_documents_for_a_frame() -> None:
     assert "reports 62.0% (2024)" in lines[1]
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="../shared is not checked out next to the repository")
+@pytest.mark.skipif(
+    not SHARED.exists(), reason="../shared is not checked out next to the repository"
+)
 def test_packaged_document_titles_equal_the_shared_file() -> None:
     packaged = Path(seed_figures_path()).with_name("documents.csv")
     assert filecmp.cmp(packaged, SHARED.with_name("documents.csv"), shallow=False)

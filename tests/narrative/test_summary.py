@@ -59,10 +59,7 @@ def test_default_targets_and_alerts_come_from_the_documents() -> None:
     assert targets["retention_d7"].value == pytest.approx(0.50)
     assert targets["silent_reactivation_30d"].value == pytest.approx(0.40)
     assert targets["repurchase_90d"].value == pytest.approx(0.30)
-    assert (
-        targets["cac"].value == pytest.approx(-0.20)
-        and targets["cac"].relative_to == "year_ago"
-    )
+    assert targets["cac"].value == pytest.approx(-0.20) and targets["cac"].relative_to == "year_ago"
     assert all(t.seed.startswith("000_") and t.section == "1.3" for t in targets.values())
     (rule,) = default_alert_rules()
     assert (rule.metric, rule.threshold, rule.below, rule.section) == (

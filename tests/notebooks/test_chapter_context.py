@@ -58,3 +58,36 @@ def test_defaults_compare_with_the_previous_quarter(small_sim_dir: Path, restore
     assert (ctx.previous, ctx.year, ctx.compare_to) == ("2023Q4", "2024", "previous")
     assert (ins.options().lang, ins.options().min_cell) == ("zh", 10)
     assert ctx.dims == ins.segment_columns()
+
+
+def test_a_section_says_once_what_would_enable_it() -> None:
+    """Missing inputs found before or inside the block, reasons, silence after another section."""
+    import polars as pl
+
+    from insights.report.context import Section
+
+    ds = ins.load_dataset(users=pl.DataFrame({"user_id": [1], "first_seen_at": ["2024-01-01"]}))
+    sec = Section(ds, needs=("users.city_tier",), lang="en")
+    with sec:
+        ins.interaction_rate(ds, period="2024Q1")  # also needs views: found by the call
+    assert not sec
+    assert sec.note == (
+        "Not available: needs the city_tier column of the users table and the views table "
+        "(views.csv / views.parquet)."
+    )
+    assert sec.heading("interaction_rate").startswith("## ")
+    by_column = Section(ds, lang="zh")
+    with by_column:
+        ins.new_users(ds, period="2024Q1", by="channel")  # a by= column the users lack
+    assert by_column.note == "暂不可用：需要 users 表的 channel 列。"
+    reason = Section(ds, lang="en")
+    with reason:
+        reason.require(False, "no_new_users", quarter="2024Q2")
+    assert reason.note == "Not available: no users were newly acquired in 2024Q2."
+    after = Section(ds, lang="en")
+    with after:
+        after.require(sec)  # the earlier section already says why
+    assert not after and after.note is None and after.heading("x") is None
+    with pytest.raises(ZeroDivisionError):  # anything else is a bug, not a missing input
+        with Section(ds, lang="en"):
+            1 / 0  # noqa: B018

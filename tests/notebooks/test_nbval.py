@@ -55,11 +55,15 @@ def _markdown(output: dict) -> str:
 
 def test_every_chapter_has_a_reference_with_its_cells() -> None:
     assert len(NAMES) == 9, NAMES
-    assert sorted(p.stem for p in REFERENCE.glob("[0-9][0-9]-*.ipynb")) == NAMES, f"run `{REGENERATE}`"
+    assert sorted(p.stem for p in REFERENCE.glob("[0-9][0-9]-*.ipynb")) == NAMES, (
+        f"run `{REGENERATE}`"
+    )
     for name in NAMES:
         chapter = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
         reference = nbformat.read(REFERENCE / f"{name}.ipynb", as_version=4)
-        assert _cells(reference) == _cells(chapter), f"{name}: reference is stale, run `{REGENERATE}`"
+        assert _cells(reference) == _cells(chapter), (
+            f"{name}: reference is stale, run `{REGENERATE}`"
+        )
         tags = [t for c in reference.cells for t in c.get("metadata", {}).get("tags", [])]
         assert "nbval-parameters" in tags and "nbval-data" in tags, name
         assert reference.cells[-1].metadata.get("tags") == ["checks"], f"{name}: facts not checked"
@@ -104,8 +108,15 @@ def test_reference_notebooks_pass_strict_nbval() -> None:
     start = time.perf_counter()
     run = subprocess.run(
         [
-            sys.executable, "-m", "pytest", "-rA", "--color=no", "-p", "no:cacheprovider",
-            "--nbval", "tests/notebooks/reference",
+            sys.executable,
+            "-m",
+            "pytest",
+            "-rA",
+            "--color=no",
+            "-p",
+            "no:cacheprovider",
+            "--nbval",
+            "tests/notebooks/reference",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -116,7 +127,9 @@ def test_reference_notebooks_pass_strict_nbval() -> None:
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-20000:]
     for name in NAMES:
-        assert re.search(rf"^PASSED \S*{re.escape(name)}\.ipynb::Cell \d+", output, re.M), f"{name} not run"
+        assert re.search(rf"^PASSED \S*{re.escape(name)}\.ipynb::Cell \d+", output, re.M), (
+            f"{name} not run"
+        )
     assert not re.search(r"^(FAILED|SKIPPED|ERROR) ", output, re.M), output[-5000:]
 
 
@@ -129,7 +142,9 @@ def _raise_first_percentage(nb: nbformat.NotebookNode) -> tuple[int, str, str]:
             if found:
                 before = found.group(0)
                 after = f"{int(found.group(1)) + 10}{found.group(2)}%"
-                output["data"]["text/markdown"] = text[: found.start()] + after + text[found.end() :]
+                output["data"]["text/markdown"] = (
+                    text[: found.start()] + after + text[found.end() :]
+                )
                 del nb.cells[index + 1 :]
                 return index, before, after
     raise AssertionError("no saved percentage")
@@ -143,14 +158,28 @@ def test_a_changed_saved_number_fails_strict_nbval(tmp_path: Path) -> None:
     for cell in nb.cells:
         if "nbval-parameters" in cell.get("metadata", {}).get("tags", []):
             cell.source = re.sub(
-                r'^data = .*$', f"data = {json.dumps(str(ROOT / 'data' / 'nbval'))}", cell.source, flags=re.M
+                r"^data = .*$",
+                f"data = {json.dumps(str(ROOT / 'data' / 'nbval'))}",
+                cell.source,
+                flags=re.M,
             )
     nbformat.write(nb, tmp_path / "changed.ipynb")
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts =\n", encoding="utf-8")
     run = subprocess.run(
         [
-            sys.executable, "-m", "pytest", "-rA", "--color=no", "-p", "no:cacheprovider",
-            "-c", str(tmp_path / "pytest.ini"), "--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(REFERENCE / "sanitize.cfg"),
+            sys.executable,
+            "-m",
+            "pytest",
+            "-rA",
+            "--color=no",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            "--nbval",
+            "--nbval-current-env",
+            "--nbval-sanitize-with",
+            str(REFERENCE / "sanitize.cfg"),
             "changed.ipynb",
         ],
         cwd=tmp_path,

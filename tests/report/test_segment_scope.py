@@ -23,7 +23,9 @@ QUARTER = "2024Q4"
 MARK = "SCORECARD-JSON "
 
 
-def _execute_summary(data: Path, tmp_path: Path, filters: dict | None) -> tuple[pl.DataFrame, list[str], str]:
+def _execute_summary(
+    data: Path, tmp_path: Path, filters: dict | None
+) -> tuple[pl.DataFrame, list[str], str]:
     """Chapter 00 executed with ``filters``: its scorecard, its notes and its printed text."""
     nb = nbformat.read(NOTEBOOKS / "00-summary.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(
@@ -40,12 +42,17 @@ def _execute_summary(data: Path, tmp_path: Path, filters: dict | None) -> tuple[
         progress_bar=False,
     )
     printed = "\n".join(  # what the chapter shows (text/markdown) and the test cell's line
-        o.get("text", "") if o.output_type == "stream" else str(o.get("data", {}).get("text/markdown", ""))
-        for c in done.cells if c.cell_type == "code" for o in c.get("outputs", [])
-        if (o.output_type == "stream" and o.name == "stdout") or o.output_type in ("display_data", "execute_result")
+        o.get("text", "")
+        if o.output_type == "stream"
+        else str(o.get("data", {}).get("text/markdown", ""))
+        for c in done.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if (o.output_type == "stream" and o.name == "stdout")
+        or o.output_type in ("display_data", "execute_result")
     )
     line = next(x for x in printed.splitlines() if x.startswith(MARK))
-    payload = json.loads(line[len(MARK):])
+    payload = json.loads(line[len(MARK) :])
     return pl.DataFrame(payload["card"]), payload["notes"], printed
 
 
@@ -66,7 +73,8 @@ def test_summary_of_a_platform_counts_that_platforms_users(sim_dir: Path, tmp_pa
     new_q4, new_q3 = mine.filter(q4).height, mine.filter(q3).height
     orders = pl.read_parquet(sim_dir / "orders.parquet").join(mine.select("user_id"), on="user_id")
     paid_q4 = orders.filter(
-        ~pl.col("refunded") & pl.col("ordered_at").dt.date().is_between(pl.date(2024, 10, 1), pl.date(2024, 12, 31))
+        ~pl.col("refunded")
+        & pl.col("ordered_at").dt.date().is_between(pl.date(2024, 10, 1), pl.date(2024, 12, 31))
     ).height
 
     for metric in ("retention_d7", "retention_d30", "retention_d60"):

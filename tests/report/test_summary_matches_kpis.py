@@ -26,7 +26,9 @@ NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.(\d+))?")
 
 
 def _kpis(data: Path, compare_to: str) -> dict[tuple[str, str], dict]:
-    res = CliRunner().invoke(app, ["kpis", str(data), "--quarter", QUARTER, "--compare-to", compare_to, "--json"])
+    res = CliRunner().invoke(
+        app, ["kpis", str(data), "--quarter", QUARTER, "--compare-to", compare_to, "--json"]
+    )
     assert res.exit_code == 0, res.output
     return {(r["metric"], r["quarter"]): r for r in json.loads(res.stdout)}
 
@@ -87,8 +89,14 @@ def test_summary_scorecard_numbers_equal_insights_kpis(sim_dir: Path, tmp_path: 
     assert len(rows) == len(metrics) > 5, (len(rows), metrics)
     for metric in metrics:
         row = by_name[text_metric(metric, lang="en")]
-        now, before, last_year = previous[metric, QUARTER], previous.get((metric, prev_q)), year_ago.get((metric, year_q))
-        assert year_ago[metric, QUARTER]["value"] == pytest.approx(now["value"], rel=1e-12)  # same quarter
+        now, before, last_year = (
+            previous[metric, QUARTER],
+            previous.get((metric, prev_q)),
+            year_ago.get((metric, year_q)),
+        )
+        assert year_ago[metric, QUARTER]["value"] == pytest.approx(
+            now["value"], rel=1e-12
+        )  # same quarter
         _check(row[1], now["value"])
         if now["ci_low"] is not None:
             _check(row[2], now["ci_low"], now["ci_high"])

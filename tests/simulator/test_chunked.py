@@ -20,7 +20,9 @@ def test_chunks_are_the_separate_simulations_with_shifted_ids(tmp_path) -> None:
     for table in ("users", "orders", "views", "interactions", "community", "experiments"):
         parts = sorted((tmp_path / "c" / table).glob("part-*.parquet"))
         assert len(parts) == 2
-        assert pl.read_parquet(parts[0]).equals(pl.read_parquet(tmp_path / "a" / f"{table}.parquet"))
+        assert pl.read_parquet(parts[0]).equals(
+            pl.read_parquet(tmp_path / "a" / f"{table}.parquet")
+        )
         shifted = pl.read_parquet(tmp_path / "b" / f"{table}.parquet")
         shifted = shifted.with_columns(
             pl.col(c) + k
@@ -29,9 +31,11 @@ def test_chunks_are_the_separate_simulations_with_shifted_ids(tmp_path) -> None:
         )
         assert pl.read_parquet(parts[1]).equals(shifted)
         assert m["rows"][table] == one["rows"][table] + two["rows"][table]
-    spend = pl.concat(
-        [pl.read_parquet(tmp_path / x / "spend.parquet") for x in ("a", "b")]
-    ).group_by("period_start", "channel").agg(pl.col("amount").sum())
+    spend = (
+        pl.concat([pl.read_parquet(tmp_path / x / "spend.parquet") for x in ("a", "b")])
+        .group_by("period_start", "channel")
+        .agg(pl.col("amount").sum())
+    )
     chunked = pl.read_parquet(tmp_path / "c" / "spend.parquet")
     joined = chunked.join(spend, on=["period_start", "channel"], how="full")
     assert joined.height == chunked.height == spend.height

@@ -29,9 +29,17 @@ def test_contract_shape_and_manifest(sim_dir) -> None:
     manifest = json.loads((sim_dir / "manifest.json").read_text())
     assert manifest["seed"] == 7 and manifest["users"] == 20_000
     assert set(manifest["experiments"]) == {
-        "newcomer_7day_plan", "comment_vs_danmaku_lottery", "return_benefit_pack", "private_domain_invite",
+        "newcomer_7day_plan",
+        "comment_vs_danmaku_lottery",
+        "return_benefit_pack",
+        "private_domain_invite",
     }
-    assert manifest["experiments"]["newcomer_7day_plan"]["true_effect"]["hazard_ratio_days_0_30"]["treatment"] == 0.8
+    assert (
+        manifest["experiments"]["newcomer_7day_plan"]["true_effect"]["hazard_ratio_days_0_30"][
+            "treatment"
+        ]
+        == 0.8
+    )
     for name, rows in manifest["rows"].items():
         assert pl.read_parquet(sim_dir / f"{name}.parquet").height == rows
     users = pl.read_parquet(sim_dir / "users.parquet")
@@ -59,7 +67,9 @@ def test_retention_estimate_covers_the_truth(sim_dir) -> None:
     manifest = json.loads((sim_dir / "manifest.json").read_text())
     truth = manifest["experiments"]["newcomer_7day_plan"]["true_effect"]["true_d30"]
     ds = load_dataset(sim_dir)
-    exp = pl.read_parquet(sim_dir / "experiments.parquet").filter(pl.col("experiment") == "newcomer_7day_plan")
+    exp = pl.read_parquet(sim_dir / "experiments.parquet").filter(
+        pl.col("experiment") == "newcomer_7day_plan"
+    )
     for arm in ("control", "treatment"):
         ids = exp.filter(pl.col("arm") == arm)["user_id"].to_list()
         out = retention_rates(ds, period=2024, timeline=(30,), where={"user_id": ids})

@@ -32,8 +32,14 @@ def test_outcome_table_in_english_names_every_column_and_uses_the_outcome_unit()
         " | 95% CI | p (Holm) | MDE |"
     )
     # rates in % and their differences in points; AOV in yuan; p as fmt_p writes it: "<0.001", ">0.99"
-    assert "| D7 retention | Comment lottery | 328 | 367 | 58.2% | 53.1% | +5.1 points | −2.3 – 12.5 points | >0.99 | 10.6 points |" in text
-    assert "| AOV | Comment lottery | 26 | 18 | ¥89.3 | ¥71.4 | +¥17.8 | ¥−15.0 – 50.7 | <0.001 | ¥43.8 |" in text
+    assert (
+        "| D7 retention | Comment lottery | 328 | 367 | 58.2% | 53.1% | +5.1 points | −2.3 – 12.5 points | >0.99 | 10.6 points |"
+        in text
+    )
+    assert (
+        "| AOV | Comment lottery | 26 | 18 | ¥89.3 | ¥71.4 | +¥17.8 | ¥−15.0 – 50.7 | <0.001 | ¥43.8 |"
+        in text
+    )
     # an arm under min_cell hides every number of its row
     assert "| 90-day order rate | Comment lottery | <10 | <10 | – | – | – | – | – | – |" in text
 
@@ -50,7 +56,9 @@ def test_outcome_table_in_chinese_has_no_raw_column_names() -> None:
 
 
 def test_explicit_kinds_still_win_over_the_metric_unit() -> None:
-    frame = pl.DataFrame({"metric": ["retention_d30"], "value": [36.4], "difference": [-23.6], "n": [100]})
+    frame = pl.DataFrame(
+        {"metric": ["retention_d30"], "value": [36.4], "difference": [-23.6], "n": [100]}
+    )
     shown = table_frame(frame, lang="en", kinds={"value": "index", "difference": "index"})
     assert shown.row(0) == ("D30 retention", "36.4", "−23.6", "100")
 

@@ -43,7 +43,9 @@ def warehouse_tables(source: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """
     match = _URI.match(source)
     if match is None:
-        raise ValueError(f"{source!r} is not a warehouse source (spark:<database> or duckdb:<file>)")
+        raise ValueError(
+            f"{source!r} is not a warehouse source (spark:<database> or duckdb:<file>)"
+        )
     engine, where = match.groups()
     if engine == "spark":
         return _spark(where), {}

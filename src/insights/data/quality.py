@@ -91,6 +91,13 @@ class QualityLog:
                 "severity": [e.severity for e in self.entries],
                 "message": [e.message for e in self.entries],
             },
-            schema={"table": pl.String, "column": pl.String, "rule": pl.String, "rows": pl.Int64,
-                    "examples": pl.List(pl.String), "severity": pl.String, "message": pl.String},
+            schema={
+                "table": pl.String,
+                "column": pl.String,
+                "rule": pl.String,
+                "rows": pl.Int64,
+                "examples": pl.List(pl.String),
+                "severity": pl.String,
+                "message": pl.String,
+            },
         )

@@ -306,7 +306,7 @@ def table_scorecard(
             continue
         if is_suppressed(r, min_cell=min_cell) or is_missing(r["value"]):
             n = r.get("n")  # nobody in scope (n 0, or no row at all): nothing to hide
-            nobody = int(n) == 0 if not is_missing(n) else is_missing(r["value"])
+            nobody = is_missing(r["value"]) if is_missing(n) else int(n or 0) == 0
             now = hidden if is_suppressed(r, min_cell=min_cell) and not nobody else "–"
             rows.append([name, now, "–", "–", "–", "–", "–", "–"])
             continue

@@ -251,8 +251,6 @@ class Section:
     ) -> bool:
         if exc is None:
             return False
-        if not self and isinstance(exc, Exception):
-            return True  # its inputs were missing before the block ran: whatever failed, failed for that
         from insights.data.dataset import MissingTableError
 
         if isinstance(exc, MissingTableError):
@@ -269,7 +267,8 @@ class Section:
         if isinstance(exc, NotEnoughDataError):
             self._why = self._why or str(exc)
             return True
-        return False
+        # its inputs were missing before the block ran: whatever failed, failed for that
+        return bool(self._missing) and isinstance(exc, Exception)
 
     def require(self, condition: object, why: str = "", **fields: object) -> None:
         """End the section with a reason unless ``condition`` holds.
@@ -278,10 +277,14 @@ class Section:
         ``no_rows``, ``by_construction``, ``orders_activity``, ``simulated_only``,
         ``documents_off``) filled with ``fields`` in the chapter's language, or a sentence.
         A :class:`Section` as ``condition`` ends this one silently when that one is not
-        available (it already says why).
+        available (it already says why); so does a condition without ``why`` (a section
+        that is not for this data, such as the purchase views of data with views).
         """
         if isinstance(condition, Section) and not condition:
             self._silent = True  # the earlier section says why, once
+            raise NotEnoughDataError("")
+        if not condition and not why:
+            self._silent = True  # not for this data: nothing to say
             raise NotEnoughDataError("")
         if not condition:
             from insights.narrative.catalog import text_message
@@ -402,9 +405,16 @@ def _missing_column(exc: BaseException) -> str | None:
 
     from insights.metrics.durations import MissingColumnError
 
-    if isinstance(exc, MissingColumnError):
-        return exc.column
+    if isinstance(exc, MissingColumnError):  # a by= or where= column: one of the users'
+        return f"users.{exc.column}"
     if not isinstance(exc, pl.exceptions.ColumnNotFoundError | nw.exceptions.ColumnNotFoundError):
         return None
     found = _COLUMN.search(str(exc))
-    return found.group(1) if found else "?"
+    if not found:
+        return "?"
+    column = found.group(1)
+    from insights.data.contract import CONTRACT
+
+    # the engine does not say which table: the contract's, users first (by= columns are theirs)
+    owners = [t for t in ("users", *CONTRACT) if column in CONTRACT[t].names]
+    return f"{owners[0]}.{column}" if owners else column

@@ -10,7 +10,16 @@ from insights.simulator.lifetimes import Episodes
 from insights.simulator.population import Population, time_of_day
 from insights.simulator.scenario import Scenario
 
-__all__ = ["calendar_year", "ActiveDays", "draw_active_days", "Sessions", "draw_sessions", "Interactors", "draw_interactors", "draw_interactions"]
+__all__ = [
+    "calendar_year",
+    "ActiveDays",
+    "draw_active_days",
+    "Sessions",
+    "draw_sessions",
+    "Interactors",
+    "draw_interactors",
+    "draw_interactions",
+]
 
 MAX_GAP = 28  # < churn_gap: a living user is never mistaken for a churned one
 _SHIFT = 4096  # day indices fit in 12 bits (the calendar spans < 4096 days)
@@ -50,12 +59,16 @@ def _fill_gaps(keys: np.ndarray) -> np.ndarray:
         keys = sorted_unique(np.concatenate([keys, mid]))
 
 
-def draw_active_days(pop: Population, eps: Episodes, scenario: Scenario, rng: np.random.Generator) -> ActiveDays:
+def draw_active_days(
+    pop: Population, eps: Episodes, scenario: Scenario, rng: np.random.Generator
+) -> ActiveDays:
     """Active on each spell's first and last day and on Poisson(view_day_rate) days between."""
     rate = float(scenario["activity"]["view_day_rate"]) * rng.gamma(2.0, 0.5, pop.n)
     n_inner = rng.poisson(rate[eps.user] * eps.length)
     owner = np.repeat(np.arange(eps.user.size), n_inner)
-    inner = eps.start[owner] + np.floor(rng.random(owner.size) * (eps.length[owner] + 1)).astype(np.int64)
+    inner = eps.start[owner] + np.floor(rng.random(owner.size) * (eps.length[owner] + 1)).astype(
+        np.int64
+    )
     spell = np.concatenate([np.arange(eps.user.size)] * 2 + [owner])
     day = np.concatenate([eps.start, eps.end, inner])
     keep = day <= pop.horizon[eps.user[spell]]
@@ -77,16 +90,22 @@ class Sessions:
     watch: np.ndarray
 
 
-def event_seconds(pop: Population, user: np.ndarray, day: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def event_seconds(
+    pop: Population, user: np.ndarray, day: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Epoch seconds (local time) of events on day ``day`` of ``user``; day 0 after first_seen."""
     tod = time_of_day(rng, user.size)
     first = pop.first_second[user]
     day0 = day == 0
-    tod[day0] = first[day0] + np.floor(rng.random(int(day0.sum())) * (86400 - first[day0])).astype(np.int64)
+    tod[day0] = first[day0] + np.floor(rng.random(int(day0.sum())) * (86400 - first[day0])).astype(
+        np.int64
+    )
     return (pop.first_day[user] + day) * 86400 + tod
 
 
-def draw_sessions(pop: Population, days: ActiveDays, scenario: Scenario, rng: np.random.Generator) -> Sessions:
+def draw_sessions(
+    pop: Population, days: ActiveDays, scenario: Scenario, rng: np.random.Generator
+) -> Sessions:
     """1 + Poisson(extra_sessions) sessions per active day; watch time by calendar year."""
     spec = scenario["activity"]
     count = 1 + rng.poisson(float(spec["extra_sessions"]), days.user.size)
@@ -95,7 +114,9 @@ def draw_sessions(pop: Population, days: ActiveDays, scenario: Scenario, rng: np
     at = event_seconds(pop, user, day, rng)
     first_of_day = np.ones(idx.size, dtype=bool)
     first_of_day[1:] = idx[1:] != idx[:-1]
-    at[first_of_day & (day == 0)] = (pop.first_day[user] * 86400 + pop.first_second[user])[first_of_day & (day == 0)]
+    at[first_of_day & (day == 0)] = (pop.first_day[user] * 86400 + pop.first_second[user])[
+        first_of_day & (day == 0)
+    ]
     year = calendar_year(pop.first_day[user] + day)
     watch = np.empty(idx.size)
     for y in np.unique(year):
@@ -123,7 +144,9 @@ class Interactors:
     per_view: np.ndarray
 
 
-def draw_interactors(pop: Population, scenario: Scenario, rng: np.random.Generator, relative: np.ndarray) -> Interactors:
+def draw_interactors(
+    pop: Population, scenario: Scenario, rng: np.random.Generator, relative: np.ndarray
+) -> Interactors:
     """Interactor flag by segment (logit) times ``relative`` (experiments); gamma intensity."""
     spec = scenario["interaction"]
     logit = np.full(pop.n, float(spec["base_logit"]))

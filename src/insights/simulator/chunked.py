@@ -102,7 +102,10 @@ def simulate_chunked(
     try:
         for i, n in enumerate(sizes):
             frames, manifest = generate(
-                n, seed=seed + i, scenario=sc, progress=lambda s, i=i: say(f"chunk {i + 1}/{len(sizes)}: {s}")  # type: ignore[misc]
+                n,
+                seed=seed + i,
+                scenario=sc,
+                progress=lambda s, i=i: say(f"chunk {i + 1}/{len(sizes)}: {s}"),  # type: ignore[misc]
             )
             say(f"chunk {i + 1}/{len(sizes)}: writing")
             for name in _TABLES:

@@ -24,7 +24,9 @@ class Membership:
     kind: np.ndarray
 
 
-def draw_joins(pop: Population, days: ActiveDays, scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
+def draw_joins(
+    pop: Population, days: ActiveDays, scenario: Scenario, rng: np.random.Generator
+) -> np.ndarray:
     """Day of each user's first join: the first active day whose Bernoulli(join_prob) succeeds."""
     q = float(scenario["community"]["join_prob_per_active_day"])
     hit = rng.random(days.user.size) < q
@@ -34,7 +36,9 @@ def draw_joins(pop: Population, days: ActiveDays, scenario: Scenario, rng: np.ra
     return join
 
 
-def draw_leaves(pop: Population, join: np.ndarray, scenario: Scenario, rng: np.random.Generator) -> Membership:
+def draw_leaves(
+    pop: Population, join: np.ndarray, scenario: Scenario, rng: np.random.Generator
+) -> Membership:
     """Leave after an exponential time: a share soon, the rest much later (or never in the data)."""
     spec = scenario["community"]
     early = rng.random(pop.n) < float(spec["early_leave_share"])

@@ -19,7 +19,13 @@ from insights.simulator.lifetimes import Episodes, cumulative_hazard, draw_lifet
 from insights.simulator.population import EPOCH, Population
 from insights.simulator.scenario import Scenario
 
-__all__ = ["Assignment", "assign_newcomer_plan", "assign_lottery", "assign_return_pack", "assign_invite"]
+__all__ = [
+    "Assignment",
+    "assign_newcomer_plan",
+    "assign_lottery",
+    "assign_return_pack",
+    "assign_invite",
+]
 
 
 @dataclass
@@ -58,7 +64,9 @@ def _true_d30(slopes: np.ndarray, knots: np.ndarray) -> float:
     return float(np.mean(np.exp(-cumulative_hazard(slopes, knots, 30.0))))
 
 
-def assign_newcomer_plan(pop: Population, slopes: np.ndarray, scenario: Scenario, rng: np.random.Generator) -> Assignment:
+def assign_newcomer_plan(
+    pop: Population, slopes: np.ndarray, scenario: Scenario, rng: np.random.Generator
+) -> Assignment:
     """New users in the window; treatment multiplies the day 0-30 churn hazard (in place)."""
     spec = scenario["experiments"]["newcomer_7day_plan"]
     users = _enrol_new_users(pop, spec, rng)
@@ -91,10 +99,17 @@ def assign_lottery(
     lam30 = cumulative_hazard(slopes[users], knots, 30.0)
     base = float(np.mean(np.exp(-lam30)))
     relative = np.ones(pop.n)
-    truth: dict = {"d30_relative": {}, "early_hazard_mult": {}, "interactor_relative": {}, "true_d30": {}}
+    truth: dict = {
+        "d30_relative": {},
+        "early_hazard_mult": {},
+        "interactor_relative": {},
+        "true_d30": {},
+    }
     for name, rel in spec["d30_relative"].items():
         target = float(rel) * base
-        mult = optimize.brentq(lambda c, tg=target: float(np.mean(np.exp(-c * lam30))) - tg, 1e-6, 10.0)
+        mult = optimize.brentq(
+            lambda c, tg=target: float(np.mean(np.exp(-c * lam30))) - tg, 1e-6, 10.0
+        )
         rows = users[arm == name]
         slopes[np.ix_(rows, early)] *= mult
         truth["d30_relative"][name] = float(rel)
@@ -103,7 +118,9 @@ def assign_lottery(
         ir = float(spec["interactor_relative"][name])
         relative[rows] = ir
         truth["interactor_relative"][name] = ir
-    return Assignment("comment_vs_danmaku_lottery", users, arm, np.zeros(users.size, dtype=np.int64), truth), relative
+    return Assignment(
+        "comment_vs_danmaku_lottery", users, arm, np.zeros(users.size, dtype=np.int64), truth
+    ), relative
 
 
 def assign_return_pack(
@@ -149,7 +166,11 @@ def assign_return_pack(
 
 
 def assign_invite(
-    pop: Population, days: ActiveDays, join: np.ndarray, scenario: Scenario, rng: np.random.Generator
+    pop: Population,
+    days: ActiveDays,
+    join: np.ndarray,
+    scenario: Scenario,
+    rng: np.random.Generator,
 ) -> tuple[Assignment, np.ndarray]:
     """Non-members with a view in the window, assigned on their first active day there.
 
@@ -175,7 +196,11 @@ def assign_invite(
     # a random active day within [a, a+30] for those who join
     enrolled_pos = np.full(pop.n, -1, dtype=np.int64)
     enrolled_pos[users] = a_idx
-    cand = (enrolled_pos[days.user] >= 0) & (days.day >= enrolled_pos[days.user]) & (days.day <= enrolled_pos[days.user] + 30)
+    cand = (
+        (enrolled_pos[days.user] >= 0)
+        & (days.day >= enrolled_pos[days.user])
+        & (days.day <= enrolled_pos[days.user] + 30)
+    )
     key = rng.random(int(cand.sum()))
     cu, cd = days.user[cand], days.day[cand]
     order = np.lexsort((key, cu))

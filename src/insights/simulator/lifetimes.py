@@ -24,7 +24,10 @@ def _knots(scenario: Scenario) -> np.ndarray:
 
 
 def hazard_slopes(
-    pop: Population, scenario: Scenario, rng: np.random.Generator, buyer_class: np.ndarray | None = None
+    pop: Population,
+    scenario: Scenario,
+    rng: np.random.Generator,
+    buyer_class: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-user hazard per day in each piece, shape (users, pieces).
 
@@ -48,7 +51,9 @@ def hazard_slopes(
     if buyer_class is not None and "buyer_hazard_mult" in spec:
         table = spec["buyer_hazard_mult"]
         for code, name in ((1, "casual"), (2, "loyal")):
-            slopes[buyer_class == code] *= np.where(early, table[name]["early"], table[name]["late"])
+            slopes[buyer_class == code] *= np.where(
+                early, table[name]["early"], table[name]["late"]
+            )
     var = float(spec["frailty_variance"])
     if var > 0:
         frailty = rng.gamma(1.0 / var, var, pop.n)
@@ -67,7 +72,9 @@ def draw_lifetimes(slopes: np.ndarray, knots: np.ndarray, rng: np.random.Generat
     """L = floor(T) with T from the piecewise-exponential hazard (inverse transform)."""
     e = np.asarray(rng.exponential(1.0, slopes.shape[0]))
     widths = np.diff(knots)
-    cum = np.concatenate([np.zeros((slopes.shape[0], 1)), np.cumsum(slopes[:, :-1] * widths, axis=1)], axis=1)
+    cum = np.concatenate(
+        [np.zeros((slopes.shape[0], 1)), np.cumsum(slopes[:, :-1] * widths, axis=1)], axis=1
+    )
     piece = (cum <= e[:, None]).sum(axis=1) - 1
     rows = np.arange(slopes.shape[0])
     t = knots[piece] + (e - cum[rows, piece]) / slopes[rows, piece]
@@ -88,7 +95,9 @@ class Episodes:
         return self.start + self.length
 
 
-def draw_episodes(pop: Population, slopes: np.ndarray, scenario: Scenario, rng: np.random.Generator) -> Episodes:
+def draw_episodes(
+    pop: Population, slopes: np.ndarray, scenario: Scenario, rng: np.random.Generator
+) -> Episodes:
     """The first spell from day 0, then returns after a > 30-day gap (``reactivation``)."""
     spec = scenario["reactivation"]
     knots = _knots(scenario)
@@ -101,7 +110,9 @@ def draw_episodes(pop: Population, slopes: np.ndarray, scenario: Scenario, rng: 
         parts.append((users, start, length, np.full(users.size, number, dtype=np.int8)))
         end = start + length
         back = (end < pop.horizon[users]) & (rng.random(users.size) < float(spec["probability"]))
-        gap = 31 + np.floor(rng.exponential(float(spec["mean_days_after_gap"]), users.size)).astype(np.int64)
+        gap = 31 + np.floor(rng.exponential(float(spec["mean_days_after_gap"]), users.size)).astype(
+            np.int64
+        )
         nxt = end + gap
         keep = back & (nxt <= pop.horizon[users])
         users, start = users[keep], nxt[keep]

@@ -78,7 +78,9 @@ def draw_orders(
     var = float(spec["frequency_variance"])
     freq = np.where(buyer_class == LOYAL, float(spec["loyal_mult"]), float(spec["casual_mult"]))
     freq = freq * rng.gamma(1 / var, var, pop.n) * _by_year(pop, scenario, fm["year"])
-    freq *= _segment_product(pop, {k: v for k, v in fm.items() if isinstance(v, dict) and k != "year"}, np.arange(pop.n))
+    freq *= _segment_product(
+        pop, {k: v for k, v in fm.items() if isinstance(v, dict) and k != "year"}, np.arange(pop.n)
+    )
     mean_per_view = float(scenario["interaction"]["per_view_mean"])
     freq *= 1 + float(fm["interactor_per_unit_intensity"]) * interactors.per_view / mean_per_view
     freq *= np.where(interactors.per_view > 0, float(fm.get("interactor", 1.0)), 1.0)
@@ -89,7 +91,11 @@ def draw_orders(
     gap_scale = np.array([float(spec["gap_median_days"][c]) for c in cats]) / median1
 
     take = buyer[eps.user]
-    ep_user, ep_start, ep_end = eps.user[take], eps.start[take], np.minimum(eps.end[take], pop.horizon[eps.user[take]])
+    ep_user, ep_start, ep_end = (
+        eps.user[take],
+        eps.start[take],
+        np.minimum(eps.end[take], pop.horizon[eps.user[take]]),
+    )
     t = ep_start + rng.exponential(float(spec["first_order_mean_days"]), ep_user.size)
     users_out: list[np.ndarray] = []
     days_out: list[np.ndarray] = []
@@ -114,7 +120,9 @@ def draw_orders(
     category = np.where(rng.random(n) < 0.7, preferred, other).astype(np.int8)
     mean = np.array([float(spec["mean_amount"][c]) for c in cats])[category]
     mean *= _segment_product(pop, {k: v for k, v in am.items() if isinstance(v, dict)}, user)
-    mean *= 1 + float(am["interactor_per_unit_intensity"]) * interactors.per_view[user] / mean_per_view
+    mean *= (
+        1 + float(am["interactor_per_unit_intensity"]) * interactors.per_view[user] / mean_per_view
+    )
     is_member = members.join[user] <= day
     mean *= np.where(is_member, float(am["member"]), 1.0)
     mean *= _by_year(pop, scenario, spec["overall_scale"])[user]
@@ -128,4 +136,12 @@ def draw_orders(
     private = is_member & (rng.random(n) < float(spec["member_private_share"]))
     source[private] = len(sources)
     refunded = rng.random(n) < float(spec["refund_rate"])
-    return Orders(user=user, day=day, amount=amount, category=category, source=source, refunded=refunded, source_labels=labels)
+    return Orders(
+        user=user,
+        day=day,
+        amount=amount,
+        category=category,
+        source=source,
+        refunded=refunded,
+        source_labels=labels,
+    )

@@ -62,7 +62,10 @@ def draw_population(n: int, scenario: Scenario, rng: np.random.Generator) -> Pop
     """Draw ``n`` users: acquisition quarter by weight, day uniform in it, attributes by year."""
     quarters = _quarter_days(scenario.start, scenario.end)
     weights = np.array(
-        [scenario["acquisition"]["quarter_weights"][y][q] * (d1 - d0 + 1) / 91.0 for y, q, d0, d1 in quarters]
+        [
+            scenario["acquisition"]["quarter_weights"][y][q] * (d1 - d0 + 1) / 91.0
+            for y, q, d0, d1 in quarters
+        ]
     )
     qi = rng.choice(len(quarters), size=n, p=weights / weights.sum())
     d0 = np.array([q[2] for q in quarters])[qi]

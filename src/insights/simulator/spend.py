@@ -17,7 +17,12 @@ def draw_spend(pop: Population, scenario: Scenario, rng: np.random.Generator) ->
     channels = pop.labels["channel"]
     month = pop.first_day.astype("datetime64[D]").astype("datetime64[M]")
     frame = (
-        pl.DataFrame({"month": month.astype("datetime64[D]"), "channel": np.asarray(channels)[pop.codes["channel"]]})
+        pl.DataFrame(
+            {
+                "month": month.astype("datetime64[D]"),
+                "channel": np.asarray(channels)[pop.codes["channel"]],
+            }
+        )
         .group_by("month", "channel")
         .len("new_users")
         .sort("month", "channel")
@@ -27,4 +32,6 @@ def draw_spend(pop: Population, scenario: Scenario, rng: np.random.Generator) ->
     cost = np.array([float(spec["unit_cost"][c]) for c in frame["channel"].to_list()])
     noise = rng.lognormal(0.0, 0.05, frame.height)
     amount = np.round(frame["new_users"].to_numpy() * cost * scale * noise, 2)
-    return frame.select(pl.col("month").alias("period_start"), "channel").with_columns(amount=pl.Series(amount))
+    return frame.select(pl.col("month").alias("period_start"), "channel").with_columns(
+        amount=pl.Series(amount)
+    )

@@ -98,14 +98,34 @@ def generate(
     ords = orders.draw_orders(pop, eps, buyer_class, interactors, members, forced, sc, rng)
     i_user, i_at, i_kind = activity.draw_interactions(sessions, interactors, sc, rng)
 
-    del days, eps  # the tables need sessions, not the active days: free them first (memory at 1M users)
+    del (
+        days,
+        eps,
+    )  # the tables need sessions, not the active days: free them first (memory at 1M users)
     say("tables")
-    frames = _frames(pop, sessions, ords, (i_user, i_at, i_kind), members, (newcomer, lottery, ret_pack, invite), sc, rng)
+    frames = _frames(
+        pop,
+        sessions,
+        ords,
+        (i_user, i_at, i_kind),
+        members,
+        (newcomer, lottery, ret_pack, invite),
+        sc,
+        rng,
+    )
     frames["spend"] = spend.draw_spend(pop, sc, rng)
 
-    truth = {a.experiment: {"arms": {k: int(v) for k, v in zip(*np.unique(a.arm.astype(str), return_counts=True), strict=True)},
-                            "true_effect": a.truth, "doc": sc["experiments"][a.experiment]["doc"]}
-             for a in (newcomer, lottery, ret_pack, invite)}
+    truth = {
+        a.experiment: {
+            "arms": {
+                k: int(v)
+                for k, v in zip(*np.unique(a.arm.astype(str), return_counts=True), strict=True)
+            },
+            "true_effect": a.truth,
+            "doc": sc["experiments"][a.experiment]["doc"],
+        }
+        for a in (newcomer, lottery, ret_pack, invite)
+    }
     manifest = {
         "generator": "insights.simulator",
         "generator_version": GENERATOR_VERSION,
@@ -116,7 +136,12 @@ def generate(
         "as_of": f"{sc.end}T23:59:59",
         "timezone": sc["timezone"],
         "currency": sc["currency"],
-        "scenario": {"name": sc["name"], "file": sc.path.name, "sha256": sc.sha256, "parameters": sc.params},
+        "scenario": {
+            "name": sc["name"],
+            "file": sc.path.name,
+            "sha256": sc.sha256,
+            "parameters": sc.params,
+        },
         "rows": {name: frames[name].height for name in _TABLES},
         "experiments": truth,
     }
@@ -143,7 +168,9 @@ def _view_span(sessions, user: np.ndarray, day: np.ndarray) -> tuple[np.ndarray,
     return first, last
 
 
-def _frames(pop, sessions, ords, inter, members, assignments, sc: Scenario, rng) -> dict[str, pl.DataFrame]:
+def _frames(
+    pop, sessions, ords, inter, members, assignments, sc: Scenario, rng
+) -> dict[str, pl.DataFrame]:
     cats = pop.labels["category"]
     users = pl.DataFrame(
         {
@@ -166,7 +193,9 @@ def _frames(pop, sessions, ords, inter, members, assignments, sc: Scenario, rng)
     ).sort("ordered_at", "order_id")
     host = rng.choice(3, size=sessions.user.size, p=[0.2, 0.35, 0.45]).astype(np.int8)
     view_cat = np.where(
-        rng.random(sessions.user.size) < 0.6, pop.codes["category"][sessions.user], rng.integers(0, len(cats), sessions.user.size)
+        rng.random(sessions.user.size) < 0.6,
+        pop.codes["category"][sessions.user],
+        rng.integers(0, len(cats), sessions.user.size),
     ).astype(np.int8)
     # rows in output order (started_at, user_id) built once: no unsorted copy of the table
     order = np.lexsort((pop.user_id[sessions.user], sessions.at))
@@ -196,34 +225,60 @@ def _frames(pop, sessions, ords, inter, members, assignments, sc: Scenario, rng)
     join_sec = np.where(last >= 0, np.minimum(last + 60, day_start + 86399), day_start + 21 * 3600)
     kinds = list(sc["community"]["kind_mix"])
     left = joined[members.leave[joined] < community.NO_DAY]
-    leave_at = (pop.first_day[left] + members.leave[left]) * 86400 + population.time_of_day(rng, left.size)
+    leave_at = (pop.first_day[left] + members.leave[left]) * 86400 + population.time_of_day(
+        rng, left.size
+    )
     community_df = pl.concat(
         [
             pl.DataFrame(
-                {"user_id": pop.user_id[joined], "at": _ts(join_sec), "action": "join", "kind": _labels(kinds, members.kind[joined])}
+                {
+                    "user_id": pop.user_id[joined],
+                    "at": _ts(join_sec),
+                    "action": "join",
+                    "kind": _labels(kinds, members.kind[joined]),
+                }
             ),
             pl.DataFrame(
-                {"user_id": pop.user_id[left], "at": _ts(leave_at), "action": "leave", "kind": _labels(kinds, members.kind[left])}
+                {
+                    "user_id": pop.user_id[left],
+                    "at": _ts(leave_at),
+                    "action": "leave",
+                    "kind": _labels(kinds, members.kind[left]),
+                }
             ),
         ]
     ).sort("at", "user_id")
     exp_rows = []
     for a in assignments:
-        seconds = (pop.first_day[a.user] + a.day) * 86400 + np.where(a.day == 0, pop.first_second[a.user], 10 * 3600)
-        if a.experiment == "private_domain_invite":  # assigned at the first view of the assignment day
+        seconds = (pop.first_day[a.user] + a.day) * 86400 + np.where(
+            a.day == 0, pop.first_second[a.user], 10 * 3600
+        )
+        if (
+            a.experiment == "private_domain_invite"
+        ):  # assigned at the first view of the assignment day
             first, _ = _view_span(sessions, a.user, a.day)
             seconds = np.where(first >= 0, first, seconds)
         exp_rows.append(
             pl.DataFrame(
-                {"user_id": pop.user_id[a.user], "experiment": a.experiment, "arm": pl.Series(a.arm.astype(str), dtype=pl.String),
-                 "assigned_at": _ts(seconds)}
+                {
+                    "user_id": pop.user_id[a.user],
+                    "experiment": a.experiment,
+                    "arm": pl.Series(a.arm.astype(str), dtype=pl.String),
+                    "assigned_at": _ts(seconds),
+                }
             )
         )
     exps = pl.concat(exp_rows)
     exps = exps.sort("experiment", "assigned_at", "user_id")
     interactions = interactions.sort("at", "user_id")
-    return {"users": users, "orders": orders_df, "views": views, "interactions": interactions,
-            "community": community_df, "experiments": exps}
+    return {
+        "users": users,
+        "orders": orders_df,
+        "views": views,
+        "interactions": interactions,
+        "community": community_df,
+        "experiments": exps,
+    }
 
 
 def _write(out: Path, frames: dict[str, pl.DataFrame], manifest: dict) -> None:
@@ -233,7 +288,8 @@ def _write(out: Path, frames: dict[str, pl.DataFrame], manifest: dict) -> None:
         for name in _TABLES:
             frames[name].write_parquet(tmp / f"{name}.parquet", compression="zstd", statistics=True)
         manifest["files"] = {
-            f"{name}.parquet": hashlib.sha256((tmp / f"{name}.parquet").read_bytes()).hexdigest() for name in _TABLES
+            f"{name}.parquet": hashlib.sha256((tmp / f"{name}.parquet").read_bytes()).hexdigest()
+            for name in _TABLES
         }
         finish(tmp, out, manifest)
     except BaseException:
@@ -243,7 +299,9 @@ def _write(out: Path, frames: dict[str, pl.DataFrame], manifest: dict) -> None:
 
 def finish(tmp: Path, out: Path, manifest: dict) -> None:
     """Write ``manifest.json`` and ``dataset.yaml`` into ``tmp``, then let it replace ``out``."""
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    (tmp / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )
     (tmp / "dataset.yaml").write_text(
         f"# written by insights simulate\ntimezone: {manifest['timezone']}\ncurrency: {manifest['currency']}\nas_of: {manifest['end']}\n",
         encoding="utf-8",

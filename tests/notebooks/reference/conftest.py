@@ -17,7 +17,9 @@ os.environ["INSIGHTS_PROGRESS"] = "off"
 
 def pytest_configure(config: pytest.Config) -> None:
     option = config.option
-    if getattr(option, "nbval_sanitize_with", "unset") is None and not getattr(option, "sanitize_with", None):
+    if getattr(option, "nbval_sanitize_with", "unset") is None and not getattr(
+        option, "sanitize_with", None
+    ):
         option.nbval_sanitize_with = str(Path(__file__).with_name("sanitize.cfg"))
     if getattr(option, "nbval_kernel_name", "unset") is None:
         option.nbval_current_env = True

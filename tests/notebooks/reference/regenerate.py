@@ -64,7 +64,11 @@ def with_data_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """``nb`` with the dataset cell right after its parameters cell (papermill injects after that)."""
     cell = nbformat.v4.new_code_cell(DATA_CELL, metadata={"tags": [DATA_TAG]})
     at = next(
-        (i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])),
+        (
+            i
+            for i, c in enumerate(nb.cells)
+            if "parameters" in c.get("metadata", {}).get("tags", [])
+        ),
         None,
     )
     if at is None:
