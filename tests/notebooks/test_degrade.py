@@ -154,3 +154,18 @@ def test_orders_only_data_get_purchase_views(datasets: dict[str, Path]) -> None:
     growth = next(p for p in CHAPTERS if p.stem == "01-growth")
     shown = "\n".join(run_chapter(growth, data=str(datasets["cdnow"]), quarter="1997Q1", lang="en"))
     assert "100% by construction" in shown  # first-purchase conversion is not shown
+
+
+@pytest.mark.slow
+def test_a_single_segment_gives_a_sentence(small_sim_dir: Path, tmp_path: Path) -> None:
+    """Every user in one generation (the chapters' first segment column): nothing to compare, said once."""
+    import polars as pl
+
+    data = tmp_path / "one-generation"
+    shutil.copytree(small_sim_dir, data)
+    users = pl.read_parquet(data / "users.parquet").with_columns(generation=pl.lit("gen_z"))
+    users.write_parquet(data / "users.parquet")
+    chapter = next(p for p in CHAPTERS if p.stem == "02-retention")
+    shown = run_chapter(chapter, data=str(data), quarter="2024Q4", lang="en")
+    notes = _check(shown, "one-generation 02-retention")
+    assert any("single generation segment" in n.lower() for n in notes), notes
