@@ -50,7 +50,8 @@ class ChapterContext:
     activity
         ``"orders"`` when orders are the only activity the data hold (no views, no
         interactions): chapters then show purchase-based views (time to the next order,
-        repeat-purchase curves, purchase cohorts) instead of activity retention.
+        repeat-purchase curves, purchase cohorts) instead of activity retention;
+        ``"none"`` without any activity table; ``"all"`` otherwise.
     simulated
         Whether the data come from the simulator (its ``manifest.json``): only then do
         chapters compare with the simulator's truth and calibrate against the documents.
@@ -159,7 +160,13 @@ def chapter(
     users = ds.raw("users").collect_schema().names() if ds.has("users") else []
     wanted = segment_columns(by=by, where=where)
     dims = [d for d in wanted if d in users]
-    activity = "all" if ds.has("views") or ds.has("interactions") else "orders"
+    activity = (
+        "all"
+        if ds.has("views") or ds.has("interactions")
+        else "orders"
+        if ds.has("orders")
+        else "none"
+    )
     config = ds.meta.get("config") or {}
     report = config.get("report")
     report = report if isinstance(report, dict) else {}
@@ -182,7 +189,7 @@ def chapter(
         compare_to=compare,
         lang=lang,
         min_cell=min_cell,
-        activity=str(ds.meta.get("activity") or activity),
+        activity=activity,
         simulated=bool(simulated),
         compare_documents=bool(documents),
         users_from_orders="users_from_orders" in derived,
