@@ -199,9 +199,6 @@ def chapter(
     )
 
 
-#: What a missing table enables, in words (the "not available" line says what would enable a section).
-
-
 class NotEnoughDataError(ValueError):
     """The data are there but too few or too short for a section (raised by :meth:`Section.require`)."""
 
@@ -216,11 +213,12 @@ class Section:
       (:class:`~insights.MissingTableError`), a missing column or too little data
       (:meth:`require`) ends the block and marks the section unavailable, with the
       reason, instead of failing the chapter;
-    * the heading cell shows ``section.note or <the bullets>``: the note is ``None``
-      when the section is available, else the one "not available" sentence (once per
-      section, however many calls needed the missing input);
+    * the heading cell shows ``ins.show(ins.text_heading(key), <bullets>) if section
+      else section.heading(key)``: the heading with the one "not available" sentence
+      (once per section, however many calls needed the missing input);
     * figure and table cells draw ``... if section else None`` (no output: the renderer
-      leaves the cell out).
+      leaves the cell out), or show ``section.note`` in their place when the section is
+      that one figure or table.
 
     Why by hand: a notebook section spans cells, and no notebook library skips a run of
     cells on a condition known only at run time.
