@@ -234,7 +234,7 @@ def test_displayed_objects_reach_the_report(tmp_path):
     assert (
         '::: {#tbl-seg tbl-cap="Segments"}\n| Segment | n |\n|:---|---:|\n| Gen Z | 12 |\n:::' in md
     )
-    sentence = "This section needs the `spend` table"
+    sentence = "Not available: needs the spend table"
     assert md.count(f"*{sentence}") == 2  # in place of the figure and of the table, no caption
     assert "Spend" not in md.replace("spend", "") and "CAC" not in md
 

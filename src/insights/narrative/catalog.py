@@ -90,7 +90,7 @@ def text_message(key: str, *, lang: Lang | None = None, **fields: Any) -> str:
     Parameters
     ----------
     key
-        A dotted catalog key (``"sig.footnote"``, ``"sentence.missing_table"``).
+        A dotted catalog key (``"sig.footnote"``, ``"unavailable.needs"``).
     lang
         ``"zh"`` or ``"en"`` (default: the language set with ``ins.options``).
     **fields
@@ -146,9 +146,10 @@ def text_not_available(key: str, *, lang: Lang | None = None) -> NotAvailable:
     --------
     >>> import insights as ins
     >>> print(ins.text_not_available("spend", lang="en"))  # doctest: +ELLIPSIS
-    This section needs the `spend` table, which this dataset does not have; ...
+    Not available: needs the spend table (spend.csv / spend.parquet).
     """
-    return NotAvailable(text_message("sentence.missing_table", lang=lang, table=key))
+    needs = text_message("unavailable.table", lang=lang, table=key)  # the chapters' wording
+    return NotAvailable(text_message("unavailable.needs", lang=lang, needs=needs))
 
 
 def text_metric(key: str, *, lang: Lang | None = None) -> str:

@@ -148,7 +148,7 @@ def chapter(
     from insights.data.dataset import Dataset
     from insights.data.load import load_dataset
     from insights.metrics._periods import comparison_period, parse_period
-    from insights.narrative.appendix import segment_columns
+    from insights.narrative.appendix import is_simulated, segment_columns
 
     options(lang=lang, min_cell=min_cell)  # before loading: messages of the load in this language
     period = parse_period(quarter)
@@ -174,9 +174,6 @@ def chapter(
         report.get("compare_documents", True) if compare_documents is None else compare_documents
     )
     options(lang=lang, min_cell=min_cell, currency=ds.currency, compare_documents=bool(documents))
-    simulated = ds.meta.get("simulated")
-    if simulated is None:  # frames, or a loader that did not say
-        simulated = ds.source is not None and (Path(ds.source) / "manifest.json").is_file()
     derived = {str(d.get("key")) for d in ds.meta.get("derivations") or () if isinstance(d, dict)}
     return ChapterContext(
         ds=ds,
@@ -190,7 +187,7 @@ def chapter(
         lang=lang,
         min_cell=min_cell,
         activity=activity,
-        simulated=bool(simulated),
+        simulated=is_simulated(ds),
         compare_documents=bool(documents),
         users_from_orders="users_from_orders" in derived,
         segment_need="" if dims else "|".join(f"users.{d}" for d in wanted),
