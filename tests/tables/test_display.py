@@ -57,7 +57,7 @@ def test_builders_return_markdown_blocks():
     assert isinstance(ins.format_paragraph(["A.", "B."], lang="en"), Markdown)
     note = ins.text_not_available("spend", lang="en")
     assert isinstance(note, NotAvailable)
-    assert note == CATALOG["sentence"]["missing_table"].format(table="spend")
+    assert note == "Not available: needs the spend table (spend.csv / spend.parquet)."
     data, metadata = DisplayFormatter().format(note)
     assert data["text/markdown"] == str(note)
     assert metadata["text/markdown"] == {"insights": {"block": "not-available"}}
