@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -28,7 +29,7 @@ from insights.metrics.purchase import (
 )
 from insights.metrics.retention import retention_rates
 
-__all__ = ["kpi_scorecard", "KPIS"]
+__all__ = ["kpi_scorecard", "KPIS", "WINDOWS"]
 
 #: KPI id -> the metric call for one quarter: ``call(dataset, quarter_label, by)``
 KPIS: dict[str, Callable[..., pl.DataFrame]] = {
@@ -48,6 +49,21 @@ KPIS: dict[str, Callable[..., pl.DataFrame]] = {
     "repurchase_cycle_median_days": lambda ds, q, by: repurchase_cycle(ds, period=q, by=by),
 }
 
+
+#: KPI id -> (days each cohort member is followed, how a window not yet complete for
+#: every member is estimated): ``"km"`` Kaplan–Meier with the members followed for
+#: fewer days censored, ``"complete"`` only the members whose whole window is observed.
+#: ``repurchase_cycle_median_days`` is a Kaplan–Meier median of the gaps starting in the
+#: quarter, without a fixed window (final once every open gap is followed past it).
+WINDOWS: dict[str, tuple[int, str]] = {
+    "retention_d7": (7, "km"),
+    "retention_d30": (30, "km"),
+    "retention_d60": (60, "km"),
+    "repurchase_60d": (60, "complete"),
+    "first_purchase_30d": (30, "complete"),
+    "public_to_private_conversion_30d": (30, "complete"),
+    "community_exit_rate_90d": (90, "km"),
+}
 
 _RETENTION_CACHE: dict[tuple[int, str, str | None], pl.DataFrame] = {}
 
@@ -69,8 +85,9 @@ def _retention(ds: Dataset, quarter: str, by: str | None) -> pl.DataFrame:
 def _one_quarter(
     dataset: Dataset, quarter: Period, by: str | None, notes: list[str], bar: Any
 ) -> list[pl.DataFrame]:
-    # a quarter is observed as of its last day, so every quarter is measured the same way
-    ds = dataset.with_as_of(quarter.end) if quarter.end_at < dataset.as_of else dataset
+    # every quarter is observed with all the data (to ``as_of``): the quarter defines the
+    # cohort, not the end of observation; a window not yet observed is marked provisional
+    ds = dataset
     frames = []
     skip = _not_meaningful(dataset)
     for kpi, call in KPIS.items():
@@ -81,8 +98,51 @@ def _one_quarter(
         frame = _one_kpi(ds, kpi, call, quarter, by, notes)
         bar.update(1)
         if frame is not None:
-            frames.append(frame)
+            frames.append(_completeness(frame, kpi, quarter, ds.as_of.date(), notes))
     return frames
+
+
+def _completeness(
+    frame: pl.DataFrame, kpi: str, quarter: Period, as_of: dt.date, notes: list[str]
+) -> pl.DataFrame:
+    """Add ``complete`` and ``observed_to`` to one KPI's rows of one quarter, with a note when provisional.
+
+    ``complete`` is true when the number is final: the quarter is over by ``as_of`` and,
+    for a KPI with a window (:data:`WINDOWS`), every cohort member's whole window is
+    observed (quarter end + window <= ``as_of``); for the repurchase cycle, every gap
+    starting in the quarter is followed past the median. ``observed_to`` (null when
+    complete) is the last start day whose window is observed (the ``as_of`` day for a
+    KPI without a window in a quarter not yet over).
+    """
+    days, how = WINDOWS.get(kpi, (0, ""))
+    followed = (as_of - quarter.end).days  # least follow-up of anyone starting in the quarter
+    if kpi == "repurchase_cycle_median_days":
+        complete = pl.col("value").is_not_null() & (pl.col("value") <= followed)
+        last = as_of
+    else:
+        complete = pl.lit(followed >= days)
+        last = min(quarter.end, as_of - dt.timedelta(days=days))
+    out = frame.with_columns(complete.fill_null(False).alias("complete")).with_columns(
+        pl.when(pl.col("complete")).then(None).otherwise(pl.lit(last)).alias("observed_to")
+    )
+    provisional = out.filter(~pl.col("complete") & (pl.col("status") != NOT_OBSERVED).fill_null(True))
+    if provisional.height:
+        if followed < 0:
+            why = f"the quarter runs to {quarter.end}, the data to {as_of}"
+        elif how == "complete":
+            why = (
+                f"only starts to {last} are counted (their {days}-day window is observed by "
+                f"{as_of})"
+            )
+        elif how == "km":
+            why = (
+                f"a Kaplan–Meier estimate: members starting after {last} are followed for "
+                f"fewer than {days} days (censored)"
+            )
+        else:
+            why = f"gaps starting in the quarter are followed for at least {followed} days only"
+        notes.append(f"{kpi} {quarter.label}: provisional, {why}")
+    return out
 
 
 def _not_meaningful(dataset: Dataset) -> dict[str, str]:
@@ -164,8 +224,15 @@ def kpi_scorecard(
 ) -> tuple[pl.DataFrame, list[str]]:
     """Headline KPIs of ``quarter`` and the comparison quarter, with 95% CI and n.
 
-    Each quarter is measured as of its own last day (``as_of`` = quarter end, or the
-    data's ``as_of`` when earlier), so both columns use the same observation rules.
+    The quarter defines each KPI's cohort (users acquired, first orders, views ... in
+    the quarter); both quarters are observed with all the data, to ``as_of``, under one
+    complete-window rule (``docs/metrics.md``, "Complete windows"). A row is ``complete``
+    when its number is final: the quarter is over and every cohort member's whole window
+    (:data:`WINDOWS`) is observed by ``as_of``. Otherwise (the current quarter) it is
+    provisional: ``complete`` false, ``observed_to`` the last start day whose window is
+    observed, and a note says how it is estimated: the Kaplan–Meier KPIs (D7/D30/D60,
+    community exit) censor the members followed for fewer days; the others count only
+    the members whose window is complete, and their ``n`` is those members.
     Rates are fractions. Rows whose ``n`` is below ``min_cell`` are suppressed
     (value and CI set to null, ``suppressed`` true) so small groups are never shown.
     A KPI whose window nobody has been followed through yet (e.g. D60 of a quarter
@@ -199,9 +266,10 @@ def kpi_scorecard(
     Returns
     -------
     (polars.DataFrame, list[str])
-        ``metric, segment, quarter, value, ci_low, ci_high, n, status, suppressed``
-        (``status``: ``"observed"`` / ``"not_observed"`` for the KPIs with a window,
-        null for the others) and notes on KPIs that were skipped (missing tables,
+        ``metric, segment, quarter, value, ci_low, ci_high, n, status, complete,
+        observed_to, suppressed`` (``status``: ``"observed"`` / ``"not_observed"`` for
+        the KPIs with a window, null for the others; ``complete`` and ``observed_to``
+        as above) and notes on KPIs that were skipped (missing tables,
         windows not yet observable, an empty quarter). Remembered per data files, restriction and arguments
         (``insights.data._cache.remembered``).
 
@@ -224,11 +292,14 @@ def kpi_scorecard(
     ...     as_of="2024-12-31",
     ... )
     >>> card, notes = ins.kpi_scorecard(ds, quarter="2024Q4", where={"platform": "douyin"})
-    >>> card.filter(pl.col("metric") == "retention_d7").select("quarter", "value", "n").rows()
-    [('2024Q3', 1.0, 21), ('2024Q4', 1.0, 19)]
+    >>> d7 = card.filter(pl.col("metric") == "retention_d7")
+    >>> d7.select("quarter", "value", "n", "complete", "observed_to").rows()
+    [('2024Q3', 1.0, 21, True, None), ('2024Q4', 1.0, 19, False, datetime.date(2024, 12, 24))]
     >>> notes[0]
+    'retention_d7 2024Q4: provisional, a Kaplan–Meier estimate: members starting after 2024-12-24 are followed for fewer than 7 days (censored)'
+    >>> notes[1]
     'retention_d30 2024Q4: not yet observable (nobody followed through the window)'
-    >>> notes[2]
+    >>> notes[3]
     "repurchase_60d: skipped, table 'orders' is not in this dataset; add orders.parquet or orders.csv"
     """
     # resolved before the results cache, so a later ins.options(min_cell=...) is honoured
@@ -272,6 +343,7 @@ def _scorecard(
             frames += _one_quarter(dataset, other, by, notes, bar)
     finally:
         _RETENTION_CACHE.clear()
+    notes = list(dict.fromkeys(notes))  # a table missing in both quarters is said once
     if not frames:
         return pl.DataFrame(
             schema={
@@ -283,6 +355,8 @@ def _scorecard(
                 "ci_high": pl.Float64,
                 "n": pl.Int64,
                 "status": pl.String,
+                "complete": pl.Boolean,
+                "observed_to": pl.Date,
                 "suppressed": pl.Boolean,
             }
         ), notes

@@ -28,13 +28,15 @@ def test_conversion_of_viewers_nobody_followed_for_the_window_is_not_observed(ma
     # as_of 2024-12-31: a view up to Dec 1 is followed 30 days; both views are later
     late = make_dataset(_frames([d(2024, 12, 20), d(2024, 12, 26)]), as_of="2024-12-31")
     out = public_to_private_conversion(late, period="2024Q4")
+    # (user 1's join on Dec 28 is 8 days after a view whose window is not complete: not counted)
     assert out.select("value", "ci_low", "n", "converted", "status").row(0) == (
-        None, None, 2, 1, "not_observed",
+        None, None, 0, 0, "not_observed",
     )  # fmt: skip
-    # one viewer on Nov 20 is followed through the window: the value stands (1 of 2)
+    # the viewer of Nov 20 is followed through the window and counts alone (0 of 1);
+    # user 1, viewing on Dec 20, waits until its 30 days are observed
     early = make_dataset(_frames([d(2024, 12, 20), d(2024, 11, 20)]), as_of="2024-12-31")
     out = public_to_private_conversion(early, period="2024Q4")
-    assert out.select("value", "n", "status").row(0) == (0.5, 2, "observed")
+    assert out.select("value", "n", "converted", "status").row(0) == (0.0, 1, 0, "observed")
 
 
 def test_exit_rate_nobody_followed_for_90_days_is_not_observed(make_dataset) -> None:

@@ -274,28 +274,35 @@ def public_to_private_conversion(
 ) -> pl.DataFrame:
     """Share of viewers in ``period`` who join the community within ``window`` days after a view.
 
-    Denominator: users with a view started in the period. Numerator: those with a
-    community ``join`` on day j such that some view in the period is on day v with
-    ``0 <= j - v <= window`` (calendar days; any join counts, re-joins included).
-    Joins after ``as_of`` are not seen, so views in the last ``window`` days before
-    ``as_of`` have a shorter chance to convert. Wilson interval; ``n`` = viewers;
-    extra columns ``converted`` and ``status``: ``"not_observed"`` (value and CI
-    null) when every viewer of the segment first viewed in the last ``window`` days
-    before ``as_of`` (nobody followed through the window), else ``"observed"``.
+    Complete windows only (one rule with every windowed metric): a view counts when its
+    whole window is observed, i.e. view day + ``window`` <= ``as_of`` day. Denominator
+    (``n``): users with such a view started in the period. Numerator: those with a
+    community ``join`` on day j such that one of those views is on day v with ``0 <=
+    j - v <= window`` (calendar days; any join counts, re-joins included). Wilson
+    interval; extra columns ``converted`` and ``status``: ``"not_observed"`` (value and
+    CI null, ``n`` 0) when no viewer of the segment has a view with its window observed,
+    else ``"observed"``.
 
     Examples
     --------
+    User 3 first views on 2024-03-10: with ``as_of`` 2024-03-31 the 30 days after it
+    are not all observed, so user 3 is not counted yet.
+
     >>> import datetime as dt, polars as pl
     >>> import insights as ins
-    >>> users = pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(2024, 1, 1)] * 2})
-    >>> views = pl.DataFrame({"user_id": [1, 2], "started_at": [dt.datetime(2024, 1, 5)] * 2, "watch_seconds": [60.0] * 2})
-    >>> community = pl.DataFrame({"user_id": [1], "at": [dt.datetime(2024, 1, 20)], "action": ["join"]})
+    >>> d = dt.datetime
+    >>> users = pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [d(2024, 1, 1)] * 3})
+    >>> views = pl.DataFrame({"user_id": [1, 2, 3], "started_at": [d(2024, 1, 5)] * 2 + [d(2024, 3, 10)],
+    ...                       "watch_seconds": [60.0] * 3})
+    >>> community = pl.DataFrame({"user_id": [1, 3], "at": [d(2024, 1, 20), d(2024, 3, 12)],
+    ...                           "action": ["join"] * 2})
     >>> ds = ins.frames_dataset(users=users, views=views, community=community, as_of="2024-03-31")
     >>> ins.public_to_private_conversion(ds, period="2024Q1").select("value", "n").row(0)
     (0.5, 2)
     """
     p = parse_period(period)
     joins = _joins(dataset).select("user_id", epoch_day("at").alias("_j")).unique()
+    last = (dataset.as_of.date() - _EPOCH).days - window  # a view up to this day is followed
     view_days = (
         dataset.table("views", needed_for="public-to-private conversion")
         .filter(in_period("started_at", p))
@@ -303,13 +310,13 @@ def public_to_private_conversion(
         .unique()
     )
     converted = (
-        view_days.join(joins, on="user_id")
+        view_days.filter(nw.col("_v") <= last)
+        .join(joins, on="user_id")
         .filter((nw.col("_j") - nw.col("_v")).is_between(0, window, closed="both"))
         .select("user_id")
         .unique()
         .with_columns(nw.lit(1).alias("_hit"))
     )
-    last = (dataset.as_of.date() - _EPOCH).days - window  # a view up to this day is followed
     viewers = (
         view_days.group_by("user_id")
         .agg((nw.col("_v").min() <= last).cast(nw.Int64).alias("_seen"))
@@ -317,12 +324,11 @@ def public_to_private_conversion(
         .join(converted, on="user_id", how="left")
     )
     agg = viewers.group_by("segment").agg(
-        nw.len().alias("n"),
+        nw.col("_seen").sum().alias("n"),
         nw.col("_hit").fill_null(0).cast(nw.Int64).sum().alias("converted"),
-        nw.col("_seen").sum().alias("_followed"),
     )
     df = wilson(collect(agg), successes="converted", n="n", alpha=alpha)
-    df = mark_observed(df, pl.col("_followed") > 0).drop("_followed")
+    df = mark_observed(df, pl.col("n") > 0)
     return headline(df, f"public_to_private_conversion_{window}d", p.label)
 
 

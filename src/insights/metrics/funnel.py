@@ -101,9 +101,11 @@ def interaction_funnel(
 
     1. ``viewers``: a view started in ``period``;
     2. ``interacted``: of those, an interaction in ``period``;
-    3. ``ordered``: of those, a paid order at or after one of those interactions and at
-       most ``order_window`` calendar days after its day; the first such order is the
-       *trigger order*;
+    3. ``ordered``: of those with an interaction whose ``order_window`` days are observed
+       (interaction day + window <= ``as_of`` day; these users are the stage's ``n``,
+       one complete-window rule with every windowed metric), a paid order at or after
+       one of those interactions and at most ``order_window`` calendar days after its
+       day; the first such order is the *trigger order*;
     4. ``repurchased``: of the stage-3 users whose trigger order is observable for
        ``repurchase_window`` days (trigger day + window <= ``as_of`` day), another paid
        order on a later day within the window (as in ``repurchase_rate``). Its ``n`` is
@@ -134,12 +136,14 @@ def interaction_funnel(
         .filter(in_period("at", p))
         .select("user_id", "at")
     )
+    # interactions whose order window is observed: only they can trigger (complete windows)
+    followed = acts.filter(epoch_day("at") + order_window <= last)
     orders = paid_orders(dataset, include_refunded).select(
         "user_id", "ordered_at", epoch_day("ordered_at").cast(nw.Int64).alias("_od")
     )
     gap = nw.col("_od") - epoch_day("at")
     trigger = (
-        acts.join(orders, on="user_id")
+        followed.join(orders, on="user_id")
         .filter((nw.col("ordered_at") >= nw.col("at")) & (gap <= order_window))
         .group_by("user_id")
         .agg(nw.col("_od").min().alias("_t"))
@@ -159,10 +163,16 @@ def interaction_funnel(
             on="user_id",
             how="left",
         )
+        .join(
+            followed.select("user_id").unique().with_columns(nw.lit(1).alias("_f")),
+            on="user_id",
+            how="left",
+        )
         .join(trigger, on="user_id", how="left")
         .join(repeat, on="user_id", how="left")
         .with_columns(
             nw.col("_i").fill_null(0).cast(nw.Int64).alias("interacted"),
+            nw.col("_f").fill_null(0).cast(nw.Int64).alias("followed"),
             (~nw.col("_t").is_null()).cast(nw.Int64).alias("ordered"),
             (~nw.col("_t").is_null() & observable)
             .fill_null(False)
@@ -175,12 +185,15 @@ def interaction_funnel(
     )
     agg = flags.group_by("segment").agg(
         nw.len().alias("viewers"),
-        *(nw.col(c).sum() for c in ("interacted", "ordered", "observable", "repurchased")),
+        *(
+            nw.col(c).sum()
+            for c in ("interacted", "followed", "ordered", "observable", "repurchased")
+        ),
     )
     stages = [
         ("viewers", "viewers", "viewers"),
         ("interacted", "interacted", "viewers"),
-        ("ordered", "ordered", "interacted"),
+        ("ordered", "ordered", "followed"),
         ("repurchased", "repurchased", "observable"),
     ]
     return _funnel_frame(

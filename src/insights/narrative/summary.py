@@ -36,6 +36,7 @@ __all__ = [
     "table_scorecard",
     "describe_alerts",
     "describe_findings",
+    "describe_provisional",
     "significance_marker",
 ]
 
@@ -150,10 +151,11 @@ def kpi_summary(
     polars.DataFrame
         ``metric, segment, quarter, value, ci_low, ci_high, n, previous_quarter, previous,
         change_previous, p_previous, year_ago_quarter, year_ago, change_year_ago,
-        p_year_ago, target, target_met, status, previous_status`` (changes are
-        differences in the metric's unit; the statuses are those of ``data``'s rows,
-        ``"not_observed"`` when nobody was followed through the KPI's window, null
-        when ``data`` has no ``status``).
+        p_year_ago, target, target_met, status, previous_status, complete, observed_to,
+        previous_complete`` (changes are differences in the metric's unit; the statuses
+        are those of ``data``'s rows, ``"not_observed"`` when nobody was followed through
+        the KPI's window, null when ``data`` has no ``status``; ``complete`` false marks
+        a provisional number, see :func:`insights.kpis.kpi_scorecard`).
 
     Examples
     --------
@@ -248,6 +250,17 @@ def kpi_summary(
         how="left",
         maintain_order="left",
     )
+    out = out.join(
+        _completeness(data, quarter, "").join(
+            _completeness(data, others[0], "previous_").drop("previous_observed_to"),
+            on=["metric", "segment"],
+            how="full",
+            coalesce=True,
+        ),
+        on=["metric", "segment"],
+        how="left",
+        maintain_order="left",
+    )
     return out.with_columns(target.alias("target")).with_columns(
         pl.when(pl.col("target").is_null() | pl.col("value").is_null())
         .then(None)
@@ -268,6 +281,83 @@ def _statuses(data: pl.DataFrame, quarter: str, name: str) -> pl.DataFrame:
     )
 
 
+def _completeness(data: pl.DataFrame, quarter: str, prefix: str) -> pl.DataFrame:
+    """``metric, segment, <prefix>complete, <prefix>observed_to`` of ``quarter``'s rows.
+
+    A scorecard without ``complete`` (built by hand) is taken as final: null ``complete``.
+    """
+    cols = data.columns
+    return (
+        data.filter(pl.col("quarter") == quarter)
+        .select(
+            "metric",
+            "segment",
+            (pl.col("complete") if "complete" in cols else pl.lit(None, pl.Boolean)).alias(
+                f"{prefix}complete"
+            ),
+            (pl.col("observed_to") if "observed_to" in cols else pl.lit(None, pl.Date)).alias(
+                f"{prefix}observed_to"
+            ),
+        )
+        .unique(["metric", "segment"], keep="first", maintain_order=True)
+    )
+
+
+def is_provisional(row: Mapping[str, Any], prefix: str = "") -> bool:
+    """Whether a scorecard/summary row's number is provisional (``complete`` false)."""
+    return row.get(f"{prefix}complete") is False
+
+
+def describe_provisional(
+    data: pl.DataFrame, *, lang: Lang | None = None, min_cell: int | None = None
+) -> list[str]:
+    """One footnote per provisional KPI of :func:`kpi_summary`: how its open window is handled.
+
+    The scorecard (:func:`insights.kpis.kpi_scorecard`) marks a row ``complete`` false
+    when some cohort member's window is not yet observed by ``as_of``;
+    :func:`table_scorecard` shows its value with "†", and these sentences say what the
+    number is: only the members whose window is complete (with ``n``), a Kaplan–Meier
+    estimate with the others censored, a quarter not yet over, or repurchase gaps still
+    open. Rows not shown (suppressed, not observed) get none.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> import insights as ins
+    >>> row = {"metric": "repurchase_60d", "segment": "all", "quarter": "2024Q4", "value": 0.3,
+    ...        "n": 363, "complete": False, "observed_to": dt.date(2024, 11, 1)}
+    >>> ins.describe_provisional(pl.DataFrame([row]), lang="en")[0][:58]
+    '† 60-day repurchase rate (2024Q4): provisional; counts onl'
+    """
+    from insights.kpis import WINDOWS  # the KPIs' windows are defined with the KPIs
+
+    lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
+    out = []
+    for r in data.iter_rows(named=True):
+        if not is_provisional(r) or not_observed(r) or is_suppressed(r, min_cell=min_cell):
+            continue
+        if is_missing(r.get("value")):
+            continue
+        days, how = WINDOWS.get(r["metric"], (0, ""))
+        if not how:
+            how = "cycle" if r["metric"] == "repurchase_cycle_median_days" else "open"
+        name = text_metric(r["metric"], lang=lang)
+        if r["segment"] not in (None, "all"):
+            name = text_message("sentence.in_segment", lang=lang, metric=name, segment=r["segment"])
+        out.append(
+            text_message(
+                f"provisional.{how}",
+                lang=lang,
+                metric=name,
+                label=r["quarter"],
+                date=r.get("observed_to"),
+                days=days,
+                n=fmt_value(r.get("n"), "count", lang=lang),
+            )
+        )
+    return out
+
+
 def _change_text(diff: float | None, p: float | None, kind: str, lang: Lang) -> str:
     if is_missing(diff):
         return "–"
@@ -282,7 +372,9 @@ def table_scorecard(
     Changes show the difference in the metric's unit (rates in points) with
     :func:`significance_marker`; rows below ``min_cell`` show "<min_cell"; a KPI
     nobody has been followed through yet (``status`` ``"not_observed"``) shows "not
-    yet observable" and no change or target mark. The columns of a comparison quarter the
+    yet observable" and no change or target mark; a provisional value (``complete``
+    false: its window is still open for part of the quarter's users) carries "†",
+    explained by :func:`describe_provisional`. The columns of a comparison quarter the
     data do not hold are left out, and a KPI with nobody in scope shows "–". Render it
     with :func:`insights.tables.format_table` (its headers are already localized).
     ``lang`` and ``min_cell`` default to the values set with ``ins.options``.
@@ -317,12 +409,12 @@ def table_scorecard(
         previous = (
             unseen
             if not_observed(r, "previous_status")
-            else fmt_value(r["previous"], kind, lang=lang)
+            else _marked(fmt_value(r["previous"], kind, lang=lang), r, "previous_", lang)
         )
         rows.append(
             [
                 name,
-                fmt_value(r["value"], kind, lang=lang),
+                _marked(fmt_value(r["value"], kind, lang=lang), r, "", lang),
                 ci,
                 previous,
                 _change_text(r["change_previous"], r["p_previous"], kind, lang),
@@ -350,6 +442,13 @@ def table_scorecard(
     gone = [heads[3], heads[4]] if not prev_q.len() else []
     gone += [heads[5], heads[6]] if not year_q.len() else []
     return table.drop(gone)
+
+
+def _marked(text: str, row: Mapping[str, Any], prefix: str, lang: Lang) -> str:
+    """``text`` with the provisional mark "†" when the row's number is not final."""
+    if text == "–" or not is_provisional(row, prefix):
+        return text
+    return text_message("table.provisional_mark", lang=lang, value=text)
 
 
 def _shown(row: Mapping[str, Any], column: str, kind: Kind, lang: Lang) -> str:
@@ -465,7 +564,9 @@ def describe_findings(
     ``max_findings`` are kept. When fewer than ``min_findings`` are significant the
     list is topped up with the largest non-significant changes (their sentences say
     "not significant"), after a first sentence saying nothing changed significantly
-    when that is so. Rows below ``min_cell`` are never used.
+    when that is so. Rows below ``min_cell`` are never used. A KPI whose number is
+    provisional in either quarter (``complete`` false: its window is still open for part
+    of the cohort) is not ranked; one last sentence names those of ``quarter``.
 
     Parameters
     ----------
@@ -480,6 +581,34 @@ def describe_findings(
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
     if "status" in data.columns:  # a window nobody was followed through is never a finding
         data = data.filter((pl.col("status") != NOT_OBSERVED).fill_null(True))
+    held: list[str] = []
+    if "complete" in data.columns:  # a provisional number is never ranked against a final one
+        open_ = data.filter(pl.col("complete").eq(False))
+        held = list(dict.fromkeys(open_.filter(pl.col("quarter") == quarter)["metric"].to_list()))
+        data = data.filter(~pl.col("metric").is_in(open_["metric"].unique().to_list()))
+    out = _findings(data, quarter, alpha, max_findings, min_findings, lang, min_cell)
+    if held:
+        names = [text_metric(m, lang=lang) for m in held]
+        out.append(
+            text_message(
+                "finding.provisional",
+                lang=lang,
+                label=quarter,
+                metrics=("、" if lang == "zh" else ", ").join(names),
+            )
+        )
+    return out
+
+
+def _findings(
+    data: pl.DataFrame,
+    quarter: str,
+    alpha: float,
+    max_findings: int,
+    min_findings: int,
+    lang: Lang,
+    min_cell: int,
+) -> list[str]:
     others = data.filter(pl.col("quarter") != quarter)["quarter"].unique().to_list()
     if not others:  # no comparison quarter in the data: the quarter's own values, no changes
         rows = data.filter(
