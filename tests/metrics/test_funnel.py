@@ -134,3 +134,30 @@ def test_private_funnel_by_segment(make_dataset):
     assert a["users"].to_list() == [2, 2, 1, 1]
     b = f.filter(segment="b")
     assert b["users"].to_list() == [3, 1, 1, 0]
+
+
+def test_interaction_funnel_counts_complete_order_windows_only(make_dataset):
+    d = dt.datetime
+    users = pl.DataFrame({"user_id": [1, 2, 3], "first_seen_at": [d(2024, 12, 1)] * 3})
+    views = pl.DataFrame(
+        {"user_id": [1, 2, 3], "started_at": [d(2024, 12, 1)] * 3, "watch_seconds": [60.0] * 3}
+    )
+    # as_of Dec 31: an interaction is followed 7 days when its day is Dec 24 or earlier.
+    # User 1 (Dec 20) orders Dec 22: counted, ordered. User 2 (Dec 24) never orders:
+    # counted, not ordered. User 3 (Dec 28) orders Dec 29: its window is open, not counted.
+    inter = pl.DataFrame(
+        {"user_id": [1, 2, 3], "at": [d(2024, 12, 20), d(2024, 12, 24), d(2024, 12, 28)],
+         "kind": ["like"] * 3}
+    )  # fmt: skip
+    orders = pl.DataFrame(
+        {"order_id": [1, 2], "user_id": [1, 3], "ordered_at": [d(2024, 12, 22), d(2024, 12, 29)],
+         "amount": [9.0, 9.0]}
+    )  # fmt: skip
+    ds = make_dataset(
+        {"users": users, "views": views, "interactions": inter, "orders": orders},
+        as_of="2024-12-31",
+    )
+    f = interaction_funnel(ds, period="2024Q4")
+    ordered = f.filter(pl.col("stage") == "ordered").row(0, named=True)
+    assert (ordered["users"], ordered["n"], ordered["value"]) == (1, 2, 0.5)
+    assert f.filter(pl.col("stage") == "interacted")["users"].item() == 3
