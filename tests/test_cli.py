@@ -31,6 +31,11 @@ def test_kpis_json_and_bad_quarter(sim_dir) -> None:
     assert res.exit_code == 0, res.output
     records = json.loads(res.stdout)
     assert {"metric", "segment", "value", "ci_low", "ci_high", "n", "quarter"} <= set(records[0])
+    # every row says whether its number is final; the data end on 2024-12-31, so the D60 of
+    # 2024Q4 is provisional (observed to 60 days before) and 2024Q3's is complete
+    d60 = {r["quarter"]: r for r in records if r["metric"] == "retention_d60"}
+    assert d60["2024Q3"]["complete"] is True and d60["2024Q3"]["observed_to"] is None
+    assert d60["2024Q4"]["complete"] is False and d60["2024Q4"]["observed_to"] == "2024-11-01"
     res = runner.invoke(app, ["kpis", str(sim_dir), "--quarter", "2024Q5"])
     assert res.exit_code == 2
 

@@ -254,9 +254,12 @@ def kpis(
                     else (lambda v: "—" if v is None else f"{v:.1f}")
                 )
                 ci = "" if r["ci_low"] is None else f"{f(r['ci_low'])}–{f(r['ci_high'])}"
-                cells += [f(r["value"]), ci, f"{r['n']:,}"]
+                mark = " †" if r.get("complete") is False and r["value"] is not None else ""
+                cells += [f(r["value"]) + mark, ci, f"{r['n']:,}"]
             table.add_row(*cells)
         console.print(table)
+        if frame["complete"].eq(False).any():
+            console.print("† provisional: the window is still open for part of the quarter")
         for note in notes:
             console.print(f"[yellow]note[/]: {note}")
 
