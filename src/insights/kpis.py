@@ -125,7 +125,9 @@ def _completeness(
     out = frame.with_columns(complete.fill_null(False).alias("complete")).with_columns(
         pl.when(pl.col("complete")).then(None).otherwise(pl.lit(last)).alias("observed_to")
     )
-    provisional = out.filter(~pl.col("complete") & (pl.col("status") != NOT_OBSERVED).fill_null(True))
+    provisional = out.filter(
+        ~pl.col("complete") & (pl.col("status") != NOT_OBSERVED).fill_null(True)
+    )
     if provisional.height:
         if followed < 0:
             why = f"the quarter runs to {quarter.end}, the data to {as_of}"
