@@ -84,9 +84,16 @@ def test_on_hand_worked(hand) -> None:
     # Apr: only period 0, not complete (a user first seen Apr 30 has days to come)
     assert got[("2024-04", 0)] == (1, 1, False)
     assert ("2024-04", 1) not in got and ("2024-03", 0) not in got  # no March users
-    # mean row = pooled complete cells: k0 (4 + 2) / 6, k1 (1 + 1) / 6, k2 3 / 4, k3/k4 none
+    # mean row = pooled complete cells: k0 (4 + 2) / 6, k1 (1 + 1) / 6, k2 3 / 4, k3/k4 none;
+    # never final here: Apr's k0 is still open and Feb/Apr have later periods to come
     mean = [got[("mean", k)] for k in range(5)]
-    assert mean == [(6, 6, True), (2, 6, True), (3, 4, True), (0, 0, False), (0, 0, False)]
+    assert mean == [(6, 6, False), (2, 6, False), (3, 4, False), (0, 0, False), (0, 0, False)]
+    # once every cohort's cell of a period is final, so is the mean cell: at day 181 Apr's
+    # k1 has ended (120 + 59 <= 181), Feb's k3 has not (59 + 119 <= 181 but Apr's k3: no)
+    later = cells(retention_matrix(hand.with_as_of("2024-06-30"), kind="on", min_cell=1),
+                  "retained", "n", "complete")  # fmt: skip
+    assert later[("mean", 0)] == (7, 7, True) and later[("mean", 1)] == (2, 7, True)
+    assert later[("mean", 3)][2] is False
     row = m.filter((pl.col("cohort") == "2024-01") & (pl.col("period") == 1)).row(0, named=True)
     assert row["cohort_start"] == dt.date(2024, 1, 1)
     assert (row["day_from"], row["day_to"], row["value"]) == (30, 59, 0.25)
@@ -95,17 +102,44 @@ def test_on_hand_worked(hand) -> None:
     assert m["cohort"].to_list()[-5:] == ["mean"] * 5  # mean rows last
 
 
-def test_unbounded_hand_worked(hand) -> None:
+def test_unbounded_hand_worked(hand, make_dataset) -> None:
+    """On or after up to a horizon, worked by hand (rolling 30-day months, as_of day 120).
+
+    Return periods: Jan cohort u1 {0, 1, 2}, u2 {0}, u3 {0, 2}, u4 {0, 2}; Feb u5 {0, 1},
+    u6 {0}; Apr u7 {0}. Cell (c, k) with horizon H = entries of c with a return in some
+    period k .. H - 1; final when period H - 1 has ended for c's last possible entry.
+    """
+    # no horizon: returns up to as_of, so every cell may still grow -> all provisional
     m = retention_matrix(hand, kind="unbounded", min_cell=1)
-    got = cells(m, "retained")
-    # last offsets: u1 2, u2 0, u3 2, u4 2 -> on-or-after k: 4, 3, 3, 0, 0
-    assert [got[("2024-01", k)][0] for k in range(5)] == [4, 3, 3, 0, 0]
+    got = cells(m, "retained", "complete")
+    assert [got[("2024-01", k)] for k in range(5)] == [(4, False), (3, False), (3, False),
+                                                       (0, False), (0, False)]  # fmt: skip
     assert [got[("2024-02", k)][0] for k in range(3)] == [2, 1, 0]
-    assert [got[("mean", k)][0] for k in range(3)] == [6, 4, 3]
-    # capping the columns does not change what "on or after" counts
-    capped = retention_matrix(hand, kind="unbounded", horizon=2, min_cell=1)
-    assert cells(capped, "retained")[("2024-01", 1)] == (3,)
-    assert capped["period"].max() == 1
+    assert [cells(m, "n")[("mean", k)] for k in range(3)] == [(0,), (0,), (0,)]  # no final cell
+    # H = 2: Jan k0 4 (all), k1 1 (u1 only: u3/u4 return in period 2, beyond the horizon);
+    # final: Jan 30 + 59 = 89 <= 120, Feb 59 + 59 = 118 <= 120; Apr 119 + 59 > 120
+    two = cells(retention_matrix(hand, kind="unbounded", horizon=2, min_cell=1),
+                "retained", "n", "complete")  # fmt: skip
+    assert [two[("2024-01", k)] for k in range(2)] == [(4, 4, True), (1, 4, True)]
+    assert [two[("2024-02", k)] for k in range(2)] == [(2, 2, True), (1, 2, True)]
+    assert two[("2024-04", 0)] == (1, 1, False) and ("2024-04", 1) not in two
+    assert [two[("mean", k)] for k in range(2)] == [(6, 6, False), (2, 6, False)]
+    # H = 3: Jan k1 = returns in 1..2 = u1, u3, u4; final (30 + 89 = 119 <= 120); Feb not
+    three = cells(retention_matrix(hand, kind="unbounded", horizon=3, min_cell=1),
+                  "retained", "complete")  # fmt: skip
+    assert [three[("2024-01", k)] for k in range(3)] == [(4, True), (3, True), (3, True)]
+    assert [three[("2024-02", k)] for k in range(3)] == [(2, False), (1, False), (0, False)]
+    # later data: u2 (first seen Jan 10) back on Jul 1, 173 days on = period 5. The final
+    # H = 3 cells keep their values; the provisional no-horizon cells grow (Jan k1: 3 -> 4).
+    src = hand_frames()
+    extra = pl.DataFrame({"user_id": [2], "started_at": [d(2024, 7, 1)], "watch_seconds": [9.0]})
+    src["views"] = pl.concat([src["views"], extra])
+    later = make_dataset(src, as_of="2024-07-31")
+    again = cells(retention_matrix(later, kind="unbounded", horizon=3, min_cell=1),
+                  "retained", "complete")  # fmt: skip
+    assert [again[("2024-01", k)] for k in range(3)] == [(4, True), (3, True), (3, True)]
+    grown = cells(retention_matrix(later, kind="unbounded", min_cell=1), "retained")
+    assert grown[("2024-01", 1)] == (4,) and got[("2024-01", 1)] == (3, False)
 
 
 def test_mean_row_is_n_weighted_mean_of_complete_cells(hand) -> None:
@@ -302,6 +336,10 @@ def test_bad_input_messages(hand) -> None:
         retention_matrix(hand, origin="first_join")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="horizon"):
         retention_matrix(hand, horizon=0)
+    with pytest.raises(ValueError, match="week_start='friday'"):
+        retention_matrix(hand, week_start="friday")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="windows='hourly'"):
+        retention_matrix(hand, windows="hourly")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no cohort entries"):
         retention_matrix(hand.with_as_of("2023-06-30"))
     from insights.data.dataset import MissingTableError
@@ -373,3 +411,45 @@ def test_simulated_data_runs_on_both_engines(sim_dir) -> None:
     b = retention_matrix(ds_duck, **kw)
     assert a.equals(b)
     assert a.filter(pl.col("period") == 0)["value"].drop_nulls().min() == 1.0  # day 0 counts
+
+
+FINAL_CASES = [
+    dict(kind="on"),
+    dict(kind="on", windows="calendar"),
+    dict(kind="on", windows="24h", cohort_unit="week", unit="week", week_start="sunday"),
+    dict(kind="unbounded", horizon=3),
+    dict(kind="unbounded", horizon=4, windows="calendar"),
+    dict(kind="unbounded"),  # no horizon: provisional everywhere
+    dict(kind="bracket", brackets=[(1, 7), (8, 30), (31, 90)]),
+    dict(kind="unbounded", brackets=[(1, 7), (8, 30), (31, 90)]),
+    dict(kind="bracket", brackets=[(1, 1), (2, 3), (4, 7)], windows="calendar", unit="week",
+         cohort_unit="week", week_start="sunday"),
+]  # fmt: skip
+
+
+def test_complete_cells_are_final_on_simulated_data(sim_dir) -> None:
+    """Complete means final: every cell (and mean cell) flagged complete with as_of
+    2023-06-30 equals the same cell computed with all the data (to 2024-12-31), for every
+    kind, on the simulator's 2023H1 cohorts (20k users, seed 7)."""
+    from insights.data import load_dataset
+
+    ds = load_dataset(sim_dir)
+    early = ds.with_as_of("2023-06-30")
+    keys = ["segment", "cohort", "period"]
+    for case in FINAL_CASES:
+        kw = dict(period=("2023-01-01", "2023-06-30"), min_cell=1, **case)
+        a = retention_matrix(early, **kw)  # type: ignore[arg-type]
+        b = retention_matrix(ds, **kw)  # type: ignore[arg-type]
+        done = a.filter("complete").join(b, on=keys, how="left", suffix="_all")
+        assert done["n_all"].null_count() == 0, case
+        assert done["retained"].to_list() == done["retained_all"].to_list(), case
+        assert done["n"].to_list() == done["n_all"].to_list(), case
+        if case != {"kind": "unbounded"}:  # the test has teeth: some cells are final early
+            assert done.height > 0, case
+    # the defect this guards against: "on or after" counted up to as_of grows with later data
+    # (2023-03, period 2: 53.6% at 2023-06-30, 65.6% with all data), so it is never complete
+    kw = dict(kind="unbounded", period=("2023-01-01", "2023-06-30"), min_cell=1)
+    a, b = retention_matrix(early, **kw), retention_matrix(ds, **kw)  # type: ignore[arg-type]
+    cell = (pl.col("cohort") == "2023-03") & (pl.col("period") == 2)
+    assert a.filter(cell)["retained"].item() < b.filter(cell)["retained"].item()
+    assert not a["complete"].any() and not b["complete"].any()

@@ -6,7 +6,9 @@ of reports and growth tables lives here too: the quarter holding a day
 (:func:`quarter_of`), the quarter before or a year before (:func:`previous_quarter`),
 a report's comparison quarter (:func:`comparison_period`), the trailing quarters of a
 date (:func:`default_quarters`) and the quarters ending between two dates
-(:func:`quarter_ends`).
+(:func:`quarter_ends`). Calendar weeks are bucketed here too (:func:`week_index`,
+:func:`week_first_day`): ISO weeks starting on Monday by default, or weeks starting
+on Sunday (``week_start="sunday"``, PostHog's default).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 __all__ = [
     "Period",
@@ -26,12 +29,23 @@ __all__ = [
     "comparison_period",
     "default_quarters",
     "quarter_ends",
+    "WeekStart",
+    "WEEK_STARTS",
+    "check_week_start",
+    "week_index",
+    "week_first_day",
 ]
 
 _QUARTER = re.compile(r"^(\d{4})\s*-?\s*Q([1-4])$", re.IGNORECASE)
 _YEAR = re.compile(r"^(\d{4})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _EPOCH = dt.date(1970, 1, 1)
+
+#: The first day of a calendar week: ``"monday"`` (ISO 8601, the default everywhere) or ``"sunday"``.
+WeekStart = Literal["monday", "sunday"]
+WEEK_STARTS: tuple[str, ...] = ("monday", "sunday")
+#: 1970-01-01 (epoch day 0) was a Thursday: Monday weeks start on days 7w - 3, Sunday weeks on 7w - 4.
+_WEEK_SHIFT = {"monday": 3, "sunday": 4}
 
 
 @dataclass(frozen=True)
@@ -222,3 +236,44 @@ def quarter_ends(first: dt.date, last: dt.date) -> list[Period]:
         out.append(q)
         q = quarter_of(q.end + dt.timedelta(days=1))
     return out
+
+
+def check_week_start(week_start: str) -> None:
+    """Raise ``ValueError`` unless ``week_start`` is ``"monday"`` or ``"sunday"``."""
+    if week_start not in _WEEK_SHIFT:
+        raise ValueError(
+            f"week_start={week_start!r} is not supported; choose one of {list(WEEK_STARTS)}"
+        )
+
+
+def week_index(day: Any, week_start: str = "monday") -> Any:
+    """The calendar week of an epoch day (whole days since 1970-01-01) as an integer.
+
+    Works on ints and on Polars or narwhals integer expressions alike. Week ``w``
+    runs from :func:`week_first_day` ``(w)`` for seven days; ``week_start`` is the
+    first day of a week (``"monday"``, ISO, or ``"sunday"``, PostHog's default).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> sun, mon = (dt.date(2020, 6, d) - dt.date(1970, 1, 1) for d in (7, 8))
+    >>> week_index(sun.days) == week_index(mon.days)  # Monday weeks: Sunday ends a week
+    False
+    >>> week_index(sun.days, "sunday") == week_index(mon.days, "sunday")
+    True
+    """
+    return (day + _WEEK_SHIFT[week_start]) // 7
+
+
+def week_first_day(index: Any, week_start: str = "monday") -> Any:
+    """The epoch day on which week ``index`` (see :func:`week_index`) starts.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> day = (dt.date(2020, 6, 10) - dt.date(1970, 1, 1)).days  # a Wednesday
+    >>> [dt.date(1970, 1, 1) + dt.timedelta(days=week_first_day(week_index(day, s), s))
+    ...  for s in ("monday", "sunday")]
+    [datetime.date(2020, 6, 8), datetime.date(2020, 6, 7)]
+    """
+    return 7 * index - _WEEK_SHIFT[week_start]
