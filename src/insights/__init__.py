@@ -63,6 +63,7 @@ _LAZY: dict[str, str] = {
     "adjust_pvalues": "insights.stats.adjust",
     "wilson_interval": "insights.stats.proportions",
     "newcombe_diff_interval": "insights.stats.proportions",
+    "compare_proportions": "insights.stats.proportions",
     "ratio_ci": "insights.stats.ratio",
     "fit_bgnbd": "insights.stats.btyd",
     "fit_gamma_gamma": "insights.stats.btyd",
@@ -103,6 +104,7 @@ _LAZY: dict[str, str] = {
     "describe_change": "insights.narrative.sentences",
     "describe_spread": "insights.narrative.sentences",
     "describe_findings": "insights.narrative.summary",
+    "describe_provisional": "insights.narrative.summary",
     "describe_alerts": "insights.narrative.summary",
     "describe_playbook": "insights.narrative.playbook",
     "describe_documents": "insights.narrative.documents",
@@ -265,6 +267,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects (regener
     from insights.narrative.summary import (
         describe_alerts,
         describe_findings,
+        describe_provisional,
         kpi_summary,
         table_scorecard,
     )
@@ -288,7 +291,11 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects (regener
     from insights.stats.km import kaplan_meier, median_survival, survival_at
     from insights.stats.logrank import logrank_test, pairwise_logrank
     from insights.stats.milestone import milestone_difference, milestone_survival, rmst_difference
-    from insights.stats.proportions import newcombe_diff_interval, wilson_interval
+    from insights.stats.proportions import (
+        compare_proportions,
+        newcombe_diff_interval,
+        wilson_interval,
+    )
     from insights.stats.ratio import ratio_ci
     from insights.stats.rmst import rmst
     from insights.tables.format import format_table

@@ -255,7 +255,7 @@ def test_repurchase_cycle_hand_worked(make_dataset) -> None:
     ds = make_dataset(src, as_of="2024-03-01")
     # beauty: 10, 20 observed, 30 censored -> S(10) = 2/3, S(20) = 1/3 -> median 20
     out = repurchase_cycle(ds, by="category")
-    assert out.columns == [*HEAD, "events"]
+    assert out.columns == [*HEAD, "events", "buyers"]
     assert out.select("segment", "value", "n", "events").rows() == [
         ("apparel", 5.0, 2, 1),  # 5 observed, 55 censored: S(5) = 1/2 -> median 5
         ("beauty", 20.0, 3, 2),
@@ -263,7 +263,8 @@ def test_repurchase_cycle_hand_worked(make_dataset) -> None:
     ]
     # pooled beauty+apparel: 5, 10, 20 observed, 30 and 55 censored
     # S(5) = 4/5, S(10) = 3/5, S(20) = 2/5 -> median 20
-    merged = repurchase_cycle(ds, where={"category": ["beauty", "apparel"]})
+    # bootstrap=0: Greenwood's CI, as lifelines (the default bootstraps buyers)
+    merged = repurchase_cycle(ds, where={"category": ["beauty", "apparel"]}, bootstrap=0)
     assert merged.select("segment", "value", "n").rows() == [("all", 20.0, 5)]
     kmf = KaplanMeierFitter().fit([5, 10, 20, 30, 55], [1, 1, 1, 0, 0])
     ci = median_survival_times(kmf.confidence_interval_)
@@ -335,7 +336,7 @@ def test_repurchase_cycle_by_order_category(make_dataset) -> None:
     src = category_orders()
     before = {k: v.clone() for k, v in src.items()}
     ds = make_dataset(src, as_of="2024-04-10")
-    out = repurchase_cycle(ds, by="category", kind="same")
+    out = repurchase_cycle(ds, by="category", kind="same", bootstrap=0)
     assert all(src[k].equals(before[k]) for k in src)
     # beauty: 20, 30 observed, 50 and 95 censored -> S(20) = 3/4, S(30) = 1/2 -> median 30
     assert out.select("segment", "value", "n", "events").rows() == [

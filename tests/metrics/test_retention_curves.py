@@ -103,7 +103,10 @@ def assert_same_as_lifelines(table: pl.DataFrame, kmf: KaplanMeierFitter) -> Non
     np.testing.assert_allclose(table["survival"].to_numpy(), sf.to_numpy(), atol=1e-12)
     np.testing.assert_allclose(table["ci_low"].to_numpy(), ci.iloc[:, 0].to_numpy(), atol=1e-12)
     np.testing.assert_allclose(table["ci_high"].to_numpy(), ci.iloc[:, 1].to_numpy(), atol=1e-12)
-    np.testing.assert_allclose(table["at_risk"].to_numpy(), ev["at_risk"].to_numpy())
+    # at risk on (entry, T]: lifelines' event-table at_risk less those entering at t
+    # (the population its S uses; entry 0 = from the origin, t = 0 included)
+    entering = np.where(ev.index > 0, ev["entrance"].to_numpy(), 0.0)
+    np.testing.assert_allclose(table["at_risk"].to_numpy(), ev["at_risk"].to_numpy() - entering)
     np.testing.assert_allclose(table["events"].to_numpy(), ev["observed"].to_numpy())
     np.testing.assert_allclose(table["censored"].to_numpy(), ev["censored"].to_numpy())
 
@@ -311,3 +314,14 @@ def test_simulated_d30_covers_the_truth(sim_dir) -> None:
     pooled = sum(arms[a] * truth[a] for a in arms) / sum(arms.values())
     row = retention_curves(ds, period=("2024-07-01", "2024-08-31")).at(30).row(0, named=True)
     assert abs(row["survival"] - pooled) < (row["ci_high"] - row["ci_low"]) / 2 * 3.29 / 1.96
+
+
+def test_entry_on_the_last_day_is_refused(make_dataset) -> None:
+    # at risk on (entry, T]: a unit entering on the day its duration ends is never at risk,
+    # so the data are refused rather than counted as an event with S left at 1
+    frames = hand_frames()
+    raw = raw_rows()
+    users = frames["users"].with_columns(pl.Series("entry_day", raw["T"].to_list()))
+    ds = make_dataset({**frames, "users": users}, as_of=AS_OF)
+    with pytest.raises(ValueError, match=r"enter on the day their duration ends"):
+        retention_curves(ds, by="platform", entry="entry_day")

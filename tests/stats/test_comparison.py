@@ -209,3 +209,38 @@ def test_bad_input_messages() -> None:
         compare_survival(counts, adjust="fdr")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least two segments"):
         compare_survival(counts.filter(pl.col("segment") == "tier1"))
+
+
+def test_sampling_weights_pass_through_and_are_scale_free() -> None:
+    rng = np.random.default_rng(51)
+    n = 600
+    seg = rng.choice(["a", "b", "c"], n)
+    t = np.ceil(rng.exponential(np.where(seg == "a", 12.0, 16.0)))
+    c = rng.integers(5, 40, n)
+    unit = pl.DataFrame(
+        {
+            "segment": seg,
+            "entry": 0,
+            "duration": np.minimum(t, c).astype(int),
+            "event": (t <= c).astype(int),
+            "count": rng.choice([0.4, 1.0, 3.0], n),
+        }
+    )
+    res = compare_survival(unit, weights_kind="sampling", cox=True)
+    direct = logrank_test(unit, weights_kind="sampling")
+    assert res.overall["p_value"] == pytest.approx(direct.p_value)
+    assert res.overall["weights_kind"] == "sampling"
+    assert res.rmst_difference is None and res.milestones is None
+    assert res.hazard_ratios is not None
+    small = compare_survival(
+        unit.with_columns(pl.col("count") * 0.01), weights_kind="sampling", cox=True
+    )
+    assert small.overall["p_value"] == pytest.approx(res.overall["p_value"], rel=1e-9)
+    assert small.hazard_ratios is not None
+    np.testing.assert_allclose(
+        small.hazard_ratios["p_value"].to_numpy(),
+        res.hazard_ratios["p_value"].to_numpy(),
+        rtol=1e-7,
+    )
+    with pytest.raises(ValueError, match="not available with weights_kind='sampling'"):
+        compare_survival(unit, weights_kind="sampling", milestones=[7])

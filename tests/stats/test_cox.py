@@ -163,8 +163,7 @@ def test_lifelines_engine_counts_rows_not_users_in_ties() -> None:
 def test_left_truncation_matches_counting_process_fit() -> None:
     rng = np.random.default_rng(4)
     raw = _raw(4, 800, {"a": 0.04, "b": 0.07}).query("duration >= 3").reset_index(drop=True)
-    # entries at half days never coincide with (integer) event times, so lifelines'
-    # (start, stop] risk sets equal ours (entry <= t <= duration)
+    # entries at half days never coincide with (integer) event times
     raw["entry"] = rng.choice([0.0, 0.5, 1.5, 2.5], len(raw))
     counts = _counts(raw, ("segment", "entry", "duration", "event"))
     ctv_data = raw.assign(b=(raw["segment"] == "b").astype(float), id=np.arange(len(raw)))
@@ -238,4 +237,126 @@ def test_bad_input_messages() -> None:
     with pytest.raises(ValueError, match="not one of its levels"):
         cox_hazard_ratios(counts, reference={"segment": "zzz"})
     with pytest.raises(ValueError, match="left truncation"):
-        cox_hazard_ratios(counts.with_columns(pl.lit(1).alias("entry")), method="lifelines")
+        cox_hazard_ratios(counts.with_columns(pl.lit(0.5).alias("entry")), method="lifelines")
+    with pytest.raises(ValueError, match=r"0 < entry == duration"):
+        cox_hazard_ratios(counts.with_columns(pl.col("duration").alias("entry")))
+    with pytest.raises(ValueError, match="weights_kind must be one of"):
+        cox_hazard_ratios(counts, weights_kind="survey")  # type: ignore[arg-type]
+
+
+def _truncated_units(seed: int, n: int = 700) -> pd.DataFrame:
+    """Per-unit rows, daily times, integer entries that coincide with event days."""
+    rng = np.random.default_rng(seed)
+    raw = _raw(seed, n, {"a": 0.04, "b": 0.06})
+    late = rng.integers(0, 15, len(raw))
+    raw["entry"] = np.where(rng.random(len(raw)) < 0.3, 0, np.minimum(late, raw["duration"] - 1))
+    raw["entry"] = raw["entry"].clip(lower=0).astype(float)
+    return raw
+
+
+def test_integer_entries_match_lifelines_entry_col_and_counting_process() -> None:
+    raw = _truncated_units(41)
+    counts = _counts(raw, ("segment", "entry", "duration", "event"))
+    x = raw.assign(b=(raw["segment"] == "b").astype(float))
+    ref = CoxPHFitter().fit(
+        x[["entry", "duration", "event", "b"]],
+        "duration",
+        "event",
+        entry_col="entry",
+        fit_options=TIGHT,
+    )
+    ctv = CoxTimeVaryingFitter().fit(
+        x.assign(id=np.arange(len(x)))[["id", "entry", "duration", "event", "b"]],
+        id_col="id",
+        event_col="event",
+        start_col="entry",
+        stop_col="duration",
+        fit_options=TIGHT,
+    )
+    ours = cox_hazard_ratios(counts)
+    assert ours["coef"].item() == pytest.approx(ref.params_.iloc[0], abs=1e-8)
+    assert ours["coef"].item() == pytest.approx(ctv.params_.iloc[0], abs=1e-8)
+    assert ours["se"].item() == pytest.approx(ref.standard_errors_.iloc[0], rel=1e-7)
+
+
+def _sampled(seed: int, n: int = 500) -> pd.DataFrame:
+    """Continuous (untied) times, two segments and sampling weights."""
+    rng = np.random.default_rng(seed)
+    seg = rng.choice(["a", "b"], n)
+    t = rng.exponential(np.where(seg == "b", 20.0, 30.0))
+    c = rng.uniform(5, 60, n)
+    return pd.DataFrame(
+        {
+            "segment": seg,
+            "duration": np.minimum(t, c),
+            "event": (t <= c).astype(int),
+            "count": rng.choice([0.2, 1.0, 3.5, 7.0], n),
+        }
+    )
+
+
+def test_sampling_weights_match_lifelines_robust() -> None:
+    raw = _sampled(42)
+    x = raw.assign(b=(raw["segment"] == "b").astype(float))[["duration", "event", "count", "b"]]
+    ref = CoxPHFitter().fit(
+        x, "duration", "event", weights_col="count", robust=True, fit_options=TIGHT
+    )
+    counts = pl.from_pandas(raw)
+    ours = cox_hazard_ratios(counts, weights_kind="sampling")
+    assert ours["coef"].item() == pytest.approx(ref.params_.iloc[0], abs=1e-8)
+    assert ours["se"].item() == pytest.approx(ref.standard_errors_.iloc[0], rel=1e-6)
+    via = cox_hazard_ratios(counts, weights_kind="sampling", method="lifelines")
+    assert via["se"].item() == pytest.approx(ref.standard_errors_.iloc[0], rel=1e-6)
+    # the model-based (frequency) SE shrinks with the weights' total; the robust one does not
+    assert cox_hazard_ratios(counts)["se"].item() < 0.8 * ours["se"].item()
+
+
+def test_sampling_weights_with_ties_follow_r_lifelines_efron() -> None:
+    # tied daily times: the weighted Efron correction counts tied rows (R, lifelines)
+    raw = _raw(43, 400, {"a": 0.05, "b": 0.08})
+    raw["count"] = np.random.default_rng(43).choice([0.5, 1.0, 2.0], len(raw))
+    x = raw.assign(b=(raw["segment"] == "b").astype(float))[["duration", "event", "count", "b"]]
+    ref = CoxPHFitter().fit(
+        x, "duration", "event", weights_col="count", robust=True, fit_options=TIGHT
+    )
+    ours = cox_hazard_ratios(pl.from_pandas(raw), weights_kind="sampling")
+    assert ours["coef"].item() == pytest.approx(ref.params_.iloc[0], abs=1e-7)
+
+
+@pytest.mark.parametrize("factor", [0.01, 100.0])
+def test_sampling_weights_are_scale_free(factor: float) -> None:
+    raw = _truncated_units(44, 400)
+    raw["count"] = np.random.default_rng(44).choice([0.3, 1.0, 2.5], len(raw))
+    unit = pl.from_pandas(raw)
+    base = cox_hazard_ratios(unit, by=["segment", "tier"], weights_kind="sampling")
+    scaled = cox_hazard_ratios(
+        unit.with_columns(pl.col("count") * factor), by=["segment", "tier"], weights_kind="sampling"
+    )
+    for col in ("coef", "se", "ci_low", "ci_high", "p_value"):
+        np.testing.assert_allclose(scaled[col].to_numpy(), base[col].to_numpy(), rtol=1e-7)
+    # aggregated rows with count_sq = Σ w² give the per-unit result
+    agg = unit.group_by("segment", "tier", "entry", "duration", "event").agg(
+        pl.col("count").sum(), (pl.col("count") ** 2).sum().alias("count_sq")
+    )
+    pooled = cox_hazard_ratios(agg, by=["segment", "tier"], weights_kind="sampling")
+    # (Efron counts tied rows, so pooling tied units changes the coefficient slightly)
+    np.testing.assert_allclose(pooled["coef"].to_numpy(), base["coef"].to_numpy(), atol=0.02)
+    np.testing.assert_allclose(pooled["se"].to_numpy(), base["se"].to_numpy(), rtol=0.05)
+
+
+def test_stratified_sampling_weights_match_lifelines_robust() -> None:
+    raw = _sampled(45, 600)
+    raw["stratum"] = np.random.default_rng(1).choice(["s1", "s2"], len(raw))
+    x = raw.assign(b=(raw["segment"] == "b").astype(float))
+    ref = CoxPHFitter().fit(
+        x[["duration", "event", "count", "b", "stratum"]],
+        "duration",
+        "event",
+        weights_col="count",
+        robust=True,
+        strata=["stratum"],
+        fit_options=TIGHT,
+    )
+    ours = cox_hazard_ratios(pl.from_pandas(raw), strata="stratum", weights_kind="sampling")
+    assert ours["coef"].item() == pytest.approx(ref.params_.iloc[0], abs=1e-8)
+    assert ours["se"].item() == pytest.approx(ref.standard_errors_.iloc[0], rel=1e-6)

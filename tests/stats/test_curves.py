@@ -121,7 +121,8 @@ def test_default_tau_rule() -> None:
 def test_timeline_with_entry_and_at() -> None:
     """Units (entry, T, E): (0, 3, 1), (2, 5, 0), (4, 6, 1), (0, 8, 1).
 
-    at risk: t=1 -> 2 (entries 0), t=4 -> 3 (first left at 3; entries <= 4), t=7 -> 1.
+    at risk on (entry, T]: t=1 -> 2 (entries 0), t=4 -> 2 (the first left at 3; the unit
+    entering at 4 is not yet at risk), t=7 -> 1.
     """
     counts = pl.DataFrame(
         {
@@ -134,7 +135,7 @@ def test_timeline_with_entry_and_at() -> None:
     ).sort("segment", "entry", "duration", "event")
     curves = survival_curves(counts, timeline=[1, 4, 7], tau=6)
     kmf = KaplanMeierFitter().fit([3, 8, 5, 6], [1, 1, 0, 1], entry=[0, 0, 2, 4])
-    assert curves.table["at_risk"].to_list() == [2, 3, 1]
+    assert curves.table["at_risk"].to_list() == [2, 2, 1]
     assert curves.table["events"].to_list() == [0, 1, 1]
     assert curves.table["censored"].to_list() == [0, 0, 1]
     np.testing.assert_allclose(
@@ -186,3 +187,35 @@ def test_bad_input() -> None:
         {"segment": "a", "entry": 0, "duration": [0, 0], "event": [1, 0], "count": 1.0}
     )
     assert survival_curves(zero).summary["rmst"].to_list() == [None]
+
+
+def test_hand_worked_rmst_and_milestone_under_left_truncation() -> None:
+    """Units (entry, T, E): (0,2,1), (0,5,0), (1,3,1), (2,4,1), (3,6,0); risk sets on
+    (entry, T] of 3 at t = 2, 3, 4: S = 2/3, 4/9, 8/27.
+
+    RMST(5) = 2 + 2/3 + 4/9 + 8/27 = 92/27; A_j = 38/27, 20/27, 8/27 and
+    Var = (38² + 20² + 8²) / 27² / (3·2) = 1908/4374. Under the old entry <= t rule
+    the unit entering at 2 was counted at risk at 2 (n = 4) and the SE was smaller.
+    """
+    from insights.stats.milestone import milestone_survival
+
+    counts = pl.DataFrame(
+        {
+            "segment": "g",
+            "entry": [0, 0, 1, 2, 3],
+            "duration": [2, 5, 3, 4, 6],
+            "event": [1, 0, 1, 1, 0],
+            "count": 1,
+        }
+    )
+    curves = survival_curves(counts, tau=5)
+    row = curves.summary.row(0, named=True)
+    assert row["rmst"] == pytest.approx(92 / 27, rel=1e-12)
+    assert row["rmst_se"] == pytest.approx(np.sqrt(1908 / 4374), rel=1e-12)
+    ms = milestone_survival(curves.km, milestones=4).row(0, named=True)
+    assert ms["variance"] == pytest.approx((8 / 27) ** 2 * 0.5, rel=1e-12)
+    assert curves.at([2, 4])["at_risk"].to_list() == [3, 3]
+    with pytest.raises(ValueError, match="0 < entry == duration"):
+        survival_curves(
+            counts.head(1).with_columns(pl.col("duration").alias("entry")).vstack(counts)
+        )

@@ -196,7 +196,7 @@ def test_entry_and_fractional_weights_match_lifelines() -> None:
     rng = np.random.default_rng(8)
     n = 200
     entry = rng.integers(0, 10, n)
-    duration = entry + rng.integers(0, 30, n)
+    duration = entry + rng.integers(1, 30, n)  # entry < duration: (entry, duration] not empty
     event = (rng.random(n) < 0.7).astype(int)
     weight = rng.choice([0.5, 1.0, 2.5], n)
     raw = pl.DataFrame({"entry": entry, "duration": duration, "event": event, "w": weight})
@@ -211,7 +211,80 @@ def test_entry_and_fractional_weights_match_lifelines() -> None:
     np.testing.assert_allclose(
         km["ci_low"].to_numpy(), ref.confidence_interval_.iloc[:, 0].to_numpy(), atol=1e-12
     )
-    np.testing.assert_allclose(
-        km["at_risk"].to_numpy(), ref.event_table.reindex(sf.index)["at_risk"].to_numpy()
-    )
+    # at_risk is the risk set of S: entry < t <= duration (entry 0: from t = 0 on), i.e.
+    # lifelines' event-table at_risk less the units entering at t (its own population)
+    table = ref.event_table.reindex(sf.index)
+    population = table["at_risk"] - np.where(sf.index > 0, table["entrance"], 0.0)
+    np.testing.assert_allclose(km["at_risk"].to_numpy(), population.to_numpy())
+    brute = [weight[((entry == 0) | (entry < t)) & (duration >= t)].sum() for t in sf.index]
+    np.testing.assert_allclose(km["at_risk"].to_numpy(), brute)
     assert km.schema["at_risk"] == pl.Float64
+
+
+def test_hand_worked_left_truncation() -> None:
+    """Units (entry, T, E): A (0,2,1), B (0,5,0), C (1,3,1), D (2,4,1), E (3,6,0).
+
+    Risk sets (entry, T]: t=2 {A,B,C} (D enters at 2, not yet at risk), t=3 {B,C,D},
+    t=4 {B,D,E}: S = 2/3, 4/9, 8/27; Greenwood sum at 4 = 3 * 1/(3*2) = 1/2, as R's
+    ``survfit(Surv(entry, T, E) ~ 1)`` gives. At risk on the timeline 0..6:
+    2, 2, 3, 3, 3, 2, 1.
+    """
+    c = pl.DataFrame(
+        {"entry": [0, 0, 1, 2, 3], "duration": [2, 5, 3, 4, 6], "event": [1, 0, 1, 1, 0]}
+    )
+    km = kaplan_meier(c, by=None, weight=None, entry="entry")
+    assert km["t"].to_list() == [0, 1, 2, 3, 4, 5, 6]
+    assert km["at_risk"].to_list() == [2, 2, 3, 3, 3, 2, 1]
+    np.testing.assert_allclose(
+        km["survival"].to_numpy(), [1, 1, 2 / 3, 4 / 9, 8 / 27, 8 / 27, 8 / 27], atol=1e-12
+    )
+    # log-log CI at t=4 from the Greenwood sum 1/2 (lifelines' exponential Greenwood)
+    s, v = 8 / 27, 0.5
+    half = 1.959963984540054 * np.sqrt(v) / np.log(s)
+    np.testing.assert_allclose(
+        km.filter(pl.col("t") == 4).select("ci_low", "ci_high").row(0),
+        [s ** np.exp(-half), s ** np.exp(half)],
+        rtol=1e-9,
+    )
+    at = survival_at(km, t=[1.5, 2, 3.5, 7])
+    assert at["at_risk"].to_list() == [3, 3, 3, 0]  # (1, 2) holds A, B, C; past the end: 0
+
+
+def test_same_day_entry_and_exit_is_refused() -> None:
+    c = pl.DataFrame(
+        {"entry": [0, 2, 0], "duration": [3, 2, 0], "event": [1, 1, 1], "count": [4, 3, 2]}
+    )
+    with pytest.raises(ValueError, match=r"3 units \(1 rows\) have 0 < entry == duration"):
+        kaplan_meier(c, by=None, entry="entry")
+    # entry 0 and duration 0: at risk from the origin, the event at t = 0 counts
+    ok = kaplan_meier(c.filter(pl.col("entry") == 0), by=None, entry="entry")
+    assert ok.select("t", "survival", "at_risk").row(0) == (0, pytest.approx(4 / 6), 6)
+
+
+def test_r_survival_counting_process_test2() -> None:
+    """R survival's own (start, stop] Kaplan–Meier check (``tests/survtest.R``, data
+    ``test2``): n.risk, n.event and S at the distinct stop times, and the Greenwood sum
+    as ``fit3$std.err``: ``survfit(Surv(start, stop, event) ~ 1, test2)``."""
+    c = pl.DataFrame(
+        {
+            "entry": [1, 2, 5, 2, 1, 7, 3, 4, 8, 8],
+            "duration": [2, 3, 6, 7, 8, 9, 9, 9, 14, 17],
+            "event": [1, 1, 1, 1, 1, 1, 1, 0, 0, 0],
+        }
+    )
+    km = kaplan_meier(c, by=None, weight=None, entry="entry")
+    stops = km.filter(pl.col("t").is_in([2, 3, 6, 7, 8, 9, 14, 17]))
+    assert stops["at_risk"].to_list() == [2, 3, 5, 4, 4, 5, 2, 1]
+    assert stops["events"].to_list() == [1, 1, 1, 1, 1, 2, 0, 0]
+    died = stops.filter(pl.col("events") > 0)
+    np.testing.assert_allclose(
+        died["survival"].to_numpy(), [0.5, 1 / 3, 4 / 15, 1 / 5, 3 / 20, 9 / 100], rtol=1e-12
+    )
+    n, d = died["at_risk"].to_numpy(), died["events"].to_numpy()
+    std_err = np.sqrt(np.cumsum(d / (n * (n - d))))  # R's fit3$std.err (of log S)
+    z = 1.959963984540054
+    s = died["survival"].to_numpy()
+    # lifelines' log-log band from that same Greenwood sum
+    np.testing.assert_allclose(
+        died["ci_low"].to_numpy(), s ** np.exp(-z * std_err / np.log(s)), rtol=1e-9
+    )

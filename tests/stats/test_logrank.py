@@ -178,7 +178,7 @@ def _naive_two_group(raw: pl.DataFrame, first: str) -> tuple[float, float]:
     entry = raw["entry"].to_numpy() if "entry" in raw.columns else np.zeros(len(d))
     z = v = 0.0
     for t in np.unique(d[e]):
-        at_risk = (entry <= t) & (d >= t)
+        at_risk = ((entry == 0) | (entry < t)) & (d >= t)  # (entry, duration]
         n, n1 = at_risk.sum(), (at_risk & g).sum()
         dead = e & (d == t)
         dd, d1 = dead.sum(), (dead & g).sum()
@@ -207,8 +207,10 @@ def test_left_truncation_uses_entry_risk_sets() -> None:
     raw = _raw(12, groups=("a", "b"), n=300)
     raw = raw.with_columns(
         pl.min_horizontal(
-            pl.Series("entry", rng.integers(0, 6, raw.height)), pl.col("duration")
-        ).alias("entry")
+            pl.Series("entry", rng.integers(0, 6, raw.height)), pl.col("duration") - 1
+        )
+        .clip(0)
+        .alias("entry")
     )
     counts = raw.group_by("segment", "entry", "duration", "event").agg(
         pl.len().cast(pl.Float64).alias("count")
@@ -294,3 +296,151 @@ def test_chi2_p_value_consistent() -> None:
     r = logrank_test(_counts(_raw(8)))
     assert r.p_value == pytest.approx(chi2.sf(r.statistic, r.df))
     assert isinstance(pd.Series([r.p_value]).iloc[0], float)
+
+
+def _truncated(seed: int, n: int = 400) -> pl.DataFrame:
+    """Per-unit rows with delayed entry tied to event days (entry < duration or entry 0)."""
+    rng = np.random.default_rng(seed)
+    raw = _raw(seed, groups=("a", "b", "c"), n=n)
+    late = np.where(raw["segment"].to_numpy() == "a", 0, rng.integers(0, 12, raw.height))
+    return raw.with_columns(
+        pl.min_horizontal(pl.Series("entry", late), pl.col("duration") - 1).clip(0).alias("entry")
+    )
+
+
+def _naive_k_group(
+    raw: pl.DataFrame, *, rho: float = 0.0, weight: str | None = None, robust: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Z and V over groups by loops: at risk on (entry, duration] (entry 0: from 0), pooled
+    Ŝ(t−)^rho weights, hypergeometric V or, with ``robust``, Σ w_i² r_i r_i' of the
+    per-unit score residuals built from their definition (Lin & Wei 1989)."""
+    d, e = raw["duration"].to_numpy(), raw["event"].to_numpy() == 1
+    entry, g = raw["entry"].to_numpy(), raw["segment"].to_numpy()
+    w = raw[weight].to_numpy() if weight else np.ones(len(d))
+    labels = sorted(set(g))
+    k, s_prev = len(labels), 1.0
+    z, v = np.zeros(k), np.zeros((k, k))
+    resid = np.zeros((len(d), k))
+    for t in np.unique(d[e]):
+        risk = ((entry == 0) | (entry < t)) & (d >= t)
+        dead = e & (d == t)
+        n_tot, d_tot = w[risk].sum(), w[dead].sum()
+        wt = s_prev**rho
+        p = np.array([w[risk & (g == lab)].sum() / n_tot for lab in labels])
+        for a, lab in enumerate(labels):
+            z[a] += wt * (w[dead & (g == lab)].sum() - p[a] * d_tot)
+            for b in range(k):
+                v[a, b] += wt**2 * p[a] * ((a == b) - p[b]) * d_tot * (n_tot - d_tot) / (n_tot - 1)
+        for i in np.flatnonzero(risk):
+            own = np.array([g[i] == lab for lab in labels], dtype=float)
+            resid[i] += wt * (own - p) * (float(dead[i]) - d_tot / n_tot)
+        s_prev *= 1 - d_tot / n_tot
+    if robust:
+        v = resid.T @ (resid * (w**2)[:, None])
+    return z, v
+
+
+def _quad(z: np.ndarray, v: np.ndarray) -> float:
+    return float(z @ np.linalg.pinv(v) @ z)
+
+
+def test_left_truncation_k_group_fleming_harrington_stratified_pairwise() -> None:
+    raw = _truncated(21)
+    counts = raw.group_by("segment", "stratum", "entry", "duration", "event").agg(
+        pl.len().cast(pl.Float64).alias("count")
+    )
+    for rho in (0.0, 1.0):
+        z, v = _naive_k_group(raw, rho=rho)
+        r = logrank_test(counts, test="fleming-harrington", rho=rho)
+        np.testing.assert_allclose(r.segments["score"].to_numpy(), z, rtol=1e-10, atol=1e-10)
+        assert r.statistic == pytest.approx(_quad(z, v), rel=1e-9)
+    zs = vs = 0.0
+    for s in ("s1", "s2"):
+        z, v = _naive_k_group(raw.filter(pl.col("stratum") == s))
+        zs, vs = zs + z, vs + v
+    assert logrank_test(counts, strata="stratum").statistic == pytest.approx(
+        _quad(zs, vs), rel=1e-9
+    )
+    pairs = pairwise_logrank(counts, adjust="none")
+    z, v = _naive_k_group(raw.filter(pl.col("segment") != "a"))
+    bc = pairs.filter((pl.col("segment_a") == "b") & (pl.col("segment_b") == "c"))
+    assert bc["statistic"].item() == pytest.approx(_quad(z, v), rel=1e-9)
+
+
+def test_same_day_entry_and_exit_is_refused_with_its_count() -> None:
+    c = pl.DataFrame(
+        {
+            "segment": ["a", "a", "b", "b"],
+            "entry": [0, 3, 0, 1],
+            "duration": [4, 3, 2, 5],
+            "event": [1, 1, 1, 0],
+            "count": [2.0, 7.0, 3.0, 1.0],
+        }
+    )
+    with pytest.raises(ValueError, match=r"7 units \(1 rows\) have 0 < entry == duration"):
+        logrank_test(c)
+    with pytest.raises(ValueError, match="entry > duration"):
+        logrank_test(c.with_columns(pl.lit(9).alias("entry")))
+    # entry 0 with duration 0: followed from the origin, an event at t = 0 is kept
+    ok = c.with_columns(pl.when(pl.col("entry") == 3).then(0).otherwise("entry").alias("entry"))
+    first = pl.int_range(pl.len()) == 0
+    ok = ok.with_columns(pl.when(first).then(0).otherwise("duration").alias("duration"))
+    assert logrank_test(ok).segments["observed"].to_list() == [9.0, 3.0]
+
+
+def _weighted(seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    raw = _truncated(seed, n=300)
+    return raw.with_columns(pl.Series("w", rng.choice([0.3, 1.0, 2.5, 4.0], raw.height)))
+
+
+def test_sampling_weights_robust_variance_matches_per_unit_definition() -> None:
+    raw = _weighted(31)
+    unit = raw.with_columns(pl.col("w").alias("count"))
+    for rho in (0.0, 1.0):
+        z, v = _naive_k_group(raw, rho=rho, weight="w", robust=True)
+        r = logrank_test(unit, test="fleming-harrington", rho=rho, weights_kind="sampling")
+        np.testing.assert_allclose(r.segments["score"].to_numpy(), z, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(r.segments["variance"].to_numpy(), np.diag(v), rtol=1e-9)
+        assert r.statistic == pytest.approx(_quad(z, v), rel=1e-9)
+        assert (r.df, r.weights_kind) == (2, "sampling")
+    # rows aggregating units give the same test through count_sq = Σ w²
+    agg = raw.group_by("segment", "entry", "duration", "event").agg(
+        pl.col("w").sum().alias("count"), (pl.col("w") ** 2).sum().alias("count_sq")
+    )
+    assert logrank_test(agg, weights_kind="sampling").statistic == pytest.approx(
+        logrank_test(unit, weights_kind="sampling").statistic, rel=1e-10
+    )
+
+
+@pytest.mark.parametrize("factor", [0.01, 100.0])
+def test_sampling_weights_are_scale_free_frequency_weights_are_not(factor: float) -> None:
+    raw = _weighted(32)
+    unit = raw.with_columns(pl.col("w").alias("count"))
+    scaled = unit.with_columns(pl.col("count") * factor)
+    for kw in ({}, {"strata": "stratum"}, {"test": "fleming-harrington", "rho": 1.0}):
+        base = logrank_test(unit, weights_kind="sampling", **kw)  # type: ignore[arg-type]
+        other = logrank_test(scaled, weights_kind="sampling", **kw)  # type: ignore[arg-type]
+        assert other.p_value == pytest.approx(base.p_value, rel=1e-9)
+    np.testing.assert_allclose(
+        pairwise_logrank(scaled, weights_kind="sampling")["p_value"].to_numpy(),
+        pairwise_logrank(unit, weights_kind="sampling")["p_value"].to_numpy(),
+        rtol=1e-9,
+    )
+    freq = logrank_test(unit).statistic
+    assert logrank_test(scaled).statistic != pytest.approx(freq, rel=0.5)  # counts as units
+
+
+def test_sampling_weights_of_one_approach_the_hypergeometric_test() -> None:
+    # untied unit weights: robust and model-based variances agree asymptotically
+    rng = np.random.default_rng(33)
+    n = 4000
+    g = rng.choice(["a", "b"], n)
+    t = rng.exponential(np.where(g == "a", 10.0, 8.0))
+    c = rng.exponential(15.0, n)
+    unit = pl.DataFrame(
+        {"segment": g, "duration": np.minimum(t, c), "event": (t <= c).astype(int), "count": 1.0}
+    )
+    robust = logrank_test(unit, weights_kind="sampling").segments["variance"][0]
+    model = logrank_test(unit).segments["variance"][0]
+    assert robust == pytest.approx(model, rel=0.05)

@@ -234,10 +234,16 @@ def retention_curves(
     period
         Keep users acquired in this period (``first_seen_at`` in it).
     entry
-        Column of left-truncation times (integer days on the T scale; null = 0):
-        a unit counts as at risk only from its entry on (lifelines' ``entry=``).
+        Column of left-truncation times (integer days on the T scale; null = 0): a
+        unit with entry e is at risk at t when e < t <= T (R's ``Surv(start, stop)``,
+        one risk set for S, ``at_risk``, Greenwood, RMST, log-rank and Cox); entry 0
+        means followed from the origin, day 0 included. A unit entering and ending on
+        the same day (0 < entry = T) is refused.
     weights
-        Column of non-negative case weights (null = 0), summed into ``count``.
+        Column of non-negative frequency weights (numbers of units; null = 0), summed
+        into ``count``: rescaling them changes the intervals. For sampling weights,
+        compare curves with ``weights_kind="sampling"`` (:func:`insights.stats.logrank_test`,
+        :func:`insights.stats.cox_hazard_ratios`).
     activity
         Activity tables for the churn definition (default views, interactions, orders).
 
@@ -386,6 +392,13 @@ def _check_counts(
         raise ValueError(
             f"entry: {late['count'].sum():g} units enter after their duration ends (entry > T); "
             f"they are never at risk: fix column {entry!r} or filter them out with where="
+        )
+    same = counts.filter((pl.col("entry") > 0) & (pl.col("entry") == pl.col("duration")))
+    if same.height:
+        raise ValueError(
+            f"entry: {same['count'].sum():g} units enter on the day their duration ends "
+            f"(0 < entry = T); at risk on (entry, T] they are never at risk: fix column "
+            f"{entry!r} (e.g. entry - 1 if they were seen that day) or filter them out with where="
         )
     if (counts["event"] * counts["count"]).sum() <= 0:
         fix = "a later as_of= or a smaller churn_gap=" if churn else "a later as_of="

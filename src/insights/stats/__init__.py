@@ -29,6 +29,7 @@ from insights.stats.logrank import LogrankResult, logrank_test, pairwise_logrank
 from insights.stats.milestone import milestone_difference, milestone_survival, rmst_difference
 from insights.stats.parametric import extended_survival
 from insights.stats.proportions import (
+    compare_proportions,
     newcombe_diff_interval,
     wilson_frame,
     wilson_interval,
@@ -82,6 +83,7 @@ __all__ = [
     "kaplan_meier",
     "median_survival",
     "merge_segments",
+    "compare_proportions",
     "newcombe_diff_interval",
     "ratio_ci",
     "ratio_frame",

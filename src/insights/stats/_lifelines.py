@@ -120,6 +120,7 @@ def fit_cox(
     weights: ArrayLike | None = None,
     strata: ArrayLike | None = None,
     alpha: float = 0.05,
+    robust: bool = False,
 ) -> CoxArrays:
     """Fit lifelines' ``CoxPHFitter`` (Efron ties) and return its estimates as arrays.
 
@@ -130,9 +131,10 @@ def fit_cox(
     covariates
         ``(rows, p)`` design matrix, columns named by ``names``.
     weights
-        Row weights, passed as ``weights_col`` with ``robust=False``: for frequency
-        weights (counts of identical rows) the model-based variance is the right one
-        (the robust sandwich would treat each aggregated row as one cluster). Note
+        Row weights, passed as ``weights_col``. With ``robust=False`` they are
+        frequency weights (counts of identical rows), for which the model-based variance
+        is the right one (the robust sandwich would treat each aggregated row as one
+        unit). Note
         that lifelines' Efron correction counts tied *rows*, not their weights (R's
         ``coxph(weights=)`` convention), so when several users share an event time
         the fit differs slightly from the fit on the expanded rows (the exact
@@ -142,6 +144,9 @@ def fit_cox(
         Optional stratum label per row (separate baseline hazards).
     alpha
         1 - confidence level of the Wald CI.
+    robust
+        lifelines' ``robust=True``: the sandwich variance for sampling weights, each row
+        one unit (invariant to the weights' scale).
 
     Raises
     ------
@@ -170,7 +175,7 @@ def fit_cox(
                 event_col="__event",
                 weights_col="__weight",
                 strata=["__stratum"] if strata is not None else None,
-                robust=False,
+                robust=robust,
             )
         except ConvergenceError as err:
             raise ValueError(f"the Cox model could not be fitted: {err}") from None

@@ -23,7 +23,7 @@ from insights.stats.adjust import Adjust
 from insights.stats.cox import cox_hazard_ratios
 from insights.stats.curves import default_tau
 from insights.stats.km import kaplan_meier
-from insights.stats.logrank import Weighting, logrank_test, pairwise_logrank
+from insights.stats.logrank import Weighting, WeightsKind, logrank_test, pairwise_logrank
 from insights.stats.milestone import milestone_difference, rmst_difference
 
 __all__ = ["SurvivalComparison", "compare_survival"]
@@ -58,7 +58,8 @@ class SurvivalComparison:
     Attributes
     ----------
     overall
-        Read-only mapping ``test, statistic, df, p_value, rho, gamma, strata`` of the
+        Read-only mapping ``test, statistic, df, p_value, rho, gamma, strata,
+        weights_kind`` of the
         k-group test (``overall["p_value"]`` is a float).
     segments
         ``segment, n, observed, expected, score, variance``: the test's O/E table.
@@ -214,6 +215,7 @@ def compare_survival(
     cox: bool | str | Sequence[str] = False,
     alpha: float = 0.05,
     by: str = "segment",
+    weights_kind: WeightsKind = "frequency",
 ) -> SurvivalComparison:
     """Compare survival between segments: k-group test, pairwise tests, milestones, RMST, Cox.
 
@@ -251,6 +253,13 @@ def compare_survival(
         1 − confidence level of all intervals.
     by
         The column of the counts whose values are compared (default ``segment``).
+    weights_kind
+        What ``count`` holds: ``"frequency"`` (default; units) or ``"sampling"``
+        (summed sampling weights: the tests and the Cox model use robust variances
+        that do not depend on the weights' scale; see ``logrank_test``). The
+        milestone and RMST differences use Greenwood variances, which are for
+        frequency weights: with ``"sampling"`` they are not computed (``milestones``
+        must be empty and ``rmst_difference`` is ``None``).
 
     Returns
     -------
@@ -277,7 +286,15 @@ def compare_survival(
     labels = sorted(counts[by].cast(pl.String).unique().to_list())
     if reference is not None and reference not in labels:
         raise ValueError(f"reference={reference!r} is not one of the segments {labels}")
-    result = logrank_test(counts, by=by, test=test, rho=rho, gamma=gamma, strata=strata)
+    sampling = weights_kind == "sampling"
+    if sampling and len(milestones):
+        raise ValueError(
+            "milestone differences use Greenwood variances (frequency weights); they are "
+            "not available with weights_kind='sampling': drop milestones="
+        )
+    result = logrank_test(
+        counts, by=by, test=test, rho=rho, gamma=gamma, strata=strata, weights_kind=weights_kind
+    )
     name = "logrank" if test == "logrank" else f"Fleming-Harrington G({rho:g}, {gamma:g})"
     if strata is not None:
         name = f"stratified {name}"
@@ -290,6 +307,7 @@ def compare_survival(
             "rho": result.rho,
             "gamma": result.gamma,
             "strata": strata,
+            "weights_kind": weights_kind,
         }
     )
     pairs = (
@@ -302,6 +320,7 @@ def compare_survival(
             strata=strata,
             adjust=adjust,
             reference=reference,
+            weights_kind=weights_kind,
         )
         if pairwise
         else None
@@ -317,12 +336,21 @@ def compare_survival(
         tau = getattr(data, "tau", None)
     if tau is None:
         tau = default_tau(km)
-    rmst_diff = rmst_difference(km, tau=float(tau), **options) if tau > 0 else None  # type: ignore[arg-type]
+    rmst_diff = (
+        rmst_difference(km, tau=float(tau), **options)  # type: ignore[arg-type]
+        if tau > 0 and not sampling
+        else None
+    )
     hazard = None
     if cox is not False:
         columns = [by] if cox is True else cox
         hazard = cox_hazard_ratios(
-            counts, by=columns, reference=reference, strata=strata, alpha=alpha
+            counts,
+            by=columns,
+            reference=reference,
+            strata=strata,
+            alpha=alpha,
+            weights_kind=weights_kind,
         )
     return SurvivalComparison(
         overall=overall,

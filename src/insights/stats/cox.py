@@ -20,10 +20,24 @@ Each segment column is dummy-coded against a reference level. Two engines:
     grows as √n in standard-error units). Identical to ``"exact"`` only when no two
     users share an event time.
 
-Variances are model-based (inverse observed information), which is correct for
-frequency weights; for non-integer case weights they treat the weights as counts.
+Weights. By default (``weights_kind="frequency"``) ``count`` is a number of identical
+users and variances are model-based (inverse observed information), the right ones
+for frequency weights; non-integer counts are treated as counts, so multiplying every
+count by c divides the variances by c. With ``weights_kind="sampling"`` the counts are
+sums of sampling (survey, inverse-probability) weights: Efron's correction counts tied
+*rows* (R's ``coxph(weights=)`` and lifelines' convention, invariant to the weights'
+scale) and the variance is the robust sandwich H⁻¹ (Σ_i w_i² U_i U_i') H⁻¹ of Lin &
+Wei (1989, JASA 84:1074), with U_i the (Breslow-form) score residual of unit i, as
+lifelines' ``CoxPHFitter(weights_col=..., robust=True)`` and R's ``robust=TRUE``
+(R's Efron-form residuals differ slightly when events tie). Coefficients, standard
+errors and p-values then do not change when every weight is multiplied by the same
+factor. Rows aggregating several units give Σ_i w_i² in an optional ``count_sq``
+column; without it each row is one unit.
+
 Left truncation (``entry``) is supported by the exact engine with the same risk sets
-as the log-rank test (entry <= t <= duration).
+as the Kaplan–Meier curves and the log-rank test: a unit is at risk at t when
+entry < t <= duration (R's ``Surv(entry, duration, event)``; entry 0: from t = 0 on;
+rows with 0 < entry == duration are refused).
 """
 
 from __future__ import annotations
@@ -37,7 +51,14 @@ from scipy.special import digamma, gammaln, polygamma
 from scipy.stats import norm
 
 from insights.stats._lifelines import fit_cox
-from insights.stats.logrank import _entry_expr, _validate
+from insights.stats.logrank import (
+    WeightsKind,
+    _check_weights_kind,
+    _entry_expr,
+    _squares,
+    _validate,
+    first_at_risk,
+)
 from insights.stats.proportions import z_value
 
 __all__ = ["CoxEngine", "cox_hazard_ratios"]
@@ -98,8 +119,14 @@ def _efron(
     duration: np.ndarray,
     event: np.ndarray,
     weight: np.ndarray,
+    row_ties: np.ndarray | bool = False,
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Frequency-weighted Efron log partial likelihood, gradient and Hessian at ``beta``."""
+    """Weighted Efron log partial likelihood, gradient and Hessian at ``beta``.
+
+    ``row_ties`` False: frequency weights, the d tied events of a
+    time are the users (d = Σ counts). True: sampling weights, d = the tied rows and
+    each time's terms are scaled by the mean weight of its tied events (R, lifelines).
+    """
     p = x.shape[1]
     loglik, grad, hess = 0.0, np.zeros(p), np.zeros((p, p))
     risk = weight * np.exp(x @ beta)
@@ -111,14 +138,16 @@ def _efron(
         if m == 0:
             continue
         xr, rr = x[rows], risk[rows]
-        lo = np.searchsorted(times, entry[rows], side="left")
+        lo = first_at_risk(times, entry[rows])
         hi = np.searchsorted(times, duration[rows], side="right")
         r0 = _interval_sums(lo, hi, rr, m)
         r1 = _interval_sums(lo, hi, rr[:, None] * xr, m)
         r2 = _interval_sums(lo, hi, rr[:, None, None] * xr[:, :, None] * xr[:, None, :], m)
         j = np.searchsorted(times, duration[ev])
         xe, re, we = x[ev], risk[ev], weight[ev]
-        d = np.bincount(j, weights=we, minlength=m)
+        d_w = np.bincount(j, weights=we, minlength=m)
+        d = np.bincount(j, minlength=m).astype(float) if bool(row_ties) else d_w
+        scale = d_w / d  # mean weight of the tied events (1 for frequency weights)
         d0 = np.bincount(j, weights=re, minlength=m)
         d1 = np.zeros((m, p))
         np.add.at(d1, j, re[:, None] * xe)
@@ -131,16 +160,62 @@ def _efron(
         c = d0 / d
         s10, s11 = d * p1 / d0, q1 / d0
         s20, s21, s22 = d**2 * p2 / d0**2, d * q2 / d0**2, q3 / d0**2
-        loglik += float(np.sum(xd @ beta) - np.sum(d * np.log(c) + s_log))
-        grad += xd.sum(axis=0) - (r1 * s10[:, None] - d1 * s11[:, None]).sum(axis=0)
+        loglik += float(np.sum(xd @ beta) - np.sum(scale * (d * np.log(c) + s_log)))
+        grad += xd.sum(axis=0) - (scale[:, None] * (r1 * s10[:, None] - d1 * s11[:, None])).sum(
+            axis=0
+        )
         outer = (
             r1[:, :, None] * r1[:, None, :] * s20[:, None, None]
             - (r1[:, :, None] * d1[:, None, :] + d1[:, :, None] * r1[:, None, :])
             * s21[:, None, None]
             + d1[:, :, None] * d1[:, None, :] * s22[:, None, None]
         )
-        hess -= (r2 * s10[:, None, None] - d2 * s11[:, None, None] - outer).sum(axis=0)
+        hess -= (
+            scale[:, None, None] * (r2 * s10[:, None, None] - d2 * s11[:, None, None] - outer)
+        ).sum(axis=0)
     return loglik, grad, hess
+
+
+def _score_residuals(
+    beta: np.ndarray,
+    x: np.ndarray,
+    strata: np.ndarray,
+    entry: np.ndarray,
+    duration: np.ndarray,
+    event: np.ndarray,
+    weight: np.ndarray,
+) -> np.ndarray:
+    """Per-unit (Breslow-form) score residuals U_i at ``beta``, one row per input row.
+
+    U_i = δ_i (x_i − x̄(t_i)) − e^{x_i β} Σ_{t_j: i at risk} (x_i − x̄(t_j)) dΛ(t_j), with
+    x̄ = S1/S0 and dΛ(t_j) = (weighted events at t_j) / S0(t_j) over the weighted risk
+    set entry < t <= duration (Lin & Wei 1989; lifelines' ``compute_residuals``
+    ``"score"`` kind, divided by the weight).
+    """
+    out = np.zeros_like(x)
+    risk = np.exp(x @ beta)
+    for s in np.unique(strata):
+        rows = np.flatnonzero(strata == s)
+        ev = event[rows]
+        times = np.unique(duration[rows][ev])
+        m = times.size
+        if m == 0:
+            continue
+        xr, rr, wr = x[rows], risk[rows], weight[rows]
+        lo = first_at_risk(times, entry[rows])
+        hi = np.searchsorted(times, duration[rows], side="right")
+        s0 = _interval_sums(lo, hi, wr * rr, m)
+        s1 = _interval_sums(lo, hi, (wr * rr)[:, None] * xr, m)
+        xbar = s1 / s0[:, None]
+        j = np.searchsorted(times, duration[rows])
+        dlam = np.bincount(j[ev], weights=wr[ev], minlength=m) / s0
+        lam = np.concatenate([[0.0], np.cumsum(dlam)])
+        mx = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(xbar * dlam[:, None], axis=0)])
+        jc = np.minimum(j, m - 1)
+        own = np.where(ev[:, None], xr - xbar[jc], 0.0)
+        comp = rr[:, None] * (xr * (lam[hi] - lam[lo])[:, None] - (mx[hi] - mx[lo]))
+        out[rows] = own - comp
+    return out
 
 
 def _newton(
@@ -167,6 +242,13 @@ def _newton(
             break
         beta, loglik, grad, hess = new, new_ll, new_grad, new_hess
         if np.max(np.abs(step)) < 1e-10 or np.max(np.abs(grad)) < 1e-9 * max(1.0, abs(loglik)):
+            # one more full Newton step (quadratic convergence): the result then does
+            # not depend on where the stopping rule happened to stop (e.g. on the
+            # weights' scale, which the log-likelihood has)
+            last = beta + np.linalg.solve(-hess, grad)
+            last_ll, _, last_hess = _efron(last, x, *args)
+            if np.isfinite(last_ll) and last_ll >= loglik - 1e-10 * abs(loglik):
+                beta, loglik, hess = last, last_ll, last_hess
             cov = np.linalg.inv(-hess)
             return beta, cov, loglik
     raise ValueError(
@@ -213,13 +295,16 @@ def cox_hazard_ratios(
     strata: str | None = None,
     alpha: float = 0.05,
     method: CoxEngine = "exact",
+    weights_kind: WeightsKind = "frequency",
 ) -> pl.DataFrame:
     """Hazard ratios (with Wald CIs) of segment levels against a reference level.
 
     Parameters
     ----------
     data
-        Survival counts ``[entry,] duration, event, count`` plus the ``by`` columns.
+        Survival counts ``[entry,] duration, event, count`` plus the ``by`` columns
+        (+ ``count_sq`` for aggregated sampling weights). A unit is at risk at t when
+        entry < t <= duration (entry 0: from t = 0 on).
     by
         One or more categorical columns (default ``segment``), each dummy-coded (an
         additive model).
@@ -233,6 +318,12 @@ def cox_hazard_ratios(
     method
         The engine: ``"exact"`` (frequency weights, equals the fit on expanded rows)
         or ``"lifelines"`` (lifelines' weighted fit); see the module docstring.
+    weights_kind
+        ``"frequency"`` (default; ``count`` = identical users, model-based variance)
+        or ``"sampling"`` (``count`` = summed sampling weights; ties counted by rows
+        and the robust sandwich variance, so nothing changes when every weight is
+        multiplied by the same factor; ``method="lifelines"`` then fits with
+        ``robust=True``).
 
     Returns
     -------
@@ -252,6 +343,8 @@ def cox_hazard_ratios(
     counts, engine = data, method
     if engine not in get_args(CoxEngine):
         raise ValueError(f"method must be one of {get_args(CoxEngine)}, got {engine!r}")
+    _check_weights_kind(counts, weights_kind)
+    sampling = weights_kind == "sampling"
     cols = [by] if isinstance(by, str) else list(by)
     if not cols:
         raise ValueError("by must name at least one segment column")
@@ -266,6 +359,7 @@ def cox_hazard_ratios(
     duration = rows["duration"].cast(pl.Float64).to_numpy()
     event = rows["event"].to_numpy() == 1
     weight = rows["count"].cast(pl.Float64).to_numpy()
+    squares = rows.select(_squares(rows))[:, 0].to_numpy()
     entry = rows.with_columns(_entry_expr(rows).cast(pl.Float64).alias("__entry"))[
         "__entry"
     ].to_numpy()
@@ -282,6 +376,11 @@ def cox_hazard_ratios(
     z = z_value(alpha)
     names = [f"{col}={lvl}" for col, lvl, _ in terms]
     if engine == "lifelines":
+        if sampling and "count_sq" in rows.columns:
+            raise ValueError(
+                "method='lifelines' takes each row as one unit and cannot use count_sq; "
+                "use method='exact' for aggregated sampling weights"
+            )
         if np.any(entry > 0):
             raise ValueError(
                 "method='lifelines' does not handle entry (left truncation); use method='exact'"
@@ -294,10 +393,15 @@ def cox_hazard_ratios(
             weights=weight,
             strata=rows[strata].cast(pl.String).to_numpy() if strata is not None else None,
             alpha=alpha,
+            robust=sampling,
         )
         coef, se = fit.coef, fit.se
     else:
-        coef, cov, _ = _newton(x, strata_codes, entry, duration, event, weight)
+        args = (strata_codes, entry, duration, event, weight)
+        coef, cov, _ = _newton(x, *args, np.asarray(sampling))
+        if sampling:
+            resid = _score_residuals(coef, x, *args)
+            cov = cov @ (resid.T @ (resid * squares[:, None])) @ cov
         se = np.sqrt(np.diag(cov))
     level_n = (x * weight[:, None]).sum(axis=0)
     level_events = (x * (weight * event)[:, None]).sum(axis=0)

@@ -42,7 +42,8 @@ class SurvivalCurves:
     table
         ``segment, <by columns>, t, survival, ci_low, ci_high, at_risk, events, censored``
         sorted by segment, t: S(t) = P(T > t) (lifelines' convention), log-log
-        Greenwood CI, ``at_risk`` = units with entry <= t <= duration. On the full
+        Greenwood CI, ``at_risk`` = units with entry < t <= duration (entry 0: from
+        t = 0 on; the risk set of S, Greenwood and the RMST SE). On the full
         timeline ``events``/``censored`` are the units ending at t; on a requested
         ``timeline`` they are the units ending in (previous time, t] (as R's
         ``summary.survfit(times=)``).
@@ -190,7 +191,7 @@ def _evaluate(
         entry, dur = c["entry"].to_numpy().astype(float), c["duration"].to_numpy().astype(float)
         w, ev = c["count"].to_numpy().astype(float), c["event"].to_numpy()
         g = grid_values[:, None]
-        at_risk = ((entry <= g) & (dur >= g)) @ w
+        at_risk = (((entry <= 0) | (entry < g)) & (dur >= g)) @ w  # entry < t <= duration
         done_ev = (dur <= g) @ (w * (ev == 1))  # units ended by each grid time
         done_ce = (dur <= g) @ (w * (ev == 0))
         parts.append(
@@ -244,8 +245,11 @@ def survival_curves(
     ----------
     data
         Survival counts ``segment, <by columns>, entry, duration, event, count``
-        (one row per distinct combination; ``count`` = units or summed case
-        weights; ``segment`` labels the curves).
+        (one row per distinct combination; ``count`` = units, frequency weights:
+        summed case weights are read as counts of units, so the CIs narrow when every
+        weight is multiplied by the same factor; ``segment`` labels the curves). A
+        unit is at risk at t when entry < t <= duration (entry 0: from t = 0 on);
+        rows with 0 < entry == duration are refused.
     by
         The by-columns present in ``data`` (carried into ``table`` and ``summary``).
     alpha

@@ -4,6 +4,22 @@ The engine hands back one row per ``segment x duration x event`` with a ``count`
 :func:`kaplan_meier` fits lifelines' ``KaplanMeierFitter`` with those counts as
 ``weights``, which gives exactly the fit on the expanded per-user rows (same S,
 Greenwood variance, log-log CI and numbers at risk) at a fraction of the cost.
+Counts are *frequency* weights: a row with count w stands for w identical units, so
+the Greenwood variance (and every CI) shrinks when all counts are multiplied by the
+same factor. For sampling (survey, inverse-probability) weights use the tests with
+``weights_kind="sampling"`` (:func:`insights.logrank_test`,
+:func:`insights.cox_hazard_ratios`), whose robust variances do not depend on the
+weights' scale.
+
+Left truncation (delayed entry) follows the counting-process convention of R's
+``Surv(entry, duration, event)``, the risk interval (entry, duration]: a unit is at
+risk at t when entry < t <= duration, so a unit entering on day e can die from day
+e + 1 on. ``entry = 0`` means "followed from the origin": such a unit is at risk from
+t = 0 on, t = 0 included (the untruncated convention, where a duration of 0 is an
+event at 0 with everyone at risk). Rows with 0 < entry == duration enter and leave at
+the same instant: they are never at risk, and the functions refuse them
+(:func:`check_entry`). The same risk set is used for S, ``at_risk``, Greenwood, the
+RMST standard error, the log-rank family and the Cox model.
 """
 
 from __future__ import annotations
@@ -15,10 +31,72 @@ import polars as pl
 
 from insights.stats._lifelines import fit_kaplan_meier
 
-__all__ = ["KM_COLUMNS", "kaplan_meier", "survival_at", "median_survival", "merge_segments"]
+__all__ = [
+    "KM_COLUMNS",
+    "check_entry",
+    "kaplan_meier",
+    "survival_at",
+    "median_survival",
+    "merge_segments",
+]
 
 #: Columns of the tidy Kaplan–Meier table, in order.
 KM_COLUMNS = ("segment", "t", "survival", "ci_low", "ci_high", "at_risk", "events", "censored")
+
+
+def check_entry(entry: np.ndarray, duration: np.ndarray, weight: np.ndarray) -> None:
+    """Refuse entry times that the risk set entry < t <= duration cannot use.
+
+    Raises ``ValueError`` naming how many units (sum of ``weight``) and rows have a
+    negative entry, an entry after their duration, or 0 < entry == duration (they
+    enter and leave at the same instant, so they are never at risk: counting their
+    event would leave S at 1 while the event is counted). Rows of weight 0 are ignored.
+
+    Examples
+    --------
+    >>> check_entry(np.array([0, 2, 3]), np.array([4, 5, 3]), np.array([1.0, 1.0, 2.0]))
+    Traceback (most recent call last):
+    ...
+    ValueError: 2 units (1 rows) have 0 < entry == duration ...
+    """
+    entry = np.asarray(entry, dtype=float)
+    duration = np.asarray(duration, dtype=float)
+    weight = np.asarray(weight, dtype=float)
+    live = weight > 0
+    for bad, what in (
+        (live & (entry < 0), "a negative entry"),
+        (live & (entry > duration), "entry > duration (they leave before they enter)"),
+    ):
+        if np.any(bad):
+            raise ValueError(
+                f"{weight[bad].sum():g} units ({int(bad.sum())} rows) have {what}, "
+                f"e.g. entry={entry[bad][0]:g}, duration={duration[bad][0]:g}"
+            )
+    same = live & (entry > 0) & (entry == duration)
+    if np.any(same):
+        raise ValueError(
+            f"{weight[same].sum():g} units ({int(same.sum())} rows) have 0 < entry == "
+            f"duration (e.g. entry = duration = {entry[same][0]:g}): a unit is at risk on "
+            "(entry, duration], so these are never at risk and their events cannot be "
+            "used. If follow-up covers the whole entry day, record entry one unit earlier "
+            "(entry - 1); otherwise drop these rows"
+        )
+
+
+def _at_risk(
+    times: np.ndarray, entry: np.ndarray | None, duration: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """Σ weight of the units with entry < t <= duration (entry <= 0: from t = 0 on) at each t."""
+    order = np.sort(duration)
+    cum = np.concatenate([[0.0], np.cumsum(weight[np.argsort(duration, kind="stable")])])
+    still = cum[-1] - cum[np.searchsorted(order, times, side="left")]  # duration >= t
+    if entry is None:
+        return still
+    late = entry > 0
+    e_sorted = np.sort(entry[late])
+    e_cum = np.concatenate([[0.0], np.cumsum(weight[late][np.argsort(entry[late], kind="stable")])])
+    not_yet = e_cum[-1] - e_cum[np.searchsorted(e_sorted, times, side="left")]  # entry >= t
+    return still - not_yet
 
 
 def kaplan_meier(
@@ -48,18 +126,22 @@ def kaplan_meier(
         1 - confidence level.
     entry
         Column of left-truncation (delayed entry) times, or ``None`` (everyone at
-        risk from 0). A unit is at risk from its entry on (lifelines' ``entry=``).
+        risk from 0). A unit is at risk at t when entry < t <= duration (R's
+        ``Surv(entry, duration, event)``; entry 0: from t = 0 on); rows with
+        0 < entry == duration are refused (see the module docstring).
 
     Returns
     -------
     polars.DataFrame
         ``segment, t, survival, ci_low, ci_high, at_risk, events, censored``: one row
         per segment and time of lifelines' timeline (t = 0 first, then each distinct
-        duration, and each entry time when ``entry`` is given). ``survival`` is S(t) = P(T > t) (lifelines convention);
-        variance by Greenwood's formula; CI on the log(-log S) scale
-        ("exponential Greenwood", lifelines' default); ``at_risk`` = units with
-        duration >= t; ``events``/``censored`` = units ending at t. Rows are sorted
-        by segment and t. The input is not modified.
+        duration, and each entry time when ``entry`` is given). ``survival`` is
+        S(t) = P(T > t) (lifelines convention); variance by Greenwood's formula; CI
+        on the log(-log S) scale ("exponential Greenwood", lifelines' default);
+        ``at_risk`` = units with entry < t <= duration (duration >= t without
+        ``entry``), the risk set of S and Greenwood at t; ``events``/``censored`` =
+        units ending at t. Counts are frequency weights (module docstring). Rows are
+        sorted by segment and t. The input is not modified.
 
     Examples
     --------
@@ -83,16 +165,15 @@ def kaplan_meier(
         entry is None or counts.schema[entry].is_integer()
     )
     int_weight = weight is None or counts.schema[weight].is_integer()
+    if entry is not None:
+        check_entry(frame["entry"].to_numpy(), frame["d"].to_numpy(), frame["w"].to_numpy())
     parts: list[pl.DataFrame] = []
     for seg in sorted(frame["segment"].unique().to_list()):
         sub = frame.filter(pl.col("segment") == seg)
-        fit = fit_kaplan_meier(
-            sub["d"].to_numpy(),
-            sub["e"].to_numpy(),
-            sub["w"].to_numpy(),
-            alpha=alpha,
-            entry=sub["entry"].to_numpy() if entry is not None else None,
-        )
+        d_arr = sub["d"].to_numpy().astype(float)
+        w_arr = sub["w"].to_numpy().astype(float)
+        e_arr = sub["entry"].to_numpy().astype(float) if entry is not None else None
+        fit = fit_kaplan_meier(d_arr, sub["e"].to_numpy(), w_arr, alpha=alpha, entry=e_arr)
         parts.append(
             pl.DataFrame(
                 {
@@ -101,7 +182,7 @@ def kaplan_meier(
                     "survival": fit.survival,
                     "ci_low": fit.ci_low,
                     "ci_high": fit.ci_high,
-                    "at_risk": fit.at_risk,
+                    "at_risk": _at_risk(fit.t, e_arr, d_arr, w_arr),
                     "events": fit.events,
                     "censored": fit.censored,
                 }
@@ -144,7 +225,8 @@ def survival_at(data: pl.DataFrame, *, t: float | Sequence[float]) -> pl.DataFra
         ``segment, t, survival, ci_low, ci_high, at_risk``, one row per segment x t
         (sorted), where survival and CI are those of the last step at or before t
         (S(t) = P(T > t), right-continuous as in lifelines' ``predict``) and
-        ``at_risk`` is the number of units with duration >= t (0 past the last time).
+        ``at_risk`` is the number of units at risk at t (entry < t <= duration, as
+        :func:`kaplan_meier`; 0 past the last time).
 
     Examples
     --------
@@ -169,7 +251,16 @@ def survival_at(data: pl.DataFrame, *, t: float | Sequence[float]) -> pl.DataFra
     joined = grid.join_asof(
         steps, on="t_query", by="segment", strategy="backward", check_sortedness=False
     )
-    leaving = pl.col("events") + pl.col("censored")
+    # Between two rows of the fit nobody enters or leaves, so the risk set at a time
+    # strictly inside (t_i, t_{i+1}) is the one at t_{i+1} (0 past the last row).
+    upcoming = grid.join_asof(
+        steps.select("segment", "t_query", pl.col("at_risk").alias("__next")),
+        on="t_query",
+        by="segment",
+        strategy="forward",
+        check_sortedness=False,
+    )
+    joined = joined.join(upcoming, on=["segment", "t_query"], how="left")
     return joined.select(
         "segment",
         pl.col("t_query").alias("t"),
@@ -178,7 +269,8 @@ def survival_at(data: pl.DataFrame, *, t: float | Sequence[float]) -> pl.DataFra
         "ci_high",
         pl.when(pl.col("t_query") == pl.col("t"))
         .then(pl.col("at_risk"))
-        .otherwise(pl.col("at_risk") - leaving)
+        .otherwise(pl.col("__next").fill_null(0))
+        .cast(km.schema["at_risk"])
         .alias("at_risk"),
     ).sort("segment", "t")
 

@@ -2,8 +2,9 @@
 
 Milestone survival (Klein, Logan, Harhoff & Andersen 2007, Stat Med 26:4505): for
 independent groups a and b, Ŝ_a(t*) − Ŝ_b(t*) with variance Var_a + Var_b, each by
-Greenwood's formula Var Ŝ(t) = Ŝ(t)² Σ_{t_j <= t} d_j / (n_j (n_j − d_j)); a normal
-(Wald) CI and a two-sided z-test. The ratio Ŝ_a/Ŝ_b uses the log scale, whose
+Greenwood's formula Var Ŝ(t) = Ŝ(t)² Σ_{t_j <= t} d_j / (n_j (n_j − d_j)) (n_j the
+Kaplan–Meier risk set, entry < t_j <= duration under left truncation; n_j and d_j
+numbers of units, i.e. frequency weights); a normal (Wald) CI and a two-sided z-test. The ratio Ŝ_a/Ŝ_b uses the log scale, whose
 variance is the sum of the two Greenwood sums (delta method).
 
 RMST difference (Royston & Parmar 2013, BMC Med Res Methodol 13:152): RMST_a(τ) −

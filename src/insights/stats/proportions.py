@@ -2,17 +2,29 @@
 
 Wilson score interval for one proportion (Wilson 1927); Newcombe's hybrid score
 interval for a difference of two independent proportions (Newcombe 1998,
-Statistics in Medicine 17:873-890, method 10).
+Statistics in Medicine 17:873-890, method 10); :func:`compare_proportions` tests a
+segment table of counts: Pearson's chi-square test of homogeneity over all segments
+and pooled two-proportion z-tests between pairs, adjusted by Holm or
+Benjamini–Hochberg.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 
-__all__ = ["z_value", "wilson_interval", "wilson_frame", "newcombe_diff_interval"]
+from insights.stats.adjust import Adjust, adjust_pvalues, comparison_pairs
+
+__all__ = [
+    "z_value",
+    "wilson_interval",
+    "wilson_frame",
+    "newcombe_diff_interval",
+    "compare_proportions",
+]
 
 
 def z_value(alpha: float = 0.05) -> float:
@@ -105,3 +117,167 @@ def newcombe_diff_interval(
         d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
         d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2),
     )
+
+
+_COMPARISON_SCHEMA = {
+    "test": pl.String,
+    "segment_a": pl.String,
+    "segment_b": pl.String,
+    "value_a": pl.Float64,
+    "value_b": pl.Float64,
+    "difference": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "statistic": pl.Float64,
+    "df": pl.Int64,
+    "p_value": pl.Float64,
+    "p_adjusted": pl.Float64,
+    "method": pl.String,
+}
+
+
+def _proportion_tests(
+    x: np.ndarray,
+    n: np.ndarray,
+    labels: list[str],
+    *,
+    reference: str | None,
+    adjust: Adjust,
+    alpha: float,
+) -> list[dict[str, object]]:
+    k = len(labels)
+    total_x, total_n = float(x.sum()), float(n.sum())
+    pooled = total_x / total_n if total_n else math.nan
+    observed = np.column_stack([x, n - x])
+    expected = np.column_stack([n * pooled, n * (1 - pooled)])
+    statistic, p_all = math.nan, math.nan
+    if k >= 2 and 0 < pooled < 1:
+        statistic = float(((observed - expected) ** 2 / expected).sum())
+        p_all = float(chi2.sf(statistic, k - 1))
+    rows: list[dict[str, object]] = [
+        {
+            "test": "chi_square",
+            "statistic": statistic,
+            "df": k - 1,
+            "p_value": p_all,
+            "p_adjusted": p_all,
+            "method": "Pearson chi-square, all segments",
+        }
+    ]
+    index = {segment: i for i, segment in enumerate(labels)}
+    label = "unadjusted" if adjust == "none" else f"{adjust}-adjusted"
+    pair_rows, raw = [], []
+    for a, b in comparison_pairs(labels, reference=reference):
+        xa, na, xb, nb = x[index[a]], n[index[a]], x[index[b]], n[index[b]]
+        pa, pb = xa / na, xb / nb
+        p_ab = (xa + xb) / (na + nb)
+        se0 = math.sqrt(p_ab * (1 - p_ab) * (1 / na + 1 / nb))
+        z = (pa - pb) / se0 if se0 > 0 else math.nan
+        low, high = newcombe_diff_interval(xa, na, xb, nb, alpha=alpha)
+        raw.append(float(2 * norm.sf(abs(z))) if not math.isnan(z) else math.nan)
+        pair_rows.append(
+            {
+                "test": "two_proportion",
+                "segment_a": a,
+                "segment_b": b,
+                "value_a": pa,
+                "value_b": pb,
+                "difference": pa - pb,
+                "ci_low": low,
+                "ci_high": high,
+                "statistic": z,
+                "method": f"pooled z-test, {label}; Newcombe CI",
+            }
+        )
+    adjusted = adjust_pvalues(raw, method=adjust) if raw else np.array([])
+    for row, p, q in zip(pair_rows, raw, adjusted, strict=True):
+        row["p_value"], row["p_adjusted"] = p, float(q)
+    return rows + pair_rows
+
+
+def compare_proportions(
+    data: pl.DataFrame,
+    *,
+    successes: str = "successes",
+    n: str = "n",
+    by: str = "segment",
+    reference: str | None = None,
+    adjust: Adjust = "holm",
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Chi-square and pairwise two-proportion tests for a segment table of counts.
+
+    Pearson's chi-square test that all segments share one proportion,
+    X² = Σ (O − E)² / E over the k x 2 table of successes and failures, E from the pooled proportion, k − 1 df (no
+    continuity correction; the approximation needs expected counts of about 5 or
+    more); then a two-sided pooled z-test for each pair, z = (p_a − p_b) /
+    sqrt(p̄ (1 − p̄)(1/n_a + 1/n_b)) with p̄ the pair's pooled proportion (z² is the
+    pair's 2 x 2 chi-square), its Newcombe CI of p_a − p_b, and the pairs' p-values
+    adjusted together by ``adjust``.
+
+    The counts must be binomial: every one of the n units had its whole window
+    observed (e.g. ``repurchase_rate``'s ``successes`` and ``n``). Kaplan–Meier
+    rates of censored data are not counts: compare them with
+    :func:`insights.compare_survival` (log-rank, milestone differences).
+
+    Parameters
+    ----------
+    data
+        One row per segment with the counts (one table: filter a longer frame to one
+        metric and period first); not modified.
+    successes, n
+        Columns of the successes and the number of units.
+    by
+        Column naming the segments.
+    reference
+        ``None``: all pairs; a segment: each other segment against it.
+    adjust
+        Multiple-testing adjustment of the pairwise p-values:
+        ``"holm"`` (default), ``"bh"``, ``"bonferroni"`` or ``"none"``.
+    alpha
+        1 − confidence level of the Newcombe intervals.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``test`` (``"chi_square"``: one row with
+        ``statistic`` = X², ``df``, ``p_value`` (= ``p_adjusted``); ``"two_proportion"``:
+        one row per pair with ``segment_a, segment_b, value_a, value_b, difference``
+        (a − b), ``ci_low, ci_high``, ``statistic`` = z, ``p_value, p_adjusted``) and
+        ``method``. Segments with n = 0 are left out; a test that cannot be run (all
+        or no successes) has null statistic and p-values.
+
+    Examples
+    --------
+    Two segments, 30/100 vs 45/100: X² = z² = 4.8, p = 0.0285.
+
+    >>> f = pl.DataFrame({"segment": ["a", "b"], "successes": [30, 45], "n": [100, 100]})
+    >>> out = compare_proportions(f)
+    >>> out.select("test", pl.col("statistic", "p_value").round(4)).rows()
+    [('chi_square', 4.8, 0.0285), ('two_proportion', -2.1909, 0.0285)]
+    """
+    missing = [c for c in (successes, n, by) if c not in data.columns]
+    if missing:
+        raise ValueError(f"columns {missing} are not in the frame (columns: {data.columns})")
+    table = data.select(
+        pl.col(by).cast(pl.String).alias("__segment"),
+        pl.col(successes).cast(pl.Float64).alias("__x"),
+        pl.col(n).cast(pl.Float64).alias("__n"),
+    )
+    if table.filter((pl.col("__x") < 0) | (pl.col("__x") > pl.col("__n"))).height:
+        raise ValueError(f"need 0 <= {successes} <= {n} in every row")
+    if table["__segment"].is_duplicated().any():
+        raise ValueError(
+            f"one row per {by!r} is needed; found duplicates (filter to one metric and period)"
+        )
+    table = table.filter(pl.col("__n") > 0)
+    rows = _proportion_tests(
+        table["__x"].to_numpy(),
+        table["__n"].to_numpy(),
+        table["__segment"].to_list(),
+        reference=reference,
+        adjust=adjust,
+        alpha=alpha,
+    )
+    out = pl.DataFrame(rows, schema=_COMPARISON_SCHEMA, orient="row")
+    return out.with_columns(pl.col(pl.Float64).fill_nan(None))

@@ -7,7 +7,10 @@ the delta-method ("Greenwood-type") estimate of Klein & Moeschberger (2003, §4.
     Var[RMST(τ)] = Σ_{t_j ≤ τ} A_j² d_j / (n_j (n_j − d_j)),   A_j = ∫_{t_j}^τ Ŝ(u) du,
 
 over the distinct event times t_j with d_j events among n_j at risk. (A time where
-the curve drops to 0 has n_j = d_j but A_j = 0, so it adds nothing.)
+the curve drops to 0 has n_j = d_j but A_j = 0, so it adds nothing.) n_j is the
+Kaplan–Meier risk set, entry < t_j <= duration under left truncation (the ``at_risk``
+column of :func:`insights.kaplan_meier`); n_j and d_j are numbers of units (frequency
+weights), so summed sampling weights would make the SE depend on their scale.
 
 lifelines' ``restricted_mean_survival_time(..., return_variance=True)`` returns a
 different quantity (the variance of min(T, τ) under the fitted curve, not the
