@@ -307,6 +307,8 @@ for _template, _unit, _better, _base in [
     ("private_funnel", "rate", "higher", None),
     ("private_gmv_share_membership", "rate", "higher", None),
     ("private_gmv_share_source", "rate", "higher", None),
+    # the documents' comparison, member_comparison(design="naive"): a reproduction of their
+    # figure (calibration D02), biased under no effect; never the effect of joining
     ("repurchase_frequency_ratio", "ratio", "higher", "index"),
     # experiment outcomes (insights.metrics.experiment_effects)
     ("order_{window}d", "rate", "higher", None),

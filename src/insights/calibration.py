@@ -200,6 +200,10 @@ def _calls() -> dict[str, Call]:
     c["I07"] = _c(("rai",), lambda ds: repurchase_after_interaction(ds, period=2024))
     c["I08"] = _c(("top",), lambda ds: gmv_share_top_buyers(ds, period=2024))
     c["D01"] = _c(("p2p",), lambda ds: public_to_private_conversion(ds, period=2024))
+    # D02/D03 reproduce the documents' own comparison (ever- vs never-joined, frequency per
+    # buyer-month from the join): the naive design, biased even when joining changes nothing
+    # (benchmarks/results/coverage_members.md), so a match says the data reads like the
+    # documents, not that joining has this effect. The report's members comparison is landmark.
     naive, gap = ("members", "naive"), "member vs non_member"
     c["D02"] = _c(
         naive,

@@ -75,8 +75,9 @@ OUTCOMES = [
 ]
 # (treatment x, n, control x, n) worked out by hand from frames()
 EXPECTED = {
-    "order_30d": (3, 4, 2, 4),  # T: 1, 5, 7 (day 1 = a counts); C: 0 (day 5), 4 (day 31 = a + 30)
-    "first_purchase_30d": (3, 4, 1, 3),  # user 0 bought before a: not a new buyer
+    # 30-day windows are days a .. a + 29 (= days 1 .. 30), as in the KPIs (metrics._windows)
+    "order_30d": (3, 4, 1, 4),  # T: 1, 5, 7 (day 1 = a counts); C: 0 (day 5); 4 (day 31) is late
+    "first_purchase_30d": (3, 4, 0, 3),  # user 0 bought before a: not a new buyer; 4 too late
     "repurchase_60d": (1, 4, 0, 2),  # user 1: days 3 and 10; user 5's two orders are one day
     "join_30d": (0, 4, 1, 4),  # user 1 joined before a, user 3 after a + 30
     "interaction_rate": (1, 2, 0, 2),  # viewers 1, 3 vs 0, 2; user 0 interacts on day 50
@@ -97,7 +98,7 @@ def test_hand_worked_outcomes(make_dataset) -> None:
         ), name
         lo, hi = newcombe_diff_interval(x1, n1, x0, n0)
         assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi)), name
-    # AOV on paid orders in days a..a+60: T (10+50+30+10+30+20)/6 = 25, C (20+40)/2 = 30
+    # AOV on paid orders in days a..a+59: T (10+50+30+10+30+20)/6 = 25, C (20+40)/2 = 30
     aov = s.filter(pl.col("outcome") == "aov").row(0, named=True)
     assert (aov["value_arm"], aov["value_control"]) == pytest.approx((25.0, 30.0))
     # delta-method SE with users as clusters, by hand: T users (y, x) = (60,2), (30,1), (40,2), (20,1)
@@ -115,7 +116,98 @@ def test_hand_worked_outcomes(make_dataset) -> None:
     np.testing.assert_allclose(got, holm_sorted)
     assert (s["significant"] == (s["p_adjusted"] <= 0.05)).all()
     row = s.filter(pl.col("outcome") == "order_30d").row(0, named=True)
-    assert row["mde"] == pytest.approx(2.801585 * np.sqrt(0.25 * 0.5), rel=1e-6)
+    # control share 1/4: SE of the difference sqrt(2 * 0.25 * 0.75 / 4)
+    assert row["mde"] == pytest.approx(2.801585 * np.sqrt(0.1875 * 0.5), rel=1e-6)
+
+
+# One definition per metric id (issue 15, point 6): 8 users acquired and assigned on
+# 2024-01-10 (a = the acquisition day); group = arm, so the KPIs can split by it.
+#   user (arm)  paid order days since acquisition        first_purchase_30d  repurchase_60d
+#   1 (T)       29                                        yes (day 29)        buyer, no
+#   2 (C)       30                                        no (day 30)         buyer, no
+#   3 (T)       0 (23:00, same day)                       yes                 buyer, no
+#   4 (C)       -1 (clock skew, 23:00 the day before)     yes (day 0)         buyer, no
+#   5 (T)       -                                         no                  -
+#   6 (C)       29, 45                                    yes                 yes (16 days later)
+#   7 (T)       2, 62                                     yes                 yes (60 days later)
+#   8 (C)       31, 40                                    no                  yes
+# first_purchase_30d: T 3/4, C 2/4; repurchase_60d: T 1/3, C 2/4 (users 4, 6, 8 and 2).
+WINDOW_DAYS = {1: [29], 2: [30], 3: [0], 4: [-1], 6: [29, 45], 7: [2, 62], 8: [31, 40]}
+
+
+def window_frames() -> dict[str, pl.DataFrame]:
+    t0 = dt.datetime(2024, 1, 10, 20)
+    ids = list(range(1, 9))
+    arm = ["treatment" if u % 2 else "control" for u in ids]
+    at = [t0 + dt.timedelta(days=d, hours=3) for days in WINDOW_DAYS.values() for d in days]
+    buyers = [u for u, days in WINDOW_DAYS.items() for _ in days]
+    return {
+        "users": pl.DataFrame({"user_id": ids, "first_seen_at": [t0] * 8, "group": arm}),
+        "experiments": pl.DataFrame(
+            {
+                "user_id": ids,
+                "experiment": "same_day",
+                "arm": arm,
+                "assigned_at": [t0 + dt.timedelta(minutes=5)] * 8,
+            }
+        ),
+        "orders": pl.DataFrame(
+            {
+                "order_id": list(range(len(buyers))),
+                "user_id": buyers,
+                "ordered_at": at,
+                "amount": [10.0] * len(buyers),
+            }
+        ),
+    }
+
+
+def test_window_days_match_the_kpis(make_dataset) -> None:
+    """Day 29 counts in the KPI and in the experiment, day 30 in neither; same rates."""
+    from insights.metrics.purchase import first_purchase_conversion, repurchase_rate
+
+    ds = make_dataset(window_frames(), as_of="2024-06-30")
+    kpi = first_purchase_conversion(ds, period="2024Q1", by="group")
+    rep = repurchase_rate(ds, period="2024Q1", by="group")
+    got = experiment_effects(
+        ds, experiment="same_day", outcomes=["first_purchase_30d", "repurchase_60d"],
+        survival=False,
+    ).summary  # fmt: skip
+    hand = {"first_purchase_30d": (3 / 4, 2 / 4, 4, 4), "repurchase_60d": (1 / 3, 2 / 4, 3, 4)}
+    for outcome, table in [("first_purchase_30d", kpi), ("repurchase_60d", rep)]:
+        row = got.filter(pl.col("outcome") == outcome).row(0, named=True)
+        want = dict(table.select("segment", "value").iter_rows())
+        assert (row["value_arm"], row["value_control"]) == pytest.approx(hand[outcome][:2])
+        assert (want["treatment"], want["control"]) == pytest.approx(hand[outcome][:2])
+        assert (row["n_arm"], row["n_control"]) == hand[outcome][2:]
+        assert set(table["metric"]) == {outcome}
+    # users 1 (day 29) and 2 (day 30) alone: 1/1 and 0/1 in both
+    two = make_dataset(
+        {k: v.filter(pl.col("user_id").is_in([1, 2])) for k, v in window_frames().items()},
+        as_of="2024-06-30",
+    )
+    row = experiment_effects(
+        two, experiment="same_day", outcomes=["first_purchase_30d", "order_30d"], survival=False
+    ).summary
+    assert row["value_arm"].to_list() == [1.0, 1.0] and row["value_control"].to_list() == [0, 0]
+    kpi2 = first_purchase_conversion(two, period="2024Q1", by="group")
+    assert dict(kpi2.select("segment", "value").iter_rows()) == {"control": 0.0, "treatment": 1.0}
+
+
+def test_window_observability(make_dataset) -> None:
+    """A unit counts for an N-day outcome only when a + N <= as_of day, as in the KPI."""
+    from insights.metrics.purchase import first_purchase_conversion
+
+    # a = 2024-01-10: a + 30 = 2024-02-09. as_of 2024-02-09: observable; 2024-02-08: not
+    for as_of, n in [("2024-02-09", 4), ("2024-02-08", 0)]:
+        ds = make_dataset(window_frames(), as_of=as_of)
+        row = experiment_effects(
+            ds, experiment="same_day", outcomes=["first_purchase_30d"], survival=False
+        ).summary.row(0, named=True)
+        assert (row["n_arm"], row["n_control"]) == (n, n)
+        if n:
+            kpi = first_purchase_conversion(ds, period="2024Q1", by="group")
+            assert kpi["n"].to_list() == [n, n]
 
 
 def test_refunds_srm_and_allocation(make_dataset) -> None:
@@ -124,8 +216,8 @@ def test_refunds_srm_and_allocation(make_dataset) -> None:
         ds, experiment="plan", outcomes=["order_30d"], survival=False, include_refunded=True
     )
     assert res.summary["value_control"].item() == pytest.approx(
-        3 / 4
-    )  # user 6's refunded order counts
+        2 / 4
+    )  # user 6's refunded order counts (and user 0's); user 4's on day 31 = a + 30 does not
     assert res.split_source.startswith("recorded")
     assert res.srm.expected == pytest.approx((2.0, 6.0))
     assert res.srm.chi2 == pytest.approx(2**2 / 2 + 2**2 / 6)
@@ -234,7 +326,7 @@ def test_simulator_newcomer_hazard_ratio_and_95(sim) -> None:
 
 
 def test_simulator_return_pack_matches_raw_rows(sim_dir, sim) -> None:
-    """The 90-day order share per arm equals a direct count on the raw parquet rows."""
+    """The 90-day order share per arm (days a .. a + 89) equals a direct count on the raw rows."""
     ds, _ = sim
     res = experiment_effects(
         ds,
@@ -249,7 +341,7 @@ def test_simulator_return_pack_matches_raw_rows(sim_dir, sim) -> None:
     orders = pl.read_parquet(sim_dir / "orders.parquet")
     day = pl.col("ordered_at").dt.date()
     a = pl.col("assigned_at").dt.date()
-    hits = exp.join(orders, on="user_id").filter((day >= a) & (day <= a + pl.duration(days=90)))
+    hits = exp.join(orders, on="user_id").filter((day >= a) & (day <= a + pl.duration(days=89)))
     per_arm = (
         exp.group_by("arm")
         .len()

@@ -20,6 +20,7 @@ import polars as pl
 from insights.data._backend import epoch_day
 from insights.data.dataset import Dataset
 from insights.metrics._segments import Where, where_expr
+from insights.metrics._windows import acquisition_clipped, outcome_window
 from insights.metrics.activity_days import as_of_day
 from insights.metrics.durations import units_of
 from insights.metrics.purchase import order_days
@@ -73,8 +74,9 @@ def experiment_units(ds: Dataset, experiment: str, where: Where = None) -> nw.La
     return units.with_columns(origin.alias("a"), nw.col("arm").cast(nw.String))
 
 
-def _within(day: str, n: int) -> nw.Expr:
-    return (nw.col(day) >= nw.col("a")) & (nw.col(day) <= nw.col("a") + n)
+def _within(day: str, kind: str, n: int) -> nw.Expr:
+    """``day`` in the window of outcome ``kind`` opened on the assignment day ``a``."""
+    return outcome_window(kind, n).contains(day, "a")
 
 
 def _sums(frame: nw.LazyFrame[Any], label: str, cols: Mapping[str, nw.Expr]) -> nw.LazyFrame[Any]:
@@ -93,24 +95,29 @@ def outcome_sums(
     ds: Dataset, units: nw.LazyFrame[Any], kind: str, n: int, label: str, refunded: bool
 ) -> nw.LazyFrame[Any]:
     end = as_of_day(ds)
-    base = units.select("user_id", "arm", "a")
-    seen = base.filter(nw.col("a") + n <= end)
+    window = outcome_window(kind, n)  # the day range of this metric id (metrics._windows)
+    base = units.select("user_id", "arm", "a", "first_seen_day")
+    seen = base.filter(window.observable("a", end))
     if kind in ("first_purchase", "repurchase", "order", "gmv", "aov"):
-        od = order_days(ds, include_refunded=refunded).join(base, on="user_id", how="inner")
+        # as in the KPIs, an order before the acquisition day (clock skew) is on day 0 ("cday");
+        # repurchase gaps keep the real days, as repurchase_rate does
+        od = (
+            order_days(ds, include_refunded=refunded)
+            .join(base, on="user_id", how="inner")
+            .with_columns(acquisition_clipped("day", "first_seen_day").alias("cday"))
+        )
     if kind == "order":
-        return _flag_sums(seen, od.filter(_within("day", n)).select("user_id"), label)
+        return _flag_sums(seen, od.filter(_within("cday", kind, n)).select("user_id"), label)
     if kind == "first_purchase":
-        before = od.filter(nw.col("day") < nw.col("a")).select("user_id").unique()
+        before = od.filter(nw.col("cday") < nw.col("a")).select("user_id").unique()
         new = seen.join(before, on="user_id", how="anti")
-        return _flag_sums(new, od.filter(_within("day", n)).select("user_id"), label)
+        return _flag_sums(new, od.filter(_within("cday", kind, n)).select("user_id"), label)
     if kind == "repurchase":
-        after = od.filter(nw.col("day") >= nw.col("a"))
+        after = od.filter(nw.col("cday") >= nw.col("a"))
         first = after.group_by("user_id").agg(nw.col("day").min().alias("f"))
-        buyers = base.join(first, on="user_id").filter(nw.col("f") + n <= end)
+        buyers = base.join(first, on="user_id").filter(window.observable("f", end))
         again = (
-            after.join(first, on="user_id")
-            .filter((nw.col("day") > nw.col("f")) & (nw.col("day") <= nw.col("f") + n))
-            .select("user_id")
+            after.join(first, on="user_id").filter(window.contains("day", "f")).select("user_id")
         )
         return _flag_sums(buyers, again, label)
     if kind == "join":
@@ -118,7 +125,7 @@ def outcome_sums(
         joins = comm.filter(nw.col("action") == "join").select(
             "user_id", epoch_day("at").cast(nw.Int64).alias("day")
         )
-        hits = joins.join(base, on="user_id").filter(_within("day", n)).select("user_id")
+        hits = joins.join(base, on="user_id").filter(_within("day", kind, n)).select("user_id")
         return _flag_sums(seen, hits, label)
     if kind == "interaction_rate":
         views = ds.table("views", needed_for=f"outcome {label!r}").select(
@@ -128,19 +135,24 @@ def outcome_sums(
             "user_id", epoch_day("at").cast(nw.Int64).alias("day")
         )
         viewers = seen.join(
-            views.join(base, on="user_id").filter(_within("day", n)).select("user_id").unique(),
+            views.join(base, on="user_id")
+            .filter(_within("day", kind, n))
+            .select("user_id")
+            .unique(),
             on="user_id",
             how="semi",
         )
         return _flag_sums(
             viewers,
-            inter.join(base, on="user_id").filter(_within("day", n)).select("user_id"),
+            inter.join(base, on="user_id").filter(_within("day", kind, n)).select("user_id"),
             label,
         )
-    window = od.filter(_within("day", n)).join(seen.select("user_id"), on="user_id", how="semi")
+    in_window = od.filter(_within("cday", kind, n)).join(
+        seen.select("user_id"), on="user_id", how="semi"
+    )
     if kind == "gmv":
         per_user = seen.join(
-            window.group_by("user_id").agg(nw.col("amount").sum().alias("__y")),
+            in_window.group_by("user_id").agg(nw.col("amount").sum().alias("__y")),
             on="user_id",
             how="left",
         ).with_columns(nw.col("__y").fill_null(0.0))
@@ -149,7 +161,7 @@ def outcome_sums(
             label,
             {"n": nw.len(), "s1": nw.col("__y").sum(), "s2": (nw.col("__y") ** 2).sum()},
         )
-    per_user = window.group_by("user_id", "arm").agg(
+    per_user = in_window.group_by("user_id", "arm").agg(
         nw.col("amount").sum().alias("__y"), nw.len().cast(nw.Float64).alias("__x")
     )
     y, x = nw.col("__y"), nw.col("__x")

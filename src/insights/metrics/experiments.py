@@ -3,23 +3,30 @@
 Every outcome is measured from the unit's **assignment day** a = max(day of
 ``assigned_at``, day of ``first_seen_at``) in whole days (day a counts, as in
 ``docs/metrics.md``'s "day t"), and a unit counts for an N-day outcome only when it is
-observable for it (a + N <= as_of day). Outcome names (N any whole number):
+observable for it (a + N <= as_of day). An outcome id means what it means in the KPIs
+and cohort metrics, with a instead of the acquisition day: the day range of each
+N-day outcome is defined once, in ``insights.metrics._windows`` (N days: a .. a+N-1,
+or f+1 .. f+N after an opening event f). Order days before the acquisition day (the
+data contract's one-day clock skew) count as the acquisition day, as in
+``first_purchase_conversion``. Outcome names (N any whole number):
 
 - ``retention_dN``: Kaplan–Meier S(N) of the churn lifetime from assignment
   (``retention_curves(origin="experiment", by="arm")``), Greenwood SE, Wald CI;
   KM handles censoring, so every unit counts.
 - ``first_purchase_Nd``: among units with no paid order before day a, share with a
-  paid order in days a..a+N (Newcombe CI).
+  paid order in days a..a+N-1 (Newcombe CI); with a = the acquisition day, the
+  ``first_purchase_conversion`` KPI.
 - ``repurchase_Nd``: among units with a paid order on or after day a whose first such
-  order day f is observable for N days, share with another order day in f+1..f+N.
-- ``order_Nd``: share of units with any paid order in days a..a+N (e.g. the
+  order day f is observable for N days (f + N <= as_of day), share with another order
+  day in f+1..f+N (as ``repurchase_rate``).
+- ``order_Nd``: share of units with any paid order in days a..a+N-1 (e.g. the
   "90-day repurchase" of a win-back test aimed at churned users).
-- ``join_Nd``: share of units with a community ``join`` in days a..a+N.
+- ``join_Nd``: share of units with a community ``join`` in days a..a+N-1.
 - ``interaction_rate`` / ``interaction_rate_Nd`` (N default 30): among units with a
-  view in days a..a+N, share with an interaction in those days.
-- ``gmv_Nd``: mean paid GMV per unit in days a..a+N (Welch CI; units are users).
+  view in days a..a+N-1, share with an interaction in those days.
+- ``gmv_Nd``: mean paid GMV per unit in days a..a+N-1 (Welch CI; units are users).
 - ``aov`` / ``aov_Nd`` (N default 60): GMV / orders of the paid orders in days
-  a..a+N; orders are clustered within users, so the per-arm SE is the delta method
+  a..a+N-1; orders are clustered within users, so the per-arm SE is the delta method
   for a ratio of sums over users (:mod:`insights.stats.ratio`), arms independent.
 
 Proportions use the Newcombe hybrid score interval and the pooled z-test; relative

@@ -26,6 +26,7 @@ from insights.metrics._common import days_in_period as _in_period
 from insights.metrics._common import headline, two_arm_ratio, wilson_headline
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
+from insights.metrics._windows import acquisition_clipped, outcome_window
 from insights.metrics.activity_days import as_of_day
 from insights.stats.km import kaplan_meier, median_survival
 from insights.stats.proportions import z_value
@@ -93,11 +94,11 @@ def repurchase_of(
     p = parse_period(period)
     orders = order_days(dataset, include_refunded=include_refunded).select("user_id", "day")
     first = nw.col("day").min().over("user_id")
-    rel = nw.col("day") - nw.col("first_day")
-    followed = (nw.col("first_day") + window <= as_of_day(dataset)).cast(nw.Int64)
+    w = outcome_window("repurchase", window)  # days 1 .. window after the first order
+    followed = w.observable("first_day", as_of_day(dataset)).cast(nw.Int64)
     per_user = (
         orders.with_columns(first.alias("first_day"))
-        .with_columns(((rel >= 1) & (rel <= window)).cast(nw.Int64).alias("__rep"))
+        .with_columns(w.contains("day", "first_day").cast(nw.Int64).alias("__rep"))
         .group_by("user_id")
         .agg(nw.col("first_day").min(), nw.col("__rep").max())
         .filter(_in_period("first_day", p))
@@ -208,17 +209,17 @@ def first_purchase_conversion(
     (0.3333333333333333, 3, 1)
     """
     p = parse_period(period)
-    followed = (nw.col("first_seen_day") + window <= as_of_day(dataset)).cast(nw.Int64)
+    w = outcome_window("first_purchase", window)  # days 0 .. window - 1
+    followed = w.observable("first_seen_day", as_of_day(dataset)).cast(nw.Int64)
     scope = (
         _scope(dataset, by, where)
         .filter(_in_period("first_seen_day", p))
         .with_columns(followed.alias("__seen"))
     )
     orders = order_days(dataset, include_refunded=include_refunded).select("user_id", "day")
-    idx = nw.max_horizontal(nw.col("day") - nw.col("first_seen_day"), nw.lit(0))
     buyers = (
         orders.join(scope.select("user_id", "first_seen_day").unique(), on="user_id", how="inner")
-        .filter(idx < window)
+        .filter(w.contains(acquisition_clipped("day", "first_seen_day"), "first_seen_day"))
         .group_by("user_id")
         .agg(nw.len().alias("__orders"))
     )
