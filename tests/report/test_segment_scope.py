@@ -29,7 +29,7 @@ def _execute_summary(
     """Chapter 00 executed with ``filters``: its scorecard, its notes and its printed text."""
     nb = nbformat.read(NOTEBOOKS / "00-summary.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(
-        f"import json\nprint({MARK!r} + json.dumps({{'card': scorecard.to_dicts(), 'notes': notes}}))"
+        f"import json\nprint({MARK!r} + json.dumps({{'card': scorecard.to_dicts(), 'notes': notes}}, default=str))"
     ))  # fmt: skip
     source = tmp_path / "00-summary.ipynb"
     nbformat.write(nb, source)
