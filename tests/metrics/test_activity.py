@@ -155,3 +155,38 @@ def test_activity_90d_needs_full_window(make_dataset) -> None:
     ds = make_dataset(frames(), as_of="2024-03-29")
     with pytest.raises(ValueError, match="2024-01-01..2024-03-30"):
         activity_90d(ds, period="2024Q1")
+
+
+def test_active_users_index_ci_pairs_the_counts_by_user() -> None:
+    import datetime as dt
+    import math
+
+    import insights as ins
+
+    d = dt.datetime
+    # five users (acquired before both quarters); active in 2024Q2 (x) and in the base 2024Q1 (y):
+    # (1, 1), (1, 0), (0, 1), (1, 1), (0, 0)  ->  n 5, X 3, Y 3, XY 2, index 100
+    q1, q2 = d(2024, 2, 1), d(2024, 5, 1)
+    views = [(1, q1), (1, q2), (2, q2), (3, q1), (4, q1), (4, q2)]
+    ds = ins.frames_dataset(
+        users=pl.DataFrame({"user_id": [1, 2, 3, 4, 5], "first_seen_at": [d(2023, 12, 1)] * 5}),
+        views=pl.DataFrame(
+            {
+                "user_id": [u for u, _ in views],
+                "started_at": [t for _, t in views],
+                "watch_seconds": [60.0] * len(views),
+            }
+        ),
+        as_of="2024-06-30",
+    )
+    out = ins.active_users(ds, period=["2024Q1", "2024Q2"], index_base="2024Q1")
+    row = out.filter(pl.col("period") == "2024Q2").row(0, named=True)
+    # by hand: px = py = 0.6, pxy = 0.4, R = 1;
+    # Var(R) = [0.24 - 2 (0.4 - 0.36) + 0.24] / (5 * 0.36) * 5 / 4 = 0.2778
+    half = 1.959964 * math.sqrt((0.24 - 0.08 + 0.24) / 1.8 * 1.25)
+    assert row["value"] == 100.0
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((100 * (1 - half), 100 * (1 + half)))
+    base = out.filter(pl.col("period") == "2024Q1").row(0, named=True)
+    assert (base["ci_low"], base["ci_high"]) == pytest.approx((100.0, 100.0))
+    plain = ins.active_users(ds, period=["2024Q1", "2024Q2"])  # counts: no CI
+    assert plain["ci_low"].null_count() == 2

@@ -27,6 +27,7 @@ from insights.metrics._periods import (
 )
 from insights.metrics._segments import Where, users_frame
 from insights.metrics.activity_days import DEFAULT_ACTIVITY, as_of_day, check_activity
+from insights.stats.proportions import z_value
 
 __all__ = ["active_users", "activity_90d"]
 
@@ -109,6 +110,7 @@ def active_users(
     where: Where = None,
     index_base: PeriodLike | None = None,
     activity: str | Sequence[str] = DEFAULT_ACTIVITY,
+    alpha: float = 0.05,
 ) -> pl.DataFrame:
     """Distinct active users in each period, optionally as an index to a base period.
 
@@ -125,15 +127,20 @@ def active_users(
         columns.
     index_base
         If given, ``value`` = 100 · count / count(base period) (per segment; null when
-        the base count is 0) and the metric is ``"active_users_index"``; otherwise
-        ``value`` = count and the metric is ``"active_users"``.
+        the base count is 0) and the metric is ``"active_users_index"``, with a 95%
+        delta-method CI that takes the users in scope as the units (each is active or
+        not in the period and in the base, so the two counts are paired); otherwise
+        ``value`` = count and the metric is ``"active_users"`` (a count, no CI).
+    alpha
+        1 − the confidence level of the index's CI.
     activity
         Activity tables (acquisition day always counts).
 
     Returns
     -------
     polars.DataFrame
-        Headline columns (``period`` = label, ``n`` = active users, no CI) plus
+        Headline columns (``period`` = label, ``n`` = active users; a CI for the
+        index only) plus
         ``complete`` (the period ends by ``as_of``) and ``partial`` (the period is not
         wholly inside the data: it starts before the first day of the data or ends
         after ``as_of``, so its count is not comparable with a whole period's); one
@@ -153,14 +160,29 @@ def active_users(
     base = parse_period(index_base) if index_base is not None else None
     every: list[Period] = periods + ([base] if base is not None and base not in periods else [])
     windows = {f"q{i}": (p.start_day, p.end_day) for i, p in enumerate(every)}
+    base_key = f"q{every.index(base)}" if base is not None else None
+    # with an index: the users in scope and, per period, those active in it and in the base
+    # (the paired counts of the index's delta-method variance)
+    cross = (
+        [nw.len().alias("_units")]
+        + [(nw.col(k) * nw.col(base_key)).sum().alias(f"_x{k}") for k in windows]
+        if base_key is not None
+        else []
+    )
     sums = (
         _flags(dataset, by, where, activity, windows)
         .group_by("segment")
-        .agg(*[nw.col(k).sum() for k in windows])
+        .agg(*[nw.col(k).sum() for k in windows], *cross)
     )
     wide = collect(sums).with_columns(
         pl.col("segment").cast(pl.String), pl.col(*windows).cast(pl.Int64)
     )
+    paired = None
+    if base_key is not None:
+        paired = wide.select(
+            "segment", "_units", *[pl.col(f"_x{k}").alias(k) for k in windows]
+        ).unpivot(index=["segment", "_units"], variable_name="q", value_name="_both")
+        wide = wide.drop("_units", *[f"_x{k}" for k in windows])
     labels = pl.DataFrame(
         {
             "q": list(windows),
@@ -174,13 +196,33 @@ def active_users(
     long = wide.unpivot(index="segment", variable_name="q", value_name="count").join(labels, on="q")
     value = pl.col("count").cast(pl.Float64)
     metric = "active_users"
+    ci_low = ci_high = pl.lit(None, dtype=pl.Float64)
     if base is not None:
         base_count = long.filter(pl.col("period") == base.label).select(
             "segment", pl.col("count").alias("base")
         )
-        long = long.join(base_count, on="segment", how="left")
+        long = long.join(base_count, on="segment", how="left").join(
+            paired, on=["segment", "q"], how="left"
+        )
         value = pl.when(pl.col("base") > 0).then(100.0 * pl.col("count") / pl.col("base"))
         metric = "active_users_index"
+        # R = X / Y over users (x_i, y_i: active in the period, in the base): delta method
+        # Var(R) = [Var(x) - 2 R Cov(x, y) + R^2 Var(y)] / (n mean(y)^2), users as units
+        n, px, py = (
+            pl.col("_units"),
+            pl.col("count") / pl.col("_units"),
+            pl.col("base") / pl.col("_units"),
+        )
+        r = pl.col("count") / pl.col("base")
+        var = (
+            (px * (1 - px) - 2 * r * (pl.col("_both") / n - px * py) + r**2 * py * (1 - py))
+            / (n * py**2)
+            * n
+            / (n - 1)
+        )
+        half = z_value(alpha) * var.clip(lower_bound=0).sqrt()
+        ci_low = pl.when((pl.col("base") > 0) & (n > 1)).then(100.0 * (r - half))
+        ci_high = pl.when((pl.col("base") > 0) & (n > 1)).then(100.0 * (r + half))
     keep = [p.label for p in periods]
     return (
         long.filter(pl.col("period").is_in(keep))
@@ -190,8 +232,8 @@ def active_users(
             "segment",
             "period",
             value.cast(pl.Float64).alias("value"),
-            pl.lit(None, dtype=pl.Float64).alias("ci_low"),
-            pl.lit(None, dtype=pl.Float64).alias("ci_high"),
+            ci_low.cast(pl.Float64).alias("ci_low"),
+            ci_high.cast(pl.Float64).alias("ci_high"),
             pl.col("count").cast(pl.Int64).alias("n"),
             "complete",
             "partial",
