@@ -1,4 +1,4 @@
-"""Calibration at CI size: every document target within tolerance widened by sampling error."""
+"""Calibration: every document target within tolerance on a 200k simulation (the size targets are set for)."""
 
 from __future__ import annotations
 
@@ -42,14 +42,37 @@ def test_default_scenario_parameters_cite_targets() -> None:
     assert text.count("serves") >= 15
 
 
-def test_simulated_data_meets_targets(sim_dir) -> None:
-    """20k users: tolerance_eff = sqrt(tol^2 + (1.96 se)^2), se from each estimate's CI."""
-    result = calibrate(load_dataset(sim_dir), widen=True)
+@pytest.mark.slow
+def test_simulated_data_meets_targets(tmp_path_factory) -> None:
+    """200k users, seed 7 (one of the ten seeds of benchmarks/calibration_seeds.py), no ``widen``.
+
+    At 20k users the targets without a CI (I08) and the noisy ones (I06: SE about 17
+    points) pass or fail with the seed, so the size is the one the targets are set for;
+    only a target whose own 95% sampling error exceeds its tolerance (I06) is widened.
+    """
+    from insights.simulator import simulate
+
+    out = tmp_path_factory.mktemp("calibration") / "s200k"
+    simulate(out, users=200_000, seed=7)
+    result = calibrate(load_dataset(out))
     assert result.height == 56 and result["error"].null_count() == 56
     failed = result.filter(~result["passed"])
     assert failed.height == 0, failed.select(
         "id", "target", "value", "ci_low", "ci_high", "tolerance_used"
     ).to_dicts()
+    widened = result.filter(result["tolerance_used"] > result["tolerance"])["id"].to_list()
+    assert "I06" in widened  # its SE (about 7 points) exceeds its tolerance (8) / 1.96
+
+
+def test_widen_adds_the_sampling_error(sim_dir) -> None:
+    """20k users with ``widen``: tolerance_used = sqrt(tol^2 + (1.96 se)^2), se from the CI."""
+    result = calibrate(load_dataset(sim_dir), widen=True)
+    for r in result.filter(result["ci_low"].is_not_null()).iter_rows(named=True):
+        se = (r["ci_high"] - r["ci_low"]) / (2 * 1.959964)
+        assert r["tolerance_used"] == pytest.approx(
+            (r["tolerance"] ** 2 + (1.959964 * se) ** 2) ** 0.5
+        )
+        assert r["passed"] == (abs(r["value"] - r["target"]) <= r["tolerance_used"] + 1e-12)
 
 
 @pytest.fixture(scope="module")
