@@ -197,7 +197,7 @@ def active_users(
     value = pl.col("count").cast(pl.Float64)
     metric = "active_users"
     ci_low = ci_high = pl.lit(None, dtype=pl.Float64)
-    if base is not None:
+    if base is not None and paired is not None:
         base_count = long.filter(pl.col("period") == base.label).select(
             "segment", pl.col("count").alias("base")
         )
