@@ -247,3 +247,17 @@ def test_a_note_outside_a_figure_or_table_cell_is_plain_text(tmp_path):
     )
     md = _render(_notebook(new_code_cell("n", outputs=[note])), tmp_path)
     assert "Needs `spend`." in md
+
+
+def test_text_shown_with_a_table_stays_outside_its_float(tmp_path):
+    """Footnotes displayed with a table (``ins.show(table, note)``) follow the captioned table."""
+    block = "Read this first.\n\n| a | b |\n|:---|---:|\n| x | 1 † |\n\n† provisional.\n\n* p < 0.05."
+    nb = _notebook(
+        new_code_cell("#| label: tbl-s\n#| tbl-cap: Scores\nshow(t, note)", outputs=[_md(block)])
+    )
+    md = _render(nb, tmp_path)
+    div = md.index('::: {#tbl-s tbl-cap="Scores"}')
+    end = md.index(":::", div + 3)
+    assert md.index("Read this first.") < div
+    assert md[div:end].count("|") == 9 and "provisional" not in md[div:end]
+    assert end < md.index("† provisional.") < md.index("* p < 0.05.")

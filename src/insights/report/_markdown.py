@@ -190,11 +190,38 @@ def _cell_markdown(
         caption = _attribute(options.tbl_cap or "")
         others = [b for b in blocks if b is not tables[0]]
         parts += others
-        parts.append(f'::: {{#{ident} tbl-cap="{caption}"}}\n{tables[0].strip()}\n:::')
+        # one output may hold text around its table (notes, footnotes): only the table
+        # goes in the captioned div (a div's other text is not part of a table float)
+        before, table, after = _split_table(tables[0])
+        parts.append(before)
+        parts.append(f'::: {{#{ident} tbl-cap="{caption}"}}\n{table}\n:::')
+        parts.append(after)
     else:
         parts += blocks + notes
         parts += [f"![]({path}){{width=88%}}" for path in images]
     return "\n\n".join(p for p in parts if p.strip())
+
+
+def _split_table(block: str) -> tuple[str, str, str]:
+    r"""``block`` as (text before its table, the table, text after it).
+
+    The table is the first run of table lines (pipe or grid), with the caption-less
+    lines between them (a grid table's rows); text around it is kept as it is.
+
+    >>> _split_table("Intro.\n\n| a |\n|---|\n| 1 |\n\n† a note.")
+    ('Intro.', '| a |\n|---|\n| 1 |', '† a note.')
+    """
+    lines = block.strip().splitlines()
+    rows = [i for i, line in enumerate(lines) if _TABLE_LINE.match(line)]
+    first = rows[0]
+    last = first
+    while last + 1 < len(lines) and lines[last + 1].strip() and (
+        _TABLE_LINE.match(lines[last + 1]) or lines[last + 1].lstrip().startswith(("|", "+"))
+    ):
+        last += 1
+    before = "\n".join(lines[:first]).strip()
+    after = "\n".join(lines[last + 1 :]).strip()
+    return before, "\n".join(lines[first : last + 1]).strip(), after
 
 
 def _rich_output(out: nbformat.NotebookNode, *, asis: bool, where: str, images: list[str]) -> str:
