@@ -291,3 +291,17 @@ def sim_dir(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("sim") / "s20k"
     simulate(out, users=20_000, seed=7)
     return out
+
+
+@pytest.fixture(scope="session")
+def sim200k_dir(tmp_path_factory: pytest.TempPathFactory):
+    """The size the calibration targets are set for (200k users, seed 7), written once (about 10 s).
+
+    For checks whose 20k sampling error is as large as what they check (calibration bands,
+    LTV back-test accuracy): at 20k they pass or fail with the seed.
+    """
+    from insights.simulator import simulate
+
+    out = tmp_path_factory.mktemp("sim") / "s200k"
+    simulate(out, users=200_000, seed=7)
+    return out

@@ -43,18 +43,14 @@ def test_default_scenario_parameters_cite_targets() -> None:
 
 
 @pytest.mark.slow
-def test_simulated_data_meets_targets(tmp_path_factory) -> None:
+def test_simulated_data_meets_targets(sim200k_dir) -> None:
     """200k users, seed 7 (one of the ten seeds of benchmarks/calibration_seeds.py), no ``widen``.
 
     At 20k users the targets without a CI (I08) and the noisy ones (I06: SE about 17
     points) pass or fail with the seed, so the size is the one the targets are set for;
     only a target whose own 95% sampling error exceeds its tolerance (I06) is widened.
     """
-    from insights.simulator import simulate
-
-    out = tmp_path_factory.mktemp("calibration") / "s200k"
-    simulate(out, users=200_000, seed=7)
-    result = calibrate(load_dataset(out))
+    result = calibrate(load_dataset(sim200k_dir))
     assert result.height == 56 and result["error"].null_count() == 56
     failed = result.filter(~result["passed"])
     assert failed.height == 0, failed.select(

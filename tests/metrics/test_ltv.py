@@ -149,10 +149,12 @@ def test_projection_equals_observed_when_data_cover_horizon(sim_dir):
     assert proj["value"] == pytest.approx(real["realised"])
 
 
-def test_backtest_on_simulator_within_10_percent(sim_dir):
-    # simulator truth, 6 months of data after the acquisition half-year (the 20k CI data
-    # is too small for the 3-month cut-off; see benchmarks/results/ltv_backtest.md)
-    ds = load_dataset(sim_dir)
+@pytest.mark.slow
+def test_backtest_on_simulator_within_10_percent(sim200k_dir):
+    # simulator truth, 6 months of data after the acquisition half-year, at 200k users:
+    # at 20k the realised 12-month LTV of a half-year cohort moves by several percent with
+    # the seed (seed 7: -10.05%, against +0.4% at 200k; benchmarks/results/ltv_backtest.md)
+    ds = load_dataset(sim200k_dir)
     out = ltv_backtest(ds, cutoff="2023-12-31", period=("2023-01-01", "2023-06-30"))
     row = out.row(0, named=True)
     assert row["model"] in {"weibull", "log_logistic", "log_normal"}
