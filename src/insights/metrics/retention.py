@@ -43,6 +43,14 @@ from insights.stats.km import kaplan_meier, survival_at
 
 __all__ = ["retention_rates", "retention_curves"]
 
+
+class NoEventsError(ValueError):
+    """Every unit is censored: no event is observed by ``as_of``, so every curve stays at 1.
+
+    A ``ValueError``; a chapter section (``insights.report.context.Section``) shows it as
+    a sentence instead of failing.
+    """
+
 _CHURN_ORIGINS = ("first_seen", "experiment")
 _WHAT_ENDS = {
     "first_seen": "churn",
@@ -402,7 +410,7 @@ def _check_counts(
         )
     if (counts["event"] * counts["count"]).sum() <= 0:
         fix = "a later as_of= or a smaller churn_gap=" if churn else "a later as_of="
-        raise ValueError(
+        raise NoEventsError(
             f"all {counts['count'].sum():g} units are censored: no {_WHAT_ENDS[origin]} is observed "
             f"by as_of {when}, so every curve stays at 1; choose {fix}"
         )

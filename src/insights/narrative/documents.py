@@ -91,6 +91,26 @@ def document_title(seed: str, *, lang: Lang) -> str:
     return str(row["short_zh"] if check_lang(lang) == "zh" else row["short_en"])
 
 
+_NUMERALS = str.maketrans(
+    {"\u4e00": "1", "\u4e8c": "2", "\u4e09": "3", "\u56db": "4", "\u4e94": "5",
+     "\u516d": "6", "\u4e03": "7", "\u516b": "8", "\u4e5d": "9", "\u5341": "10"}
+)  # fmt: skip
+
+
+def document_section(section: str, *, lang: Lang) -> str:
+    """A document's section number as a reader of ``lang`` reads it.
+
+    Some documents number parts with Chinese numerals (``5.body.<one>.3``); an English
+    text shows them as digits.
+
+    >>> document_section("5.body.\u4e00.3", lang="en")
+    '5.body.1.3'
+    >>> document_section("2.1", lang="en")
+    '2.1'
+    """
+    return section if check_lang(lang) == "zh" else section.translate(_NUMERALS)
+
+
 def document_source(source: str, *, lang: Lang | None = None) -> str:
     """A source note such as ``"000 §2.2 (week-1 churn 45%)"`` with each document named by its title.
 
@@ -107,7 +127,8 @@ def document_source(source: str, *, lang: Lang | None = None) -> str:
         except KeyError:
             return found[0]
 
-    return re.sub(r"\b(\d{3})(?:_[0-9a-f]+\.txt)? (?=§)", title, source)
+    named = re.sub(r"\b(\d{3})(?:_[0-9a-f]+\.txt)? (?=§)", title, source)
+    return document_section(named, lang=lang)
 
 
 def documents_off(*, lang: Lang | None = None) -> str:
@@ -445,7 +466,7 @@ def document_vs_data(
                 f"doc.{row['kind']}",
                 lang=lang,
                 doc=document_title(row["seed"], lang=lang),
-                section=row["section"],
+                section=document_section(str(row["section"]), lang=lang),
                 doc_value=doc_value,
                 period=period_text,
                 value=fmt_value(value, kind, lang=lang),

@@ -24,6 +24,7 @@ from insights.narrative.catalog import check_lang, text_message, text_metric, te
 from insights.narrative.documents import (
     comparable,
     document_figures,
+    document_section,
     document_title,
     documents_off,
     seed_figures,
@@ -359,7 +360,7 @@ def describe_playbook(
                 gap=text_message(f"gap.{play.gap}", lang=lang),
                 strategy=text_message(f"strategy.{play.strategy}", lang=lang),
                 doc=document_title(str(doc["seed"]), lang=lang),
-                section=play.section,
+                section=document_section(play.section, lang=lang),
                 effect=_effect_text(play, lang=lang),
                 value=_data_text(g, play, lang),
             )
@@ -413,7 +414,7 @@ def table_playbook(
             [
                 text_segment(play.layer, lang=lang),
                 text_message(f"strategy.{play.strategy}", lang=lang),
-                f"{document_title(str(doc['seed']), lang=lang)} §{play.section}",
+                f"{document_title(str(doc['seed']), lang=lang)} §{document_section(play.section, lang=lang)}",
                 _effect_text(play, lang=lang),
                 text_metric(play.metric, lang=lang),
                 shown,

@@ -269,6 +269,13 @@ class Section:
         if isinstance(exc, NotEnoughDataError):
             self._why = self._why or str(exc)
             return True
+        from insights.metrics.retention import NoEventsError
+
+        if isinstance(exc, NoEventsError):  # e.g. nobody has a second order yet
+            from insights.narrative.catalog import text_message
+
+            self._why = self._why or text_message("unavailable.no_events", lang=self.lang)
+            return True
         # its inputs were missing before the block ran: whatever failed, failed for that
         return bool(self._missing) and isinstance(exc, Exception)
 
