@@ -240,19 +240,8 @@ def kpi_summary(
         {m: b != "lower" for m, b in better.items()}, return_dtype=pl.Boolean
     )
     out = out.join(
-        _statuses(data, quarter, "status").join(
-            _statuses(data, others[0], "previous_status"),
-            on=["metric", "segment"],
-            how="full",
-            coalesce=True,
-        ),
-        on=["metric", "segment"],
-        how="left",
-        maintain_order="left",
-    )
-    out = out.join(
-        _completeness(data, quarter, "").join(
-            _completeness(data, others[0], "previous_").drop("previous_observed_to"),
+        _row_flags(data, quarter, "").join(
+            _row_flags(data, others[0], "previous_").drop("previous_observed_to"),
             on=["metric", "segment"],
             how="full",
             coalesce=True,
@@ -271,32 +260,21 @@ def kpi_summary(
     )
 
 
-def _statuses(data: pl.DataFrame, quarter: str, name: str) -> pl.DataFrame:
-    """``metric, segment, <name>``: the ``status`` of ``quarter``'s rows (null without one)."""
-    status = pl.col("status") if "status" in data.columns else pl.lit(None)
-    return (
-        data.filter(pl.col("quarter") == quarter)
-        .select("metric", "segment", status.cast(pl.String).alias(name))
-        .unique(["metric", "segment"], keep="first", maintain_order=True)
-    )
+def _row_flags(data: pl.DataFrame, quarter: str, prefix: str) -> pl.DataFrame:
+    """``metric, segment`` and ``<prefix>status, <prefix>complete, <prefix>observed_to`` of ``quarter``.
 
-
-def _completeness(data: pl.DataFrame, quarter: str, prefix: str) -> pl.DataFrame:
-    """``metric, segment, <prefix>complete, <prefix>observed_to`` of ``quarter``'s rows.
-
-    A scorecard without ``complete`` (built by hand) is taken as final: null ``complete``.
+    A scorecard built by hand may lack these columns: they are then null (a null
+    ``complete`` is taken as final).
     """
-    cols = data.columns
+    kinds = {"status": pl.String, "complete": pl.Boolean, "observed_to": pl.Date}
     return (
         data.filter(pl.col("quarter") == quarter)
         .select(
             "metric",
             "segment",
-            (pl.col("complete") if "complete" in cols else pl.lit(None, pl.Boolean)).alias(
-                f"{prefix}complete"
-            ),
-            (pl.col("observed_to") if "observed_to" in cols else pl.lit(None, pl.Date)).alias(
-                f"{prefix}observed_to"
+            *(
+                (pl.col(c).cast(t) if c in data.columns else pl.lit(None, t)).alias(prefix + c)
+                for c, t in kinds.items()
             ),
         )
         .unique(["metric", "segment"], keep="first", maintain_order=True)
