@@ -382,7 +382,7 @@ def test_retention_matrix_cache_keys_on_the_resolved_min_cell(tmp_path: Path, mo
     ds = ins.load_dataset(tmp_path / "d", as_of="2024-03-31")
     hidden = ins.retention_matrix(ds, kind="on")
     assert hidden.filter(pl.col("n") > 0)["suppressed"].all()
-    assert any((tmp_path / "cache").rglob("*.pkl"))  # remembered
+    assert any((tmp_path / "cache").rglob("*.entry"))  # remembered
     with ins.options(min_cell=1):
         assert not ins.retention_matrix(ds, kind="on")["suppressed"].any()
     assert ins.retention_matrix(ds, kind="on").equals(hidden)

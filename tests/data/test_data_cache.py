@@ -112,7 +112,7 @@ def test_memo_evicts_the_least_recently_used_beyond_the_size_cap(tmp_path, monke
     _write(tmp_path / "d", _users([1, 2]))
     ds = load_dataset(tmp_path / "d")
     calls: list[int] = []
-    blob = b"x" * 1100  # pickles to about 1.1 kB
+    blob = "x" * 1100  # stored as about 1.2 kB (the text in a JSON header)
     for name in ("a", "b"):
         memo(ds, name, {}, _counted(calls, blob))
         time.sleep(0.02)
