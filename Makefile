@@ -13,9 +13,11 @@ SEED    ?= 42
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-system:  ## system packages: CJK font (Chinese reports), poppler (PDF checks), chromium (HTML check), Java 17 (Spark tests); Debian/Ubuntu, root or sudo
+system:  ## system packages: CJK font (Chinese reports), emoji fonts (names from data: Noto Color Emoji for the PDF, Symbola for figures), poppler (PDF checks), chromium (HTML check), Java 17 (Spark tests); Debian/Ubuntu, root or sudo
 	@missing=""; \
 	fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	fc-list 2>/dev/null | grep -q "Noto Color Emoji" || missing="$$missing fonts-noto-color-emoji"; \
+	fc-list 2>/dev/null | grep -q "Symbola" || missing="$$missing fonts-symbola"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \

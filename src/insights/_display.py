@@ -88,15 +88,18 @@ class Table(Markdown):
         )
 
 
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
 def _cells(line: str) -> list[str]:
-    """The cells of one pipe-table line (``\\|`` is a literal bar)."""
+    """The cells of one pipe-table line, as text (``\\|`` is a bar, ``\\*`` a star ...)."""
     text = line.strip()
     text = text[1:] if text.startswith("|") else text
     text = text[:-1] if text.endswith("|") and not text.endswith("\\|") else text
     cells, current, i = [], "", 0
     while i < len(text):
-        if text[i] == "\\" and i + 1 < len(text) and text[i + 1] == "|":
-            current, i = current + "|", i + 2
+        if text[i] == "\\" and i + 1 < len(text) and text[i + 1] in _PUNCTUATION:
+            current, i = current + text[i + 1], i + 2  # a Markdown escape: the character itself
             continue
         if text[i] == "|":
             cells.append(current.strip())

@@ -13,10 +13,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from insights.cli_validate import DoorGroup, OptionError, check_options, data_refusal, refuse
+
 app = typer.Typer(
     help="Live-commerce retention, value and strategy analytics.",
     no_args_is_help=True,
     add_completion=False,
+    cls=DoorGroup,  # option errors: one line, exit 2; no traceback without --debug
 )
 console = Console() if sys.stdout.isatty() else Console(width=160)
 err = Console(stderr=True)
@@ -46,23 +49,16 @@ ChurnGapOpt = Annotated[
 
 
 def _load(path: Path, debug: bool, progress: bool | None = None, *, churn_gap: int | None = None):
-    """Load a dataset or exit with code 2 (unreadable) / 1 (rules broken) and a readable message."""
+    """Load and validate a dataset, or exit 2 with one to three lines (unreadable, rules broken)."""
     from insights.data._read import DataReadError
     from insights.data.load import DataValidationError, load_dataset
 
     try:
         return load_dataset(path, progress=progress, churn_gap=churn_gap)
     except DataReadError as exc:
-        if debug:
-            traceback.print_exc()
-        err.print(f"[bold red]cannot read {path}[/]: {exc}")
-        raise typer.Exit(2) from None
+        refuse(f"cannot read {path}: {exc}", debug=debug)
     except DataValidationError as exc:
-        if debug:
-            traceback.print_exc()
-        err.print(str(exc))
-        err.print(f"run [bold]insights validate {path}[/] for the full report")
-        raise typer.Exit(1) from None
+        refuse(data_refusal(exc.log, path), debug=debug)
 
 
 @app.command()
@@ -215,21 +211,26 @@ def kpis(
     """The KPI scorecard of a quarter with 95% CI and n, next to the comparison quarter."""
     from insights._registry import metric_info
     from insights.kpis import kpi_scorecard
-    from insights.metrics._periods import parse_period, quarter_of
 
     ds = _load(path, debug, progress, churn_gap=churn_gap)
-    if quarter is None:
-        quarter = quarter_of(ds.as_of.date()).label
     try:
-        parse_period(quarter)
+        quarter, compare_to, by_notes = check_options(
+            ds, quarter=quarter, compare_to=compare_to, by=by
+        )
+    except OptionError as exc:
+        refuse(f"insights kpis: {exc}")
+    for note in by_notes:
+        print(f"note: {note}", file=sys.stderr)
+    try:  # a --by column that identifies individuals is refused, naming none of its values
+        frame, notes = kpi_scorecard(
+            ds, quarter=quarter, compare_to=compare_to, by=by, min_cell=min_cell, progress=progress
+        )
     except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
-    frame, notes = kpi_scorecard(
-        ds, quarter=quarter, compare_to=compare_to, by=by, min_cell=min_cell, progress=progress
-    )
+        refuse(f"insights kpis: {exc}", debug=debug)
     if json_out:
-        print(json.dumps(frame.to_dicts(), ensure_ascii=False, indent=1, default=str))
+        from insights.kpis import json_records  # floats rounded: the same bytes every run
+
+        print(json.dumps(json_records(frame), ensure_ascii=False, indent=1, default=str))
     else:
         quarters = sorted(frame["quarter"].unique().to_list())
         table = Table(title=f"KPI scorecard {quarter} (vs {compare_to}){' by ' + by if by else ''}")
@@ -289,7 +290,7 @@ def report(
         str, typer.Option("--compare-to", help="previous, year_ago or a quarter.")
     ] = "previous",
     min_cell: Annotated[
-        int, typer.Option("--min-cell", help="Suppress segments smaller than this.")
+        int, typer.Option("--min-cell", min=1, help="Suppress segments smaller than this.")
     ] = 10,
     chapters: Annotated[
         str | None, typer.Option("--chapters", help="Only these chapters, e.g. 00,02-retention.")
@@ -324,7 +325,7 @@ def report(
     ] = None,
     churn_gap: ChurnGapOpt = None,
     jobs: Annotated[
-        int, typer.Option("--jobs", help="Chapters executed at once (one kernel each).")
+        int, typer.Option("--jobs", min=1, help="Chapters executed at once (one kernel each).")
     ] = 2,
     debug: DebugOpt = False,
     progress: ProgressOpt = None,
@@ -334,36 +335,45 @@ def report(
 
     from insights.report import RenderError, render
 
-    if quarter is None and path.is_dir():
-        from insights.metrics._periods import quarter_of
-
-        quarter = quarter_of(_load(path, debug, progress).as_of.date()).label
-    for one in [x.strip() for x in lang.split(",") if x.strip()] or [lang]:
-        start = time.perf_counter()
+    if path.is_dir():  # the data and every option are checked before any kernel starts
+        ds = _load(path, debug, progress, churn_gap=churn_gap)
         try:
-            files = render(
-                path, quarter=quarter or "", lang=one, formats=formats, out=out, backend=backend,  # type: ignore[arg-type]
-                by=by, min_cell=min_cell, compare_to=compare_to, notebooks=notebooks, jobs=jobs,
-                chapters=chapters.split(",") if chapters else None, progress=progress,
-                title=title, subtitle=subtitle, compare_documents=documents, churn_gap=churn_gap,
+            quarter, compare_to, by_notes = check_options(
+                ds, quarter=quarter, compare_to=compare_to, by=by, lang=lang, formats=formats,
+                backend=backend,
             )  # fmt: skip
-        except RenderError as exc:
-            if debug:
-                traceback.print_exc()
-            trace = getattr(exc, "traceback", None)
-            if trace:
-                err.print(trace, markup=False, highlight=False)
-            err.print(f"[bold red]report failed[/] ({one}): {escape(str(exc))}", highlight=False)
-            err.print("the failed report was not written")
-            raise typer.Exit(1) from None
-        except ValueError as exc:
-            if debug:
-                traceback.print_exc()
-            err.print(f"[bold red]bad parameter[/]: {escape(str(exc))}")
-            raise typer.Exit(2) from None
-        for file in files:
-            console.print(f"wrote {file}")
-        console.print(f"{one}: {len(files)} file(s) in {time.perf_counter() - start:.1f} s")
+        except OptionError as exc:
+            refuse(f"insights report: {exc}")
+        for note in by_notes:
+            print(f"note: {note}", file=sys.stderr)
+    start = time.perf_counter()
+    try:  # every language and segment: all rendered, then all published, or nothing
+        files = render(
+            path, quarter=quarter or "", lang=lang, formats=formats, out=out, backend=backend,  # type: ignore[arg-type]
+            by=by, min_cell=min_cell, compare_to=compare_to, notebooks=notebooks, jobs=jobs,
+            chapters=chapters.split(",") if chapters else None, progress=progress,
+            title=title, subtitle=subtitle, compare_documents=documents, churn_gap=churn_gap,
+        )  # fmt: skip
+    except RenderError as exc:
+        if debug:
+            traceback.print_exc()
+        trace = getattr(exc, "traceback", None)
+        if trace:
+            err.print(trace, markup=False, highlight=False)
+        err.print(
+            f"[bold red]report failed[/]: {escape(str(exc))}; nothing was written to "
+            f"{escape(str(out))} (files already there are unchanged)",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        if debug:
+            traceback.print_exc()
+        err.print(f"[bold red]bad parameter[/]: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    for file in files:
+        console.print(f"wrote {file}", soft_wrap=True, highlight=False)
+    console.print(f"{len(files)} file(s) in {time.perf_counter() - start:.1f} s")
 
 
 def main() -> None:  # pragma: no cover

@@ -251,7 +251,9 @@ def kpi_scorecard(
         ``"previous"``, ``"year_ago"`` or a quarter label.
     by
         A users column: one row per value (``segment``) for every KPI, each about that
-        segment's users only (CAC needs ``by`` to be a ``spend`` column too, else it
+        segment's users only; values with fewer than ``min_cell`` users are left out,
+        and a column that identifies individuals (an id column, nearly unique values)
+        raises ``ValueError`` naming it and none of its values (CAC needs ``by`` to be a ``spend`` column too, else it
         is noted as not computable).
     where
         The user-population filter: every KPI is computed on
@@ -305,18 +307,30 @@ def kpi_scorecard(
     "repurchase_60d: skipped, table 'orders' is not in this dataset; add orders.parquet or orders.csv"
     """
     # resolved before the results cache, so a later ins.options(min_cell=...) is honoured
+    min_cell = resolve_min_cell(min_cell)
+    kept: list[str] | None = None
+    if by is not None:  # refuse id-like columns before computing; small values never show
+        from insights.tables._suppress import by_values
+
+        kept = by_values(dataset.restrict(where).table("users"), by, min_cell=min_cell)[
+            "segment"
+        ].to_list()
     token = _PROGRESS.set(progress)
     try:
-        return _kpi_scorecard(
+        card, notes = _kpi_scorecard(
             dataset,
             quarter=quarter,
             compare_to=compare_to,
             by=by,
             where=where,
-            min_cell=resolve_min_cell(min_cell),
+            min_cell=min_cell,
         )
     finally:
         _PROGRESS.reset(token)
+    if kept is not None:
+        segment = pl.col("segment").cast(pl.String)
+        card = card.filter(segment.is_null() | segment.is_in(kept))
+    return card, notes
 
 
 @remembered
@@ -377,7 +391,19 @@ def _scorecard(
     order = {k: i for i, k in enumerate(KPIS)}
     out = (
         out.with_columns(pl.col("metric").replace_strict(order, default=99).alias("_o"))
-        .sort("_o", "segment", "quarter")
+        .sort("_o", "metric", "segment", "quarter", nulls_last=True, maintain_order=True)
         .drop("_o")
     )
     return out, notes
+
+
+def json_records(frame: pl.DataFrame, *, digits: int = 12) -> list[dict[str, Any]]:
+    """The scorecard's rows for ``insights kpis --json``: floats to ``digits`` significant
+    digits, so the output is identical between runs (parallel sums differ in the last
+    bits from run to run; 12 digits are far finer than any KPI is known).
+
+    >>> json_records(pl.DataFrame({"metric": ["aov"], "value": [127.83547385620918]}))
+    [{'metric': 'aov', 'value': 127.835473856}]
+    """
+    floats = [c for c, t in frame.schema.items() if t.is_float()]
+    return frame.with_columns(pl.col(floats).round_sig_figs(digits)).to_dicts()

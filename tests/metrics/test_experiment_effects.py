@@ -17,6 +17,15 @@ from insights.stats.proportions import newcombe_diff_interval
 T0 = dt.datetime(2024, 1, 1, 9)
 
 
+@pytest.fixture(autouse=True)
+def _show_small_arms():
+    """These hand-worked examples have 4-unit arms: show them (suppression: tests/report/test_small_groups.py)."""
+    import insights as ins
+
+    with ins.options(min_cell=1):
+        yield
+
+
 def _at(day: int, hour: int = 12) -> dt.datetime:
     return dt.datetime(2024, 1, 1, hour) + dt.timedelta(days=day)
 

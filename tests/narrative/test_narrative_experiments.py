@@ -75,6 +75,6 @@ def test_describe_simulator_truth_lines() -> None:
         }
     }
     assert ins.describe_simulator_truth(manifest, lang="en") == [
-        "Simulator truth for return_benefit_pack: repurchase_90d: control 0.15, treatment 0.3."
-    ]
+        "Simulator truth for return\\_benefit\\_pack: repurchase\\_90d: control 0.15, treatment 0.3."
+    ]  # Markdown: names from the manifest are escaped
     assert ins.describe_simulator_truth({}, lang="zh") == []

@@ -26,6 +26,7 @@ def test_cjk_font_has_every_chinese_label_glyph():
 def test_missing_cjk_font_gives_a_clear_error(monkeypatch):
     monkeypatch.setattr(_fonts, "CJK_FAMILIES", ("No Such Font CJK",))
     monkeypatch.setattr(_fonts, "_register_system_cjk_files", lambda: None)
+    monkeypatch.setattr(_fonts, "_symbol_font", lambda: None)  # no emoji font either
     _fonts.cjk_font.cache_clear()
     try:
         with pytest.raises(_fonts.MissingFontError, match="fonts-noto-cjk"):
@@ -61,3 +62,20 @@ def test_label_catalog_is_complete_in_both_languages():
     assert label("hidden_groups", "zh", k=2, m=10) == "2 个分组少于 10 人，未显示"
     with pytest.raises(ValueError, match="lang must be one of"):
         check_lang("jp")
+
+
+def test_an_emoji_in_a_label_is_drawn_or_boxed_never_an_error():
+    """A name from data with an emoji: drawn with the symbol font when installed (issue 16)."""
+    import io
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings(record=True) as caught, _fonts.font_context("en"):
+        warnings.simplefilter("always")
+        fig, ax = plt.subplots()
+        ax.set_title("arm \U0001f389 $x^2$", parse_math=False)
+        fig.savefig(io.BytesIO(), format="png")
+        plt.close(fig)
+    missing = [w for w in caught if "missing from font" in str(w.message)]
+    assert not missing or _fonts._symbol_font() is None, missing

@@ -1,8 +1,18 @@
-"""``dataset.yaml``: reading it and refusing keys it does not know.
+"""``dataset.yaml``: reading it safely and checking it against a declarative schema.
 
-A misspelt key is an error naming the key and the closest allowed one, never silently
-ignored. The top-level keys are :data:`CONFIG_KEYS`; ``files:`` holds per-table read
-options (:data:`FILE_KEYS`), checked here with their values::
+The file is data from outside, so it is read defensively (:func:`parse_config`): at most
+:data:`MAX_CONFIG_BYTES`, UTF-8 (a BOM is allowed), YAML anchors and aliases (``&a`` /
+``*a``, the "billion laughs" expansion) refused before anything is built, and every
+message that quotes the input capped (:func:`shorten`).
+
+The parsed mapping is checked against :data:`CONFIG_SCHEMA` (:func:`check_config`): a
+misspelt key is an error naming the key and the closest allowed one, never silently
+ignored, and each value's type is checked. The checker is a small hand-written walker
+over that declarative dict rather than ``jsonschema``/``pydantic``: neither is a declared
+dependency of the package (they are only installed transitively), and their messages
+neither suggest the closest key nor name the file the way every other data error does.
+The top-level keys are :data:`CONFIG_KEYS`; ``files:`` holds per-table read options
+(:data:`FILE_KEYS`), checked here with their values::
 
     files:
       orders:
@@ -20,30 +30,32 @@ options (:data:`FILE_KEYS`), checked here with their values::
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from insights.data.contract import CONTRACT
 
-__all__ = ["CONFIG_KEYS", "DELIMITERS", "FILE_KEYS", "check_config", "closest"]
+__all__ = [
+    "CONFIG_KEYS",
+    "CONFIG_SCHEMA",
+    "DELIMITERS",
+    "FILE_KEYS",
+    "MAX_CONFIG_BYTES",
+    "check_config",
+    "closest",
+    "parse_config",
+    "shorten",
+]
 
-#: The top-level keys of ``dataset.yaml``.
-CONFIG_KEYS = (
-    "timezone",
-    "currency",
-    "as_of",
-    "mapping",
-    "allow_unknown_labels",
-    "notes",
-    "files",
-    "derive",
-    "refunds",
-    "export_start",
-    "churn_gap",
-    "report",
-)
+#: The largest ``dataset.yaml`` read (1 MiB); a real one is a few hundred bytes.
+MAX_CONFIG_BYTES = 1 << 20
+_MAX_DEPTH = 32
+
 #: The keys of one table under ``files:``.
 FILE_KEYS = (
     "header",
@@ -56,6 +68,37 @@ FILE_KEYS = (
     "false_values",
     "encoding",
 )
+#: The type of each top-level value (``files`` and ``mapping`` are checked in detail below):
+#: ``text``, ``bool``, ``int``, ``date`` (a YAML date, or text such as 2024-12-31), ``table
+#: map`` (table name -> mapping), ``mapping`` (checked by its reader), ``notes`` (text or a
+#: list of text), or a nested schema dict of the same shape.
+CONFIG_SCHEMA: dict[str, Any] = {
+    "timezone": "text",
+    "currency": "text",
+    "as_of": "date",
+    "mapping": "table map",
+    "allow_unknown_labels": "bool",
+    "notes": "notes",
+    "files": "table map",
+    "derive": "mapping",
+    "refunds": ("net", "flag", "error"),
+    "export_start": "date",
+    "churn_gap": "int",
+    "report": {"title": "text", "subtitle": "text", "compare_documents": "bool"},
+}
+#: The top-level keys of ``dataset.yaml``.
+CONFIG_KEYS = tuple(CONFIG_SCHEMA)
+_EXPECTED = {
+    "text": "text",
+    "bool": "true or false",
+    "int": "a whole number",
+    "date": "a date such as 2024-12-31",
+    "table map": "a mapping of table names to settings",
+    "mapping": "a mapping",
+    "notes": "text",
+}
+
+
 #: ``delimiter:`` values and the character each stands for (``whitespace``: runs of spaces/tabs).
 DELIMITERS = {
     ",": ",",
@@ -83,6 +126,105 @@ def closest(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{found[0]}'?)" if found else ""
 
 
+def shorten(value: Any, width: int = 60) -> str:
+    """``repr(value)`` cut to ``width`` characters: any message that quotes input uses it.
+
+    Examples
+    --------
+    >>> shorten("x" * 100, width=12)
+    "'xxxxxxxx..."
+    """
+    text = repr(value[: width + 1] if isinstance(value, str) else value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def parse_config(data: bytes, path: Path) -> dict[str, Any]:
+    """The mapping in the bytes of a ``dataset.yaml``, read defensively; ``{}`` when empty.
+
+    Raises
+    ------
+    ValueError
+        The file is larger than :data:`MAX_CONFIG_BYTES`, not UTF-8, not YAML, uses anchors
+        or aliases, or is not a mapping. One short line naming the file (input quoted
+        at most a few dozen characters).
+
+    Examples
+    --------
+    >>> parse_config(b"timezone: UTC\\n", Path("dataset.yaml"))
+    {'timezone': 'UTC'}
+    >>> parse_config(b"a: &x [1]\\nb: *x\\n", Path("dataset.yaml"))
+    Traceback (most recent call last):
+    ...
+    ValueError: dataset.yaml: YAML anchors and aliases (&name, *name) are not allowed (line 1); write each value out
+    """
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ValueError(
+            f"{path}: {len(data):,} bytes; dataset.yaml may hold at most {MAX_CONFIG_BYTES:,}"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    try:
+        alias = _first_alias(text, path)
+        config = None if alias is not None else yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = str(getattr(exc, "problem", None) or type(exc).__name__)[:80]
+        raise ValueError(f"{path}: not valid YAML{line} ({problem})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not valid YAML (nested too deeply)") from None
+    except ValueError as exc:  # a value YAML recognises but cannot build, e.g. 2024-13-45
+        if str(exc).startswith(f"{path}: "):
+            raise
+        raise ValueError(f"{path}: a value cannot be read ({str(exc)[:80]})") from None
+    if alias is not None:
+        raise ValueError(
+            f"{path}: YAML anchors and aliases (&name, *name) are not allowed "
+            f"(line {alias.start_mark.line + 1}); write each value out"
+        )
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"{path}: expected a mapping of settings (timezone, as_of, mapping, ...), "
+            f"got {type(config).__name__}"
+        )
+    return config
+
+
+_OPEN = (
+    yaml.FlowSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.BlockMappingStartToken,
+)
+_CLOSE = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
+
+
+def _first_alias(text: str, path: Path) -> yaml.Token | None:
+    """The first anchor or alias token, scanning lazily; refuses nesting deeper than 32.
+
+    Scanning stops at the first problem, so neither an alias expansion nor PyYAML's
+    slow (quadratic) handling of deep flow nesting is ever reached.
+    """
+    depth = 0
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
+            return token
+        if isinstance(token, _OPEN):
+            depth += 1
+            if depth > _MAX_DEPTH:
+                raise ValueError(
+                    f"{path}: nested more than {_MAX_DEPTH} levels deep "
+                    f"(line {token.start_mark.line + 1}); dataset.yaml needs a few"
+                )
+        elif isinstance(token, _CLOSE):
+            depth -= 1
+    return None
+
+
 def check_config(config: Mapping[str, Any], path: Path) -> None:
     """Refuse unknown keys and bad ``files`` options of a parsed ``dataset.yaml``.
 
@@ -101,9 +243,62 @@ def check_config(config: Mapping[str, Any], path: Path) -> None:
     ...
     ValueError: dataset.yaml: unknown key 'curency' (did you mean 'currency'?); keys are timezone, ...
     """
-    _check_keys(config, CONFIG_KEYS, path, "")
+    _check_schema(config, CONFIG_SCHEMA, path, "")
     _check_tables(config.get("mapping"), path, "mapping")
+    for table, pairs in (config.get("mapping") or {}).items():
+        for a, b in pairs.items():
+            if not isinstance(a, str) or not isinstance(b, str):
+                raise ValueError(
+                    f"{path}: mapping.{table}: {shorten(a)}: {shorten(b)} must map a column "
+                    "name to a column name (mapping: {orders: {amount: total}})"
+                )
     _check_files(config.get("files"), path)
+
+
+def _check_schema(
+    found: Mapping[Any, Any], schema: Mapping[str, Any], path: Path, where: str
+) -> None:
+    """Keys of ``found`` against ``schema`` (closest key on a miss), then each value's type."""
+    _check_keys(found, schema, path, where)
+    for key, value in found.items():
+        want, name = schema[key], f"{where}.{key}" if where else str(key)
+        if value is None:
+            continue
+        if isinstance(want, dict):
+            if not isinstance(value, dict):
+                raise ValueError(f"{path}: {name} is {shorten(value)}; expected a mapping")
+            _check_schema(value, want, path, name)
+        elif isinstance(want, tuple):
+            if value not in want:
+                raise ValueError(
+                    f"{path}: {name} is {shorten(value)}; expected one of {', '.join(want)}"
+                )
+        elif not _is(value, want):
+            raise ValueError(f"{path}: {name} is {shorten(value)}; expected {_EXPECTED[want]}")
+
+
+def _is(value: Any, kind: str) -> bool:
+    if kind == "text":
+        return isinstance(value, str)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "date":
+        if isinstance(value, dt.date):
+            return True
+        if not isinstance(value, str):
+            return False
+        try:
+            dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return False
+        return True
+    if kind == "notes":
+        return isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        )
+    return isinstance(value, dict)
 
 
 def _check_keys(found: Mapping[Any, Any], allowed: Iterable[str], path: Path, where: str) -> None:
@@ -112,7 +307,7 @@ def _check_keys(found: Mapping[Any, Any], allowed: Iterable[str], path: Path, wh
         if key not in allowed:
             place = f" in {where}" if where else ""
             raise ValueError(
-                f"{path}: unknown key '{key}'{place}{closest(key, allowed)}; "
+                f"{path}: unknown key {shorten(key, 40)}{place}{closest(str(key)[:100], allowed)}; "
                 f"keys are {', '.join(allowed)}"
             )
 
@@ -138,7 +333,7 @@ def _check_file_options(table: str, options: Mapping[str, Any], path: Path) -> N
     _check_keys(options, FILE_KEYS, path, where)
 
     def bad(key: str, expected: str) -> ValueError:
-        return ValueError(f"{path}: {where}.{key} is {options[key]!r}; expected {expected}")
+        return ValueError(f"{path}: {where}.{key} is {shorten(options[key])}; expected {expected}")
 
     if "header" in options and not isinstance(options["header"], bool):
         raise bad("header", "true or false")
@@ -168,7 +363,7 @@ def _check_file_options(table: str, options: Mapping[str, Any], path: Path) -> N
         for column, fmt in formats.items():
             if "%" not in fmt and fmt not in ("epoch_s", "epoch_ms"):
                 raise ValueError(
-                    f"{path}: {where}.formats.{column} is {fmt!r}; expected a strftime "
+                    f"{path}: {where}.formats.{column} is {shorten(fmt)}; expected a strftime "
                     "format such as '%d/%m/%Y %H:%M', or epoch_s / epoch_ms"
                 )
     for key in ("true_values", "false_values"):

@@ -41,9 +41,14 @@ from pathlib import Path
 from typing import Any, cast
 
 import polars as pl
-import yaml
 
-from insights.data._config import DELIMITERS, check_config
+from insights.data._config import (
+    DELIMITERS,
+    MAX_CONFIG_BYTES,
+    check_config,
+    parse_config,
+    shorten,
+)
 from insights.data._parse import cast_polars, parse_column
 from insights.data.contract import CONTRACT
 
@@ -80,22 +85,23 @@ def read_config(directory: Path) -> dict[str, Any]:
     Raises
     ------
     DataReadError
-        The file is not YAML or not a mapping, or has an unknown key (the message names
-        it and the closest allowed key; see ``insights.data._config``).
+        The file is too large, not YAML, uses anchors/aliases, is not a mapping, has an
+        unknown key (the message names it and the closest allowed key) or a value of the
+        wrong type (see ``insights.data._config``).
     """
     for name in ("dataset.yaml", "dataset.yml"):
         path = directory / name
         if path.is_file():
             try:
-                config = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
-            except (yaml.YAMLError, UnicodeDecodeError) as exc:
-                raise DataReadError(f"{path}: not valid YAML ({exc})") from exc
-            if not isinstance(config, dict):
-                raise DataReadError(
-                    f"{path}: expected a mapping of settings (timezone, as_of, mapping, ...)"
-                )
-            try:
+                if path.stat().st_size > MAX_CONFIG_BYTES:
+                    raise ValueError(
+                        f"{path}: {path.stat().st_size:,} bytes; dataset.yaml may hold at most "
+                        f"{MAX_CONFIG_BYTES:,}"
+                    )
+                config = parse_config(path.read_bytes(), path)
                 check_config(config, path)
+            except OSError as exc:
+                raise DataReadError(f"{path}: cannot be read ({exc.strerror})") from None
             except ValueError as exc:
                 raise DataReadError(str(exc)) from None
             return config
@@ -202,7 +208,11 @@ def _scan_text(path: Path, options: Mapping[str, Any]) -> tuple[pl.LazyFrame, di
     sample = sample[:_SAMPLE_BYTES]
     if not sample.strip():
         raise DataReadError(f"{path}: the file is empty (not even a header line)")
+    table = path.name.lower().split(".")[0]
     encoding = str(options.get("encoding") or detect_encoding(path, sample, whole))
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig", "utf8")
+    if not utf8 and sample.startswith(codecs.BOM_UTF8):
+        sample = sample[len(codecs.BOM_UTF8) :]  # a UTF-8 BOM on a file of another encoding
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, final=whole)
     given = options.get("delimiter")
     delimiter = DELIMITERS[given] if given is not None else sniff_delimiter(path, text, whole)
@@ -213,6 +223,8 @@ def _scan_text(path: Path, options: Mapping[str, Any]) -> tuple[pl.LazyFrame, di
     else:
         names = next(csv.reader([first], delimiter=delimiter))
     columns = [str(c) for c in options.get("columns") or ()]
+    if header and not columns:
+        _refuse_duplicates(path, table, names)
     if columns and len(columns) != len(names):
         raise DataReadError(
             f"{path}: files.{path.stem}.columns names {len(columns)} fields but the first line "
@@ -220,13 +232,19 @@ def _scan_text(path: Path, options: Mapping[str, Any]) -> tuple[pl.LazyFrame, di
         )
     info = {"format": "csv", "encoding": encoding, "delimiter": _DELIMITER_NAMES[delimiter]}
     source: Path | bytes = path
-    if encoding.lower().replace("_", "-") not in ("utf-8", "utf-8-sig", "utf8"):
+    if utf8:
+        _check_utf8(path, table, bom=sample.startswith(codecs.BOM_UTF8))
+    else:
+        raw = path.read_bytes()
+        if raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
         try:
-            source = path.read_bytes().decode(encoding).encode("utf-8")
+            source = raw.decode(encoding).encode("utf-8")
         except UnicodeDecodeError as exc:
             raise DataReadError(
-                f"{path}: looked like {encoding} but byte {exc.start} cannot be decoded; save it as UTF-8"
-            ) from exc
+                f"{path}: table {table}: byte {exc.start} cannot be decoded as {encoding}; "
+                f"set files: {{{table}: {{encoding: ...}}}} in dataset.yaml, or save it as UTF-8"
+            ) from None
     if delimiter == _WHITESPACE:
         return _scan_whitespace(source, columns or names, header), info
     scan_options: dict[str, Any] = {
@@ -239,6 +257,44 @@ def _scan_text(path: Path, options: Mapping[str, Any]) -> tuple[pl.LazyFrame, di
     if isinstance(source, Path):
         return pl.scan_csv(source, **scan_options), info
     return pl.read_csv(source, **scan_options).lazy(), info
+
+
+def _refuse_duplicates(path: Path, table: str, names: list[str]) -> None:
+    """A header that names a column twice is an error (one of them would be lost)."""
+    seen: set[str] = set()
+    for name in (n.strip().lstrip("\ufeff") for n in names):
+        if name in seen:
+            raise DataReadError(
+                f"{path}: table {table}: column {shorten(name, 40)} appears twice in the header; "
+                f"rename one, or name the fields with files: {{{table}: {{columns: [...]}}}}"
+            )
+        seen.add(name)
+
+
+def _check_utf8(path: Path, table: str, *, bom: bool, chunk: int = 1 << 24) -> None:
+    """Decode the whole file as UTF-8 (streamed): a bad byte past the sample is named here."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                at = offset + exc.start
+                head = "starts with a UTF-8 byte-order mark but " if bom else ""
+                raise DataReadError(
+                    f"{path}: table {table}: {head}byte {at:,} is not UTF-8 (GBK text?); set "
+                    f"files: {{{table}: {{encoding: gb18030}}}} (or its encoding) in dataset.yaml, "
+                    "or save it as UTF-8"
+                ) from None
+            offset += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise DataReadError(
+            f"{path}: table {table}: the file ends inside a UTF-8 character; set "
+            f"files: {{{table}: {{encoding: ...}}}} in dataset.yaml, or save it as UTF-8"
+        ) from None
 
 
 def _scan_whitespace(source: Path | bytes, names: list[str], header: bool) -> pl.LazyFrame:

@@ -40,6 +40,7 @@ from insights.data.validate import check_dataset, format_report, kind_matches, l
 __all__ = ["load_dataset", "DataValidationError", "DataReadError"]
 
 _ACTIVITY_TABLES = ("users", "orders", "views", "interactions")
+_MAX_MANIFEST_BYTES = 1 << 24
 
 
 class DataValidationError(ValueError):
@@ -244,6 +245,7 @@ def load_dataset(
                 loaded["orders"], options=options, refunds=refund_mode
             )
             done += steps
+            _warn_all_refunded(loaded["orders"], log)
         _harmonise_ids(loaded, log)
         derived_users = "users" not in loaded
         if derived_users:
@@ -358,17 +360,38 @@ def _activity(tables: Mapping[str, Any]) -> str | None:
 
 
 def _simulated(directory: Path) -> bool:
-    """Whether ``directory`` holds the manifest ``insights simulate`` writes."""
+    """Whether ``directory`` holds the manifest ``insights simulate`` writes.
+
+    Raises :class:`DataReadError` (one line naming the file) when a ``manifest.json`` is
+    there but is not a JSON object, or claims the simulator with sections of the wrong
+    shape: the report reads it for the simulator's truth.
+    """
     path = directory / "manifest.json"
     if not path.is_file():
         return False
     try:
+        if path.stat().st_size > _MAX_MANIFEST_BYTES:
+            raise ValueError(f"larger than {_MAX_MANIFEST_BYTES:,} bytes")
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and str(manifest.get("generator", "")).startswith(
-        "insights.simulator"
-    )
+    except json.JSONDecodeError as exc:
+        raise DataReadError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            "write it again with insights simulate, or remove it"
+        ) from None
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
+        raise DataReadError(f"{path}: cannot be read ({reason}); remove it") from None
+    if not isinstance(manifest, dict):
+        raise DataReadError(
+            f"{path}: expected a JSON object, got {type(manifest).__name__}; remove it"
+        )
+    simulated = str(manifest.get("generator", "")).startswith("insights.simulator")
+    for section in ("rows", "experiments", "scenario"):
+        if simulated and not isinstance(manifest.get(section, {}), dict):
+            raise DataReadError(
+                f"{path}: '{section}' must be a JSON object; write it again with insights simulate"
+            )
+    return simulated
 
 
 def _rename(
@@ -538,6 +561,37 @@ def _fill_refunded(frame: nw.LazyFrame[Any], spec: TableSpec, log: QualityLog) -
     return frame.with_columns(nw.col("refunded").fill_null(False))
 
 
+def _warn_all_refunded(orders: nw.LazyFrame[Any], log: QualityLog) -> None:
+    """A warning when every order is refunded (as given, or after ``refunds: net|flag``).
+
+    Order and value metrics leave refunded orders out (``include_refunded=False``), so
+    they would be empty without a word; the report refuses such data.
+    """
+    schema = orders.collect_schema()
+    if "refunded" not in schema or not kind_matches(schema["refunded"], "bool"):
+        return
+    counts = collect(
+        orders.select(
+            nw.col("refunded").fill_null(False).cast(nw.Int64).sum().alias("refunded"),
+            nw.len().alias("rows"),
+        )
+    ).row(0, named=True)
+    rows, refunded = int(counts["rows"] or 0), int(counts["refunded"] or 0)
+    if rows and refunded == rows:
+        log.add(
+            QualityEntry(
+                "orders",
+                "refunded",
+                "all_refunded",
+                rows,
+                (),
+                "warning",
+                f"all {rows} orders are marked refunded; order and value metrics (AOV, "
+                "repurchase, GMV, LTV) leave refunded orders out, so they have no orders",
+            )
+        )
+
+
 def _harmonise_ids(tables: dict[str, nw.LazyFrame[Any]], log: QualityLog) -> None:
     """When user_id is text in one table and integer in another, make it text everywhere."""
     kinds = {name: f.collect_schema().get("user_id") for name, f in tables.items()}
@@ -564,7 +618,15 @@ def _resolve_as_of(value: Any, tables: dict[str, nw.LazyFrame[Any]], tz: str) ->
     if value is not None:
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
             value = value.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
-        return parse_as_of(value)
+        try:
+            return parse_as_of(value)
+        except (TypeError, ValueError):
+            from insights.data._config import shorten
+
+            raise DataReadError(
+                f"as_of must be a date such as 2024-12-31 (or a date and time such as "
+                f"2024-12-31 18:00), got {shorten(value)}"
+            ) from None
     latest: dt.datetime | None = None
     for name in _ACTIVITY_TABLES:
         column = CONTRACT[name].time_column

@@ -14,6 +14,8 @@ type                error     values that cannot be cast to the contract type
 duplicate_key       error     user_id (users) or order_id (orders) not unique
 null                error     null/empty value in a required column
 negative            error     amount or watch_seconds below 0
+nonfinite           error     NaN or infinite value in a float column (orders.amount,
+                              views.watch_seconds, spend.amount): it would print as ``nan``
 unknown_user        error     user_id not in users (orders, views, interactions, community, experiments)
 before_first_seen   error     event more than 1 calendar day before the user's first_seen_at
 unknown_label       error     category label outside the contract's set (warning when allowed)
@@ -248,8 +250,13 @@ def _check_table(
     for c in usable.values():
         if c.required and not c.nullable:
             conds[f"null:{c.name}"] = nw.col(c.name).is_null()
+        finite = None
+        if c.kind == "float" and schema[c.name].is_float():
+            finite = nw.col(c.name).is_finite()
+            conds[f"nonfinite:{c.name}"] = ~finite & ~nw.col(c.name).is_null()
         if c.non_negative:
-            conds[f"negative:{c.name}"] = nw.col(c.name) < 0
+            below = nw.col(c.name) < 0
+            conds[f"negative:{c.name}"] = below if finite is None else below & finite
     counts = _counts(base, conds)
     n = counts.pop("__n")
     hint = "rename it or map it in dataset.yaml"
@@ -289,6 +296,11 @@ def _message(rule: str, col: ColumnSpec, rows: int, dtype: Any) -> str:
         return f"{rows} rows have no {col.name} (null, empty or not parseable); it is required"
     if rule == "negative":
         return f"{rows} rows have {col.name} < 0; it must be >= 0"
+    if rule == "nonfinite":
+        return (
+            f"{rows} rows have {col.name} NaN or infinite; it must be a finite number "
+            "(leave it empty when unknown)"
+        )
     return f"{rows} values of type {dtype} cannot be used as {col.kind}; load_dataset casts it, or cast it before"
 
 

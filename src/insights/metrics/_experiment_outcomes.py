@@ -5,7 +5,8 @@ Outcome names are parsed here (definitions in the docstring of
 per-arm frame of sufficient sums (``n, s1..s5``), all collected together by the
 caller, and :func:`effect_row` turns an arm's sums into an effect against the
 control's. :func:`survival_effects` fits the Kaplan–Meier curves by arm from assignment
-and gives the retention milestones, Cox hazard ratio and RMST difference.
+and gives the retention milestones, Cox hazard ratio and RMST difference, each with
+the units per arm (``n_arm``, ``n_control``) so that small arms can be suppressed.
 """
 
 from __future__ import annotations
@@ -269,7 +270,16 @@ def survival_effects(
         pl.col("ci_low").alias("rmst_ci_low"), pl.col("ci_high").alias("rmst_ci_high"),
         pl.col("p_value").alias("rmst_p_value"),
     )  # fmt: skip
+    n_of = dict(curves.summary.select("segment", "n").iter_rows())
     surv = hr.join(rm, on="arm", how="full", coalesce=True).with_columns(
-        pl.lit(hr_horizon, dtype=pl.Int64).alias("hr_horizon")
+        pl.lit(hr_horizon, dtype=pl.Int64).alias("hr_horizon"),
+        pl.col("arm").replace_strict(n_of, default=None, return_dtype=pl.Int64).alias("n_arm"),
+        pl.lit(n_of.get(control), dtype=pl.Int64).alias("n_control"),
     )
-    return curves, rows, surv.sort("arm")
+    return (
+        curves,
+        rows,
+        surv.sort("arm").select(
+            "arm", "n_arm", "n_control", pl.exclude("arm", "n_arm", "n_control")
+        ),
+    )

@@ -32,7 +32,10 @@ data contract's one-day clock skew) count as the acquisition day, as in
 Proportions use the Newcombe hybrid score interval and the pooled z-test; relative
 differences (treatment / control − 1) use the log-ratio (Katz / delta method)
 interval. p-values are adjusted (Holm by default) over all outcome x arm comparisons
-of the experiment. The SRM test compares arm sizes with the designed split: the mean
+of the experiment. Small arms are never shown: a row whose arm or control count is
+below ``min_cell`` keeps its place, flagged ``suppressed``, with every number about it
+(values, difference, intervals, p-values, MDE, HR, RMST, and the small count itself)
+set to null. The SRM test compares arm sizes with the designed split: the mean
 ``allocation`` column of the experiments table per arm when the table has one, else
 ``split=``, else equal shares.
 """
@@ -46,6 +49,7 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
+from insights._options import resolve_min_cell
 from insights.data._backend import collect
 from insights.data.dataset import Dataset, churn_gap_of
 from insights.metrics._experiment_outcomes import (
@@ -87,17 +91,19 @@ class ExperimentEffects:
     experiment, control
         The experiment and its control arm.
     arms
-        ``arm, n, share, expected_share``.
+        ``arm, n, share, expected_share, suppressed`` (an arm below ``min_cell``: ``n``
+        and ``share`` null).
     srm
         The sample-ratio-mismatch test (:class:`insights.stats.effects.SRMResult`).
     summary
         One row per outcome x treatment arm: ``segment`` (``"all"``), ``outcome, arm,
         control, n_arm, n_control, value_arm, value_control, difference, ci_low,
         ci_high, relative, relative_ci_low, relative_ci_high, p_value, p_adjusted,
-        significant, mde, mde_relative, method``.
+        significant, mde, mde_relative, method, suppressed``.
     survival
-        Per treatment arm: Cox ``hazard_ratio`` (CI, p) over ``hr_horizon`` days and
-        the RMST difference (days, CI, p) at ``tau``.
+        Per treatment arm, with ``n_arm`` and ``n_control`` (units per arm): Cox
+        ``hazard_ratio`` (CI, p) over ``hr_horizon`` days and the RMST difference
+        (days, CI, p) at ``tau``; ``suppressed`` as in ``summary``.
     curves
         Kaplan–Meier curves by arm from assignment (None if no survival outcome could
         be fitted).
@@ -146,6 +152,7 @@ def experiment_effects(
     survival: bool = True,
     include_refunded: bool = False,
     where: Where = None,
+    min_cell: int | None = None,
 ) -> ExperimentEffects:
     """Effects of the arms of ``experiment`` against its control arm.
 
@@ -181,6 +188,10 @@ def experiment_effects(
         Keep the units whose users (or experiments) columns pass this filter, e.g.
         ``{"platform": "douyin"}``; the SRM test then compares the kept arm sizes with
         the design (a filter on a pre-assignment attribute keeps the split).
+    min_cell
+        Rows of an arm (or control) with fewer units are suppressed: numbers null,
+        ``suppressed`` true (default from ``ins.options``). The SRM test and the
+        p-value adjustment still use every arm.
 
     Returns
     -------
@@ -199,12 +210,20 @@ def experiment_effects(
     >>> orders = pl.DataFrame({"order_id": [1, 2, 3], "user_id": [1, 3, 4], "amount": [10.0] * 3,
     ...                        "ordered_at": [t0 + dt.timedelta(days=2)] * 3})
     >>> ds = ins.frames_dataset(users=users, experiments=exps, orders=orders, as_of="2024-03-31")
-    >>> res = ins.experiment_effects(ds, experiment="x", outcomes=["order_30d"], survival=False)
+    >>> res = ins.experiment_effects(ds, experiment="x", outcomes=["order_30d"], survival=False,
+    ...                              min_cell=1)
     >>> res.summary.select("arm", "value_arm", "value_control").row(0)
     ('treatment', 0.5, 0.25)
+
+    With the default ``min_cell`` (10) each 4-unit arm is too small to show:
+
+    >>> small = ins.experiment_effects(ds, experiment="x", outcomes=["order_30d"], survival=False)
+    >>> small.summary.select("n_arm", "value_arm", "difference", "suppressed").row(0)
+    (None, None, None, True)
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1 (0.05 for 95% intervals), got {alpha!r}")
+    min_cell = resolve_min_cell(min_cell)
     parsed = [(o, *parse_outcome(o)) for o in outcomes]
     if not parsed:
         raise ValueError("outcomes must name at least one outcome")
@@ -252,6 +271,7 @@ def experiment_effects(
         .with_columns((pl.col("n") / pl.col("n").sum()).alias("share"))
         .select("arm", "n", "share", "expected_share")
     )
+    arms = _hide_small(arms, ("n",), min_cell, counts=("n",), hide=("share",))
 
     units = experiment_units(dataset, experiment, where)
     lazy = [
@@ -292,7 +312,17 @@ def experiment_effects(
         )
         rows += km_rows
     order = {o: i for i, (o, _, _) in enumerate(parsed)}
-    summary = _summary(rows, ctrl, order, alpha, adjust)
+    summary = _hide_small(
+        _summary(rows, ctrl, order, alpha, adjust), ("n_arm", "n_control"), min_cell,
+        counts=("n_arm", "n_control"),
+        hide=("value_arm", "value_control", "difference", "ci_low", "ci_high", "relative",
+              "relative_ci_low", "relative_ci_high", "p_value", "p_adjusted", "mde", "mde_relative"),
+    )  # fmt: skip
+    if surv is not None:
+        surv = _hide_small(
+            surv, ("n_arm", "n_control"), min_cell, counts=("n_arm", "n_control"),
+            hide=tuple(c for c in surv.columns if c not in ("arm", "n_arm", "n_control", "tau", "hr_horizon")),
+        )  # fmt: skip
     if srm.p_value < 0.001:
         notes.append(
             f"Sample ratio mismatch (p = {srm.p_value:.2g}): check the assignment before reading effects."
@@ -314,6 +344,41 @@ def experiment_effects(
         source,
         tuple(notes),
     )
+
+
+def _hide_small(
+    frame: pl.DataFrame,
+    sizes: Sequence[str],
+    min_cell: int,
+    *,
+    counts: Sequence[str],
+    hide: Sequence[str],
+) -> pl.DataFrame:
+    """Flag rows with a ``sizes`` count in 1..min_cell-1: ``hide`` columns null, small counts null
+    (an empty arm describes nobody)."""
+    small = pl.lit(False)
+    for c in sizes:
+        small = small | ((pl.col(c) > 0) & (pl.col(c) < min_cell)).fill_null(False)
+    flagged = frame.with_columns(small.alias("suppressed"))
+    row = pl.col("suppressed")
+    out = flagged.with_columns(
+        *(
+            pl.when(row).then(None).otherwise(pl.col(c)).alias(c)
+            for c in hide
+            if c in frame.columns
+        ),
+        *(
+            pl.when((pl.col(c) > 0) & (pl.col(c) < min_cell))
+            .then(None)
+            .otherwise(pl.col(c))
+            .alias(c)
+            for c in counts
+            if c in frame.columns
+        ),
+    )
+    if "significant" in frame.columns:  # a hidden row is never called significant
+        out = out.with_columns(pl.col("significant") & ~row)
+    return out
 
 
 def _summary(

@@ -64,9 +64,17 @@ def table_parameters(data: Mapping[str, Any], *, lang: Lang | None = None) -> pl
     >>> import insights as ins
     >>> ins.table_parameters({"quarter": "2024Q4", "filters": None}).rows()
     [('quarter', '2024Q4'), ('filters', '–')]
+
+    The dataset is named by its directory, never by an absolute path (reports leave the machine):
+
+    >>> ins.table_parameters({"data": "/home/ana/shop/data/demo"}).rows()
+    [('data', 'demo')]
     """
     check_lang(lang)
-    rows = [(k, "–" if v is None else str(v)) for k, v in data.items()]
+    rows = [
+        (k, "–" if v is None else Path(str(v)).name if k == "data" else str(v))
+        for k, v in data.items()
+    ]
     return pl.DataFrame(rows, schema={"parameter": pl.String, "setting": pl.String}, orient="row")
 
 

@@ -181,16 +181,23 @@ def text_segment(key: Any, *, lang: Lang | None = None) -> str:
     """The display name of a value of a ``segment`` column (``gen_z`` → "Gen Z").
 
     The values of the users' category columns, experiment arms and names, and
-    lifecycle layers are named in the catalog; others come back unchanged (as text).
+    lifecycle layers are named in the catalog; others are values from data and come
+    back as Markdown text that reads literally (escaped by
+    :func:`insights.tables._escape.markdown_text`, cut at 40 characters with "…").
 
     Examples
     --------
     >>> import insights as ins
     >>> ins.text_segment("gen_z", lang="en"), ins.text_segment("xyz", lang="en")
     ('Gen Z', 'xyz')
+    >>> print(ins.text_segment("<b>arm_1</b>", lang="en"))
+    \\<b>arm\\_1\\</b>
     """
+    from insights.tables._escape import LABEL_LIMIT, markdown_text
+
     text = str(key)
-    return catalog(lang).get(f"value.{text}", text)
+    named = catalog(lang).get(f"value.{text}")
+    return named if named is not None else markdown_text(text, limit=LABEL_LIMIT)
 
 
 def text_chapter(key: int | str, *, lang: Lang | None = None) -> str:

@@ -17,6 +17,7 @@ from insights.narrative.catalog import check_lang, text_message, text_metric, te
 from insights.narrative.numbers import fmt_ci, fmt_diff, fmt_p, fmt_value, is_missing
 from insights.narrative.sentences import significance
 from insights.stats.effects import srm_test
+from insights.tables._escape import LABEL_LIMIT, markdown_text
 
 __all__ = ["describe_srm", "describe_effects", "describe_simulator_truth"]
 
@@ -41,16 +42,18 @@ def describe_srm(
         SRM is flagged at ``p < alpha`` (conventionally 0.001).
     lang, min_cell
         Default: the values set with ``ins.options``; arms below ``min_cell`` show
-        as "<10".
+        as "<10", and then no p-value is given (with the other arms' sizes it would
+        give the small arm's size back).
 
     Examples
     --------
     >>> import insights as ins
     >>> ins.describe_srm({"control": 486, "treatment": 536}, lang="en")
     'Arm sizes Control 486, Treatment 536: no sample-ratio mismatch (χ² test p = 0.12).'
+    >>> ins.describe_srm({"control": 40, "treatment": 4}, lang="en")[:54]
+    'Arm sizes Control 40, Treatment <10: an arm has fewer '
     """
     lang, min_cell = check_lang(lang), resolve_min_cell(min_cell)
-    p = srm_test(data, split=split).p_value
     sep = text_message("meta.list_sep", lang=lang)
     hidden = text_message("table.suppressed", lang=lang, min_cell=min_cell)
     text = sep.join(
@@ -59,6 +62,10 @@ def describe_srm(
         else f"{text_segment(a, lang=lang)} {hidden}"
         for a, n in data.items()
     )
+    if any(0 < n < min_cell for n in data.values()):
+        # the test's p-value and the other arms' sizes would give the small arm's size back
+        return text_message("experiment.srm_small", lang=lang, sizes=text, min_cell=min_cell)
+    p = srm_test(data, split=split).p_value
     key = "experiment.srm_fail" if p < alpha else "experiment.srm_ok"
     return text_message(key, lang=lang, sizes=text, p=fmt_p(p))
 
@@ -147,18 +154,26 @@ def describe_simulator_truth(data: Mapping[str, Any], *, lang: Lang | None = Non
 
     ``data`` is the simulator's manifest (``manifest.json`` of a simulated dataset).
     Only for showing next to the estimates (the appendix); never used to compute results.
+    Names and keys from the manifest are Markdown text (escaped: they read as written).
 
     Examples
     --------
     >>> import insights as ins
     >>> manifest = {"experiments": {"return_benefit_pack": {"true_effect": {"repurchase_90d": 0.3}}}}
-    >>> ins.describe_simulator_truth(manifest, lang="en")
-    ['Simulator truth for return_benefit_pack: repurchase_90d: 0.3.']
+    >>> print(*ins.describe_simulator_truth(manifest, lang="en"))
+    Simulator truth for return\\_benefit\\_pack: repurchase\\_90d: 0.3.
     """
     lang = check_lang(lang)
     out = []
     for name, spec in (data.get("experiments") or {}).items():
         truth = spec.get("true_effect") or {}
         text = "; ".join(f"{k}: {_fmt_truth(v)}" for k, v in truth.items())
-        out.append(text_message("experiment.truth", lang=lang, experiment=name, truth=text))
+        out.append(  # manifest keys and values are data: text, never Markdown
+            text_message(
+                "experiment.truth",
+                lang=lang,
+                experiment=markdown_text(name, limit=LABEL_LIMIT),
+                truth=markdown_text(text, line_start=False),
+            )
+        )
     return out

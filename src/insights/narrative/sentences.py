@@ -26,6 +26,7 @@ from insights.narrative.catalog import (
 )
 from insights.narrative.compare import as_row, change_test
 from insights.narrative.numbers import fmt_change, fmt_ci, fmt_p, fmt_value, is_missing
+from insights.tables._escape import LABEL_LIMIT, markdown_text
 
 __all__ = [
     "NOT_OBSERVED",
@@ -376,7 +377,7 @@ def describe_spread(
         low_segment=text_segment(low["segment"], lang=lang),
         high=fmt_value(high["value"], kind, lang=lang),
         high_segment=text_segment(high["segment"], lang=lang),
-        dimension=catalog(lang).get(f"dimension.{by}", by),
+        dimension=catalog(lang).get(f"dimension.{by}") or markdown_text(by, limit=LABEL_LIMIT),
     )
 
 

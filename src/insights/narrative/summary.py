@@ -15,7 +15,7 @@ import polars as pl
 
 from insights._options import Lang, resolve_compare_documents, resolve_min_cell
 from insights._registry import Kind, metric_info
-from insights.narrative.catalog import check_lang, text_message, text_metric
+from insights.narrative.catalog import check_lang, text_message, text_metric, text_segment
 from insights.narrative.compare import compare_quarters
 from insights.narrative.documents import document_title, seed_figures
 from insights.narrative.numbers import fmt_diff, fmt_range, fmt_value, is_missing
@@ -321,7 +321,8 @@ def describe_provisional(
             how = "cycle" if r["metric"] == "repurchase_cycle_median_days" else "open"
         name = text_metric(r["metric"], lang=lang)
         if r["segment"] not in (None, "all"):
-            name = text_message("sentence.in_segment", lang=lang, metric=name, segment=r["segment"])
+            segment = text_segment(r["segment"], lang=lang)  # a value from data: escaped
+            name = text_message("sentence.in_segment", lang=lang, metric=name, segment=segment)
         out.append(
             text_message(
                 f"provisional.{how}",
@@ -365,7 +366,8 @@ def table_scorecard(
         kind = metric_info(r["metric"]).unit
         name = text_metric(r["metric"], lang=lang)
         if r["segment"] not in (None, "all"):
-            name = text_message("sentence.in_segment", lang=lang, metric=name, segment=r["segment"])
+            segment = text_segment(r["segment"], lang=lang)  # a value from data: escaped
+            name = text_message("sentence.in_segment", lang=lang, metric=name, segment=segment)
         if not_observed(r):  # nobody followed through the window yet: no number, no "<10"
             before = (
                 unseen if not_observed(r, "previous_status") else _shown(r, "previous", kind, lang)

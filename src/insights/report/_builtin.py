@@ -26,6 +26,7 @@ from insights.report._markdown import chapter_markdown
 from insights.report._pandoc import markdown_to_html, markdown_to_typst
 from insights.report._params import Request
 from insights.report._privacy import check_privacy
+from insights.report._settings import build_time
 from insights.report._typst import check_glyphs, compile_pdf, typst_string
 
 __all__ = ["render_builtin"]
@@ -46,11 +47,14 @@ def render_builtin(
     as_of: dt.datetime,
     jobs: int,
     on_done: Callable[[str], None],
+    timestamp: int | None = None,
 ) -> dict[str, Path]:
     """Render one report into ``work``; ``{"pdf": path, "html": path}`` of the finished files.
 
     Chapters run in up to ``jobs`` kernels at once; the first failing chapter in book
-    order raises (chapters not yet started are cancelled).
+    order raises (chapters not yet started are cancelled). The cover and HTML date is
+    ``as_of``'s day; ``timestamp`` (UNIX seconds, default: ``as_of``) is the PDF's
+    creation date. Nothing depends on the wall clock.
     """
     executed = _execute_all(book, parameters, work=work, jobs=jobs, on_done=on_done)
     parts: list[str] = []
@@ -73,7 +77,8 @@ def render_builtin(
     seg = (request.by, segment) if segment is not None and request.by else None
     title = report_title(request.lang, request.title)
     subtitle = report_subtitle(request.quarter, request.lang, seg, subtitle=request.subtitle)
-    today = dt.date.today().isoformat()
+    date = as_of.date().isoformat()  # the data's day, not today: reproducible files
+    stamp = timestamp if timestamp is not None else build_time(as_of)
     files: dict[str, Path] = {}
     if "pdf" in request.formats:
         check_glyphs(markdown)
@@ -83,15 +88,15 @@ def render_builtin(
             lang=request.lang, data=request.data.name if isinstance(request.data, Path) else request.data, compare_to=request.compare_to,
             min_cell=request.min_cell, as_of=as_of.date().isoformat(), segment=seg,
         )  # fmt: skip
-        preamble = _preamble(request, title=title, subtitle=subtitle, date=today, details=details)
+        preamble = _preamble(request, title=title, subtitle=subtitle, date=date, details=details)
         (work / "main.typ").write_text(preamble + body, encoding="utf-8")
         files["pdf"] = work / "report.pdf"
-        compile_pdf(work / "main.typ", files["pdf"], root=work)
+        compile_pdf(work / "main.typ", files["pdf"], root=work, timestamp=stamp)
     if "html" in request.formats:
         files["html"] = work / "report.html"
         markdown_to_html(
             markdown, lang=request.lang, templates=templates, resource_dir=work,
-            output=files["html"], title=title, subtitle=subtitle, date=today,
+            output=files["html"], title=title, subtitle=subtitle, date=date,
             toc_title=toc_title(request.lang),
         )  # fmt: skip
     return files

@@ -96,12 +96,27 @@ def execute_chapter(
             resources={"metadata": {"path": str(chapter.path.parent)}},
             execution_timeout=timeout,
             extra_arguments=_KERNEL_ARGS,
+            # the kernel's connection file (ports and key) in the render's own folder
+            kernel_manager_class=_kernel_manager(workdir / f"kernel-{chapter.name}.json"),
         )
     except PapermillExecutionError as exc:
         original = nbformat.read(chapter.path, as_version=4)
         cell = _original_index(original, exc.source, exc.cell_index)
         trace = _ANSI.sub("", "\n".join(exc.traceback))
         raise ChapterError(chapter.name, cell, exc.source, exc.ename, exc.evalue, trace) from None
+
+
+def _kernel_manager(connection_file: Path) -> type:
+    """A kernel manager class whose connection file is ``connection_file`` (not a
+    ``tmp*.json`` in the system temporary folder, where a killed render would leave it)."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import Unicode
+
+    return type(
+        "WorkdirKernelManager",
+        (AsyncKernelManager,),
+        {"connection_file": Unicode(str(connection_file))},
+    )
 
 
 def _without_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -33,7 +33,9 @@ __all__ = ["chapter_markdown", "language_text"]
 
 _IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
 _OBJECT_REPR = re.compile(r"^<[^\n]*>$")
-_GLYPH_WARNING = re.compile(r"Glyph \d+ .*missing from (current )?font")
+_GLYPH_WARNING = re.compile(r"Glyph (\d+) .*missing from (current )?font")
+# CJK punctuation, kana, ideographs, Hangul, compatibility ideographs and fullwidth forms
+_CJK_RANGES = ((0x3000, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF))
 _TABLE_LINE = re.compile(r"^\s*(\|.*\||\+[-=+:]+\+)\s*$", re.MULTILINE)
 _SKIP_TAGS = {"parameters", "injected-parameters"}
 _DIV_OPEN = re.compile(r"^\s*:::+\s*\S")
@@ -215,8 +217,10 @@ def _split_table(block: str) -> tuple[str, str, str]:
     rows = [i for i, line in enumerate(lines) if _TABLE_LINE.match(line)]
     first = rows[0]
     last = first
-    while last + 1 < len(lines) and lines[last + 1].strip() and (
-        _TABLE_LINE.match(lines[last + 1]) or lines[last + 1].lstrip().startswith(("|", "+"))
+    while (
+        last + 1 < len(lines)
+        and lines[last + 1].strip()
+        and (_TABLE_LINE.match(lines[last + 1]) or lines[last + 1].lstrip().startswith(("|", "+")))
     ):
         last += 1
     before = "\n".join(lines[:first]).strip()
@@ -312,17 +316,25 @@ def _tags(cell: nbformat.NotebookNode) -> set[str]:
 def _text_block(text: str, asis: bool) -> str:
     if asis:
         return text.strip("\n")
-    fence = "````" if "```" in text else "```"
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)  # longer than any run of backticks in the text
     return f"{fence}text\n{text.rstrip()}\n{fence}"
 
 
 def _check_stderr(text: str, where: str) -> None:
-    if _GLYPH_WARNING.search(text):
+    """A figure lacking CJK glyphs is an error (the report's own words need the CJK font);
+    any other missing glyph (an emoji in a name from data) is drawn as a box."""
+    codes = [int(m.group(1)) for m in _GLYPH_WARNING.finditer(text)]
+    if any(_is_cjk(code) for code in codes):
         raise RenderError(
             f"{where}: a figure uses characters its font lacks ({_GLYPH_WARNING.search(text).group(0)}). "  # type: ignore[union-attr]
             "Install a CJK font (apt-get install fonts-noto-cjk) and draw with it "
             "(matplotlib font.family 'Noto Sans CJK SC')."
         )
+
+
+def _is_cjk(code: int) -> bool:
+    return any(low <= code <= high for low, high in _CJK_RANGES)
 
 
 def _inline(text: str) -> str:

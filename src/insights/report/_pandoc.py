@@ -2,10 +2,17 @@
 
 Markdown -> Typst body (for the typst template) and Markdown -> self-contained HTML,
 both through ``crossref.lua``; HTML tables in notebook outputs -> Markdown tables.
+
+pandoc always runs with ``--sandbox``: it reads no file but the filters it is given,
+so no Markdown can make it read or embed a local file. The HTML's figures are put in
+by ``embed.lua`` (PNGs under ``figures/`` of the render folder only), its style sheet
+is inlined here, and the page carries a Content-Security-Policy (:data:`CSP`) that
+allows no script, no plugin and nothing outside the page itself.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -14,6 +21,7 @@ from insights._options import Lang
 from insights.report._errors import RenderError
 
 __all__ = [
+    "CSP",
     "PandocError",
     "html_to_markdown",
     "markdown_to_html",
@@ -23,7 +31,15 @@ __all__ = [
 
 # Dollar signs are money in this report, never TeX math.
 _READER = "markdown-tex_math_dollars-raw_tex"
+_TIMEOUT = 600  # seconds: pandoc converts a whole report in a few
 _FATAL_WARNINGS = ("Could not fetch resource", "Could not find", "not found")
+#: The HTML report's Content-Security-Policy: it uses no script; images, style and
+#: fonts are inline (data: URIs and <style>), nothing is loaded from elsewhere.
+CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+    "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'"
+)
+_HEAD = re.compile(r"<head>\s*", re.IGNORECASE)
 
 
 class PandocError(RenderError):
@@ -45,10 +61,19 @@ def pandoc_version() -> str:
     return out.stdout.split()[1]
 
 
-def _run(args: list[str], text: str, *, what: str) -> str:
-    proc = subprocess.run(
-        [_pandoc(), *args], input=text, capture_output=True, text=True, encoding="utf-8"
-    )
+def _run(args: list[str], text: str, *, what: str, cwd: Path | None = None) -> str:
+    try:
+        proc = subprocess.run(
+            [_pandoc(), "--sandbox", *args],
+            input=text,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            cwd=cwd,
+            timeout=_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        raise PandocError(f"pandoc took more than {_TIMEOUT} s while {what}") from None
     if proc.returncode != 0:
         raise PandocError(f"pandoc failed while {what}: {proc.stderr.strip()}")
     fatal = [
@@ -91,27 +116,38 @@ def markdown_to_html(
     date: str | None = None,
     toc_title: str = "Contents",
 ) -> None:
-    """A self-contained HTML page (figures embedded as data URIs) written to ``output``."""
+    """A self-contained HTML page (figures embedded as data URIs) written to ``output``.
+
+    Figure paths are relative to ``resource_dir`` (pandoc's working directory); the page
+    gets ``insights.css`` inline and the :data:`CSP` meta tag.
+    """
     args = [
         f"--from={_READER}",
         "--to=html5",
         "--standalone",
         "--embed-resources",
-        f"--resource-path={resource_dir}",
-        f"--css={templates / 'insights.css'}",
+        f"--lua-filter={templates / 'embed.lua'}",
         f"--lua-filter={templates / 'crossref.lua'}",
         f"--metadata=lang:{_meta_lang(lang)}",
         f"--metadata=title:{title}",
         f"--metadata=toc-title:{toc_title}",
         "--toc",
         "--toc-depth=2",
-        f"--output={output}",
     ]
     if subtitle:
         args.append(f"--metadata=subtitle:{subtitle}")
     if date:
         args.append(f"--metadata=date:{date}")
-    _run(args, markdown, what="writing HTML")
+    page = _run(args, markdown, what="writing HTML", cwd=resource_dir)
+    style = (templates / "insights.css").read_text(encoding="utf-8")
+    head = (
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}" />\n'
+        f"<style>\n{style}\n</style>\n"
+    )
+    page, found = _HEAD.subn(lambda m: m.group(0) + head, page, count=1)
+    if not found:  # pragma: no cover - pandoc's standalone HTML always has a head
+        raise PandocError("writing HTML: pandoc's page has no <head>")
+    Path(output).write_text(page, encoding="utf-8")
 
 
 def html_to_markdown(html: str) -> str:

@@ -15,18 +15,32 @@ HTML, including every table and printed output):
 
 Prose that mentions ``user_id`` (a metric definition) passes; so do counts written
 with thousands separators. Segments smaller than ``min_cell`` are the chapters' job
-(they suppress them); ``--by`` skips segment values with fewer users.
+(they suppress them); ``--by`` refuses id-like columns and skips segment values with
+fewer users (:mod:`insights.tables._suppress`).
+
+:func:`check_published` then scans everything that leaves the machine, as it will be
+published: the file names, the HTML (its text with embedded images left out, and its
+metadata: ``<title>``, ``<meta>`` contents, ``alt``/``title`` attributes of figures),
+and the typst source of the PDF (cover included). Beyond the two rules above:
+
+3. **Known ids in names and metadata.** One id of the dataset in a file name, the
+   HTML title or metadata, or a figure's alt text is a failure.
+4. **No absolute paths.** A path of this machine (``/home/...``, ``/tmp/...``,
+   ``/Users/...``, ``C:\\Users\\...``, the dataset's absolute directory) anywhere in
+   what is published is a failure: reports name the dataset by its directory's name.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import polars as pl
 
 from insights.report._errors import RenderError
 
-__all__ = ["PrivacyError", "check_privacy"]
+__all__ = ["PrivacyError", "check_privacy", "check_published", "find_local_paths"]
 
 _ID_COLUMN = re.compile(
     r"(?i)(?<![A-Za-z0-9])(user_?id|uid|user id|open_?id|union_?id|member_?id|customer_?id)(?![A-Za-z0-9])"
@@ -36,6 +50,15 @@ _ID_VALUE = re.compile(
 )
 _CELL_SEPARATORS = re.compile(r"[|│┆]")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{6,}")
+_LOCAL_PATH = re.compile(
+    r"(?<![\w.~:/-])(?:/(?:home|tmp|root|Users|private|var|mnt|media|srv|opt|work|run|etc)"
+    r"|[A-Za-z]:[\\/](?:Users|Documents and Settings|Windows|Temp)|~)[\\/][^\s\"'<>|)\]]+"
+)
+# embedded images and fonts (src="data:..." / url(data:...)), not data: text in the report
+_DATA_URI = re.compile(r"(?<=src=\")data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+|(?<=url\()data:[^)]*")
+_META = re.compile(
+    r"(?is)<title>(.*?)</title>|<meta\b[^>]*\bcontent\s*=\s*\"([^\"]*)\"|\b(?:alt|title|aria-label)\s*=\s*\"([^\"]*)\""
+)
 _MIN_ROWS = 3
 _MIN_KNOWN = 5
 
@@ -86,3 +109,114 @@ def _is_header(line: str) -> bool:
         return any(_ID_COLUMN.fullmatch(c) for c in cells if c)
     words = line.split()
     return 1 < len(words) <= 30 and any(_ID_COLUMN.fullmatch(w) for w in words)
+
+
+def find_local_paths(text: str, *, also: Sequence[str | Path] = ()) -> list[str]:
+    """Absolute paths of this machine in ``text`` (and any of the paths ``also``).
+
+    >>> find_local_paths("data: demo; read from /home/ana/shop/data and C:/Users/ana/x.csv")
+    ['/home/ana/shop/data', 'C:/Users/ana/x.csv']
+    >>> find_local_paths("D30 = 35.0% (24/7 support, 1/3 of users, https://example.com/tmp/x)")
+    []
+    """
+    found = [m.group(0) for m in _LOCAL_PATH.finditer(text)]
+    for path in also:
+        name = str(path)
+        if len(name) > 1 and name in text and name not in found:
+            found.append(name)
+    return found
+
+
+def check_published(
+    files: Mapping[str, Path],
+    *,
+    names: Sequence[str] = (),
+    known_ids: pl.Series | None = None,
+    data: str | Path | None = None,
+) -> None:
+    """Raise :class:`PrivacyError` when what is about to be published shows ids or paths.
+
+    Parameters
+    ----------
+    files
+        ``{format: path}`` of the finished files (an HTML file or a folder of HTML
+        files; a PDF is checked through the ``main.typ`` beside it, cover included).
+    names
+        The file names they will be published under.
+    known_ids
+        The dataset's user ids (rules 2 and 3).
+    data
+        The dataset's directory: its absolute form must not appear (rule 4).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "r.html").write_text("<title>Q4</title><p>read from /home/ana/data</p>")
+    >>> check_published({"html": folder / "r.html"}, names=["insights-2024Q4-en.html"])
+    Traceback (most recent call last):
+    ...
+    insights.report._privacy.PrivacyError: the report shows a path of this machine ('/home/ana/data') in r.html; name the dataset by its directory only
+    """
+    ids = _id_set(known_ids)
+    for name in names:
+        hit = _known_in(name, ids)
+        if hit:
+            raise PrivacyError(
+                f"the report's file name {name!r} holds a user id of the dataset; "
+                "split by a grouping column, not an id"
+            )
+    also = _absolute_forms(data)
+    for path in _texts(files):
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        text = _DATA_URI.sub("", raw)
+        local = find_local_paths(text, also=also)
+        if local:
+            raise PrivacyError(
+                f"the report shows a path of this machine ({local[0][:80]!r}) in {path.name}; "
+                "name the dataset by its directory only"
+            )
+        if path.suffix == ".html":
+            meta = " ".join(g for m in _META.finditer(text) for g in m.groups() if g)
+            hit = _known_in(meta, ids)
+            if hit:
+                raise PrivacyError(
+                    f"the report's title, metadata or figure text in {path.name} holds a "
+                    "user id of the dataset; show aggregates only"
+                )
+        check_privacy(text, known_ids=known_ids)
+
+
+def _texts(files: Mapping[str, Path]) -> list[Path]:
+    out: list[Path] = []
+    for source in files.values():
+        if source.is_dir():
+            out += sorted(p for p in source.rglob("*") if p.suffix in (".html", ".htm"))
+        elif source.suffix in (".html", ".htm"):
+            out.append(source)
+        elif (source.parent / "main.typ").is_file():  # the PDF's source: cover and body
+            out.append(source.parent / "main.typ")
+    return out
+
+
+def _absolute_forms(data: str | Path | None) -> list[str]:
+    if data is None:
+        return []
+    path = Path(data)
+    forms = {str(path.absolute()), str(path.resolve())}
+    return sorted(f for f in forms if f.count("/") + f.count("\\") > 1)
+
+
+def _id_set(known_ids: pl.Series | None) -> frozenset[str]:
+    if known_ids is None or known_ids.len() == 0:
+        return frozenset()
+    return frozenset(str(v) for v in known_ids.drop_nulls().to_list() if len(str(v)) >= 6)
+
+
+def _known_in(text: str, ids: frozenset[str]) -> list[str]:
+    """Ids of ``ids`` in ``text`` as whole tokens, however joined (``-``, ``_``, ``.``)."""
+    if not ids:
+        return []
+    tokens = set(_TOKEN.findall(text)) | set(re.findall(r"[A-Za-z0-9]+", text))
+    tokens |= set(re.findall(r"[A-Za-z0-9_]+", text)) | set(re.findall(r"[A-Za-z0-9-]+", text))
+    return sorted(t for t in tokens if t in ids)

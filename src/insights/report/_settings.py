@@ -8,13 +8,15 @@ file; without either, the catalog's title and the quarter are printed.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from insights.narrative.appendix import is_simulated
 
-__all__ = ["ReportSettings", "dataset_config", "is_simulated", "report_settings"]
+__all__ = ["ReportSettings", "build_time", "dataset_config", "is_simulated", "report_settings"]
 
 
 @dataclass(frozen=True)
@@ -102,3 +104,35 @@ def report_settings(
         subtitle=_text(subtitle, "subtitle") or _text(section.get("subtitle"), "subtitle"),
         compare_documents=documents if compare_documents is None else bool(compare_documents),
     )
+
+
+def build_time(as_of: dt.datetime | dt.date) -> int:
+    """The report's creation time in UNIX seconds: ``SOURCE_DATE_EPOCH`` when set, else
+    midnight UTC of the data's ``as_of`` day; never the wall clock, so files are reproducible.
+
+    Raises
+    ------
+    ValueError
+        When ``SOURCE_DATE_EPOCH`` is set but is not a whole number of seconds >= 0.
+
+    Examples
+    --------
+    >>> import datetime as dt, os
+    >>> saved = os.environ.pop("SOURCE_DATE_EPOCH", None)
+    >>> build_time(dt.datetime(2024, 12, 31, 23, 59))
+    1735603200
+    >>> os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
+    >>> build_time(dt.date(2024, 12, 31))
+    1700000000
+    >>> if saved is None: del os.environ["SOURCE_DATE_EPOCH"]
+    ... else: os.environ["SOURCE_DATE_EPOCH"] = saved
+    """
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if raw:
+        if not raw.isdigit():
+            raise ValueError(
+                f"SOURCE_DATE_EPOCH: {raw[:40]!r} is not a whole number of seconds since 1970"
+            )
+        return int(raw)
+    day = as_of.date() if isinstance(as_of, dt.datetime) else as_of
+    return int(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp())

@@ -13,7 +13,7 @@ import polars as pl
 from insights._display import Table
 from insights._options import LANGS, Lang, resolve_lang, resolve_min_cell
 from insights._registry import Kind, MetricInfo, metric_info
-from insights.narrative.catalog import catalog, text_message, text_metric, text_segment
+from insights.narrative.catalog import catalog, text_message, text_metric
 from insights.narrative.numbers import (
     MINUS,
     fmt_change,
@@ -24,6 +24,8 @@ from insights.narrative.numbers import (
     fmt_value,
     is_missing,
 )
+from insights.tables._escape import LABEL_LIMIT, markdown_text, plain_text
+from insights.tables._suppress import suppress_table
 
 __all__ = [
     "format_table",
@@ -133,6 +135,9 @@ _MEASURES = [
 ]
 
 
+_LEVEL = re.compile(r"^[A-Za-z_]\w*=")  # "column=level" (not any text holding "=")
+
+
 def _label(column: str, value: str, lang: Lang) -> str:
     if column == "dimension":
         return catalog(lang).get(f"dimension.{value}", value)
@@ -143,9 +148,15 @@ def _label(column: str, value: str, lang: Lang) -> str:
                 t = match.group(1) if match.groups() else ""
                 return text_message(key, lang=lang, t=f"{float(t):g}" if t else "")
         return value
-    if "=" in value:  # "segment=treatment" in model summaries: the level is what matters
-        return text_segment(value.partition("=")[2], lang=lang)
-    return text_segment(value, lang=lang)
+    if _LEVEL.match(value):  # "segment=treatment" in model summaries: the level is what matters
+        value = value.partition("=")[2]
+    return _name(value, lang)
+
+
+def _name(value: str, lang: Lang) -> str:
+    """A category code's catalog name, else the value from data as text, cut at LABEL_LIMIT."""
+    named = catalog(lang).get(f"value.{value}")
+    return named if named is not None else plain_text(value, limit=LABEL_LIMIT)
 
 
 def table_frame(
@@ -169,11 +180,14 @@ def table_frame(
     the row's ``metric``, ``kinds`` columns in the given unit, other numbers plainly;
     show metric ids and category codes with their catalog names; headers from the
     catalog's ``column.*`` (or ``labels``). ``lang`` and ``min_cell`` default to
-    ``ins.options`` (see :func:`format_table`).
+    ``ins.options`` (see :func:`format_table`). Values from data (category values the
+    catalog does not name, unnamed column headers) are plain one-line text
+    (:func:`insights.tables._escape.plain_text`), cut at 40 characters with "…".
     """
-    frame = data
     lang = resolve_lang(lang)
     min_cell = resolve_min_cell(min_cell)
+    # a hidden part must not be recoverable as total minus the parts shown (tables/_suppress.py)
+    frame = suppress_table(data, n_cols=n_cols, min_cell=min_cell)
     hide = (*PRIVATE_COLUMNS, *EDGE_COLUMNS, "suppressed")
     cols = [c for c in frame.columns if c not in hide]
     if (
@@ -254,7 +268,10 @@ def table_frame(
         if not (merge_ci and c == "ci_high")
     ]
     messages = catalog(lang)
-    header = {c: (labels or {}).get(c) or messages.get(f"column.{c}", c) for c in names}
+    header = {
+        c: (labels or {}).get(c) or messages.get(f"column.{c}") or plain_text(c, limit=LABEL_LIMIT)
+        for c in names
+    }
     clash = sorted({h for h in header.values() if list(header.values()).count(h) > 1})
     if clash:  # two columns under one header would silently drop one of them
         raise ValueError(
@@ -383,8 +400,8 @@ def _numeric(column: pl.Series) -> bool:
 
 
 def _markdown(display: pl.DataFrame) -> str:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+    def cell(text: str) -> str:  # every cell and header is text, never Markdown syntax
+        return markdown_text(text, line_start=False)
 
     head = "| " + " | ".join(cell(c) for c in display.columns) + " |"
     rule = "|" + "|".join("---:" if _numeric(display[c]) else ":---" for c in display.columns) + "|"
@@ -417,6 +434,11 @@ def format_table(
     to: Literal["markdown", "html"] = "markdown",
 ) -> str:
     """A tidy frame as a Markdown (pipe) or HTML table.
+
+    Every cell and header is text: in Markdown each is escaped
+    (:func:`insights.tables._escape.markdown_text`), so a value from data such as
+    ``<script>``, ``![x](file)`` or ``*x*`` shows as typed, never as HTML, an image or
+    emphasis; in HTML it is HTML-escaped.
 
     The Markdown table is a :class:`~insights._display.Table`: a ``str`` that renders as
     a table when it is the last expression of a notebook cell (JupyterLab, Quarto and

@@ -5,12 +5,15 @@ font lacks a character. For ``lang="zh"`` we therefore look up a CJK font throug
 matplotlib's ``font_manager`` (refreshing it from the system font files when the
 cache predates the font install) and fail with a clear message naming the package
 to install when there is none. Families are given as a fallback list (CJK first,
-then DejaVu Sans), which matplotlib >= 3.6 resolves glyph by glyph.
+then DejaVu Sans), which matplotlib >= 3.6 resolves glyph by glyph. A symbol font
+(:data:`SYMBOL_FAMILIES`, Debian ``fonts-symbola``) ends the list when installed, so
+emoji in names from data are drawn; without it they are blank boxes, never an error.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +25,7 @@ from matplotlib.ft2font import FT2Font
 
 __all__ = [
     "CJK_FAMILIES",
+    "SYMBOL_FAMILIES",
     "MissingFontError",
     "apply_fonts",
     "cjk_font",
@@ -45,6 +49,26 @@ CJK_FAMILIES: tuple[str, ...] = (
     "Heiti SC",
     "Arial Unicode MS",
 )
+
+
+#: Outline fonts with emoji and symbols, the last fallback of every figure (first found).
+SYMBOL_FAMILIES: tuple[str, ...] = ("Symbola",)
+
+
+class _NoBoldSymbols(logging.Filter):
+    """Drop matplotlib's notice that a symbol font has no bold weight (it falls back to
+    the regular one, which is what a bold title with an emoji should get); left in, the
+    notice reaches a chapter's stderr, which the renderer treats as a failure."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            message.startswith("findfont: Failed to find font weight")
+            and any(f"for {family}," in message for family in SYMBOL_FAMILIES)
+        )
+
+
+logging.getLogger(font_manager.__name__).addFilter(_NoBoldSymbols())
 
 
 _INSTALL_HINT = (
@@ -130,12 +154,27 @@ def font_families(lang: str) -> list[str] | None:
     ``"zh"`` requires a CJK font (:class:`MissingFontError` otherwise); ``"en"``
     adds one as a fallback when installed, so Chinese group names still render.
     """
+    symbols = _symbol_font()
+    last = [symbols] if symbols else []
     if lang == "zh":
-        return [cjk_font(), "DejaVu Sans"]
+        return [cjk_font(), "DejaVu Sans", *last]
     try:
-        return ["DejaVu Sans", cjk_font()]
+        return ["DejaVu Sans", cjk_font(), *last]
     except MissingFontError:
-        return None
+        return ["DejaVu Sans", *last] if last else None
+
+
+@lru_cache(maxsize=1)
+def _symbol_font() -> str | None:
+    """The first installed :data:`SYMBOL_FAMILIES` font (registered with matplotlib if need be)."""
+    names = {entry.name for entry in font_manager.fontManager.ttflist}
+    if not any(f in names for f in SYMBOL_FAMILIES):
+        for path in font_manager.findSystemFonts():
+            if any(f.lower() in Path(path).name.lower() for f in SYMBOL_FAMILIES):
+                with contextlib.suppress(Exception):
+                    font_manager.fontManager.addfont(path)
+        names = {entry.name for entry in font_manager.fontManager.ttflist}
+    return next((f for f in SYMBOL_FAMILIES if f in names), None)
 
 
 @contextlib.contextmanager

@@ -15,8 +15,8 @@ from insights.narrative.catalog import (
     check_lang,
     text_message,
     text_metric,
-    text_segment,
 )
+from insights.tables._escape import figure_text
 
 __all__ = [
     "Lang",
@@ -78,7 +78,9 @@ def value_label(value: object, lang: str = "en") -> str:
 
     The catalog name (``text_segment``) of the value, or of each part of a combined
     segment (``"douyin · gen_z"`` -> ``"Douyin · Gen Z"``); a value the catalog does
-    not name (the user's own labels, dates of cohorts) is printed as it is, as text.
+    not name (the user's own labels, dates of cohorts) is printed as it is, as text
+    (:func:`insights.tables._escape.figure_text`: one line, ``$`` never mathematics,
+    cut at 40 characters with "…").
 
     Examples
     --------
@@ -86,13 +88,16 @@ def value_label(value: object, lang: str = "en") -> str:
     ('Mother and baby', 'Douyin · Gen X')
     >>> value_label("2024-03", "en"), value_label(7, "en")
     ('2024-03', '7')
+    >>> value_label("$x^2$", "en")
+    '\\\\$x^2\\\\$'
     """
     lang = check_lang(lang)
     text = str(value)
     named = catalog(lang).get(f"value.{text}")
     if named is not None:
         return named
-    return SEP.join(text_segment(part, lang=lang) for part in text.split(SEP))
+    texts = catalog(lang)
+    return SEP.join(texts.get(f"value.{part}") or figure_text(part) for part in text.split(SEP))
 
 
 def currency_label(lang: str = "en") -> str:
@@ -131,6 +136,8 @@ def metric_label(metric: str, lang: str = "en") -> str:
     'AOV (USD)'
     """
     name = text_metric(str(metric), lang=check_lang(lang))
+    if name == str(metric):  # an id the catalog does not name: text from data
+        name = figure_text(name)
     try:
         money = resolve(str(metric))[0].unit == "money"
     except ValueError:
@@ -154,4 +161,4 @@ def column_label(column: str, lang: str = "en") -> str:
     if own is not None:
         return own
     name = texts.get(f"dimension.{column}")
-    return column if name is None else name[:1].upper() + name[1:]
+    return figure_text(column) if name is None else name[:1].upper() + name[1:]

@@ -21,6 +21,7 @@ import polars as pl
 from matplotlib.axes import Axes
 
 from insights._options import Lang, resolve_lang, resolve_min_cell
+from insights.tables._suppress import hide_small_numerators
 from insights.viz._common import check_choice, format_count, percent_axis
 from insights.viz._fonts import apply_fonts, font_context
 from insights.viz._labels import column_label, label, metric_label, value_label
@@ -108,6 +109,8 @@ def plot_segment_rates(
     rates = data
     lang = resolve_lang(lang)
     min_cell = resolve_min_cell(min_cell)
+    # 5 users of 1,625 are a small group, and so is 100% minus the other shares
+    rates = hide_small_numerators(rates, min_cell=min_cell, part=x, by=[hue] if hue else [])
     check_choice("kind", kind, ("point", "bar"))
     check_choice("orient", orient, ("v", "h"))
     frame, metric_name = _prepare(rates, x=x, hue=hue, metric=metric)

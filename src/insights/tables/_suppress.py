@@ -1,0 +1,338 @@
+"""Small groups, however derived: primary and complementary suppression, safe ``by`` columns.
+
+Three rules keep a group of fewer than ``min_cell`` users out of everything published:
+
+- **Primary suppression** (:func:`suppress_cells`): a cell whose count is below
+  ``min_cell`` (and above 0: an empty cell describes nobody) is flagged ``suppressed``.
+- **Complementary suppression** (same function, with ``part=``): when a table shows the
+  parts of a whole (users by channel with a total row, shares that sum to 100%), one
+  hidden part could be recovered by subtracting the visible parts from the total. So
+  while the hidden parts of a whole are a single cell, or add up to fewer than
+  ``min_cell`` users, the next smallest visible part is hidden too (the total row when no
+  part is left).
+- **Identifying columns** (:func:`check_by_column`): a ``by`` column whose values name
+  individuals (the data contract's id columns, any ``*_id`` column, or values that are
+  nearly unique) is refused before anything is computed, and only its values with at
+  least ``min_cell`` users are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from insights._options import resolve_min_cell
+
+__all__ = [
+    "IDENTIFYING_NAME",
+    "NUMERATOR_COLUMNS",
+    "PART_COLUMNS",
+    "WHOLE_COLUMNS",
+    "by_values",
+    "check_by_column",
+    "hide_small_numerators",
+    "suppress_cells",
+    "suppress_table",
+]
+
+#: Column names that hold identifiers: ``id``, ``uid``, ``*_id`` / ``*-id`` / ``* id``,
+#: ``userid``, ``openid``, ``unionid`` ... (case-insensitive).
+IDENTIFYING_NAME = re.compile(
+    r"(?i)^(.*[_\-\s.])?(id|uid|uuid|guid|ids)$"
+    r"|^(user|customer|member|open|union|referrer|referer|device|order|stream|account|buyer)_?ids?$"
+)
+#: Columns of metric frames that count the users of a numerator (the users in a share,
+#: the retained, the converted ...): a rate of 5 users out of 1,625 describes 5 users.
+NUMERATOR_COLUMNS = ("users_in_values", "successes", "retained", "converted", "users", "left")
+_UNIQUE_SHARE = 0.5  # more distinct values than this share of users: values name individuals
+_SMALL_SHARE = 0.5  # more users than this share in values below min_cell: values name small groups
+
+
+def suppress_cells(
+    data: pl.DataFrame,
+    *,
+    count: str = "n",
+    part: str | None = None,
+    by: Sequence[str] = (),
+    total: Any = None,
+    min_cell: int | None = None,
+) -> pl.DataFrame:
+    """Flag the cells to hide: small counts, and the complements that protect them.
+
+    Parameters
+    ----------
+    data
+        A tidy frame, one row per cell, with a count column.
+    count
+        The count column: users the row describes (a numerator as well as a
+        denominator: for a share of users, the users in the part).
+    part
+        The column naming the parts of a whole (e.g. ``"segment"``), or None for primary
+        suppression only. The parts' ``count`` values add up to the whole.
+    by
+        Columns identifying one whole (e.g. ``("metric", "period")``): complementary
+        suppression works within each.
+    total
+        The ``part`` value of the total row (e.g. ``"all"``); a whole without that row
+        gets primary suppression only. With None, every whole is taken as known anyway
+        (shares summing to 100%, or a total shown elsewhere), so only parts are hidden.
+    min_cell
+        Smallest count shown (default from ``ins.options``).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``data`` (rows and order unchanged) with ``suppressed`` set: true when already
+        flagged, when ``count`` is null, when ``0 < count < min_cell`` (primary) or when
+        hidden to protect such a cell (complementary). Never mutates ``data``.
+
+    Examples
+    --------
+    A 4-user channel beside a total: hiding it alone would leave it at 100 - 60 - 36 = 4,
+    so the next smallest channel goes too.
+
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"segment": ["all", "ads", "organic", "referral"], "n": [100, 60, 36, 4]})
+    >>> suppress_cells(f, part="segment", total="all", min_cell=10)["suppressed"].to_list()
+    [False, False, True, True]
+    """
+    min_cell = resolve_min_cell(min_cell)
+    if count not in data.columns:
+        raise ValueError(f"count: {count!r} is not a column; choose one of {data.columns}")
+    for c in [*([part] if part is not None else []), *by]:
+        if c not in data.columns:
+            raise ValueError(f"{c!r} is not a column; choose one of {data.columns}")
+    flagged = (
+        pl.col("suppressed").cast(pl.Boolean).fill_null(False)
+        if "suppressed" in data.columns
+        else pl.lit(False)
+    )
+    small = pl.col(count).is_null() | ((pl.col(count) > 0) & (pl.col(count) < min_cell))
+    out = data.with_columns((flagged | small).alias("suppressed"))
+    if part is None:
+        return out
+    counts = out[count].cast(pl.Float64).to_list()
+    hidden = out["suppressed"].to_list()
+    parts = out[part].to_list()
+    keys = out.select(by).rows() if by else [()] * out.height
+    wholes: dict[tuple[Any, ...], list[int]] = {}
+    for i, key in enumerate(keys):
+        wholes.setdefault(tuple(key), []).append(i)
+    for rows in wholes.values():
+        _complement(rows, counts, hidden, parts, total, min_cell)
+    return out.with_columns(pl.Series("suppressed", hidden, dtype=pl.Boolean))
+
+
+#: Columns naming the parts of a whole in published tables (the first one present is used).
+PART_COLUMNS = ("segment", "layer", "category", "channel", "platform", "source", "arm")
+#: Columns that tell one whole from another in a published table (each whole's parts add up).
+WHOLE_COLUMNS = ("metric", "outcome", "measure", "period", "quarter", "cohort", "dimension",
+                 "experiment", "day", "t")  # fmt: skip
+
+
+def suppress_table(
+    data: pl.DataFrame, *, n_cols: Sequence[str] = ("n",), min_cell: int | None = None
+) -> pl.DataFrame:
+    """Complementary suppression for a table about to be published (``format_table``).
+
+    Two kinds of table are protected with :func:`suppress_cells`, within each whole
+    (:data:`WHOLE_COLUMNS`): a ``segment`` column holding the total ``"all"`` beside its
+    parts, with ``n`` counting their users; and parts (:data:`PART_COLUMNS`, e.g.
+    lifecycle ``layer``) whose users are a count column of :data:`NUMERATOR_COLUMNS`
+    (e.g. ``users``) beside the whole's ``n``. Other tables come back unchanged.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"metric": "retention_d30", "segment": ["all", "ios", "android", "web"],
+    ...                   "value": [0.3, 0.31, 0.29, 0.25], "n": [500, 300, 196, 4]})
+    >>> suppress_table(f, min_cell=10)["suppressed"].to_list()
+    [False, False, True, True]
+    >>> layers = pl.DataFrame({"layer": ["new", "active", "silent", "churned"],
+    ...                        "users": [500, 300, 199, 1], "n": 1000})
+    >>> suppress_table(layers, n_cols=("users",), min_cell=10)["suppressed"].to_list()
+    [False, False, True, True]
+    """
+    part = next((c for c in PART_COLUMNS if c in data.columns), None)
+    if part is None or data.height < 2:
+        return data
+    by = [c for c in WHOLE_COLUMNS if c in data.columns and c != part]
+    out = data
+    for c in [c for c in n_cols if c in NUMERATOR_COLUMNS and c in data.columns]:
+        # the users of each part, beside the whole's n: the parts add up to a shown total
+        out = suppress_cells(out, count=c, part=part, by=by, min_cell=min_cell)
+    has_total = part == "segment" and bool((data["segment"].cast(pl.String) == "all").any())
+    if "n" in n_cols and "n" in data.columns and has_total and data.height >= 3:
+        out = suppress_cells(out, part="segment", by=by, total="all", min_cell=min_cell)
+    return out
+
+
+def _complement(
+    rows: list[int],
+    counts: list[float | None],
+    hidden: list[bool],
+    parts: list[Any],
+    total: Any,
+    min_cell: int,
+) -> None:
+    """Hide more cells of one whole (in place) until no hidden part can be recovered."""
+    totals = [i for i in rows if total is not None and parts[i] == total]
+    members = [i for i in rows if i not in totals]
+    if total is not None and not totals:
+        return  # this whole shows no total: nothing to subtract the parts from
+    while True:
+        if totals and all(hidden[i] for i in totals):
+            return  # the whole is hidden: the parts cannot be subtracted from it
+        gone = [i for i in members if hidden[i]]
+        if not gone:
+            return
+        mass = sum(counts[i] or 0.0 for i in gone)
+        if len(gone) > 1 and not 0 < mass < min_cell:
+            return
+        shown = [i for i in members if not hidden[i]]
+        # a part with users, smallest first (hiding an empty part adds nothing to the mass)
+        candidates = sorted(
+            (i for i in shown if (counts[i] or 0.0) > 0), key=lambda i: (counts[i], i)
+        ) or sorted(shown, key=lambda i: (counts[i] or 0.0, i))
+        if candidates and (len(gone) == 1 or (counts[candidates[0]] or 0.0) > 0):
+            hidden[candidates[0]] = True
+        else:  # every part with users is hidden and their sum is small: hide the whole
+            for i in totals or members:
+                hidden[i] = True
+            return
+
+
+def hide_small_numerators(
+    data: pl.DataFrame,
+    *,
+    min_cell: int | None = None,
+    part: str | None = None,
+    by: Sequence[str] = (),
+) -> pl.DataFrame:
+    """Blank the rows that describe fewer than ``min_cell`` users through a numerator.
+
+    A row flagged ``suppressed``, or whose :data:`NUMERATOR_COLUMNS` count is in
+    ``1..min_cell-1``, gets ``n``, ``value``, ``ci_low``, ``ci_high`` and the numerator
+    set to null (what figures treat as a hidden group). With ``part`` (the column naming
+    the parts, e.g. the x axis) and shares of users (``users_in_values`` or ``users``:
+    parts of one whole, e.g. lifecycle layers or platform mix), complementary
+    suppression (:func:`suppress_cells`, within each ``by`` group) hides one more part
+    so that 100% minus the parts shown does not give the hidden one back. Never mutates
+    ``data``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"segment": ["douyin", "weibo"], "value": [0.997, 0.003],
+    ...                   "n": [1625, 1625], "users_in_values": [1620, 5]})
+    >>> hide_small_numerators(f, min_cell=10)["n"].to_list()
+    [1625, None]
+    """
+    min_cell = resolve_min_cell(min_cell)
+    shares = [c for c in ("users_in_values", "users") if c in data.columns]
+    if part is not None and part in data.columns and shares:
+        data = suppress_cells(
+            data, count=shares[0], part=part, by=[c for c in by if c in data.columns],
+            min_cell=min_cell,
+        )  # fmt: skip
+    small = pl.lit(False)
+    if "suppressed" in data.columns:
+        small = small | pl.col("suppressed").cast(pl.Boolean).fill_null(False)
+    numerators = [c for c in NUMERATOR_COLUMNS if c in data.columns]
+    for c in numerators:
+        small = small | ((pl.col(c) > 0) & (pl.col(c) < min_cell)).fill_null(False)
+    blank = [c for c in ("n", "value", "ci_low", "ci_high", *numerators) if c in data.columns]
+    return data.with_columns(pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in blank)
+
+
+def by_values(users: Any, by: str, *, min_cell: int | None = None) -> pl.DataFrame:
+    """Users per value of the users column ``by``: ``segment, n``, most users first.
+
+    ``users`` is the users table (a narwhals or Polars frame, lazy or eager); users
+    without a value are left out. Raises ``ValueError`` (see :func:`check_by_column`)
+    when ``by`` identifies individuals; the values with fewer than ``min_cell`` users are
+    dropped from the result (never shown, not even their names).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> users = pl.DataFrame({"user_id": range(30), "platform": ["a"] * 18 + ["b"] * 10 + ["c"] * 2})
+    >>> by_values(users, "platform", min_cell=10).rows()
+    [('a', 18), ('b', 10)]
+    """
+    import narwhals as nw
+
+    from insights.data._backend import collect
+
+    frame = nw.from_native(users)
+    if isinstance(frame, nw.DataFrame):
+        frame = frame.lazy()
+    min_cell = resolve_min_cell(min_cell)
+    columns = frame.collect_schema().names()
+    if by not in columns:
+        raise ValueError(f"by: {by!r} is not a users column; choose one of {columns}")
+    total = collect(frame.select(nw.len().alias("n")))["n"][0]
+    values = frame.filter(~nw.col(by).is_null()).select(nw.col(by).cast(nw.String).alias("segment"))
+    counts = collect(values.group_by("segment").agg(nw.len().alias("n")))
+    counts = counts.sort(["n", "segment"], descending=[True, False])
+    check_by_column(counts, by, users=int(total), min_cell=min_cell)
+    return counts.filter(pl.col("n") >= min_cell)
+
+
+def check_by_column(
+    counts: pl.DataFrame, by: str, *, users: int, min_cell: int | None = None
+) -> None:
+    """Refuse a ``by`` column whose values identify individuals.
+
+    The message names the table and column and never a value. Refused: an id column
+    (the data contract's ``id`` columns, and any name matching :data:`IDENTIFYING_NAME`:
+    ``user_id``, ``referrer_id``, ``openid`` ...); values nearly unique (more distinct
+    values than half the users); or values mostly tiny (more than half of the users with
+    a value in values below ``min_cell`` users).
+
+    Parameters
+    ----------
+    counts
+        ``segment, n``: users per value (users without a value left out).
+    by
+        The column's name.
+    users
+        Users in the table.
+    min_cell
+        Smallest group shown (default from ``ins.options``).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> check_by_column(pl.DataFrame({"segment": ["a", "b"], "n": [60, 40]}), "platform", users=100)
+    >>> check_by_column(pl.DataFrame({"segment": ["u1"], "n": [1]}), "referrer_id", users=100)
+    Traceback (most recent call last):
+    ...
+    ValueError: by: users.referrer_id identifies individuals (an id column); split by a grouping column such as platform or channel
+    """
+    from insights.data.contract import CONTRACT
+
+    min_cell = resolve_min_cell(min_cell)
+    ids = {c.name for spec in CONTRACT.values() for c in spec.columns if c.kind == "id"}
+    advice = "split by a grouping column such as platform or channel"
+    where = f"by: users.{by} identifies individuals"
+    if by in ids or IDENTIFYING_NAME.match(by):
+        raise ValueError(f"{where} (an id column); {advice}")
+    with_value = int(counts["n"].sum()) if counts.height else 0
+    if with_value == 0:
+        return
+    distinct = counts.height
+    if distinct > 1 and distinct > _UNIQUE_SHARE * with_value:
+        raise ValueError(
+            f"{where}: {distinct:,} distinct values for {with_value:,} users with a value "
+            f"(nearly one per user); {advice}"
+        )
+    in_small = int(counts.filter(pl.col("n") < min_cell)["n"].sum())
+    if min_cell > 1 and in_small > _SMALL_SHARE * with_value:
+        raise ValueError(
+            f"{where}: {in_small:,} of {with_value:,} users are in values with fewer than "
+            f"min_cell={min_cell} users; {advice}"
+        )
