@@ -36,7 +36,10 @@ SECRET = "SECRET-7f3a9c-NEVER-IN-REPORT"
 LONG = "L" + "o" * 290 + "ng-name"  # 300 characters
 #: experiment -> (new name, {arm: new name}); "control" stays the reference arm
 EXPERIMENTS = {
-    "newcomer_7day_plan": ("<script>alert('xss')</script>", {"treatment": "x ![f](main.typ)"}),
+    "newcomer_7day_plan": (
+        "<script>alert('xss')</script>",
+        {"treatment": "x ![f](main.typ) ![g](/etc/hostname)"},
+    ),
     "return_benefit_pack": (
         '`#read("main.typ")`{=typst}',
         {"treatment": "$x^2$ [link](http://example.com/)"},
@@ -265,6 +268,9 @@ def test_html_shows_every_name_literally_and_runs_nothing(rendered: dict[str, Pa
     assert "script-src 'none'" in CSP
     assert page.count("<script") == 0  # the report needs no script, and data adds none
     assert SECRET not in page and "insights-report.with" not in page  # main.typ not embedded
+    host = Path("/etc/hostname")
+    if host.is_file() and len(host.read_text().strip()) >= 8:  # a local file outside: not embedded
+        assert host.read_text().strip() not in page
     images = re.findall(r'<img[^>]*src="([^"]*)"', page)
     assert images and all(src.startswith("data:image/png;base64,") for src in images)
     assert len(images) == 1  # the chapter's one figure: the render folder's main.typ was not
