@@ -98,8 +98,12 @@ def markdown_to_typst(markdown: str, *, lang: Lang, templates: Path) -> str:
         f"--lua-filter={templates / 'crossref.lua'}",
         f"--metadata=lang:{_meta_lang(lang)}",
         "--wrap=preserve",
-        # long pipe-table rows would get fixed relative widths; auto widths fit better
-        "--columns=100000",
+        # English: a pipe table with a row over 72 characters takes the page width, its
+        # columns in proportion to the rule's dashes, which format_table sets from each
+        # column's longest word and cell (typst's automatic widths let words run into the
+        # next column). Chinese breaks between any two characters: typst's automatic
+        # widths fit it better, so no row counts as long there.
+        "--columns=72" if lang == "en" else "--columns=100000",
     ]
     return _run(args, markdown, what="converting Markdown to Typst")
 

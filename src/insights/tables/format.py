@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, Literal
@@ -399,13 +400,48 @@ def _numeric(column: pl.Series) -> bool:
     return bool(cells) and sum(_looks_numeric(v) for v in cells) * 2 > len(cells)
 
 
+def _width(column: pl.Series, *, numeric: bool) -> int:
+    """Dashes of a column's rule: pandoc sizes the columns of a table wider than the page in
+    proportion to them. A column of numbers gets room for its longest cell (numbers do not
+    wrap); a column of text for its longest word (a word that does not fit runs into the
+    next column in the PDF) and up to 12 characters of its longest cell; each gets two
+    more for the cell's padding, and numbers 40% more, as they cannot wrap."""
+    cells = [str(v) for v in column.to_list() if v is not None]
+    head = max((_cells(w) for w in column.name.split()), default=1)
+    if numeric:  # weighted up: a number cannot wrap, text can
+        return round((max(head, *(_cells(t) for t in cells), 1) + 2) * 1.4)
+    word = max((_cells(w) for t in cells for w in t.split()), default=1)
+    return max(head, word, min(max((_cells(t) for t in cells), default=1), 12)) + 2
+
+
+def _cells(text: str) -> int:
+    """Printed width of ``text``: a wide (CJK) character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _markdown(display: pl.DataFrame) -> str:
     def cell(text: str) -> str:  # every cell and header is text, never Markdown syntax
         return markdown_text(text, line_start=False)
 
     head = "| " + " | ".join(cell(c) for c in display.columns) + " |"
-    rule = "|" + "|".join("---:" if _numeric(display[c]) else ":---" for c in display.columns) + "|"
     body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in display.iter_rows()]
+    numeric = [_numeric(display[c]) for c in display.columns]
+    # a table wider than pandoc's 72 columns takes the page width, its columns sized in
+    # proportion to the rule's dashes; a narrower one is sized to its content
+    if max(len(line) for line in [head, *body]) > 72:
+        widths = [
+            _width(display[c], numeric=r) - 1 for c, r in zip(display.columns, numeric, strict=True)
+        ]
+    else:
+        widths = [3] * len(numeric)
+    rule = (
+        "|"
+        + "|".join(
+            "-" * w + ":" if right else ":" + "-" * w
+            for w, right in zip(widths, numeric, strict=True)
+        )
+        + "|"
+    )
     return "\n".join([head, rule, *body])
 
 
