@@ -135,3 +135,18 @@ def test_a_partial_period_is_marked_once_on_its_label() -> None:
         ("Active users", "All users", "2024Q1", "5", "50"),
         ("Active users", "All users", "2024Q2 (partial)", "1", "12"),
     ]
+
+
+def test_a_table_wider_than_the_page_sizes_its_columns_from_words_and_numbers() -> None:
+    """Rows over 72 characters: pandoc sizes columns by the rule's dashes. Hand-worked:
+    text column = max(longest word, min(longest cell, 12)) + 2; numbers = (longest cell + 2)
+    x 1.4, rounded; the rule writes one dash fewer plus the alignment colon."""
+    wide = pl.DataFrame(
+        {"experiment": ["Comment vs danmaku lottery", "Private-domain invite"], "n": [3261, 2251]}
+    ).with_columns(note=pl.lit("x" * 60))
+    rule = format_table(wide, lang="en", n_cols=()).splitlines()[1]
+    # Experiment: longest word "Private-domain" (14) > 12 -> 16; n: "3,261" -> round(7 x 1.4) = 10;
+    # note: one 60-character word -> 62
+    assert rule == "|:" + "-" * 15 + "|" + "-" * 9 + ":|:" + "-" * 61 + "|"
+    narrow = format_table(wide.drop("note"), lang="en", n_cols=()).splitlines()[1]
+    assert narrow == "|:---|---:|"  # fits in 72 characters: pandoc sizes it to its content
