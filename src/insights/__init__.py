@@ -82,6 +82,7 @@ _LAZY: dict[str, str] = {
     "plot_pareto": "insights.viz.pareto",
     "plot_ltv": "insights.viz.ltv",
     "format_table": "insights.tables.format",
+    "publishable": "insights.tables._suppress",
     "table_retention_matrix": "insights.viz._matrix_html",
     # the report
     "render_report": "insights.report.renderer",
@@ -298,6 +299,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects (regener
     )
     from insights.stats.ratio import ratio_ci
     from insights.stats.rmst import rmst
+    from insights.tables._suppress import publishable
     from insights.tables.format import format_table
     from insights.viz._matrix_html import retention_matrix_html as table_retention_matrix
     from insights.viz.dose_response import plot_dose_response

@@ -228,10 +228,18 @@ def test_small_cells_suppressed_not_dropped(hand) -> None:
         small.select(pl.col("value", "ci_low", "ci_high", "retained").is_null().all()).row(0)
         == (True,) * 4
     )
-    assert not m.filter((pl.col("n") >= 3) | (pl.col("n") == 0))["suppressed"].any()
+    # a cell of n >= 3 is hidden exactly when its retained users, or those not retained,
+    # number 1 or 2 (worked from the unsuppressed counts)
+    counts = cells(full, "retained", "n")
+    flags = dict(zip(zip(m["cohort"], m["period"], strict=True), m["suppressed"], strict=True))
+    for key, (retained, n, *_) in counts.items():
+        if n >= 3 or n == 0:
+            assert flags[key] == (1 <= retained <= 2 or 1 <= n - retained <= 2), key
+    assert any(n >= 3 and flags[k] for k, (_, n, *_) in counts.items())  # the new rule bites
     assert m.filter(pl.col("n") == 0)["value"].is_null().all()  # empty mean cells: no rate
-    # the mean row pools the small complete cells too: k1 = (1 + 1) / 6
-    assert cells(m, "retained", "n")[("mean", 1)] == (2, 6)
+    # the mean row pools the small complete cells too: k1 = (1 + 1) / 6, itself 2 users: hidden
+    assert cells(full, "retained", "n")[("mean", 1)] == (2, 6)
+    assert cells(m, "retained", "n")[("mean", 1)] == (None, 6)
 
 
 def orders_frames() -> dict[str, pl.DataFrame]:

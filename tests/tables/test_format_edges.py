@@ -38,7 +38,8 @@ def test_a_small_cohort_not_observed_still_hides_its_count() -> None:
     small = RATES.with_columns(n=pl.lit(5))
     shown = table_frame(small, lang="en", n_cols=("n", "at_risk"))
     assert shown.row(1)[2:] == ("– (not yet observed)", "–", "<10", "<10")
-    assert shown.row(0)[2:] == ("–", "–", "<10", "<10")
+    # the row's at-risk count (53) is hidden with it, but it is not below 10: "–"
+    assert shown.row(0)[2:] == ("–", "–", "<10", "–")
 
 
 GROWTH = pl.DataFrame(
@@ -112,7 +113,7 @@ def test_frames_without_edge_columns_are_unchanged_and_not_mutated() -> None:
     assert table_frame(plain, lang="en", n_cols=("n", "at_risk")).row(1)[2:] == (
         "–",
         "–",
-        "<10",
+        "–",  # n = 53 is hidden with the row, and is not small
         "<10",
     )
     table_frame(RATES, lang="en")

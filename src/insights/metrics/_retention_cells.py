@@ -572,7 +572,10 @@ def with_mean_row(cells: pl.DataFrame) -> pl.DataFrame:
 
 def finish_cells(cells: pl.DataFrame, alpha: float, min_cell: int) -> pl.DataFrame:
     out = wilson_frame(cells, successes="retained", n="n", alpha=alpha)
-    small = (pl.col("n") > 0) & (pl.col("n") < min_cell)
+    # a cell describes fewer than min_cell users when its cohort does, or when its retained
+    # users or those not retained do (3 of 40 retained: the rate tells who the 3 are)
+    few = [(c > 0) & (c < min_cell) for c in (pl.col("retained"), pl.col("n") - pl.col("retained"))]
+    small = ((pl.col("n") > 0) & (pl.col("n") < min_cell)) | few[0] | few[1]
     rate = pl.when(pl.col("n") > 0).then(pl.col("retained") / pl.col("n"))
     shown = [rate.alias("value"), *[pl.col(c) for c in ("ci_low", "ci_high", "retained")]]
     hide = [pl.when(~small).then(e) for e in shown]  # small cells: null, flagged, kept

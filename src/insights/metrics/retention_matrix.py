@@ -177,8 +177,10 @@ def retention_matrix(
         observable). For ``kind="unbounded"`` also the end of "on or after": returns
         after column ``horizon - 1`` are not counted, which makes the cells final.
     alpha, min_cell
-        1 - confidence level of the Wilson interval; cells with n < ``min_cell``
-        keep ``n`` and the flags but have ``value``, CI and ``retained`` set to null
+        1 - confidence level of the Wilson interval; cells with n < ``min_cell``, or
+        whose retained users or those not retained number ``1 .. min_cell - 1`` (the
+        rate would tell who they are), keep ``n`` and the flags but have ``value``, CI
+        and ``retained`` set to null
         and ``suppressed = True`` (never dropped silently). ``min_cell`` defaults to
         ``ins.options`` (10 unless set).
 

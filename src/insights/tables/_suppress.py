@@ -10,6 +10,11 @@ Three rules keep a group of fewer than ``min_cell`` users out of everything publ
   while the hidden parts of a whole are a single cell, or add up to fewer than
   ``min_cell`` users, the next smallest visible part is hidden too (the total row when no
   part is left).
+- **Few users inside a rate** (:func:`few_in_rate`): a proportion ``p`` of ``n`` users
+  describes ``p·n`` users in its numerator and ``(1 - p)·n`` in its complement (3 of 40
+  retained; 100% minus a 99.7% share). A rate whose numerator or complement is below
+  ``min_cell`` is hidden like a small count, and shares of one whole (rates over the same
+  ``n`` adding up to 100%) get complementary suppression on their implied counts.
 - **Identifying columns** (:func:`check_by_column`): a ``by`` column whose values name
   individuals (the data contract's id columns, any ``*_id`` column, or values that are
   nearly unique) is refused before anything is computed, and only its values with at
@@ -27,12 +32,16 @@ import polars as pl
 from insights._options import resolve_min_cell
 
 __all__ = [
+    "HIDE_VALUE",
     "IDENTIFYING_NAME",
     "NUMERATOR_COLUMNS",
     "PART_COLUMNS",
     "WHOLE_COLUMNS",
     "by_values",
     "check_by_column",
+    "few_in_rate",
+    "is_rate_metric",
+    "publishable",
     "hide_small_numerators",
     "suppress_cells",
     "suppress_table",
@@ -126,11 +135,66 @@ def suppress_cells(
     return out.with_columns(pl.Series("suppressed", hidden, dtype=pl.Boolean))
 
 
+#: Column set by :func:`suppress_table` on rows whose numbers are hidden but whose counts
+#: are not small (a share hidden to protect another share of the same whole).
+HIDE_VALUE = "__hide_value"
 #: Columns naming the parts of a whole in published tables (the first one present is used).
 PART_COLUMNS = ("segment", "layer", "category", "channel", "platform", "source", "arm")
 #: Columns that tell one whole from another in a published table (each whole's parts add up).
 WHOLE_COLUMNS = ("metric", "outcome", "measure", "period", "quarter", "cohort", "dimension",
                  "experiment", "day", "t")  # fmt: skip
+
+
+def few_in_rate(value: str | pl.Expr, n: str | pl.Expr, *, min_cell: int) -> pl.Expr:
+    """True where a proportion ``value`` of ``n`` users rests on fewer than ``min_cell`` users.
+
+    The numerator ``value · n`` or the complement ``(1 - value) · n``, rounded to whole
+    users, lies in ``1 .. min_cell - 1``: the rate tells who those few users are (3 of 40
+    retained, or 2 of 40 who left). Proportions only (``0 <= value <= 1``); a null
+    ``value`` or ``n`` is false (nothing shown to protect). For a Kaplan–Meier estimate
+    ``S(t) · n`` is the users it stands for, not an exact count: the same rule applies.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"value": [0.075, 0.5, 0.95, 1.0, 0.0, 0.238], "n": [40, 40, 40, 40, 40, 40]})
+    >>> f.select(few_in_rate("value", "n", min_cell=10))["value"].to_list()
+    [True, False, True, False, False, False]
+    """
+    v = pl.col(value) if isinstance(value, str) else value
+    size = pl.col(n) if isinstance(n, str) else n
+    v, size = v.cast(pl.Float64), size.cast(pl.Float64)
+    k = (v * size).round(0)
+    rest = size - k
+    few = ((k >= 1) & (k < min_cell)) | ((rest >= 1) & (rest < min_cell))
+    return (v.is_between(0.0, 1.0) & few).fill_null(False)
+
+
+def _share_counts(data: pl.DataFrame, part: str, by: Sequence[str]) -> pl.Series | None:
+    """Implied users ``round(value · n)`` of rows that are shares of one whole, else None.
+
+    Shares of one whole: within each ``by`` group, every row has the same ``n`` and the
+    ``value`` s (proportions) add up to 1 (within 0.5%): a mix of channels, layers,
+    categories. Their implied counts are the parts of ``n``.
+    """
+    if not {"value", "n"} <= set(data.columns) or not data["value"].dtype.is_numeric():
+        return None
+    keys = [c for c in by if c in data.columns]
+    grouped = data.with_columns(pl.col("value").cast(pl.Float64), pl.col("n").cast(pl.Float64))
+    wholes = grouped.group_by(keys or pl.lit(1)).agg(
+        (pl.col("n").n_unique() == 1).alias("same_n"),
+        ((pl.col("value").sum() - 1).abs() <= 0.005).alias("sum_1"),
+        pl.col("value").is_between(0, 1).all().alias("props"),
+        (pl.len() >= 2).alias("parts"),
+    )
+    if (
+        not wholes.height
+        or not wholes.select(
+            (pl.col("same_n") & pl.col("sum_1") & pl.col("props") & pl.col("parts")).all()
+        ).item()
+    ):
+        return None
+    return grouped.select((pl.col("value") * pl.col("n")).round(0))["value"]
 
 
 def suppress_table(
@@ -142,7 +206,12 @@ def suppress_table(
     (:data:`WHOLE_COLUMNS`): a ``segment`` column holding the total ``"all"`` beside its
     parts, with ``n`` counting their users; and parts (:data:`PART_COLUMNS`, e.g.
     lifecycle ``layer``) whose users are a count column of :data:`NUMERATOR_COLUMNS`
-    (e.g. ``users``) beside the whole's ``n``. Other tables come back unchanged.
+    (e.g. ``users``) beside the whole's ``n``; parts counted by ``n`` without a total row
+    (the total may be shown in another table or chapter, so every whole is taken as
+    known); and shares of one whole (``value`` proportions over one ``n`` adding up to 1),
+    protected on their implied counts ``value · n`` (flagged in column :data:`HIDE_VALUE`:
+    the share is hidden, its ``n`` is the whole's and stays). Other tables come back
+    unchanged.
 
     Examples
     --------
@@ -165,8 +234,17 @@ def suppress_table(
         # the users of each part, beside the whole's n: the parts add up to a shown total
         out = suppress_cells(out, count=c, part=part, by=by, min_cell=min_cell)
     has_total = part == "segment" and bool((data["segment"].cast(pl.String) == "all").any())
-    if "n" in n_cols and "n" in data.columns and has_total and data.height >= 3:
-        out = suppress_cells(out, part="segment", by=by, total="all", min_cell=min_cell)
+    if "n" in n_cols and "n" in data.columns and data["n"].dtype.is_numeric():
+        shares = _share_counts(data, part, by)
+        if shares is not None:  # a mix: 100% minus the shares shown must not give a hidden one
+            # the rows keep their n (the whole's size, not small): only their shares are hidden
+            implied = data.with_columns(shares.alias("__k")).drop("suppressed", strict=False)
+            flags = suppress_cells(implied, count="__k", part=part, by=by, min_cell=min_cell)
+            out = out.with_columns(flags["suppressed"].alias(HIDE_VALUE))
+        elif has_total and data.height >= 3:
+            out = suppress_cells(out, part="segment", by=by, total="all", min_cell=min_cell)
+        elif not has_total:  # the whole of these parts may be published elsewhere
+            out = suppress_cells(out, part=part, by=by, min_cell=min_cell)
     return out
 
 
@@ -214,11 +292,14 @@ def hide_small_numerators(
 ) -> pl.DataFrame:
     """Blank the rows that describe fewer than ``min_cell`` users through a numerator.
 
-    A row flagged ``suppressed``, or whose :data:`NUMERATOR_COLUMNS` count is in
-    ``1..min_cell-1``, gets ``n``, ``value``, ``ci_low``, ``ci_high`` and the numerator
+    A row flagged ``suppressed``, whose :data:`NUMERATOR_COLUMNS` count is in
+    ``1..min_cell-1``, or whose rate ``value`` of ``n`` rests on fewer than ``min_cell``
+    users (:func:`few_in_rate`; rows of a rate ``metric``, or every row when the frame
+    has no ``metric`` and its values lie in [0, 1]) gets ``n``, ``value``, ``ci_low``, ``ci_high`` and the numerator
     set to null (what figures treat as a hidden group). With ``part`` (the column naming
     the parts, e.g. the x axis) and shares of users (``users_in_values`` or ``users``:
-    parts of one whole, e.g. lifecycle layers or platform mix), complementary
+    parts of one whole, e.g. lifecycle layers or platform mix; or shares ``value`` over
+    one ``n`` adding up to 100%, protected on their implied counts), complementary
     suppression (:func:`suppress_cells`, within each ``by`` group) hides one more part
     so that 100% minus the parts shown does not give the hidden one back. Never mutates
     ``data``.
@@ -226,26 +307,101 @@ def hide_small_numerators(
     Examples
     --------
     >>> import polars as pl
-    >>> f = pl.DataFrame({"segment": ["douyin", "weibo"], "value": [0.997, 0.003],
-    ...                   "n": [1625, 1625], "users_in_values": [1620, 5]})
+    >>> f = pl.DataFrame({"segment": ["douyin", "kuaishou", "weibo"], "value": [0.6, 0.397, 0.003],
+    ...                   "n": 1625, "users_in_values": [975, 645, 5]})
     >>> hide_small_numerators(f, min_cell=10)["n"].to_list()
-    [1625, None]
+    [1625, 1625, None]
+    >>> hide_small_numerators(f, min_cell=10, part="segment")["n"].to_list()  # 100% - 60% - 39.7%
+    [1625, None, None]
     """
     min_cell = resolve_min_cell(min_cell)
     shares = [c for c in ("users_in_values", "users") if c in data.columns]
+    keys = [c for c in by if c in data.columns]
     if part is not None and part in data.columns and shares:
-        data = suppress_cells(
-            data, count=shares[0], part=part, by=[c for c in by if c in data.columns],
-            min_cell=min_cell,
+        data = suppress_cells(data, count=shares[0], part=part, by=keys, min_cell=min_cell)
+    elif (
+        part is not None
+        and part in data.columns
+        and (implied := _share_counts(data, part, keys)) is not None
+    ):  # shares of one whole without their users: protect the implied counts
+        flags = suppress_cells(
+            data.with_columns(implied.alias("__k")).drop("suppressed", strict=False),
+            count="__k", part=part, by=keys, min_cell=min_cell,
         )  # fmt: skip
+        data = data.with_columns(flags["suppressed"].alias("__share"))
+    rates = _rate_rows(data)
     small = pl.lit(False)
+    if "__share" in data.columns:
+        small = small | pl.col("__share")
+    if rates is not None and {"value", "n"} <= set(data.columns):  # 3 of 40 retained
+        small = small | (rates & few_in_rate("value", "n", min_cell=min_cell))
     if "suppressed" in data.columns:
         small = small | pl.col("suppressed").cast(pl.Boolean).fill_null(False)
     numerators = [c for c in NUMERATOR_COLUMNS if c in data.columns]
     for c in numerators:
         small = small | ((pl.col(c) > 0) & (pl.col(c) < min_cell)).fill_null(False)
     blank = [c for c in ("n", "value", "ci_low", "ci_high", *numerators) if c in data.columns]
-    return data.with_columns(pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in blank)
+    out = data.with_columns(pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in blank)
+    return out.drop("__share", strict=False)
+
+
+def publishable(data: pl.DataFrame, *, n: str = "n", min_cell: int | None = None) -> pl.DataFrame:
+    """The rows of a metric frame that may be published on their own.
+
+    Kept: rows with ``n >= min_cell``, not flagged ``suppressed``, and whose rate (a
+    rate ``metric``'s ``value``) does not rest on fewer than ``min_cell`` users in its
+    numerator or complement (:func:`few_in_rate`). Use it before deriving new numbers
+    from rows (a difference from the largest segment, a test between segments): a
+    difference from a shown rate gives a hidden rate back.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import insights as ins
+    >>> f = pl.DataFrame({"metric": "retention_d30", "segment": ["a", "b", "c"],
+    ...                   "value": [0.4, 0.075, 0.5], "n": [500, 40, 4]})
+    >>> ins.publishable(f, min_cell=10)["segment"].to_list()
+    ['a']
+    """
+    min_cell = resolve_min_cell(min_cell)
+    if n not in data.columns:
+        raise ValueError(f"n: {n!r} is not a column; choose one of {data.columns}")
+    keep = pl.col(n).is_not_null() & (pl.col(n) >= min_cell)
+    if "suppressed" in data.columns:
+        keep = keep & ~pl.col("suppressed").cast(pl.Boolean).fill_null(False)
+    rates = _rate_rows(data)
+    if rates is not None and "metric" in data.columns:
+        keep = keep & ~(rates & few_in_rate("value", n, min_cell=min_cell))
+    return data.filter(keep)
+
+
+def is_rate_metric(metric: Any) -> bool:
+    """Whether the metric id ``metric`` is a registered rate (a proportion of users).
+
+    Examples
+    --------
+    >>> is_rate_metric("retention_d30"), is_rate_metric("aov"), is_rate_metric("no_such_metric")
+    (True, False, False)
+    """
+    from insights._registry import metric_info
+
+    try:
+        return metric_info(str(metric)).unit == "rate"
+    except (KeyError, ValueError):
+        return False
+
+
+def _rate_rows(data: pl.DataFrame) -> pl.Expr | None:
+    """Rows whose ``value`` is a proportion: a registered rate metric, or (without a
+    ``metric`` column) a frame whose values and CI bounds all lie in [0, 1]."""
+    if "value" not in data.columns or not data["value"].dtype.is_numeric():
+        return None
+    if "metric" in data.columns:
+        flags = [is_rate_metric(m) for m in data["metric"].to_list()]
+        return pl.lit(pl.Series(flags, dtype=pl.Boolean))
+    bounds = [c for c in ("value", "ci_low", "ci_high") if c in data.columns]
+    within = pl.all_horizontal(pl.col(c).is_between(0, 1) | pl.col(c).is_null() for c in bounds)
+    return pl.lit(bool(data.select(within.all()).item()))
 
 
 def by_values(users: Any, by: str, *, min_cell: int | None = None) -> pl.DataFrame:

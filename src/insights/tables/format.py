@@ -26,7 +26,7 @@ from insights.narrative.numbers import (
     is_missing,
 )
 from insights.tables._escape import LABEL_LIMIT, markdown_text, plain_text
-from insights.tables._suppress import suppress_table
+from insights.tables._suppress import HIDE_VALUE, few_in_rate, is_rate_metric, suppress_table
 
 __all__ = [
     "format_table",
@@ -189,7 +189,7 @@ def table_frame(
     min_cell = resolve_min_cell(min_cell)
     # a hidden part must not be recoverable as total minus the parts shown (tables/_suppress.py)
     frame = suppress_table(data, n_cols=n_cols, min_cell=min_cell)
-    hide = (*PRIVATE_COLUMNS, *EDGE_COLUMNS, "suppressed")
+    hide = (*PRIVATE_COLUMNS, *EDGE_COLUMNS, "suppressed", HIDE_VALUE)
     cols = [c for c in frame.columns if c not in hide]
     if (
         "ci_low" in cols
@@ -209,15 +209,16 @@ def table_frame(
     if "suppressed" in frame.columns:
         small = small | pl.col("suppressed").fill_null(False)
     flags = frame.with_columns(small.alias("_small"))["_small"].to_list()
-    edges = _edges(frame)
     kinds = dict(kinds or {})
+    thin = _thin_rows(frame, percent_cols=percent_cols, kinds=kinds, min_cell=min_cell)
+    edges = _edges(frame)
     records = frame.select(cols).to_dicts()  # a display table: a few dozen aggregate rows
     hidden = text_message("table.suppressed", lang=lang, min_cell=min_cell)
     rows: list[dict[str, str]] = []
     merge_ci = ci and "ci_low" in cols and "ci_high" in cols
     name_col = next((c for c in METRIC_COLUMNS if c in frame.columns), None)
     diff_ci = "difference" in cols and "value" not in cols
-    for row, is_small, edge in zip(records, flags, edges, strict=True):
+    for row, is_small, is_thin, edge in zip(records, flags, thin, edges, strict=True):
         info = _info(row[name_col]) if name_col else None
         row_kind = info.unit if info else None
         base_kind = info.base if info else None
@@ -231,10 +232,12 @@ def table_frame(
                 kind = row_kind
             if kind is None and c in BASE_COLUMNS:
                 kind = base_kind
-            if c in n_cols and is_small:
-                out[c] = hidden
+            if c in n_cols and is_small:  # a count hidden only to protect another: "–"
+                big = isinstance(v, int | float) and not is_missing(v) and v >= min_cell
+                out[c] = "–" if big else hidden
                 continue
-            if is_small and isinstance(v, int | float) and not isinstance(v, bool):
+            numeric = isinstance(v, int | float) and not isinstance(v, bool)
+            if (is_small or (is_thin and c not in n_cols)) and numeric:
                 out["ci" if (merge_ci and c == "ci_low") else c] = "–"
                 continue
             if merge_ci and c == "ci_low":
@@ -287,6 +290,39 @@ def table_frame(
         [{header[c]: r.get(c, "") for c in names} for r in rows],
         schema={header[c]: pl.String for c in names},
     )
+
+
+#: A rate column and the users it is a proportion of (the row's metric must be a rate).
+_RATE_PAIRS = (("value", "n"), ("value_arm", "n_arm"), ("value_control", "n_control"))
+
+
+def _thin_rows(
+    frame: pl.DataFrame, *, percent_cols: Sequence[str], kinds: Mapping[str, Kind], min_cell: int
+) -> list[bool]:
+    """Per row: a rate in it rests on fewer than ``min_cell`` users (numerator or complement).
+
+    Such a row keeps its counts and shows every other number as "–" (see
+    :func:`insights.tables._suppress.few_in_rate`): 3 of 40 retained is a group of 3.
+    """
+    name_col = next((c for c in METRIC_COLUMNS if c in frame.columns), None)
+    if name_col is not None:
+        is_rate = pl.Series(
+            [is_rate_metric(m) for m in frame[name_col].to_list()], dtype=pl.Boolean
+        )
+    else:
+        is_rate = pl.Series([False] * frame.height, dtype=pl.Boolean)
+    thin = pl.lit(False)
+    for value, n in _RATE_PAIRS:
+        if value in frame.columns and n in frame.columns and frame[value].dtype.is_numeric():
+            thin = thin | (pl.col("__rate") & few_in_rate(value, n, min_cell=min_cell))
+    fractions = {*percent_cols, *(c for c, k in kinds.items() if k == "rate")}
+    for c in sorted(fractions):
+        if c in frame.columns and "n" in frame.columns and frame[c].dtype.is_numeric():
+            thin = thin | few_in_rate(c, "n", min_cell=min_cell)
+    if HIDE_VALUE in frame.columns:  # a share hidden to protect another share of its whole
+        thin = thin | pl.col(HIDE_VALUE).fill_null(False)
+    flagged = frame.with_columns(is_rate.alias("__rate")).with_columns(thin.alias("__thin"))
+    return [bool(x) for x in flagged["__thin"].to_list()]
 
 
 def _unseen(frame: pl.DataFrame) -> pl.Expr:
@@ -508,22 +544,30 @@ def format_table(
 
     Examples
     --------
+    A 4-user segment is hidden, and so is the next smallest one: with the total shown
+    (here or in another table) it could otherwise be recovered by subtraction. A rate
+    resting on fewer than ``min_cell`` users (Gen X: 8% of 25 is 2 users) is hidden too.
+
     >>> import polars as pl
-    >>> f = pl.DataFrame({"metric": ["retention_d30"] * 2, "segment": ["gen_z", "silver"],
-    ...                   "value": [0.41, 0.5], "ci_low": [0.36, 0.1], "ci_high": [0.46, 0.9],
-    ...                   "n": [741, 4], "user_id": [1, 2]})
+    >>> f = pl.DataFrame({"metric": "retention_d30", "segment": ["gen_z", "millennial", "silver", "gen_x"],
+    ...                   "value": [0.41, 0.38, 0.5, 0.08], "ci_low": [0.36, 0.33, 0.1, 0.02],
+    ...                   "ci_high": [0.46, 0.43, 0.9, 0.25], "n": [741, 612, 4, 25], "user_id": 1})
     >>> import insights as ins
     >>> print(ins.format_table(f, lang="en"))
     | Metric | Segment | Value | 95% CI | n |
     |:---|:---|---:|---:|---:|
     | D30 retention | Gen Z | 41.0% | 36.0–46.0% | 741 |
+    | D30 retention | Millennials | 38.0% | 33.0–43.0% | 612 |
     | D30 retention | Silver (50+) | – | – | <10 |
+    | D30 retention | Gen X | – | – | – |
     >>> with ins.options(min_cell=3):
     ...     print(ins.format_table(f.select("segment", "n")))
     | Segment | n |
     |:---|---:|
     | Gen Z | 741 |
+    | Millennials | 612 |
     | Silver (50+) | 4 |
+    | Gen X | 25 |
     """
     if to not in ("markdown", "html"):
         raise ValueError(f"to must be 'markdown' or 'html', got {to!r}")

@@ -3,7 +3,8 @@
 Shared by the heatmap and the HTML table, so both apply the same suppression rule:
 a cell is suppressed when its ``n`` (users in the cohort, the denominator) is below
 ``min_cell`` or the frame flags it (``suppressed`` column of ``retention_matrix``);
-when the column shown is the count ``retained``, also when ``0 < retained < min_cell``.
+also when its retained users or those not retained are in ``1 .. min_cell - 1`` (the
+rate, like the count, tells who those few users are).
 Cells with ``n = 0`` (a mean-row period no complete cohort reaches) are left blank.
 """
 
@@ -134,8 +135,10 @@ def matrix_grid(
     present[r, c] = True
     present &= n != 0  # e.g. a mean-row period no complete cohort reaches yet: blank
     suppressed = present & (~(n >= min_cell) | grid("flagged", False))
-    if column == "retained":
-        suppressed |= present & (retained > 0) & (retained < min_cell)
+    # a cell resting on fewer than min_cell users: its retained users or those not retained
+    # (the rate and the count both tell who they are)
+    for few in (retained, n - retained):
+        suppressed |= present & (few > 0) & (few < min_cell)
     row_n = np.fmax.reduce(n, axis=1)
     return MatrixGrid(
         cohorts=rows,

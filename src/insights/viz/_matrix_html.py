@@ -56,8 +56,8 @@ def retention_matrix_html(
         ``"en"`` or ``"zh"`` for headers and tooltips.
         Default from ``ins.options`` (``"en"`` unless set).
     min_cell
-        Same rule as the heatmap: cells of cohorts with ``n < min_cell`` (and, for
-        ``column="retained"``, counts ``0 < retained < min_cell``) print ``"<10"``
+        Same rule as the heatmap: cells of cohorts with ``n < min_cell``, and cells
+        whose retained users or those not retained number ``1 .. min_cell - 1``, print ``"<10"``
         with no colour, no tooltip and no number anywhere in the table.
         Default from ``ins.options`` (10 unless set).
     segment

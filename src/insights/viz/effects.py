@@ -5,7 +5,8 @@ result (or its ``summary`` frame): one row per outcome, the relative difference
 (treatment / control − 1) as a point with its CI, one colour per treatment arm
 (dodged), a zero line, and significance after the multiple-testing adjustment
 (filled point and ``*`` when ``p_adjusted <= alpha``, hollow otherwise). Rows where
-either arm has fewer than ``min_cell`` units are not drawn.
+either arm has fewer than ``min_cell`` units, or a rate of either arm rests on fewer
+than ``min_cell`` users (its numerator or complement), are not drawn.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import polars as pl
 from matplotlib.axes import Axes
 
 from insights._options import Lang, resolve_lang, resolve_min_cell
+from insights.tables._suppress import few_in_rate, is_rate_metric
 from insights.viz._common import percent_axis
 from insights.viz._fonts import apply_fonts, font_context
 from insights.viz._labels import figure_texts, label, metric_label, value_label
@@ -115,6 +117,10 @@ def plot_effects(
         & (pl.col("n_control") >= min_cell)
         & pl.col("relative").is_not_null()
     )
+    rate = pl.Series([is_rate_metric(o) for o in frame["outcome"].to_list()], dtype=pl.Boolean)
+    for value, n in (("value_arm", "n_arm"), ("value_control", "n_control")):
+        if value in frame.columns:  # a rate of either arm resting on fewer than min_cell users
+            ok = ok & ~(pl.lit(rate) & few_in_rate(value, n, min_cell=min_cell))
     visible = frame.filter(ok)
     hidden = frame.height - visible.height
     outcomes = list(dict.fromkeys(visible["outcome"].to_list()))

@@ -74,8 +74,9 @@ def plot_retention_matrix(
     min_cell
         A cell whose cohort has fewer than ``min_cell`` users (``n``), or that the
         frame flags ``suppressed``, is masked out of the heatmap and drawn as a grey
-        ``"<10"`` patch without colour or value; with ``column="retained"`` also a
-        cell with ``0 < retained < min_cell``. Cohort labels show ``n<10`` likewise.
+        ``"<10"`` patch without colour or value; so is a cell whose retained users, or
+        those not retained, number ``1 .. min_cell - 1``. Cohort labels show ``n<10``
+        likewise.
         Default from ``ins.options`` (10 unless set).
     segment
         Which segment to draw when the matrix was split ``by`` (required then).
