@@ -154,6 +154,18 @@ def test_describe_spread_leaves_small_segments_out() -> None:
     assert ins.describe_spread(frame.head(1), by="generation", lang="en") is None
 
 
+def test_a_rate_of_few_users_gives_the_suppression_sentence() -> None:
+    three = {**NOW, "value": 3 / 40, "n": 40, "ci_low": 0.02, "ci_high": 0.2}
+    assert ins.describe_value(three, lang="en", min_cell=10) == (
+        "D30 retention: fewer than 10 users, not shown."
+    )
+    frame = pl.DataFrame(
+        {"metric": "retention_d30", "segment": ["gen_x", "gen_z", "silver"],
+         "value": [0.28, 0.41, 38 / 40], "n": [400, 500, 40]}
+    )  # fmt: skip
+    assert "95.0%" not in (ins.describe_spread(frame, by="generation", lang="en") or "")
+
+
 def test_inputs_are_not_mutated() -> None:
     now, prev = dict(NOW), dict(PREV)
     ins.describe_change(now, previous=prev, lang="en")
@@ -161,10 +173,10 @@ def test_inputs_are_not_mutated() -> None:
 
 
 def test_lang_and_min_cell_come_from_the_options_and_an_argument_wins() -> None:
-    small = {**NOW, "n": 15}
-    with ins.options(lang="zh", min_cell=20):
-        assert ins.describe_value(NOW) == ins.describe_value(NOW, lang="zh", min_cell=20)
-        assert ins.describe_value(small) == "30日留存：样本少于20人，不予显示。"
+    small = {**NOW, "n": 30}  # 35.2% of 30: about 11 retained and 19 not, neither below 10
+    with ins.options(lang="zh", min_cell=40):
+        assert ins.describe_value(NOW) == ins.describe_value(NOW, lang="zh", min_cell=40)
+        assert ins.describe_value(small) == "30日留存：样本少于40人，不予显示。"
         assert ins.describe_value(small, lang="en", min_cell=10).startswith(
             "D30 retention was 35.2%"
         )

@@ -295,10 +295,17 @@ def test_appendix_names_the_dataset_by_its_directory() -> None:
 
 @pytest.fixture(scope="module")
 def tiny_arm_dir(small_sim_dir, tmp_path_factory) -> Path:
-    """The 2,000-user simulation plus an experiment ``tiny_trial``: 40 control, 4 treated."""
+    """The 2,000-user simulation plus two planted experiments.
+
+    ``tiny_trial``: 40 control, 4 treated. ``thin_trial``: 40 control and 40 treated
+    users who had not ordered before 2024-06-01; 3 of the treated (none of the control)
+    place their first order within 30 days of it: a 30-day first-purchase rate of 3 of
+    40 (7.5%), a group of 3 inside a 40-user arm.
+    """
     out = tmp_path_factory.mktemp("tiny") / "shop"
     shutil.copytree(small_sim_dir, out)
     users = pl.read_parquet(out / "users.parquet").sort("user_id")
+    orders = pl.read_parquet(out / "orders.parquet")
     start = dt.datetime(2024, 6, 1)
     chosen = users.filter(pl.col("first_seen_at") < start).head(44)
     planted = chosen.select(
@@ -307,8 +314,27 @@ def tiny_arm_dir(small_sim_dir, tmp_path_factory) -> Path:
         arm=pl.Series(["control"] * 40 + ["treatment"] * 4),
         assigned_at=pl.lit(start),
     )
+    # worked out here from the raw orders, independently of the package
+    first = orders.group_by("user_id").agg(
+        pl.col("ordered_at").min().alias("first"), pl.col("refunded").any().alias("refunded")
+    )
+    early = users.filter(pl.col("first_seen_at") < start - dt.timedelta(days=2))
+    early = early.join(first, on="user_id", how="left").sort("user_id")
+    never = early.filter(pl.col("first").is_null())["user_id"]
+    window = pl.col("first").is_between(start, start + dt.timedelta(days=30), closed="left")
+    buyers = early.filter(window & ~pl.col("refunded"))["user_id"]
+    assert never.len() >= 77 and buyers.len() >= 3
+    thin = pl.DataFrame(
+        {
+            "user_id": [*never.head(40), *buyers.head(3), *never.slice(40, 37)],
+            "experiment": "thin_trial",
+            "arm": ["control"] * 40 + ["treatment"] * 40,
+            "assigned_at": start,
+        }
+    )
     exps = pl.read_parquet(out / "experiments.parquet")
-    pl.concat([exps, planted.cast(exps.schema)]).write_parquet(out / "experiments.parquet")
+    frames = [exps, planted.cast(exps.schema), thin.select(exps.columns).cast(exps.schema)]
+    pl.concat(frames).write_parquet(out / "experiments.parquet")
     return out
 
 
@@ -343,3 +369,10 @@ def test_strategy_chapter_publishes_no_number_of_a_four_user_arm(tiny_arm_dir, t
     # the sentences say nothing of it either: no SRM count of the arm
     text = html_lib.unescape(re.sub(r"<[^>]+>", " ", page))
     assert not re.search(r"Treatment 4\b", text)
+    # thin_trial: 3 of 40 treated bought; its n is shown, its rate and difference are not
+    thin = [r for r in rows if "thin" in r.lower() and "first-purchase" in r.lower()]
+    assert thin, "the planted 40-user arm is in the outcomes table"
+    for row in thin:
+        cells = [c.strip() for c in row.split("|") if c.strip()]
+        assert "40" in cells and "7.5%" not in row and "+7.5" not in row, row
+        assert "0.0%" not in row, row  # nor the control's rate beside it (7.5% - 0%)

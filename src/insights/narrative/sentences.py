@@ -27,6 +27,7 @@ from insights.narrative.catalog import (
 from insights.narrative.compare import as_row, change_test
 from insights.narrative.numbers import fmt_change, fmt_ci, fmt_p, fmt_value, is_missing
 from insights.tables._escape import LABEL_LIMIT, markdown_text
+from insights.tables._suppress import few_in_rate, is_rate_metric, publishable
 
 __all__ = [
     "NOT_OBSERVED",
@@ -103,10 +104,19 @@ def _not_observed_sentence(row: Mapping[str, Any], what: str, lang: Lang) -> str
 def is_suppressed(row: Mapping[str, Any], *, min_cell: int | None = None) -> bool:
     """Whether a metric row must not be shown.
 
-    True when flagged ``suppressed``, when ``n`` is missing or below ``min_cell``, or
-    when the row carries ``at_risk`` (a Kaplan–Meier point) below ``min_cell``: a
-    survival value carried past the last user still observed rests on too few users.
+    True when flagged ``suppressed``, when ``n`` is missing or below ``min_cell``, when
+    the row carries ``at_risk`` (a Kaplan–Meier point) below ``min_cell`` (a survival
+    value carried past the last user still observed rests on too few users), or when
+    the row's rate ``value`` of ``n`` has a numerator or complement of fewer than
+    ``min_cell`` users (:func:`insights.tables._suppress.few_in_rate`: 3 of 40).
     ``min_cell`` defaults to the value set with ``ins.options``.
+
+    Examples
+    --------
+    >>> is_suppressed({"metric": "retention_d30", "value": 3 / 40, "n": 40}, min_cell=10)
+    True
+    >>> is_suppressed({"metric": "retention_d30", "value": 0.25, "n": 40}, min_cell=10)
+    False
     """
     min_cell = resolve_min_cell(min_cell)
     if row.get("suppressed"):
@@ -115,7 +125,20 @@ def is_suppressed(row: Mapping[str, Any], *, min_cell: int | None = None) -> boo
     if is_missing(n) or int(n) < min_cell:  # type: ignore[arg-type]
         return True
     at_risk = row.get("at_risk")
-    return at_risk is not None and not is_missing(at_risk) and int(at_risk) < min_cell
+    if at_risk is not None and not is_missing(at_risk) and int(at_risk) < min_cell:
+        return True
+    return _few_in_rate(row, min_cell)
+
+
+def _few_in_rate(row: Mapping[str, Any], min_cell: int) -> bool:
+    """A rate metric's ``value`` of ``n`` resting on fewer than ``min_cell`` users."""
+    value, metric = row.get("value"), row.get("metric")
+    if metric is None or not isinstance(value, int | float) or is_missing(value):
+        return False
+    if not is_rate_metric(metric):
+        return False
+    frame = pl.DataFrame({"value": [float(value)], "n": [float(row["n"])]})
+    return bool(frame.select(few_in_rate("value", "n", min_cell=min_cell)).item())
 
 
 def subject(row: Mapping[str, Any], *, lang: Lang | None = None) -> str:
@@ -359,11 +382,7 @@ def describe_spread(
     metrics = data["metric"].unique().to_list()
     if len(metrics) != 1:
         raise ValueError(f"data must hold one metric, got {sorted(metrics)}")
-    keep = data.filter(
-        pl.col("n").is_not_null() & (pl.col("n") >= min_cell) & pl.col("value").is_not_null()
-    )
-    if "suppressed" in keep.columns:
-        keep = keep.filter(~pl.col("suppressed").fill_null(False))
+    keep = publishable(data, min_cell=min_cell).filter(pl.col("value").is_not_null())
     if keep.height < 2:
         return None
     keep = keep.sort("value")
