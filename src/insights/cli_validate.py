@@ -322,17 +322,26 @@ def _check_by(dataset: Any, by: str) -> list[str]:
     from insights.data._backend import collect
     from insights.data._config import closest, shorten
     from insights.data.contract import CONTRACT
+    from insights.tables._suppress import IDENTIFYING_NAME
 
     schema = dataset.table("users").collect_schema()
     ids = {c.name for c in CONTRACT["users"].columns if c.kind in ("id", "datetime", "date")}
+    # the choices offered never include a column of ids: it would be refused anyway
     text = [
         n
         for n, t in schema.items()
-        if n not in ids and (t == nw.String or t == nw.Categorical or t == nw.Enum)
+        if n not in ids
+        and not IDENTIFYING_NAME.match(n)
+        and (t == nw.String or t == nw.Categorical or t == nw.Enum)
     ]
     shown = ", ".join(text[:12]) + (", ..." if len(text) > 12 else "")
+    if by in schema and (by in ids or IDENTIFYING_NAME.match(by)):
+        raise OptionError(
+            f"--by: users.{by} identifies individuals (an id column); "
+            f"split by a grouping column such as {shown or 'platform or channel'}"
+        )
     if by not in schema:
-        hint = closest(by, list(schema.names()))
+        hint = closest(by, text)
         raise OptionError(
             f"--by: {shorten(by, 40)} is not a users column{hint}; choose one of {shown}"
         )

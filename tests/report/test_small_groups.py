@@ -216,6 +216,18 @@ def test_report_by_an_identifying_column_exits_2_before_rendering(hostile_dir, t
     assert not out.exists() or not any(out.rglob("*"))
 
 
+def test_a_misspelt_by_offers_no_id_column_as_a_choice(hostile_dir, tmp_path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["report", str(hostile_dir), "--quarter", "2024Q4", "--by", "referer_ids",
+         "--out", str(tmp_path / "r"), "--backend", "builtin", "--lang", "en"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "region" in result.output  # a grouping column is offered
+    assert "referrer_id" not in result.output  # an id column by its name is never offered
+    assert "Traceback" not in result.output
+
+
 def test_report_segments_skip_small_values(hostile_dir) -> None:
     from types import SimpleNamespace
 

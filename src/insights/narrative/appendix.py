@@ -16,6 +16,7 @@ from insights._display import NotAvailable, Table
 from insights._options import Lang, resolve_compare_documents, resolve_min_cell
 from insights._registry import METRICS, Kind
 from insights.narrative.catalog import catalog, check_lang, text_message, text_metric
+from insights.tables._escape import plain_text
 
 __all__ = [
     "DEFAULT_SEGMENTS",
@@ -56,6 +57,10 @@ def segment_columns(*, by: str | Sequence[str] | None = None, where: Any = None)
     return [c for c in columns if c not in fixed] or columns
 
 
+#: Most characters of one setting in the parameters table.
+SETTING_LIMIT = 80
+
+
 def table_parameters(data: Mapping[str, Any], *, lang: Lang | None = None) -> pl.DataFrame:
     """``parameter, setting`` rows of the parameters a report was rendered with (values as text).
 
@@ -69,12 +74,20 @@ def table_parameters(data: Mapping[str, Any], *, lang: Lang | None = None) -> pl
 
     >>> ins.table_parameters({"data": "/home/ana/shop/data/demo"}).rows()
     [('data', 'demo')]
+
+    Settings are one line of text, cut at :data:`SETTING_LIMIT` characters with "…" (a
+    filter with a long list of values must not stretch the table over pages):
+
+    >>> setting = ins.table_parameters({"filters": {"city": ["x" * 30] * 4}}).rows()[0][1]
+    >>> len(setting), setting[-1]
+    (80, '…')
     """
     check_lang(lang)
     rows = [
         (k, "–" if v is None else Path(str(v)).name if k == "data" else str(v))
         for k, v in data.items()
     ]
+    rows = [(k, plain_text(v, limit=SETTING_LIMIT)) for k, v in rows]
     return pl.DataFrame(rows, schema={"parameter": pl.String, "setting": pl.String}, orient="row")
 
 
