@@ -103,6 +103,37 @@ def test_publish_disk_full_leaves_nothing_and_keeps_old_files(tmp_path, monkeypa
     assert (out / "a.pdf").read_bytes() == b"old a"
 
 
+def test_a_failed_rename_puts_every_published_file_back(tmp_path, monkeypatch):
+    """The renames are one transaction: the third fails, the first two are undone."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a.pdf", "b.html", "c.pdf"):
+        (src / name).write_bytes(b"new " + name.encode())
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.pdf").write_bytes(b"old a")  # b.html and c.pdf are new
+    real = os.replace
+    renames = {"n": 0}
+
+    def third_fails(a, b):
+        if Path(b).name == "c.pdf":
+            renames["n"] += 1
+            raise OSError(errno.EIO, "Input/output error")
+        return real(a, b)
+
+    monkeypatch.setattr(publish_module.os, "replace", third_fails)
+    with pytest.raises(PublishError, match="c.pdf"):
+        publish([(src / n, out / n) for n in ("a.pdf", "b.html", "c.pdf")])
+    assert renames["n"] == 1
+    assert _everything(out) == ["a.pdf"]  # b.html removed again, no hidden file left
+    assert (out / "a.pdf").read_bytes() == b"old a"
+    monkeypatch.setattr(publish_module.os, "replace", real)
+    published = publish([(src / n, out / n) for n in ("a.pdf", "b.html", "c.pdf")])
+    assert [p.name for p in published] == ["a.pdf", "b.html", "c.pdf"]
+    assert _everything(out) == ["a.pdf", "b.html", "c.pdf"]  # the kept old a.pdf is gone
+    assert (out / "a.pdf").read_bytes() == b"new a.pdf"
+
+
 _WRITER = """
 import sys
 from pathlib import Path

@@ -266,14 +266,51 @@ def _stage(source: Path, target: Path) -> Path:
     return partial
 
 
+def _keep(target: Path) -> Path | None:
+    """A hidden copy of an existing ``target`` to restore if the publish is rolled back.
+
+    A file is kept as a hard link (the target stays in place, no bytes copied; a copy
+    where the file system has no links); a folder (Quarto's HTML book) is moved aside.
+    ``None`` when there is no target yet.
+    """
+    if not _exists(target):
+        return None
+    prefix = f"{_PARTIAL_PREFIX}{os.getpid()}-old-"
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=_PARTIAL_SUFFIX)
+    os.close(fd)
+    kept = Path(name)
+    if target.is_dir() and not target.is_symlink():
+        kept.unlink()
+        os.replace(target, kept)
+        return kept
+    try:
+        os.replace(_link(target, kept), kept)
+    except OSError:
+        shutil.copy2(target, kept)
+    return kept
+
+
+def _link(target: Path, kept: Path) -> Path:
+    """A hard link to ``target`` under a fresh name beside ``kept``."""
+    link = kept.with_name(kept.name[: -len(_PARTIAL_SUFFIX)] + "-link" + _PARTIAL_SUFFIX)
+    os.link(target, link)
+    return link
+
+
 def _replace(partial: Path, target: Path) -> None:
-    if partial.is_dir() and target.is_dir() and not target.is_symlink():
-        old = target.with_name(f"{_PARTIAL_PREFIX}{os.getpid()}-old{_PARTIAL_SUFFIX}")
-        os.replace(target, old)
-        os.replace(partial, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(partial, target)
+    os.replace(partial, target)
+
+
+def _roll_back(done: Sequence[tuple[Path, Path | None]]) -> None:
+    """Put every target of ``done`` back as it was: the kept copy, or nothing."""
+    for target, kept in reversed(done):
+        with suppress(OSError):
+            if kept is None:
+                _remove(target)
+            else:
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)
+                os.replace(kept, target)
 
 
 def _remove(path: Path) -> None:
@@ -300,9 +337,11 @@ def publish(pairs: Sequence[tuple[Path, Path]]) -> list[Path]:
     """Move finished files to their targets, all or nothing; the targets written.
 
     Every ``(source, target)`` is first copied beside its target under a unique hidden
-    name; only when all copies are complete is each renamed over its target. On any
-    failure the copies and the folders made for them are removed and nothing new is
-    left (existing files keep their content).
+    name; only when all copies are complete is each renamed over its target. The renames
+    are one transaction: a target that existed is kept aside first (a hard link), and
+    if a later rename fails every target already replaced gets its old file back (or is
+    removed when it is new). On any failure the copies, kept files and the folders made
+    for them are removed and nothing new is left (existing files keep their content).
 
     Raises
     ------
@@ -322,6 +361,7 @@ def publish(pairs: Sequence[tuple[Path, Path]]) -> list[Path]:
     """
     created: list[Path] = []
     staged: list[tuple[Path, Path]] = []
+    done: list[tuple[Path, Path | None]] = []  # targets replaced, with their kept copies
     target = pairs[0][1] if pairs else Path()
     try:
         for source, target in pairs:
@@ -329,8 +369,11 @@ def publish(pairs: Sequence[tuple[Path, Path]]) -> list[Path]:
             _clean_partials(target.parent)
             staged.append((_stage(source, target), target))
         for partial, target in staged:
+            kept = _keep(target)
+            done.append((target, kept))
             _replace(partial, target)
     except BaseException as exc:
+        _roll_back(done)
         for partial, _ in staged:
             _remove(partial)
         for folder in reversed(created):
@@ -339,4 +382,7 @@ def publish(pairs: Sequence[tuple[Path, Path]]) -> list[Path]:
         if isinstance(exc, OSError):
             raise PublishError(f"cannot write {_short(target)}: {_reason(exc)}") from None
         raise
+    for _, kept in done:
+        if kept is not None:
+            _remove(kept)
     return [t for _, t in staged]
