@@ -388,3 +388,84 @@ def test_strategy_chapter_publishes_no_number_of_a_four_user_arm(tiny_arm_dir, t
         cells = [c.strip() for c in row.split("|") if c.strip()]
         assert "40" in cells and "7.5%" not in row and "+7.5" not in row, row
         assert "0.0%" not in row, row  # nor the control's rate beside it (7.5% - 0%)
+
+
+# ---- end to end: a whole printed in one chapter, its parts in others -------------------
+
+
+@pytest.fixture(scope="module")
+def two_tiny_channels_dir(small_sim_dir, tmp_path_factory) -> Path:
+    """The 2,000-user simulation with 4 referral users, all acquired in 2024Q4.
+
+    The other referral users become organic. With the 4 private-domain users of 2024Q4
+    that makes two hidden channels of 8 users between them: below 10, so hiding the two
+    alone would let the quarter's new users (printed in the growth chapter) minus the
+    channels shown give the 8 back.
+    """
+    out = tmp_path_factory.mktemp("channels") / "shop"
+    shutil.copytree(small_sim_dir, out)
+    users = pl.read_parquet(out / "users.parquet").sort("user_id")
+    q4 = pl.col("first_seen_at").is_between(
+        dt.datetime(2024, 10, 1), dt.datetime(2025, 1, 1), closed="left"
+    )
+    four = users.filter(q4)["user_id"].head(4)
+    channel = (
+        pl.when(pl.col("user_id").is_in(four.implode()))
+        .then(pl.lit("referral"))
+        .when(pl.col("channel") == "referral")
+        .then(pl.lit("organic"))
+        .otherwise(pl.col("channel"))
+    )
+    users.with_columns(channel=channel).write_parquet(out / "users.parquet")
+    return out
+
+
+@pytest.mark.slow
+def test_no_table_lets_a_total_from_another_chapter_give_small_channels_back(
+    two_tiny_channels_dir, tmp_path
+) -> None:
+    import html as html_lib
+    import re
+
+    from insights.report import render
+
+    users = pl.read_parquet(two_tiny_channels_dir / "users.parquet")
+    q4 = users.filter(pl.col("first_seen_at") >= dt.datetime(2024, 10, 1))
+    truth = dict(q4.group_by("channel").len().iter_rows())  # the quarter's new users by channel
+    small = {c for c, k in truth.items() if k < 10}
+    assert sum(truth[c] for c in small) < 10 and "referral" in small  # hidden alone: recoverable
+    names = {"referral": "Referral", "private_domain": "Private domain", "organic": "Organic",
+             "paid": "Paid", "short_video": "Short video", "campaign": "Flash-sale campaign",
+             "other": "Other"}  # fmt: skip
+    files = render(
+        two_tiny_channels_dir, quarter="2024Q4", lang="en", formats="html", out=tmp_path,
+        backend="builtin", progress=False,
+    )  # fmt: skip
+    page = files[0].read_text(encoding="utf-8")
+    checked = 0
+    for table in re.findall(r"(?s)<table.*?</table>", page):
+        rows = [
+            [html_lib.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"(?s)<t[dh][^>]*>(.*?)</t[dh]>", r)]
+            for r in re.findall(r"(?s)<tr.*?</tr>", table)
+        ]  # fmt: skip
+        if not rows or "n" not in rows[0] or "Segment" not in rows[0]:
+            continue
+        seg, n = rows[0].index("Segment"), rows[0].index("n")
+        # one whole: rows agreeing on every label cell before the segment (metric, period ...)
+        wholes: dict[tuple[str, ...], dict[str, str]] = {}
+        for r in rows[1:]:
+            wholes.setdefault(tuple(r[:seg]), {})[r[seg]] = r[n]
+        for parts in wholes.values():
+            by_channel = {c: parts[label] for c, label in names.items() if label in parts}
+            shown = {c: v for c, v in by_channel.items() if v not in ("–", "<10")}
+            # a whole about the quarter's new users: every channel shown carries its true count
+            if "referral" not in by_channel or any(
+                v != f"{truth.get(c, 0):,}" for c, v in shown.items()
+            ):
+                continue
+            checked += 1
+            hidden = set(by_channel) - set(shown)
+            assert "referral" in hidden
+            # the total minus the channels shown must not describe fewer than 10 users
+            assert sum(truth.get(c, 0) for c in hidden) >= 10, (rows[0], parts)
+    assert checked >= 1  # the CAC table by channel, and any other table of the quarter's channels

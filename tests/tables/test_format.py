@@ -9,13 +9,13 @@ from insights.tables import format_table, table_frame
 
 FRAME = pl.DataFrame(
     {
-        "metric": ["retention_d30", "retention_d30", "aov"],
-        "segment": ["gen_z", "silver", "all"],
-        "value": [0.4071, 0.5, 128.84],
-        "ci_low": [0.3586, 0.1, 118.34],
-        "ci_high": [0.455, 0.9, 139.33],
-        "n": [741, 4, 2103],
-        "user_id": [101, 102, 103],
+        "metric": ["retention_d30", "retention_d30", "retention_d30", "aov"],
+        "segment": ["gen_z", "millennial", "silver", "all"],
+        "value": [0.4071, 0.38, 0.5, 128.84],
+        "ci_low": [0.3586, 0.341, 0.1, 118.34],
+        "ci_high": [0.455, 0.42, 0.9, 139.33],
+        "n": [741, 612, 4, 2103],
+        "user_id": [101, 104, 102, 103],
     }
 )
 
@@ -26,6 +26,8 @@ def test_markdown_table_in_english() -> None:
             "| Metric | Segment | Value | 95% CI | n |",
             "|:---|:---|---:|---:|---:|",
             "| D30 retention | Gen Z | 40.7% | 35.9–45.5% | 741 |",
+            # hidden with Silver: the D30 cohort's size minus Gen Z and Millennials would give it
+            "| D30 retention | Millennials | – | – | – |",
             "| D30 retention | Silver (50+) | – | – | <10 |",
             "| AOV | All users | ¥128.8 | ¥118.3–139.3 | 2,103 |",
         ]
@@ -47,12 +49,12 @@ def test_user_ids_are_never_shown() -> None:
 
 def test_small_cells_are_suppressed_by_min_cell_and_flags() -> None:
     shown = table_frame(FRAME, lang="en", min_cell=800)
-    assert shown["n"].to_list() == ["<800", "<800", "2,103"]
-    assert shown["Value"].to_list()[:2] == ["–", "–"]
-    flagged = FRAME.drop("user_id").with_columns(suppressed=pl.Series([False, False, True]))
+    assert shown["n"].to_list() == ["<800", "<800", "<800", "2,103"]
+    assert shown["Value"].to_list()[:3] == ["–", "–", "–"]
+    flagged = FRAME.drop("user_id").with_columns(suppressed=pl.Series([False, False, False, True]))
     out = table_frame(flagged, lang="en", min_cell=1)
     # a flagged row hides its numbers; its count of 2,103 is not small, so it reads "–", not "<1"
-    assert out.row(2) == ("AOV", "All users", "–", "–", "–") and "suppressed" not in out.columns
+    assert out.row(3) == ("AOV", "All users", "–", "–", "–") and "suppressed" not in out.columns
     other = table_frame(
         pl.DataFrame({"layer": ["new"], "users": [3], "value": [0.01]}),
         lang="en",

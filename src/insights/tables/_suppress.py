@@ -85,9 +85,10 @@ def suppress_cells(
         Columns identifying one whole (e.g. ``("metric", "period")``): complementary
         suppression works within each.
     total
-        The ``part`` value of the total row (e.g. ``"all"``); a whole without that row
-        gets primary suppression only. With None, every whole is taken as known anyway
-        (shares summing to 100%, or a total shown elsewhere), so only parts are hidden.
+        The ``part`` value of the total row (e.g. ``"all"``), hidden itself when no part
+        is left to hide. Every whole is taken as known whether or not its total row is
+        here (shares summing to 100%, or a total printed in another table or chapter),
+        so the parts of a whole without that row, and with None, are protected the same.
     min_cell
         Smallest count shown (default from ``ins.options``).
 
@@ -259,8 +260,8 @@ def _complement(
     """Hide more cells of one whole (in place) until no hidden part can be recovered."""
     totals = [i for i in rows if total is not None and parts[i] == total]
     members = [i for i in rows if i not in totals]
-    if total is not None and not totals:
-        return  # this whole shows no total: nothing to subtract the parts from
+    # a whole without its total row here is protected all the same: its total may be
+    # printed in another table or chapter (new users of the quarter, say)
     while True:
         if totals and all(hidden[i] for i in totals):
             return  # the whole is hidden: the parts cannot be subtracted from it
