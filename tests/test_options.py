@@ -241,8 +241,9 @@ def test_min_cell_option_hides_the_small_group_and_a_keyword_wins(name: str) -> 
     default = drawn(name)
     explicit_20 = drawn(name, min_cell=20)
     assert explicit_20 != default  # the group of 15 is shown at 10 and hidden at 20
-    notes = {yaml_text("en", f"figure.{key}").format(k=1, m=20)
-             for key in ("hidden_groups", "hidden_segments", "hidden_cells")}  # fmt: skip
+    notes = {yaml_text("en", f"figure.{key}").format(k=k, m=20)
+             for key in ("hidden_groups", "hidden_segments", "hidden_cells")
+             for k in (1, 2)}  # fmt: skip
     words = texts(explicit_20)
     assert "<20" in words or any(note in words for note in notes)
     with ins.options(min_cell=20):
@@ -281,7 +282,7 @@ def test_plot_survival_by_default_shows_group_b_in_english() -> None:
     assert ax.get_xlabel() == yaml_text("en", "figure.days")
     curves = {ln.get_gid() for ln in ax.lines if str(ln.get_gid()).startswith("curve:")}
     assert curves == {"curve:a", "curve:b"}
-    template = yaml_text("en", "figure.hidden_groups")  # "{k} group(s) < {m} users hidden"
+    template = yaml_text("en", "figure.hidden_groups")  # "{k} group(s) hidden (< {m} users, or to protect one)"
     note = re.compile(re.escape(template).replace(r"\{k\}", r"\d+").replace(r"\{m\}", r"\d+"))
     assert note.search(template.format(k=1, m=20))  # the pattern finds a note
     assert not any(note.search(t.get_text()) for t in ax.figure.findobj(Text))
@@ -325,12 +326,14 @@ def test_format_table_hides_a_small_row_under_the_option() -> None:
         hidden = table_rows(ins.format_table(frame))
         assert table_rows(ins.format_table(frame, min_cell=10)) == default
     assert small == "<20"
-    assert hidden[1] == default[1]  # segment a (300 users) unchanged
+    # segment a (300 users) is hidden too: the two make one whole, and a total printed
+    # anywhere minus a's 300 would give b's 15 back
+    assert hidden[1] == ["a", "–", "–"]
     assert hidden[2] == ["b", "–", small]
     from insights.tables import table_frame
 
     with ins.options(min_cell=20):
-        assert table_frame(frame)["n"].to_list() == ["300", small]
+        assert table_frame(frame)["n"].to_list() == ["–", small]
 
 
 def test_format_table_headers_follow_the_lang_option() -> None:

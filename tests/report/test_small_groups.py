@@ -121,7 +121,7 @@ def test_a_five_user_platform_is_not_drawn_as_a_share() -> None:
     # the shares add up to 100%: with Kuaishou shown, 100% - 61.5% - 38.2% would give Weibo
     # back, so Kuaishou is hidden too (complementary suppression)
     assert "Kuaishou" not in labels
-    assert "0.3%" not in texts and "2 segment(s) < 10 users hidden" in texts
+    assert "0.3%" not in texts and "2 segment(s) hidden (< 10 users, or to protect one)" in texts
     xs = {float(x) for line in ax.lines for x in line.get_xdata()}
     ys = [float(y) for line in ax.lines for y in line.get_ydata()]
     assert xs == {0.0} and min(ys) > 0.5  # Douyin only

@@ -61,7 +61,7 @@ def test_points_intervals_and_significance(catalog_text) -> None:
     assert zero and tuple(zero[0].get_xdata()) == (0.0, 0.0)
     assert isinstance(ax.xaxis.get_major_formatter(), PercentFormatter)
     notes = [t for t in ax.texts if t.get_gid() == "notes"][0].get_text()
-    assert "Holm" in notes and "1 estimate(s) < 10 users hidden" in notes
+    assert "Holm" in notes and "1 estimate(s) hidden (< 10 users, or to protect one)" in notes
     control = catalog_text("en", "value.control")
     assert ax.get_xlabel() == catalog_text("en", "figure.effects.x").format(control=control)
 

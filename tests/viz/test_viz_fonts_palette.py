@@ -59,7 +59,7 @@ def test_group_palette_is_order_independent_and_stable():
 def test_label_catalog_is_complete_in_both_languages():
     assert set(LABELS["en"]) == set(LABELS["zh"])
     assert label("at_risk", "zh") == "风险人数"
-    assert label("hidden_groups", "zh", k=2, m=10) == "2 个分组少于 10 人，未显示"
+    assert label("hidden_groups", "zh", k=2, m=10) == "2 个分组未显示（少于 10 人，或为保护小分组）"
     with pytest.raises(ValueError, match="lang must be one of"):
         check_lang("jp")
 

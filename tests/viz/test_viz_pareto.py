@@ -54,7 +54,7 @@ def test_plot_pareto_hides_small_segments():
     ax = plot_pareto(_curve(), min_cell=10)
     gids = {line.get_gid() for line in ax.lines}
     assert "curve:h" in gids and "curve:l" not in gids
-    assert "1 segment(s) < 10 users hidden" in ax.get_legend().get_title().get_text()
+    assert "1 segment(s) hidden (< 10 users, or to protect one)" in ax.get_legend().get_title().get_text()
     both = plot_pareto(_curve(), min_cell=4)
     assert {"curve:h", "curve:l"} <= {line.get_gid() for line in both.lines}
 

@@ -15,7 +15,15 @@ from insights.viz._palette import group_palette
 from insights.viz.segment_rates import plot_segment_rates
 
 # retained / n per segment; "tiny" has n = 6 < min_cell
-COUNTS = {"douyin": (1240, 4000), "kuaishou": (756, 2100), "wechat": (312, 600), "tiny": (3, 6)}
+# tiny (6 users) is hidden, and so is other, the next smallest: with the total of 6,746
+# users known, hiding tiny alone would give its 6 back as the total minus the rest
+COUNTS = {
+    "douyin": (1240, 4000),
+    "kuaishou": (756, 2100),
+    "wechat": (312, 600),
+    "other": (20, 40),
+    "tiny": (3, 6),
+}
 
 
 def rates() -> pl.DataFrame:
@@ -43,7 +51,7 @@ def ci_segments(ax, level):
 def test_one_error_bar_per_shown_segment_sorted_by_value(catalog_text):
     frame = rates()
     ax = plot_segment_rates(frame)
-    assert len(ax.containers) == 3  # tiny (n = 6) is not drawn
+    assert len(ax.containers) == 3  # tiny (n = 6) is not drawn, nor other (40) that protects it
     labels = [t.get_text() for t in ax.get_xticklabels()]
     kuaishou, douyin = (catalog_text("en", f"value.{v}") for v in ("kuaishou", "douyin"))
     assert labels == ["wechat\n(n=600)", f"{kuaishou}\n(n=2,100)", f"{douyin}\n(n=4,000)"]
@@ -62,9 +70,11 @@ def test_one_error_bar_per_shown_segment_sorted_by_value(catalog_text):
 def test_small_segments_hidden_with_a_note():
     ax = plot_segment_rates(rates())
     (note,) = [t for t in ax.texts if t.get_gid() == "hidden-note"]
-    assert note.get_text() == "1 segment(s) < 10 users hidden"
-    assert not [c for c in ax.collections if c.get_gid() == "ci:tiny"]
-    assert len(plot_segment_rates(rates(), min_cell=5).containers) == 4
+    assert note.get_text() == "2 segment(s) hidden (< 10 users, or to protect one)"
+    assert not [c for c in ax.collections if c.get_gid() in ("ci:tiny", "ci:other")]
+    # at min_cell 5 tiny still rests on 3 retained users: hidden, with other
+    assert len(plot_segment_rates(rates(), min_cell=5).containers) == 3
+    assert len(plot_segment_rates(rates(), min_cell=3).containers) == 5
 
 
 def test_hue_dodges_and_colours_by_level():
@@ -82,7 +92,8 @@ def test_hue_dodges_and_colours_by_level():
     np.testing.assert_allclose(np.array(q4) - np.array(q3), 0.4)  # dodged within each position
     legend = ax.get_legend()
     assert [t.get_text() for t in legend.get_texts()] == ["2024Q3", "2024Q4"]
-    assert "2 estimate(s) < 10 users hidden" in legend.get_title().get_text()
+    # tiny and other, in each period
+    assert "4 estimate(s) hidden (< 10 users, or to protect one)" in legend.get_title().get_text()
     assert ax.get_ylim()[0] == 0  # bars start at zero
 
 

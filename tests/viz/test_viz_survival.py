@@ -214,7 +214,7 @@ def test_p_value_in_chinese_and_bare_float():
 def test_small_groups_hidden_everywhere_with_a_note():
     ax = plot_survival(km_table())
     legend = ax.get_legend()
-    assert "1 group(s) < 10 users hidden" in legend.get_title().get_text()
+    assert "1 group(s) hidden (< 10 users, or to protect one)" in legend.get_title().get_text()
     assert [t.get_text() for t in legend.get_texts()] == ["a", "b"]
     table = risk_table(ax)
     assert not [t for t in table.texts if t.get_gid().endswith(":c")]
@@ -225,7 +225,7 @@ def test_small_groups_hidden_everywhere_with_a_note():
     ax = plot_survival(km_table(), min_cell=50)
     assert not gid_artists(ax, "curve")
     (note,) = [t for t in ax.texts if t.get_gid() == "hidden-note"]
-    assert "3 group(s) < 50 users hidden" in note.get_text()
+    assert "3 group(s) hidden (< 50 users, or to protect one)" in note.get_text()
 
 
 def test_hiding_a_group_does_not_change_the_other_colours():
@@ -241,7 +241,7 @@ def test_chinese_labels_render_without_missing_glyphs():
     ax = plot_survival(km_table(), lang="zh", title="留存曲线")
     assert ax.get_ylabel() == "留存率" and ax.get_xlabel() == "天数"
     assert risk_table(ax).get_title(loc="left") == "风险人数"
-    assert "个分组少于 10 人" in ax.get_legend().get_title().get_text()
+    assert "个分组未显示（少于 10 人" in ax.get_legend().get_title().get_text()
     # pytest turns matplotlib's "Glyph ... missing" warning into an error
     ax.get_figure().savefig(io.BytesIO(), format="png")
 

@@ -317,7 +317,8 @@ def hide_small_numerators(
     """
     min_cell = resolve_min_cell(min_cell)
     shares = [c for c in ("users_in_values", "users") if c in data.columns]
-    keys = [c for c in by if c in data.columns]
+    wholes = [c for c in WHOLE_COLUMNS if c in data.columns and c != part]  # metric, period ...
+    keys = list(dict.fromkeys([*(c for c in by if c in data.columns), *wholes]))
     if part is not None and part in data.columns and shares:
         data = suppress_cells(data, count=shares[0], part=part, by=keys, min_cell=min_cell)
     elif (
@@ -341,6 +342,13 @@ def hide_small_numerators(
     numerators = [c for c in NUMERATOR_COLUMNS if c in data.columns]
     for c in numerators:
         small = small | ((pl.col(c) > 0) & (pl.col(c) < min_cell)).fill_null(False)
+    if part is not None and part in data.columns and "n" in data.columns:
+        # the users of each part (a figure prints n under each label): with every row hidden
+        # so far, a total printed elsewhere minus the parts drawn must not give one back
+        flagged = data.with_columns(small.alias("suppressed")).drop("__share", strict=False)
+        parts = suppress_cells(flagged, count="n", part=part, by=keys, min_cell=min_cell)
+        data = data.with_columns(parts["suppressed"].alias("__share"))
+        small = pl.col("__share")
     blank = [c for c in ("n", "value", "ci_low", "ci_high", *numerators) if c in data.columns]
     out = data.with_columns(pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in blank)
     return out.drop("__share", strict=False)
@@ -393,16 +401,30 @@ def is_rate_metric(metric: Any) -> bool:
 
 
 def _rate_rows(data: pl.DataFrame) -> pl.Expr | None:
-    """Rows whose ``value`` is a proportion: a registered rate metric, or (without a
-    ``metric`` column) a frame whose values and CI bounds all lie in [0, 1]."""
+    """Rows whose ``value`` is a proportion: a registered rate metric; for a metric id the
+    registry does not know (or without a ``metric`` column), when every value and CI
+    bound of the frame lies in [0, 1]."""
     if "value" not in data.columns or not data["value"].dtype.is_numeric():
         return None
-    if "metric" in data.columns:
-        flags = [is_rate_metric(m) for m in data["metric"].to_list()]
-        return pl.lit(pl.Series(flags, dtype=pl.Boolean))
     bounds = [c for c in ("value", "ci_low", "ci_high") if c in data.columns]
     within = pl.all_horizontal(pl.col(c).is_between(0, 1) | pl.col(c).is_null() for c in bounds)
-    return pl.lit(bool(data.select(within.all()).item()))
+    inside = bool(data.select(within.all()).item())
+    if "metric" not in data.columns:
+        return pl.lit(inside)
+    flags = [
+        is_rate_metric(m) if _known_metric(m) else inside for m in data["metric"].to_list()
+    ]
+    return pl.lit(pl.Series(flags, dtype=pl.Boolean))
+
+
+def _known_metric(metric: Any) -> bool:
+    from insights._registry import metric_info
+
+    try:
+        metric_info(str(metric))
+    except (KeyError, ValueError):
+        return False
+    return True
 
 
 def by_values(users: Any, by: str, *, min_cell: int | None = None) -> pl.DataFrame:

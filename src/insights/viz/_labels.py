@@ -55,7 +55,7 @@ def label(key: str, lang: str = "en", **fields: object) -> str:
     >>> label("at_risk", "en")
     'Number at risk'
     >>> label("hidden_groups", "en", k=2, m=10)
-    '2 group(s) < 10 users hidden'
+    '2 group(s) hidden (< 10 users, or to protect one)'
     """
     return text_message(f"figure.{key}", lang=check_lang(lang), **fields)
 
