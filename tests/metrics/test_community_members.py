@@ -17,6 +17,28 @@ T0 = dt.datetime(2024, 1, 1, 12)
 Z = 1.959963984540054
 
 
+@pytest.fixture(autouse=True)
+def _every_group_shown():
+    """The hand-worked worlds have 3-user arms: show every number (min_cell 1) to check them."""
+    import insights as ins
+
+    with ins.options(min_cell=1):
+        yield
+
+
+def test_a_ratio_of_an_arm_below_min_cell_is_not_given(make_dataset):
+    import insights as ins
+
+    ds = make_dataset(hand_frames(), as_of="2024-06-30")
+    with ins.options(min_cell=4):  # members: 3 users, 3 orders; non-members: 4 users, 5 orders
+        t = member_comparison(ds, period="2024Q1", landmark=30, horizon=60)
+    gaps = t.filter(pl.col("segment") == "member vs non_member")
+    assert gaps.height == 4 and gaps["value"].is_null().all() and gaps["ci_low"].is_null().all()
+    assert gaps["n"].to_list() == [7, 7, 8, 7]  # the users (or orders) of both arms still counted
+    arms = t.filter(pl.col("segment") != "member vs non_member")
+    assert arms["value"].is_not_null().all()  # the arms themselves are hidden at display (n < 4)
+
+
 def day(n: int) -> dt.datetime:
     return T0 + dt.timedelta(days=n)
 

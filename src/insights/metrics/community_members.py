@@ -29,6 +29,7 @@ from typing import Any, Literal
 import narwhals as nw
 import polars as pl
 
+from insights._options import resolve_min_cell
 from insights._registry import register
 from insights.data._backend import collect, epoch_day
 from insights.data.dataset import Dataset, churn_gap_of
@@ -128,9 +129,12 @@ def _arm_rows(
              "ci_low": arm["ci_low"], "ci_high": arm["ci_high"], "n": round(arm[n_of] or 0)}
         )  # fmt: skip
     r = two_arm_ratio(rows[0]["value"], se[0], rows[1]["value"], se[1], alpha=alpha)
+    # a ratio describes both arms: with either below min_cell (4 member buyers) it is not given
+    small = any(0 < row["n"] < resolve_min_cell(None) for row in rows)
     rows.append(
-        {"metric": RATIO[metric], "segment": GAP, "value": r.estimate, "ci_low": r.ci_low,
-         "ci_high": r.ci_high, "n": rows[0]["n"] + rows[1]["n"]}
+        {"metric": RATIO[metric], "segment": GAP, "value": None if small else r.estimate,
+         "ci_low": None if small else r.ci_low, "ci_high": None if small else r.ci_high,
+         "n": rows[0]["n"] + rows[1]["n"]}
     )  # fmt: skip
     return rows
 
@@ -191,7 +195,9 @@ def member_comparison(
     non_member``: the gap row's metric is ``<metric>_ratio`` (``aov_ratio``,
     ``repurchase_frequency_ratio`` ...), value member / non-member with a log-scale
     delta-method CI (:func:`insights.stats.ratio_ci`), ``n`` = both
-    arms'. Extra column ``design``.
+    arms'; when either arm has fewer than ``min_cell`` (``ins.options``) users or
+    orders, the ratio and its CI are null (it would describe that small group). Extra
+    column ``design``.
 
     Examples
     --------
@@ -206,7 +212,8 @@ def member_comparison(
     ...         "ordered_at": [t0 + dt.timedelta(days=40)] * 2, "amount": [20.0, 10.0]}),
     ...     community=pl.DataFrame({"user_id": [1], "at": [t0 + dt.timedelta(days=5)], "action": ["join"]}),
     ...     as_of="2024-06-30")
-    >>> t = ins.member_comparison(ds, period="2024Q1", landmark=30, horizon=60)
+    >>> with ins.options(min_cell=1):  # two users: every number shown
+    ...     t = ins.member_comparison(ds, period="2024Q1", landmark=30, horizon=60)
     >>> t.filter(pl.col("metric").str.starts_with("gmv_per_user")).select("segment", "value").rows()
     [('member', 20.0), ('non_member', 10.0), ('member vs non_member', 2.0)]
     """
