@@ -49,12 +49,27 @@ class Options:
         printed with money in sentences, tables and figure labels.
     compare_documents
         Quote the industry documents' figures next to the data (False: never).
+    share_days
+        Compute the per-user active days once per dataset and engine and share them
+        between the retention, lifetime and lifecycle calls (False: every call reads
+        the events itself; the numbers are the same).
+    duckdb_memory_limit
+        DuckDB ``memory_limit`` set on the connection of a DuckDB dataset before
+        ``insights`` writes a temporary table to it (default ``"8GB"``; ``""`` leaves
+        DuckDB's own, 80% of the RAM).
+    duckdb_temp_directory
+        Where DuckDB spills what does not fit in ``duckdb_memory_limit``; None:
+        ``duckdb-tmp`` under the results cache, or the system's temporary folder
+        when the cache is off.
     """
 
     lang: Lang = "en"
     min_cell: int = 10
     currency: str = "CNY"
     compare_documents: bool = True
+    share_days: bool = True
+    duckdb_memory_limit: str = "8GB"
+    duckdb_temp_directory: str | None = None
     _previous: Options | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __enter__(self) -> Options:
@@ -80,6 +95,10 @@ def _check(name: str, value: Any) -> None:
         raise ValueError(f"currency must be a three-letter ISO 4217 code like 'USD', got {value!r}")
     if name == "compare_documents" and not isinstance(value, bool):
         raise ValueError(f"compare_documents must be True or False, got {value!r}")
+    if name == "share_days" and not isinstance(value, bool):
+        raise ValueError(f"share_days must be True or False, got {value!r}")
+    if name in ("duckdb_memory_limit", "duckdb_temp_directory") and not isinstance(value, str):
+        raise ValueError(f"{name} must be a string (or None), got {value!r}")
 
 
 _ISO = re.compile(r"[A-Z]{3}")
@@ -91,6 +110,9 @@ def options(
     min_cell: int | None = None,
     currency: str | None = None,
     compare_documents: bool | None = None,
+    share_days: bool | None = None,
+    duckdb_memory_limit: str | None = None,
+    duckdb_temp_directory: str | None = None,
 ) -> Options:
     """Read or set the presentation options (language, smallest group shown, currency).
 
@@ -106,6 +128,9 @@ def options(
     compare_documents
         False: no sentence, table or alert quotes the industry documents' figures;
         None keeps the current value (True unless set).
+    share_days, duckdb_memory_limit, duckdb_temp_directory
+        How the engines work (see :class:`Options`); None keeps the current value.
+        The numbers never depend on them.
 
     Returns
     -------
@@ -130,6 +155,9 @@ def options(
         "min_cell": min_cell,
         "currency": currency,
         "compare_documents": compare_documents,
+        "share_days": share_days,
+        "duckdb_memory_limit": duckdb_memory_limit,
+        "duckdb_temp_directory": duckdb_temp_directory,
     }
     for name, value in given.items():
         if value is not None:
@@ -143,6 +171,15 @@ def options(
         currency=previous.currency if currency is None else currency.upper(),
         compare_documents=(
             previous.compare_documents if compare_documents is None else compare_documents
+        ),
+        share_days=previous.share_days if share_days is None else share_days,
+        duckdb_memory_limit=(
+            previous.duckdb_memory_limit if duckdb_memory_limit is None else duckdb_memory_limit
+        ),
+        duckdb_temp_directory=(
+            previous.duckdb_temp_directory
+            if duckdb_temp_directory is None
+            else duckdb_temp_directory
         ),
         _previous=previous,
     )

@@ -139,3 +139,35 @@ def test_user_id_dump_fails_the_privacy_check(sim_dir, tmp_path):
             progress=False,
         )
     assert not (tmp_path / "reports").exists()
+
+
+def test_chapter_times_are_recorded_only_when_asked(tmp_path, monkeypatch):
+    """``INSIGHTS_TIMINGS``: one JSON line per chapter with its slowest cells, slowest first."""
+    import json
+
+    from insights.report._builtin import _record_time
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# text"),
+        nbformat.v4.new_code_cell(
+            "# a comment\nfast = 1", metadata={"papermill": {"duration": 0.25}}
+        ),
+        nbformat.v4.new_code_cell("slow = 2", metadata={"papermill": {"duration": 3.5}}),
+        nbformat.v4.new_code_cell("never_ran = 3"),
+    ]
+    monkeypatch.delenv("INSIGHTS_TIMINGS", raising=False)
+    _record_time("01-growth", 4.0, nb)  # not asked: nothing written anywhere
+    path = tmp_path / "t.jsonl"
+    monkeypatch.setenv("INSIGHTS_TIMINGS", str(path))
+    _record_time("01-growth", 4.0, nb)
+    _record_time("02-retention", 1.234, nb)
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [(x["chapter"], x["seconds"]) for x in lines] == [
+        ("01-growth", 4.0),
+        ("02-retention", 1.23),
+    ]
+    assert lines[0]["cells"] == [
+        {"seconds": 3.5, "cell": "slow = 2"},
+        {"seconds": 0.25, "cell": "fast = 1"},
+    ]

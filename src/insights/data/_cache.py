@@ -99,6 +99,8 @@ __all__ = [
     "memo",
     "remembered",
     "prune",
+    "load_intermediate",
+    "store_intermediate",
 ]
 
 T = TypeVar("T")
@@ -109,6 +111,8 @@ _MAX_AGE_DAYS = 30
 _DEFAULT_MAX_MB = 512.0
 _MAGIC = b"insights-cache/2\n"
 _SUFFIX = ".entry"
+#: Large intermediate frames (:func:`store_intermediate`): Parquet files named by their SHA-256.
+_PARQUET = ".parquet"
 #: Files older versions wrote (``results/*.pkl``, ``validated/*.json``): deleted by :func:`prune`.
 _LEGACY = {"results": ".pkl", "validated": ".json"}
 _STALE_TMP_SECONDS = 86_400.0
@@ -624,6 +628,93 @@ def memo(dataset: Any, name: str, params: Mapping[str, Any], compute: Callable[[
     return value  # type: ignore[no-any-return]
 
 
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def store_intermediate(
+    dataset: Any, name: str, params: Mapping[str, Any], frame: pl.LazyFrame
+) -> bool:
+    """Write a large intermediate frame to the results cache as Parquet; True when stored.
+
+    For frames too large for an entry (the shared active days of
+    ``insights.metrics.activity_days``: tens of millions of rows). The frame is
+    written (streaming) to a Parquet file named by its SHA-256, and an ordinary
+    entry under the call's key (:func:`memo`'s: the dataset's file fingerprint, its
+    restriction, ``as_of``, ``name``, ``params`` and the package's code) records
+    that name and hash. Nothing is stored when :func:`memo` would not store (cache
+    off, a dataset built from frames in memory), nor when the file is larger than
+    ``INSIGHTS_CACHE_MAX_MB``. The files count towards that cap and are pruned with
+    the entries (:func:`prune`).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import insights as ins
+    >>> ds = ins.frames_dataset(users=pl.DataFrame({"user_id": [1]}), as_of="2024-01-01")
+    >>> store_intermediate(ds, "days", {}, pl.LazyFrame({"a": [1]}))  # in-memory data
+    False
+    """
+    slot = _slot(dataset, name, params)
+    area = None if slot is None else _area("results", create=True)
+    if slot is None or area is None:
+        return False
+    tmp = area / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        frame.sink_parquet(tmp)
+        if _POSIX:
+            os.chmod(tmp, 0o600)
+        if tmp.stat().st_size > slot.limit:  # larger than the whole cache: pruning would drop it
+            os.remove(tmp)
+            return False
+        digest = _file_sha256(tmp)
+        path = area / f"{digest}{_PARQUET}"
+        os.replace(tmp, path)
+    except Exception:  # a full disk, a frame Parquet cannot hold: computed again next time
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        return False
+    slot.put({"file": path.name, "sha256": digest})
+    return True
+
+
+def load_intermediate(dataset: Any, name: str, params: Mapping[str, Any]) -> pl.LazyFrame | None:
+    """The frame :func:`store_intermediate` wrote under this key, scanned lazily; None if absent.
+
+    The file's SHA-256 is checked against its entry before it is scanned (a damaged
+    or replaced file is deleted with a :class:`CacheWarning`, and None returned), and
+    its modification time is touched (pruning is least recently used first).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import insights as ins
+    >>> ds = ins.frames_dataset(users=pl.DataFrame({"user_id": [1]}), as_of="2024-01-01")
+    >>> load_intermediate(ds, "days", {}) is None
+    True
+    """
+    slot = _slot(dataset, name, params)
+    area = None if slot is None else _area("results", create=False)
+    if slot is None or area is None:
+        return None
+    meta = slot.get()
+    if not isinstance(meta, dict):
+        return None
+    file, digest = str(meta.get("file", "")), str(meta.get("sha256", ""))
+    if file != f"{digest}{_PARQUET}" or len(digest) != 64:
+        return None
+    path = area / file
+    try:
+        if _file_sha256(path) != digest:
+            _discard(path, "an intermediate file does not match its hash")
+            return None
+        os.utime(path)
+    except OSError:  # pruned meanwhile: computed again
+        return None
+    return pl.scan_parquet(path)
+
+
 def _largest() -> float:
     """The size beyond which a file is not read at all: the cache's cap, at least its default
     (a lowered cap does not turn the entries already stored into damaged ones)."""
@@ -690,7 +781,9 @@ def prune(
                         with contextlib.suppress(OSError):
                             os.remove(e.path)
                             removed += 1
-                    elif e.name.endswith(_SUFFIX):
+                    elif e.name.endswith(_SUFFIX) or (
+                        sub == "results" and e.name.endswith(_PARQUET)
+                    ):
                         entries.append((st.st_mtime, st.st_size, e.path))
         except OSError:
             continue

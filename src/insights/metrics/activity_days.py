@@ -10,12 +10,15 @@ contract) counts as day 0. Everything here is lazy: nothing is collected.
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import narwhals as nw
+import numpy as np
+import polars as pl
 
-from insights.data._backend import epoch_day
+from insights.data._backend import backend_name, collect, distinct_days, epoch_day, to_lazy
 from insights.data.dataset import TIME_COLUMNS, Dataset
 from insights.metrics._segments import Where, users_frame
 
@@ -24,6 +27,8 @@ __all__ = [
     "ACTIVITY_TABLES",
     "activity_days",
     "active_user_days",
+    "shared_days",
+    "sorted_day_offsets",
     "as_of_day",
     "check_activity",
 ]
@@ -68,6 +73,191 @@ def check_activity(activity: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+#: Shared days kept in memory (the most recently used last).
+_SHARED: OrderedDict[tuple[Any, ...], tuple[nw.LazyFrame[Any], tuple[Any, ...]]] = OrderedDict()
+_SHARED_SIZE = 2
+#: Engines whose shared days are computed once (Spark keeps one lazy plan per call).
+_SHARING_ENGINES = ("polars", "duckdb")
+
+
+def _user_range(users: nw.LazyFrame[Any]) -> tuple[int, int] | None:
+    """Smallest and largest integer ``user_id`` of ``users`` (None: not integers, or no user)."""
+    if not users.collect_schema()["user_id"].is_integer():
+        return None
+    row = collect(
+        users.select(nw.col("user_id").min().alias("lo"), nw.col("user_id").max().alias("hi"))
+    )
+    lo, hi = row.row(0)
+    return None if lo is None else (int(lo), int(hi))
+
+
+def _build_shared(dataset: Dataset, chosen: list[str]) -> nw.LazyFrame[Any]:
+    users = dataset.table("users")
+    parts = []
+    for name in chosen:
+        if dataset.has(name):
+            table = dataset.table(name)
+            day = epoch_day(TIME_COLUMNS[name], like=table).cast(nw.Int64)
+            parts.append(table.select("user_id", day.alias("day")))
+    if not parts:  # no activity table: no event day
+        parts = [users.select("user_id", nw.lit(0, nw.Int64).alias("day")).head(0)]
+    events = nw.concat(parts, how="vertical")
+    return distinct_days(events, last_day=as_of_day(dataset), user_range=_user_range(users))
+
+
+def shared_days(
+    dataset: Dataset, *, activity: str | Sequence[str] = DEFAULT_ACTIVITY
+) -> nw.LazyFrame[Any] | None:
+    """The distinct ``user_id, day`` (Int64 epoch day) of the ``activity`` events, shared.
+
+    One row per user and calendar day with an event of the ``activity`` tables (as
+    cut at ``as_of``). Neither clipped at the first day nor holding it: every
+    consumer counts from its own origin (:func:`active_user_days` adds it and drops
+    the earlier days), which need not be the first-seen day.
+    Computed once per dataset, ``as_of``, activity tables and engine and remembered
+    (module docstring); ``None`` when sharing is off (``ins.options(share_days=False)``)
+    or the engine computes it per call (Spark).
+
+    The in-memory key is the identity of the dataset's native tables (held by the
+    entry, so an identity is never reused while it lives): a dataset with other
+    frames, another ``as_of`` or other activity tables never reads another's days.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> import insights as ins
+    >>> ds = ins.frames_dataset(
+    ...     users=pl.DataFrame({"user_id": [1], "first_seen_at": [dt.datetime(1970, 1, 2, 9)]}),
+    ...     views=pl.DataFrame({"user_id": [1, 1, 1], "watch_seconds": [1.0] * 3,
+    ...                         "started_at": [dt.datetime(1970, 1, 5, h) for h in (1, 2, 3)]}),
+    ...     as_of="1970-01-31",
+    ... )
+    >>> collect(shared_days(ds)).rows()
+    [(1, 4)]
+    >>> shared_days(ds) is shared_days(ds)  # computed once
+    True
+    """
+    from insights._options import current
+
+    chosen = check_activity(activity)
+    if not current().share_days:
+        return None
+    users = to_lazy(dataset.tables["users"])
+    engine = backend_name(users)
+    if engine not in _SHARING_ENGINES:
+        return None
+    names = ["users", *[n for n in chosen if dataset.has(n)]]
+    natives = tuple(dataset.tables[n] for n in names)
+    key = (engine, dataset.as_of, tuple(chosen), tuple(names), tuple(id(x) for x in natives))
+    hit = _SHARED.get(key)
+    if hit is not None:
+        _SHARED.move_to_end(key)
+        return hit[0]
+    days = _from_disk(dataset, chosen, engine)
+    if days is None:
+        days = _build_shared(dataset, chosen)
+        _to_disk(dataset, chosen, engine, days)
+    _SHARED[key] = (days, natives)
+    while len(_SHARED) > _SHARED_SIZE:
+        _SHARED.popitem(last=False)
+    return days
+
+
+def sorted_day_offsets(
+    dataset: Dataset,
+    units: nw.LazyFrame[Any],
+    *,
+    activity: str | Sequence[str] = DEFAULT_ACTIVITY,
+    span: int,
+) -> tuple[nw.LazyFrame[Any], int] | None:
+    """Each unit's active day offsets as one sorted packed key, from the shared days (Polars).
+
+    ``units`` holds ``user_id, first_seen_day`` (the origin), one row per user. Returns
+    ``(keys, lo)``: ``keys`` has one column ``__k = (user_id - lo) * span + offset``,
+    ``offset = day - first_seen_day``, for the origin (offset 0) and every later shared
+    day of each unit, in ascending order (what :func:`insights.data._backend.gap_summary`
+    reads with ``presorted=True``); the same days as :func:`active_user_days` with
+    ``distinct=True``. ``None`` when this does not apply: not Polars, sharing off,
+    ``user_id`` not integers or repeated, a null origin, or ids too sparse for a lookup
+    table (more than four slots per unit beyond a million).
+
+    Why. The shared days come sorted by ``user_id, day``; a lookup table from user id
+    to origin keeps that order (a hash join would not), so the origins merge in with
+    ``merge_sorted`` and no sort is needed (measured at 1M users: 0.7 s of CPU for the
+    per-user gap summary against 1.7 s with the join and the sort).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import insights as ins
+    >>> ds = ins.frames_dataset(
+    ...     users=pl.DataFrame({"user_id": [1, 2], "first_seen_at": [dt.datetime(1970, 1, 2)] * 2}),
+    ...     views=pl.DataFrame({"user_id": [2, 1, 2], "watch_seconds": [1.0] * 3,
+    ...                         "started_at": [dt.datetime(1970, 1, d) for d in (9, 5, 1)]}),
+    ...     as_of="1970-01-31",
+    ... )
+    >>> keys, lo = sorted_day_offsets(ds, users_frame(ds), span=100)
+    >>> lo, collect(keys)["__k"].to_list()  # user 1: offsets 0, 3; user 2: 0, 7
+    (1, [0, 3, 100, 107])
+    """
+    if backend_name(units) != "polars":
+        return None
+    shared = shared_days(dataset, activity=activity)
+    if shared is None or backend_name(shared) != "polars":
+        return None
+    u = collect(units.select("user_id", nw.col("first_seen_day").cast(nw.Int64)))
+    if (
+        u.is_empty()
+        or not u.schema["user_id"].is_integer()
+        or u["first_seen_day"].null_count() > 0
+        or u["user_id"].null_count() > 0
+        or u["user_id"].n_unique() != u.height
+    ):
+        return None
+    lo, hi = int(u["user_id"].min()), int(u["user_id"].max())  # type: ignore[arg-type]
+    size = hi - lo + 1
+    if size > 4 * u.height + (1 << 20):
+        return None
+    index = (u["user_id"].cast(pl.Int64) - lo).to_numpy()
+    origin = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
+    origin[index] = u["first_seen_day"].to_numpy()
+    at = pl.col("user_id").cast(pl.Int64) - lo
+    first = pl.lit(pl.Series("__f", origin)).gather(at)
+    later = (
+        shared.to_native()
+        .filter(at.is_between(0, size - 1))
+        .with_columns(first.alias("__f"))
+        .filter(pl.col("day") > pl.col("__f"))  # no origin: the smallest Int64, every day is later
+        .filter(pl.col("__f") > np.iinfo(np.int64).min)
+        .select((at * span + pl.col("day") - pl.col("__f")).alias("__k"))
+    )
+    origins = pl.DataFrame({"__k": np.sort(index) * span}).lazy()
+    return nw.from_native(origins.merge_sorted(later, key="__k")), lo
+
+
+def _disk_params(dataset: Dataset, chosen: list[str], engine: str) -> dict[str, Any]:
+    return {"activity": chosen, "engine": engine}
+
+
+def _from_disk(dataset: Dataset, chosen: list[str], engine: str) -> nw.LazyFrame[Any] | None:
+    if engine != "polars":
+        return None
+    from insights.data._cache import load_intermediate
+
+    native = load_intermediate(dataset, "shared_days", _disk_params(dataset, chosen, engine))
+    return None if native is None else nw.from_native(native)
+
+
+def _to_disk(dataset: Dataset, chosen: list[str], engine: str, days: nw.LazyFrame[Any]) -> None:
+    if engine != "polars":
+        return
+    from insights.data._cache import store_intermediate
+
+    store_intermediate(
+        dataset, "shared_days", _disk_params(dataset, chosen, engine), days.to_native()
+    )
+
+
 def active_user_days(
     dataset: Dataset,
     *,
@@ -105,7 +295,9 @@ def active_user_days(
         ``user_id, first_seen_day, day`` with ``day`` in whole days since 1970-01-01
         (Int64), never before ``first_seen_day`` (earlier events count on the first
         day), one row per distinct active day, always including ``first_seen_day``.
-        Events of users not in ``users`` are ignored. Not collected.
+        Events of users not in ``users`` are ignored. Not collected, but built on
+        :func:`shared_days`, which the first call for a dataset computes (on Polars
+        and DuckDB; ``ins.options(share_days=False)`` reads the events per call).
 
     Examples
     --------
@@ -124,6 +316,20 @@ def active_user_days(
     chosen = check_activity(activity)
     people = users_frame(dataset) if users is None else users
     people = people.select("user_id", nw.col("first_seen_day").cast(nw.Int64), *carry)
+    shared = shared_days(dataset, activity=chosen)
+    if shared is not None:
+        # The shared days hold every user's event days, not clipped: the origins
+        # (rows of ``people``) and the shared days after them give the same rows as
+        # the events clipped at the origin plus the origin.
+        firsts = people.select(
+            "user_id", "first_seen_day", *carry, nw.col("first_seen_day").alias("day")
+        )
+        later = shared.join(people, on="user_id", how="inner")
+        after = nw.col("day") > nw.col("first_seen_day")
+        later = later.filter(after).select("user_id", "first_seen_day", *carry, "day")
+        out = nw.concat([firsts, later], how="vertical")
+        # already distinct when ``people`` has one row per user (``users_frame``)
+        return out.unique() if distinct and users is not None else out
     parts = [people.select("user_id", nw.col("first_seen_day").alias("day"))]
     for name in chosen:
         if not dataset.has(name):

@@ -30,11 +30,16 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from insights.data._backend import collect, gap_summary
+from insights.data._backend import _DAY_SPAN, collect, gap_summary, reuse
 from insights.data.dataset import Dataset, churn_gap_of, warn_empty
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, acquired_users
-from insights.metrics.activity_days import DEFAULT_ACTIVITY, active_user_days, as_of_day
+from insights.metrics.activity_days import (
+    DEFAULT_ACTIVITY,
+    active_user_days,
+    as_of_day,
+    sorted_day_offsets,
+)
 
 __all__ = [
     "user_lifetimes",
@@ -72,13 +77,23 @@ def lifetimes_of(
     users = users.with_columns(nw.col("first_seen_day").cast(nw.Int64))
     keys = ["user_id", "first_seen_day"]
     # A dense integer per unit lets the engine sort one packed key (see gap_summary).
-    units = users.select(*keys).unique().with_row_index("__unit", order_by=keys)
-    days = active_user_days(
-        dataset, activity=activity, users=units, distinct=False, carry=["__unit"]
-    ).select("__unit", (nw.col("day") - nw.col("first_seen_day")).alias("day"))
-    per_user = gap_summary(days, unit="__unit", day="day", gap=churn_gap).join(
-        units, on="__unit", how="inner"
-    )
+    # read three times below (the days, their summary, the users): computed once (reuse)
+    units = reuse(users.select(*keys).unique().with_row_index("__unit", order_by=keys))
+    fast = sorted_day_offsets(dataset, units, activity=activity, span=_DAY_SPAN)
+    if fast is not None:  # the shared days, already in user x day order (Polars)
+        packed, lo = fast
+        k = nw.col("__k")
+        days = packed.select((k // _DAY_SPAN).alias("__i"), (k % _DAY_SPAN).alias("day"))
+        summary = gap_summary(days, unit="__i", day="day", gap=churn_gap, presorted=True)
+        at = (nw.col("user_id").cast(nw.Int64) - lo).alias("__i")
+        per_user = summary.join(units.with_columns(at), on="__i", how="inner").drop("__i")
+    else:
+        days = active_user_days(
+            dataset, activity=activity, users=units, distinct=False, carry=["__unit"]
+        ).select("__unit", (nw.col("day") - nw.col("first_seen_day")).alias("day"))
+        per_user = gap_summary(days, unit="__unit", day="day", gap=churn_gap).join(
+            units, on="__unit", how="inner"
+        )
     horizon = nw.lit(as_of_day(dataset)) - nw.col("first_seen_day") - nw.col("__last")
     out = (
         users.join(per_user, on=keys, how="inner")

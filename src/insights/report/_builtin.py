@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import os
 import shutil
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -111,7 +114,9 @@ def _execute_all(
     on_done: Callable[[str], None],
 ) -> list[nbformat.NotebookNode]:
     def run(chapter: Chapter) -> nbformat.NotebookNode:
+        start = time.perf_counter()
         nb = execute_chapter(chapter, parameters, workdir=work)
+        _record_time(chapter.name, time.perf_counter() - start, nb)
         on_done(chapter.name)
         return nb
 
@@ -131,6 +136,30 @@ def _execute_all(
             for f in futures:
                 f.cancel()
             raise
+
+
+def _record_time(chapter: str, seconds: float, nb: nbformat.NotebookNode) -> None:
+    """Append ``{"chapter", "seconds", "cells"}`` as one JSON line to the file named by
+    ``INSIGHTS_TIMINGS``, when set: how the benchmarks see where a report's time goes.
+
+    ``seconds`` is the wall time of the chapter's kernel (chapters run two at a time, so
+    their times overlap); ``cells`` the five slowest cells (papermill's per-cell duration,
+    with the cell's first line).
+    """
+    path = os.environ.get("INSIGHTS_TIMINGS")
+    if not path:
+        return
+    cells: list[dict[str, Any]] = []
+    for cell in nb.cells:
+        took = cell.get("metadata", {}).get("papermill", {}).get("duration")
+        if cell.cell_type == "code" and isinstance(took, int | float):
+            first = next((ln for ln in cell.source.splitlines() if not ln.startswith("#")), "")
+            cells.append({"seconds": round(float(took), 2), "cell": first[:60]})
+    cells.sort(key=lambda c: -c["seconds"])
+    entry = {"chapter": chapter, "seconds": round(seconds, 2), "cells": cells[:5]}
+    line = json.dumps(entry, ensure_ascii=False) + "\n"
+    with open(path, "a", encoding="utf-8") as fh:  # one short write per line: no interleaving
+        fh.write(line)
 
 
 def _close_thread_loop() -> None:
