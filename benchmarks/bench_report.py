@@ -48,8 +48,8 @@ CASES = {
 USERS = {"200k": 200_000, "1M": 1_000_000, "10M": 10_000_000}
 
 
-def _tree_rss_mb(root: int) -> float:
-    """Sum of the RSS of ``root`` and its descendants (Linux ``/proc``), in MB."""
+def _descendants_rss_mb(root: int) -> float:
+    """Sum of the RSS of the descendants of ``root`` (not ``root`` itself; Linux ``/proc``), in MB."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
@@ -63,7 +63,7 @@ def _tree_rss_mb(root: int) -> float:
             children.setdefault(ppid, []).append(pid)
         except (OSError, ValueError, IndexError):
             continue
-    total, todo = 0, [root]
+    total, todo = 0, list(children.get(root, []))
     while todo:
         pid = todo.pop()
         total += rss.get(pid, 0)
@@ -82,22 +82,13 @@ class _TreeMemory(threading.Thread):
     def run(self) -> None:
         me = os.getpid()
         while not self._done.is_set():
-            self.peak = max(self.peak, _tree_rss_mb(me) - _tree_rss_mb_self(me))
+            self.peak = max(self.peak, _descendants_rss_mb(me))
             self._done.wait(1.0)
 
     def stop(self) -> float:
         self._done.set()
         self.join()
         return self.peak
-
-
-def _tree_rss_mb_self(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return 0.0
 
 
 def run_report(data: Path, lang: str, *, timeout: float) -> dict[str, Any]:

@@ -297,10 +297,6 @@ def _link(target: Path, kept: Path) -> Path:
     return link
 
 
-def _replace(partial: Path, target: Path) -> None:
-    os.replace(partial, target)
-
-
 def _roll_back(done: Sequence[tuple[Path, Path | None]]) -> None:
     """Put every target of ``done`` back as it was: the kept copy, or nothing."""
     for target, kept in reversed(done):
@@ -371,7 +367,7 @@ def publish(pairs: Sequence[tuple[Path, Path]]) -> list[Path]:
         for partial, target in staged:
             kept = _keep(target)
             done.append((target, kept))
-            _replace(partial, target)
+            os.replace(partial, target)
     except BaseException as exc:
         _roll_back(done)
         for partial, _ in staged:

@@ -392,12 +392,17 @@ def is_rate_metric(metric: Any) -> bool:
     >>> is_rate_metric("retention_d30"), is_rate_metric("aov"), is_rate_metric("no_such_metric")
     (True, False, False)
     """
+    return _metric_unit(metric) == "rate"
+
+
+def _metric_unit(metric: Any) -> str | None:
+    """The registered unit of the metric id ``metric``; None when the registry does not know it."""
     from insights._registry import metric_info
 
     try:
-        return metric_info(str(metric)).unit == "rate"
+        return metric_info(str(metric)).unit
     except (KeyError, ValueError):
-        return False
+        return None
 
 
 def _rate_rows(data: pl.DataFrame) -> pl.Expr | None:
@@ -412,19 +417,9 @@ def _rate_rows(data: pl.DataFrame) -> pl.Expr | None:
     if "metric" not in data.columns:
         return pl.lit(inside)
     flags = [
-        is_rate_metric(m) if _known_metric(m) else inside for m in data["metric"].to_list()
+        inside if (u := _metric_unit(m)) is None else u == "rate" for m in data["metric"].to_list()
     ]
     return pl.lit(pl.Series(flags, dtype=pl.Boolean))
-
-
-def _known_metric(metric: Any) -> bool:
-    from insights._registry import metric_info
-
-    try:
-        metric_info(str(metric))
-    except (KeyError, ValueError):
-        return False
-    return True
 
 
 def by_values(users: Any, by: str, *, min_cell: int | None = None) -> pl.DataFrame:
