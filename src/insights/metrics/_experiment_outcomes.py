@@ -129,12 +129,12 @@ def outcome_sums(
         hits = joins.join(base, on="user_id").filter(_within("day", kind, n)).select("user_id")
         return _flag_sums(seen, hits, label)
     if kind == "interaction_rate":
-        views = ds.table("views", needed_for=f"outcome {label!r}").select(
-            "user_id", epoch_day("started_at").cast(nw.Int64).alias("day")
+        views = ds.table("views", needed_for=f"outcome {label!r}")
+        views = views.select(
+            "user_id", epoch_day("started_at", like=views).cast(nw.Int64).alias("day")
         )
-        inter = ds.table("interactions", needed_for=f"outcome {label!r}").select(
-            "user_id", epoch_day("at").cast(nw.Int64).alias("day")
-        )
+        inter = ds.table("interactions", needed_for=f"outcome {label!r}")
+        inter = inter.select("user_id", epoch_day("at", like=inter).cast(nw.Int64).alias("day"))
         viewers = seen.join(
             views.join(base, on="user_id")
             .filter(_within("day", kind, n))

@@ -20,7 +20,13 @@ import polars as pl
 from insights.data._backend import collect, epoch_day
 from insights.data._cache import remembered
 from insights.data.dataset import Dataset
-from insights.metrics._common import headline, in_period, mark_observed, paid_orders, wilson
+from insights.metrics._common import (
+    headline,
+    mark_observed,
+    paid_orders,
+    period_rows,
+    wilson,
+)
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
 from insights.metrics.retention import retention_curves
@@ -222,7 +228,7 @@ def private_gmv_share(
     if definition not in ("membership", "source"):
         raise ValueError(f"definition must be 'membership' or 'source', got {definition!r}")
     p = parse_period(period)
-    orders = paid_orders(dataset, include_refunded).filter(in_period("ordered_at", p))
+    orders = paid_orders(dataset, include_refunded).pipe(period_rows, "ordered_at", p)
     if definition == "source":
         if "source" not in orders.collect_schema().names():
             raise ValueError("definition='source' needs the orders column 'source'")
@@ -303,12 +309,10 @@ def public_to_private_conversion(
     p = parse_period(period)
     joins = _joins(dataset).select("user_id", epoch_day("at").alias("_j")).unique()
     last = (dataset.as_of.date() - _EPOCH).days - window  # a view up to this day is followed
-    view_days = (
-        dataset.table("views", needed_for="public-to-private conversion")
-        .filter(in_period("started_at", p))
-        .select("user_id", epoch_day("started_at").alias("_v"))
-        .unique()
+    views = dataset.table("views", needed_for="public-to-private conversion").pipe(
+        period_rows, "started_at", p
     )
+    view_days = views.select("user_id", epoch_day("started_at", like=views).alias("_v")).unique()
     converted = (
         view_days.filter(nw.col("_v") <= last)
         .join(joins, on="user_id")
@@ -357,7 +361,7 @@ def community_exit_rate(
     as_of_day = (dataset.as_of.date() - _EPOCH).days
     joins = (
         _joins(dataset)
-        .filter(in_period("at", p))
+        .pipe(period_rows, "at", p)
         .group_by("user_id")
         .agg(nw.col("at").min().alias("_jat"))
     )

@@ -36,8 +36,8 @@ from insights.data.dataset import Dataset, churn_gap_of
 from insights.metrics._common import (
     binomial_se,
     headline,
-    in_period,
     paid_orders,
+    period_rows,
     two_arm_ratio,
     wilson,
 )
@@ -351,7 +351,7 @@ def _naive_aov(
     fj = nw.col("_fj")
     orders = (
         paid_orders(dataset, include_refunded)
-        .filter(in_period("ordered_at", p))
+        .pipe(period_rows, "ordered_at", p)
         .join(users_frame(dataset, where=where).select("user_id"), on="user_id")
         .join(_first_join(dataset, day=False), on="user_id", how="left")
         .with_columns(

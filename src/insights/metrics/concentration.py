@@ -17,7 +17,7 @@ import polars as pl
 
 from insights.data._backend import collect
 from insights.data.dataset import Dataset
-from insights.metrics._common import headline, in_period, paid_orders
+from insights.metrics._common import headline, paid_orders, period_rows
 from insights.metrics._periods import Period, PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
 
@@ -33,7 +33,7 @@ def _buyer_gmv(
     """GMV in period ``p`` per buyer (``segment, user_id, _gmv``), lazy: what both rules rank."""
     return (
         paid_orders(dataset, include_refunded)
-        .filter(in_period("ordered_at", p))
+        .pipe(period_rows, "ordered_at", p)
         .join(users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id")
         .group_by("segment", "user_id")
         .agg(nw.col("amount").sum().alias("_gmv"))

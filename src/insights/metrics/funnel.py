@@ -15,7 +15,13 @@ import polars as pl
 
 from insights.data._backend import collect, epoch_day, reuse
 from insights.data.dataset import Dataset
-from insights.metrics._common import headline, in_period, paid_orders, period_viewers, wilson
+from insights.metrics._common import (
+    headline,
+    paid_orders,
+    period_rows,
+    period_viewers,
+    wilson,
+)
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
 from insights.metrics.activity_days import as_of_day
@@ -133,7 +139,7 @@ def interaction_funnel(
     viewers = period_viewers(dataset, p, by=by, where=where, needed_for="interaction funnel")
     acts = (
         dataset.table("interactions", needed_for="interaction funnel")
-        .filter(in_period("at", p))
+        .pipe(period_rows, "at", p)
         .select("user_id", "at")
     )
     # interactions whose order window is observed: only they can trigger (complete windows)
@@ -251,10 +257,11 @@ def private_funnel(
     # ``window`` days after a view day (null if none), materialised once (``reuse``)
     # for the four readers below (building the view days per reader was 4 passes)
     ok = (nw.col("_j") - nw.col("_v")).is_between(0, window, closed="both")
+    views = dataset.table("views", needed_for="private-domain funnel").pipe(
+        period_rows, "started_at", p
+    )
     per_viewer = reuse(
-        dataset.table("views", needed_for="private-domain funnel")
-        .filter(in_period("started_at", p))
-        .select("user_id", epoch_day("started_at").cast(nw.Int64).alias("_v"))
+        views.select("user_id", epoch_day("started_at", like=views).cast(nw.Int64).alias("_v"))
         .unique()
         .join(joins, on="user_id", how="left")
         .with_columns(

@@ -17,8 +17,7 @@ from insights.data._backend import collect
 from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._common import headline as _headline
-from insights.metrics._common import in_period as _in_period
-from insights.metrics._common import partial_expr
+from insights.metrics._common import partial_expr, period_rows
 from insights.metrics._common import wilson as _wilson
 from insights.metrics._periods import Period, PeriodLike, parse_period, parse_periods
 from insights.metrics._segments import Where, acquired, acquired_users, users_frame, where_expr
@@ -274,7 +273,7 @@ def cac(
         spend = spend.filter(cond)
     seg = nw.lit("all") if by is None else nw.col(by).cast(nw.String).fill_null("unknown")
     s = (
-        spend.filter(_in_period("period_start", p))
+        spend.pipe(period_rows, "period_start", p)
         .with_columns(seg.alias("segment"))
         .group_by("segment")
         .agg(nw.col("amount").sum().alias("spend"))
@@ -296,7 +295,7 @@ def cac(
 
 
 def _views_in(dataset: Dataset, p: Period, by: str | None, where: Where) -> nw.LazyFrame[Any]:
-    views = dataset.table("views", needed_for="watch metrics").filter(_in_period("started_at", p))
+    views = dataset.table("views", needed_for="watch metrics").pipe(period_rows, "started_at", p)
     return views.join(
         users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id"
     )

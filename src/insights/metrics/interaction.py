@@ -18,9 +18,8 @@ from insights.data._backend import collect
 from insights.data._cache import remembered
 from insights.data.dataset import Dataset
 from insights.metrics._common import headline as _headline
-from insights.metrics._common import in_period as _in_period
 from insights.metrics._common import paid_orders as _paid_orders
-from insights.metrics._common import period_viewers
+from insights.metrics._common import period_rows, period_viewers
 from insights.metrics._common import wilson as _wilson
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, users_frame
@@ -67,7 +66,7 @@ def interaction_rate(
     viewers = period_viewers(dataset, p, by=by, where=where, needed_for="interaction rate")
     interacted = (
         dataset.table("interactions", needed_for="interaction rate")
-        .filter(_in_period("at", p))
+        .pipe(period_rows, "at", p)
         .select("user_id")
         .unique()
         .with_columns(nw.lit(1).alias("_hit"))
@@ -121,14 +120,14 @@ def interaction_intensity(
     p = parse_period(period)
     watch = (
         dataset.table("views", needed_for="interaction intensity")
-        .filter(_in_period("started_at", p))
+        .pipe(period_rows, "started_at", p)
         .group_by("user_id")
         .agg((nw.col("watch_seconds").sum() / 3600.0).alias("watch_hours"))
         .join(users_frame(dataset, where=where).select("user_id"), on="user_id")
     )
     counts = (
         dataset.table("interactions", needed_for="interaction intensity")
-        .filter(_in_period("at", p))
+        .pipe(period_rows, "at", p)
         .group_by("user_id")
         .agg(nw.len().alias("_k"))
     )

@@ -22,8 +22,8 @@ from insights.data.dataset import Dataset, churn_gap_of
 from insights.metrics._common import (
     binomial_se,
     headline,
-    in_period,
     paid_orders,
+    period_rows,
     two_arm_ratio,
     wilson,
 )
@@ -110,7 +110,7 @@ def interaction_type_mix(
     p = parse_period(period)
     rows = (
         dataset.table("interactions", needed_for="interaction type mix")
-        .filter(in_period("at", p))
+        .pipe(period_rows, "at", p)
         .join(users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id")
         .with_columns(nw.col("kind").cast(nw.String).fill_null("unknown"))
     )
@@ -339,7 +339,7 @@ def interaction_dose_response(
     else:
         buyers = (
             paid_orders(dataset, include_refunded=False)
-            .filter(in_period("ordered_at", p))
+            .pipe(period_rows, "ordered_at", p)
             .select("user_id")
             .unique()
             .with_columns(nw.lit(1).alias("_hit"))
@@ -403,17 +403,17 @@ def interaction_fatigue(
         raise ValueError(f"cap must be a positive integer, got {cap!r}")
     p = parse_period(period)
     last = as_of_day(dataset) - horizon
+    views = dataset.table("views", needed_for="interaction fatigue")
     days = (
-        dataset.table("views", needed_for="interaction fatigue")
-        .select("user_id", epoch_day("started_at").cast(nw.Int64).alias("day"))
+        views.select("user_id", epoch_day("started_at", like=views).cast(nw.Int64).alias("day"))
         .unique()
         .with_columns(nw.col("day").shift(-1).over("user_id", order_by="day").alias("_next"))
         .filter(nw.col("day").is_between(p.start_day, min(p.end_day, last), closed="both"))
         .join(users_frame(dataset, where=where).select("user_id"), on="user_id")
     )
+    acts = dataset.table("interactions", needed_for="interaction fatigue")
     per_day = (
-        dataset.table("interactions", needed_for="interaction fatigue")
-        .select("user_id", epoch_day("at").cast(nw.Int64).alias("day"))
+        acts.select("user_id", epoch_day("at", like=acts).cast(nw.Int64).alias("day"))
         .group_by("user_id", "day")
         .agg(nw.len().alias("_k"))
     )

@@ -20,12 +20,39 @@ privacy rule applied to every report is in :mod:`insights.report._privacy`.
 >>> ins.render_report("data/demo", quarter="2024Q4", lang="zh", formats="pdf")  # doctest: +SKIP
 """
 
-from insights.report._errors import RenderError
-from insights.report._execute import ChapterError
-from insights.report._privacy import PrivacyError
-from insights.report._syntax import QuartoSyntaxError
-from insights.report._typst import FontError
-from insights.report.renderer import render, report_path
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from insights.report._errors import RenderError
+    from insights.report._execute import ChapterError
+    from insights.report._privacy import PrivacyError
+    from insights.report._syntax import QuartoSyntaxError
+    from insights.report._typst import FontError
+    from insights.report.renderer import render, report_path
+
+# Imported on first use: a chapter's kernel imports ``insights.report.context`` (``ins.chapter``)
+# and none of these, and the executor's notebook stack (nbformat, jsonschema) costs ~3 s per kernel.
+_LAZY = {
+    "ChapterError": "insights.report._execute",
+    "FontError": "insights.report._typst",
+    "PrivacyError": "insights.report._privacy",
+    "QuartoSyntaxError": "insights.report._syntax",
+    "RenderError": "insights.report._errors",
+    "render": "insights.report.renderer",
+    "report_path": "insights.report.renderer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'insights.report' has no attribute {name!r}")
+
 
 __all__ = [
     "ChapterError",
