@@ -231,7 +231,7 @@ def _users_lookup(dataset: Dataset) -> nw.LazyFrame[Any] | None:
     return (
         users.filter(~nw.col("user_id").is_null())
         .group_by("user_id")
-        .agg(epoch_day("first_seen_at").min().alias("__first_day"))
+        .agg(epoch_day(nw.col("first_seen_at").min(), like=users).alias("__first_day"))
         .with_columns(nw.lit(1).alias("__known"))
     )
 
@@ -338,7 +338,8 @@ def _user_checks(
     conds = {"unknown_user": ~nw.col("user_id").is_null() & nw.col("__known").is_null()}
     time = spec.time_column
     if spec.skew_check and time in usable:
-        conds["before_first_seen"] = (epoch_day(str(time)) - nw.col("__first_day")) < -SKEW_DAYS
+        day = epoch_day(str(time), like=base)  # the engine's fast spelling: every event row
+        conds["before_first_seen"] = (day - nw.col("__first_day")) < -SKEW_DAYS
     out = []
     for rule, rows in _counts(joined, conds).items():
         if not rows:
