@@ -294,9 +294,22 @@ def cac(
     return _headline(df, "cac", p.label)
 
 
-def _views_in(dataset: Dataset, p: Period, by: str | None, where: Where) -> nw.LazyFrame[Any]:
+def _viewer_sums(
+    dataset: Dataset, p: Period, by: str | None, where: Where, threshold_seconds: float = 60
+) -> nw.LazyFrame[Any]:
+    """Per viewer in ``p``: ``user_id, segment, minutes, sessions, bounces`` (lazy).
+
+    The sessions are summed per user before the join to the users (a few hundred
+    thousand rows instead of every session): a year of 1M users' views, 0.79 s of CPU
+    against 1.46 s for joining every session first.
+    """
     views = dataset.table("views", needed_for="watch metrics").pipe(period_rows, "started_at", p)
-    return views.join(
+    per_user = views.group_by("user_id").agg(
+        (nw.col("watch_seconds").sum() / 60.0).alias("minutes"),
+        nw.len().alias("sessions"),
+        (nw.col("watch_seconds") < threshold_seconds).cast(nw.Int64).sum().alias("bounces"),
+    )
+    return per_user.join(
         users_frame(dataset, by=by, where=where).select("user_id", "segment"), on="user_id"
     )
 
@@ -317,7 +330,7 @@ def watch_minutes_per_session(
     segment (per-user sums stay in the engine).
     """
     p = parse_period(period)
-    sums = cluster_sums(_views_in(dataset, p, by, where), y=nw.col("watch_seconds") / 60.0)
+    sums = cluster_sums(_viewer_sums(dataset, p, by, where), y="minutes", x="sessions")
     df = ratio_frame(collect(sums), alpha=alpha).with_columns(
         n=pl.col("sum_x").round().cast(pl.Int64), n_users=pl.col("n_clusters").cast(pl.Int64)
     )
@@ -345,12 +358,12 @@ def bounce_rate(
     """
     p = parse_period(period)
     agg = (
-        _views_in(dataset, p, by, where)
+        _viewer_sums(dataset, p, by, where, threshold_seconds)
         .group_by("segment")
         .agg(
-            nw.len().alias("n"),
-            (nw.col("watch_seconds") < threshold_seconds).cast(nw.Int64).sum().alias("bounces"),
-            nw.col("user_id").n_unique().alias("n_users"),
+            nw.col("sessions").sum().alias("n"),
+            nw.col("bounces").sum().alias("bounces"),
+            nw.len().alias("n_users"),
         )
     )
     df = _wilson(collect(agg), successes="bounces", n="n", alpha=alpha)
