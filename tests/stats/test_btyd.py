@@ -101,3 +101,38 @@ def test_predictions_behave(cdnow):
 def test_gamma_gamma_needs_repeat_buyers():
     with pytest.raises(ValueError, match="x > 0"):
         fit_gamma_gamma([0, 0], [1.0, 2.0])
+
+
+def test_the_analytic_gradients_match_central_differences() -> None:
+    """The gradients the fits use, against central differences of the log-likelihoods themselves."""
+    from insights.stats.btyd import (
+        _bgnbd_nll_grad,
+        _gamma_gamma_nll_grad,
+        bgnbd_loglik,
+        gamma_gamma_loglik,
+    )
+
+    rng = np.random.default_rng(1)
+    n = 2000
+    x = rng.poisson(1.5, n).astype(float)
+    T = rng.uniform(5, 50, n)  # noqa: N806
+    t_x = np.where(x > 0, rng.uniform(0, 1, n) * T, 0.0)
+    m = rng.gamma(2.0, 10.0, n)
+    h = 1e-6
+
+    def central(f, theta):
+        return np.array([(f(theta + e) - f(theta - e)) / (2 * h) for e in np.eye(theta.size) * h])
+
+    for params in ([0.243, 4.414, 0.793, 2.426], [1.5, 10.0, 0.3, 0.5], [0.8, 2.0, 3.0, 0.9]):
+        theta = np.log(params)
+        nll = lambda t: -float(bgnbd_loglik(np.exp(t), x, t_x, T).sum())  # noqa: E731
+        value, grad = _bgnbd_nll_grad(theta, x, t_x, T)
+        assert value == pytest.approx(nll(theta), rel=1e-12)
+        np.testing.assert_allclose(grad, central(nll, theta), rtol=1e-5, atol=1e-4)
+    xs = np.maximum(x, 1.0)
+    for params in ([6.25, 3.74, 15.44], [1.0, 2.0, 30.0]):
+        theta = np.log(params)
+        nll = lambda t: -float(gamma_gamma_loglik(np.exp(t), xs, m).sum())  # noqa: E731
+        value, grad = _gamma_gamma_nll_grad(theta, xs, m)
+        assert value == pytest.approx(nll(theta), rel=1e-12)
+        np.testing.assert_allclose(grad, central(nll, theta), rtol=1e-5, atol=1e-4)
