@@ -172,8 +172,8 @@ def data_start_day(dataset: Dataset) -> int | None:
     if not dataset.has("users"):
         return None
     users = dataset.table("users")
-    day = epoch_day(nw.col("first_seen_at").min(), like=users)  # the minimum first: one value to convert
-    first: Any = collect(users.select(day.alias("d"))).item()
+    earliest = epoch_day(nw.col("first_seen_at").min(), like=users)  # one value to convert
+    first: Any = collect(users.select(earliest.alias("d"))).item()
     return None if first is None else int(first)
 
 

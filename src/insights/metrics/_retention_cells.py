@@ -30,6 +30,7 @@ from insights.data._backend import (
     backend_name,
     collect,
     epoch_day,
+    key_periods,
     reuse,
     sorted_distinct,
     with_month_index,
@@ -349,6 +350,10 @@ def matrix_counts(
         named = fast.join(names, on="__e", how="inner")
         long = named.group_by("segment", "key", "off").agg(nw.len().alias("count"))
         long = long.rename({"off": "period"})
+        # period 0 holds the origin: every entry is retained there (the cohort size)
+        first = sizes.with_columns(nw.lit(0).cast(nw.Int64).alias("period"))
+        cols = ["segment", "key", "period", "count"]
+        long = nw.concat([first.select(cols), long.select(cols)], how="vertical")
     else:
         # The distinct (entry, period) pass over every return event is the costly step:
         # it runs on one packed integer (entry index x 2**16 + period) through
@@ -376,32 +381,33 @@ def _presorted_periods(
     unit: str,
     windows: str,
 ) -> nw.LazyFrame[Any] | None:
-    """Distinct ``__e, off`` (entry, rolling period with a return) from the shared days, or None.
+    """Distinct ``__e, off`` (entry, rolling period > 0 with a return) from the shared days, or None.
 
     Applies on Polars to ``activity="any"`` with rolling windows when every user has
     one entry that starts on the first day (acquisition cohorts): the shared days come
     sorted by user and day (:func:`~insights.metrics.activity_days.sorted_day_offsets`),
     so the packed (user, period) keys are already in order and the distinct pass
-    needs no sort. The same pairs as the general path (tests/metrics/test_shared_days.py).
+    needs no sort. Period 0 (the origin, active by definition) is left to the caller:
+    every entry is retained there. With it, the same pairs as the general path
+    (tests/metrics/test_shared_days.py).
     """
-    if activity != "any" or windows != "rolling" or backend_name(units) != "polars":
+    engine = backend_name(units)
+    if activity != "any" or windows != "rolling" or engine not in ("polars", "duckdb"):
         return None
     u = collect(units.select("user_id", "__e", "start", "first_seen_day"))
     if u.is_empty() or u["user_id"].n_unique() != u.height:
         return None
     if not (u["start"] == u["first_seen_day"]).all():
         return None
-    people = nw.from_native(u.lazy()).select("user_id", "first_seen_day")
-    fast = sorted_day_offsets(dataset, people, span=_DAY_SPAN)
+    if engine == "polars":
+        units = nw.from_native(u.lazy())
+    fast = sorted_day_offsets(dataset, units.select("user_id", "first_seen_day"), span=_DAY_SPAN)
     if fast is None:
         return None
     packed, lo = fast
-    k, p = nw.col("__k"), nw.col("__p")
-    periods = packed.select(((k // _DAY_SPAN) * _SPAN + (k % _DAY_SPAN) // DAYS[unit]).alias("__p"))
-    pairs = sorted_distinct(periods, "__p", presorted=True).select(
-        (p // _SPAN).alias("__i"), (p % _SPAN).alias("off")
-    )
-    ids = nw.from_native(u.lazy()).select(
+    pairs = key_periods(packed, width=DAYS[unit], presorted=True)
+    pairs = pairs.filter(nw.col("off") > 0)  # days 1-29 of a 30-day unit: period 0, counted already
+    ids = units.select(
         (nw.col("user_id").cast(nw.Int64) - lo).alias("__i"), nw.col("__e").cast(nw.Int64)
     )
     return pairs.join(ids, on="__i", how="inner").select("__e", "off")

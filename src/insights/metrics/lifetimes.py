@@ -30,7 +30,7 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from insights.data._backend import _DAY_SPAN, collect, gap_summary, reuse
+from insights.data._backend import _DAY_SPAN, backend_name, collect, gap_summary, reuse
 from insights.data.dataset import Dataset, churn_gap_of, warn_empty
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, acquired_users
@@ -76,55 +76,64 @@ def lifetimes_of(
     churn_gap = int(churn_gap)
     users = users.with_columns(nw.col("first_seen_day").cast(nw.Int64))
     keys = ["user_id", "first_seen_day"]
-    # A dense integer per unit lets the engine sort one packed key (see gap_summary).
-    # read three times below (the days, their summary, the users): computed once (reuse)
-    units = reuse(users.select(*keys).unique().with_row_index("__unit", order_by=keys))
-    fast = sorted_day_offsets(dataset, units, activity=activity, span=_DAY_SPAN)
-    if fast is not None:  # the shared days, already in user x day order (Polars)
+    fast = None
+    if backend_name(users) in ("polars", "duckdb"):
+        if backend_name(users) == "polars":  # collected once: read by the offsets and the join
+            users = reuse(users)
+        fast = sorted_day_offsets(dataset, users.select(*keys), activity=activity, span=_DAY_SPAN)
+    if fast is not None:  # the shared days after each origin (Polars: in user x day order)
         packed, lo = fast
         k = nw.col("__k")
         days = packed.select((k // _DAY_SPAN).alias("__i"), (k % _DAY_SPAN).alias("day"))
-        summary = gap_summary(days, unit="__i", day="day", gap=churn_gap, presorted=True)
+        summary = gap_summary(
+            days, unit="__i", day="day", gap=churn_gap, presorted=True, origin=True
+        )
         at = (nw.col("user_id").cast(nw.Int64) - lo).alias("__i")
-        per_user = summary.join(units.with_columns(at), on="__i", how="inner").drop("__i")
+        # a user without a later day has no summary row: active on day 0 only
+        joined = (
+            users.with_columns(at)
+            .join(summary, on="__i", how="left")
+            .drop("__i")
+            .with_columns(nw.col("__last").fill_null(0))
+        )
     else:
+        # A dense integer per unit lets the engine sort one packed key (see gap_summary).
+        # read three times below (the days, their summary, the users): computed once (reuse)
+        units = reuse(users.select(*keys).unique().with_row_index("__unit", order_by=keys))
         days = active_user_days(
             dataset, activity=activity, users=units, distinct=False, carry=["__unit"]
         ).select("__unit", (nw.col("day") - nw.col("first_seen_day")).alias("day"))
         per_user = gap_summary(days, unit="__unit", day="day", gap=churn_gap).join(
             units, on="__unit", how="inner"
         )
+        joined = users.join(per_user.drop("__unit"), on=keys, how="inner")
     horizon = nw.lit(as_of_day(dataset)) - nw.col("first_seen_day") - nw.col("__last")
-    out = (
-        users.join(per_user, on=keys, how="inner")
-        .with_columns(
-            nw.when(~nw.col("__churn").is_null())
-            .then(nw.lit(1))
-            .when(horizon >= churn_gap)
-            .then(nw.lit(1))
-            .otherwise(nw.lit(0))
-            .cast(nw.Int64)
-            .alias("event"),
-            nw.when(~nw.col("__churn").is_null())
-            .then(nw.col("__churn"))
-            .otherwise(nw.col("__last"))
-            .cast(nw.Int64)
-            .alias("L"),
-            (nw.col("first_seen_day") + nw.col("__last")).cast(nw.Int64).alias("last_active_day"),
-        )
-        .with_columns(
-            nw.when(nw.col("event") == 1)
-            .then(nw.col("L") + 1)
-            .otherwise(
-                nw.max_horizontal(
-                    nw.lit(as_of_day(dataset)) - nw.col("first_seen_day") - churn_gap + 1, nw.lit(0)
-                )
+    out = joined.with_columns(
+        nw.when(~nw.col("__churn").is_null())
+        .then(nw.lit(1))
+        .when(horizon >= churn_gap)
+        .then(nw.lit(1))
+        .otherwise(nw.lit(0))
+        .cast(nw.Int64)
+        .alias("event"),
+        nw.when(~nw.col("__churn").is_null())
+        .then(nw.col("__churn"))
+        .otherwise(nw.col("__last"))
+        .cast(nw.Int64)
+        .alias("L"),
+        (nw.col("first_seen_day") + nw.col("__last")).cast(nw.Int64).alias("last_active_day"),
+    ).with_columns(
+        nw.when(nw.col("event") == 1)
+        .then(nw.col("L") + 1)
+        .otherwise(
+            nw.max_horizontal(
+                nw.lit(as_of_day(dataset)) - nw.col("first_seen_day") - churn_gap + 1, nw.lit(0)
             )
-            .cast(nw.Int64)
-            .alias("duration")
         )
+        .cast(nw.Int64)
+        .alias("duration")
     )
-    return out.drop("__churn", "__last", "__unit")
+    return out.drop("__churn", "__last")
 
 
 def user_lifetimes(

@@ -51,6 +51,7 @@ class NoEventsError(ValueError):
     a sentence instead of failing.
     """
 
+
 _CHURN_ORIGINS = ("first_seen", "experiment")
 _WHAT_ENDS = {
     "first_seen": "churn",
