@@ -64,7 +64,15 @@ def _spark(database: str) -> dict[str, Any]:
         if spark.catalog.tableExists(f"{database}.{name}")
     }
     if "users" not in tables:
-        raise ValueError(f"spark:{database}: no table {database}.users; it is required")
+        catalog = spark.conf.get("spark.sql.catalogImplementation", "in-memory")
+        hint = (
+            " (this session's catalog is Spark's in-memory one, which no other process shares: "
+            "point spark.sql.catalogImplementation and hive.metastore.uris at your metastore, "
+            "see docs/scaling.md)"
+            if catalog == "in-memory"
+            else f" (catalog: {catalog})"
+        )
+        raise ValueError(f"spark:{database}: no table {database}.users; it is required{hint}")
     return tables
 
 
