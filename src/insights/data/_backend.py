@@ -284,7 +284,9 @@ def distinct_days(
         .sort("__k")
         .collect(engine="streaming")
     )
-    keys = keys.filter(k.shift(1).is_null() | (k != k.shift(1)))
+    # one chunk first (the streaming sort returns hundreds): the shifted compare is then
+    # one pass, 0.24 s against 0.32 s on 42M keys
+    keys = keys.rechunk().filter(k.shift(1).is_null() | (k != k.shift(1)))
     out = keys.lazy().select(
         ((k // span) + lo).cast(dtype).alias("user_id"), ((k % span) + base).alias("day")
     )

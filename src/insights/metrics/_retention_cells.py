@@ -208,7 +208,8 @@ def cohort_entries(
 ) -> nw.LazyFrame[Any]:
     """``user_id, segment, start, key``: one row per cohort entry (user x cohort bucket).
 
-    ``start`` is the entry's origin day (epoch day), ``key`` its cohort bucket. With
+    ``start`` is the entry's origin day (epoch day), ``key`` its cohort bucket (first-seen
+    cohorts also keep ``first_seen_day``, which :func:`entry_units` then reads). With
     ``windows="24h"`` (``people`` and ``returns`` in hours) every user enters once, at
     the first origin event (PostHog's 24-hour-window rule): the first one ever
     (``recurring=False``) or the first one inside ``span`` (``recurring=True``); the
@@ -232,6 +233,11 @@ def cohort_entries(
     elif recurring:
         keyed = _with_index(starts, "day", cohort_unit, "key", week_start)
         entries = keyed.group_by("user_id", "key").agg(nw.col("day").min().alias("start"))
+    elif origin == "first_seen":  # one entry per row of people, at its first-seen day: no
+        # group-by and join back (with first_seen_day kept, entry_units needs no join either)
+        start = nw.col("first_seen_day").alias("start")
+        entries = people.select("user_id", "segment", "first_seen_day", start)
+        return _with_index(entries, "start", cohort_unit, "key", week_start)
     else:
         first = starts.group_by("user_id").agg(nw.col("day").min().alias("start"))
         entries = _with_index(first, "start", cohort_unit, "key", week_start)
@@ -281,6 +287,8 @@ def entry_units(entries: nw.LazyFrame[Any], people: nw.LazyFrame[Any]) -> nw.Laz
     """
     indexed = entries.with_row_index("__e", order_by=["user_id", "key"])
     indexed = indexed.with_columns(nw.col("__e").cast(nw.Int64))
+    if "first_seen_day" in indexed.collect_schema().names():  # first-seen cohorts carry it
+        return reuse(indexed)
     first = people.select("user_id", "first_seen_day")
     return reuse(indexed.join(first, on="user_id", how="inner"))
 
