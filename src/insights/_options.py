@@ -55,7 +55,9 @@ class Options:
         the events itself; the numbers are the same).
     duckdb_memory_limit
         DuckDB ``memory_limit`` set on the connection of a DuckDB dataset before
-        ``insights`` writes a temporary table to it (default ``"8GB"``; ``""`` leaves
+        ``insights`` writes a temporary table to it (default ``"6GB"``, so that the
+        process stays under 8 GB: the limit bounds DuckDB's buffers, not what comes on
+        top of them; ``""`` leaves
         DuckDB's own, 80% of the RAM).
     duckdb_temp_directory
         Where DuckDB spills what does not fit in ``duckdb_memory_limit``; None:
@@ -68,7 +70,7 @@ class Options:
     currency: str = "CNY"
     compare_documents: bool = True
     share_days: bool = True
-    duckdb_memory_limit: str = "8GB"
+    duckdb_memory_limit: str = "6GB"
     duckdb_temp_directory: str | None = None
     _previous: Options | None = dataclasses.field(default=None, repr=False, compare=False)
 

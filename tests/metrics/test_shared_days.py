@@ -14,6 +14,7 @@ import gc
 import warnings
 from pathlib import Path
 
+import narwhals as nw
 import numpy as np
 import polars as pl
 import pytest
@@ -261,3 +262,22 @@ def test_duckdb_temp_tables_limits_and_cleanup() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert con.sql(temp).fetchall()[0][0] == 0
+
+
+@pytest.mark.parametrize("slice_users", [1, 7, 50, 10_000])
+def test_distinct_days_cut_into_user_ranges_equal_one_sort(monkeypatch, slice_users) -> None:
+    """Sorting the users' id ranges one at a time (the 10M-user memory cap) changes nothing:
+    the same rows, in the same user x day order, as a plain set of (user, day) pairs."""
+    from insights.data import _backend
+
+    rng = np.random.default_rng(slice_users)
+    n = 4000
+    users = rng.integers(100, 220, n)  # 120 ids, some without events
+    days = rng.integers(19_700, 19_900, n)
+    expected = sorted(set(zip(users.tolist(), days.tolist(), strict=True)))
+    events = nw.from_native(pl.DataFrame({"user_id": users, "day": days}).lazy())
+    monkeypatch.setattr(_backend, "SLICE_USERS", slice_users)
+    out = collect(
+        _backend.distinct_days(events, last_day=19_950, user_range=(100, 230), users=131)
+    )
+    assert out.rows() == expected

@@ -87,15 +87,18 @@ _SHARED_SIZE = 2
 _SHARING_ENGINES = ("polars", "duckdb")
 
 
-def _user_range(users: nw.LazyFrame[Any]) -> tuple[int, int] | None:
-    """Smallest and largest integer ``user_id`` of ``users`` (None: not integers, or no user)."""
+def _user_range(users: nw.LazyFrame[Any]) -> tuple[tuple[int, int] | None, int]:
+    """Smallest and largest integer ``user_id`` of ``users`` (None: not integers, or no
+    user), and the number of users."""
     if not users.collect_schema()["user_id"].is_integer():
-        return None
+        return None, int(collect(users.select(nw.len())).item())
     row = collect(
-        users.select(nw.col("user_id").min().alias("lo"), nw.col("user_id").max().alias("hi"))
+        users.select(
+            nw.col("user_id").min().alias("lo"), nw.col("user_id").max().alias("hi"), nw.len()
+        )
     )
-    lo, hi = row.row(0)
-    return None if lo is None else (int(lo), int(hi))
+    lo, hi, n = row.row(0)
+    return (None if lo is None else (int(lo), int(hi))), int(n)
 
 
 def _build_shared(dataset: Dataset, chosen: list[str]) -> nw.LazyFrame[Any]:
@@ -109,7 +112,8 @@ def _build_shared(dataset: Dataset, chosen: list[str]) -> nw.LazyFrame[Any]:
     if not parts:  # no activity table: no event day
         parts = [users.select("user_id", nw.lit(0, nw.Int64).alias("day")).head(0)]
     events = nw.concat(parts, how="vertical")
-    return distinct_days(events, last_day=as_of_day(dataset), user_range=_user_range(users))
+    user_range, n = _user_range(users)
+    return distinct_days(events, last_day=as_of_day(dataset), user_range=user_range, users=n)
 
 
 def shared_days(
