@@ -391,9 +391,9 @@ def _presorted_periods(
 ) -> nw.LazyFrame[Any] | None:
     """Distinct ``__e, off`` (entry, rolling period > 0 with a return) from the shared days, or None.
 
-    Applies on Polars to ``activity="any"`` with rolling windows when every user has
-    one entry that starts on the first day (acquisition cohorts): the shared days come
-    sorted by user and day (:func:`~insights.metrics.activity_days.sorted_day_offsets`),
+    Applies on Polars and DuckDB to ``activity="any"`` with rolling windows when every
+    user has one entry that starts on the first day (acquisition cohorts): on Polars the
+    shared days come sorted by user and day (:func:`~insights.metrics.activity_days.sorted_day_offsets`),
     so the packed (user, period) keys are already in order and the distinct pass
     needs no sort. Period 0 (the origin, active by definition) is left to the caller:
     every entry is retained there. With it, the same pairs as the general path

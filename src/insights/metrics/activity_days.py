@@ -90,8 +90,8 @@ _SHARING_ENGINES = ("polars", "duckdb")
 def _user_range(users: nw.LazyFrame[Any]) -> tuple[tuple[int, int] | None, int]:
     """Smallest and largest integer ``user_id`` of ``users`` (None: not integers, or no
     user), and the number of users."""
-    if not users.collect_schema()["user_id"].is_integer():
-        return None, int(collect(users.select(nw.len())).item())
+    if not users.collect_schema()["user_id"].is_integer():  # no packed keys: the count is unused
+        return None, 0
     row = collect(
         users.select(
             nw.col("user_id").min().alias("lo"), nw.col("user_id").max().alias("hi"), nw.len()
@@ -181,7 +181,7 @@ def sorted_day_offsets(
     activity: str | Sequence[str] = DEFAULT_ACTIVITY,
     span: int,
 ) -> tuple[nw.LazyFrame[Any], int] | None:
-    """Each unit's later active day offsets as one sorted packed key, from the shared days (Polars).
+    """Each unit's later active day offsets as one packed key, from the shared days (Polars, DuckDB).
 
     ``units`` holds ``user_id, first_seen_day`` (the origin), one row per user. Returns
     ``(keys, lo)``: ``keys`` has one column ``__k = (user_id - lo) * span + offset``,

@@ -68,12 +68,18 @@ def _arrays(*values: ArrayLike) -> list[np.ndarray]:
     return [np.asarray(v, dtype=float) for v in values]
 
 
-def bgnbd_loglik(params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:  # noqa: N803
-    """Per-customer BG/NBD log-likelihood at ``params = (r, alpha, a, b)`` (FHL 2005, eq. 6)."""
-    r, alpha, a, b = (float(v) for v in np.asarray(params, dtype=float))
-    x, t_x, T = _arrays(x, t_x, T)  # noqa: N806
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+def _bgnbd_terms(
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,  # noqa: N803
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The per-customer parts of FHL 2005 eq. 6: ``A1 + A2``, and ``A3``, ``A4`` of the log-sum."""
+    a12 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a12 += gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
     a3 = -(r + x) * np.log(alpha + T)
     with np.errstate(divide="ignore", invalid="ignore"):
         a4 = np.where(
@@ -81,7 +87,14 @@ def bgnbd_loglik(params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) 
             np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
             -np.inf,
         )
-    return a1 + a2 + np.logaddexp(a3, a4)
+    return a12, a3, a4
+
+
+def bgnbd_loglik(params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:  # noqa: N803
+    """Per-customer BG/NBD log-likelihood at ``params = (r, alpha, a, b)`` (FHL 2005, eq. 6)."""
+    r, alpha, a, b = (float(v) for v in np.asarray(params, dtype=float))
+    a12, a3, a4 = _bgnbd_terms(r, alpha, a, b, *_arrays(x, t_x, T))
+    return a12 + np.logaddexp(a3, a4)
 
 
 def _bgnbd_nll_grad(
@@ -100,13 +113,9 @@ def _bgnbd_nll_grad(
     differences.
     """
     r, alpha, a, b = np.exp(theta)
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
-    a3 = -(r + x) * np.log(alpha + T)
+    a12, a3, a4 = _bgnbd_terms(r, alpha, a, b, x, t_x, T)
     repeat = x > 0
     bx1 = np.where(repeat, b + x - 1, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(repeat, np.log(a) - np.log(bx1) - (r + x) * np.log(alpha + t_x), -np.inf)
     both = np.logaddexp(a3, a4)
     w3, w4 = np.exp(a3 - both), np.where(repeat, np.exp(a4 - both), 0.0)
     d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + T)
@@ -115,7 +124,7 @@ def _bgnbd_nll_grad(
     d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
     d_b = digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x) - w4 / bx1
     grad = np.array([d_r.sum() * r, d_alpha.sum() * alpha, d_a.sum() * a, d_b.sum() * b])
-    return -float((a1 + a2 + both).sum()), -grad
+    return -float((a12 + both).sum()), -grad
 
 
 def _gamma_gamma_nll_grad(
@@ -151,11 +160,9 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BGNBD:  # noqa: N80
     if (x < 0).any() or (t_x < 0).any() or (T < t_x).any():
         raise ValueError("need x >= 0 and 0 <= t_x <= T for every customer")
 
-    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        return _bgnbd_nll_grad(theta, x, t_x, T)
-
     start = np.log([1.0, max(float(T.mean()), 1.0), 1.0, 1.0])
-    res = minimize(nll, start, jac=True, method="L-BFGS-B", bounds=_LOG_BOUNDS * 4, options=_TIGHT)
+    res = minimize(_bgnbd_nll_grad, start, args=(x, t_x, T), jac=True, method="L-BFGS-B",
+                   bounds=_LOG_BOUNDS * 4, options=_TIGHT)  # fmt: skip
     r, alpha, a, b = np.exp(res.x)
     return BGNBD(float(r), float(alpha), float(a), float(b), -float(res.fun))
 
@@ -178,11 +185,9 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike) -> GammaGamma:
         raise ValueError("Gamma–Gamma needs customers with x > 0 repeat purchases and spend m > 0")
     x, m = x[keep], m[keep]
 
-    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        return _gamma_gamma_nll_grad(theta, x, m)
-
     start = np.log([1.0, 1.0, max(float(m.mean()), 1.0)])
-    res = minimize(nll, start, jac=True, method="L-BFGS-B", bounds=_LOG_BOUNDS * 3, options=_TIGHT)
+    res = minimize(_gamma_gamma_nll_grad, start, args=(x, m), jac=True, method="L-BFGS-B",
+                   bounds=_LOG_BOUNDS * 3, options=_TIGHT)  # fmt: skip
     p, q, g = np.exp(res.x)
     return GammaGamma(float(p), float(q), float(g), -float(res.fun))
 
