@@ -21,7 +21,9 @@ from polars.testing import assert_frame_equal
 from test_shared_days import AS_OF, _frames
 
 import insights as ins
+from insights.data import _backend
 from insights.data._backend import _DAY_SPAN, collect, gap_summary, key_periods
+from insights.metrics import activity_days
 
 
 def _days(seed: int) -> pl.DataFrame:
@@ -75,6 +77,62 @@ def test_key_periods_match_a_set(engine: str) -> None:
     want = sorted({(u, d // 30) for u, d in days.iter_rows()})
     got = collect(key_periods(_on(engine, keys), width=30, presorted=True))
     assert sorted(got.rows()) == want
+
+
+@pytest.mark.parametrize(
+    ("slices", "scale"),
+    [((3, 2), 1), ((40, 11), 1), ((10_000, 10_000), 1), ((40, 11), 10**9), ((40, 11), 10**13)],
+)
+def test_duckdb_ranges_equal_one_pass_and_sharing_off(monkeypatch, slices, scale) -> None:
+    """DuckDB builds the shared days (with their offsets) one user-id range at a time and
+    reads the offsets in parts of user ids (gap summaries and periods per part): curves,
+    matrix and lifetimes equal the per-call path, whatever the range sizes (3 users a
+    range: 50 ranges; 2 a part: 75 parts; one range for all). Sparse ids (``scale``)
+    are cut by how many users a range holds, not by id width; ids spanning 2**40 or
+    more (10**13 apart) leave the offsets path (packed keys would overflow)."""
+    users_per, units_per = slices
+    monkeypatch.setattr(_backend, "DUCKDB_SLICE_USERS", users_per)
+    monkeypatch.setattr(_backend, "DUCKDB_SLICE_UNITS", units_per)
+    fast, parts = [], []  # the offsets path is taken; how many parts each table is built from
+    offsets, materialize_parts = activity_days._duckdb_offsets, _backend.materialize_parts
+    monkeypatch.setattr(
+        activity_days, "_duckdb_offsets", lambda *a, **k: fast.append(offsets(*a, **k)) or fast[-1]
+    )
+    monkeypatch.setattr(
+        _backend, "materialize_parts", lambda p: parts.append(len(p)) or materialize_parts(p)
+    )
+    frames = {
+        k: v.with_columns(pl.col("user_id") * scale)
+        for k, v in _frames(seed=43, n_users=150).items()
+    }
+    results = {}
+    for share in (False, True):
+        con = duckdb.connect()
+        ds = ins.load_dataset(
+            as_of=AS_OF,
+            validate=False,
+            **{k: con.from_arrow(v.to_arrow()) for k, v in frames.items()},
+        )
+        with ins.options(share_days=share):
+            results[share] = (
+                ins.retention_curves(ds, by="city_tier").table,
+                ins.retention_curves(ds, by="city_tier", period="2024-Q1").table,
+                ins.retention_matrix(ds, cohort_unit="month", unit="month", min_cell=0),
+                ins.retention_matrix(ds, cohort_unit="month", unit="month", kind="on", min_cell=0),
+                ins.retention_matrix(ds, cohort_unit="week", unit="week", kind="on", min_cell=0),
+                collect(ins.user_lifetimes(ds)).sort("user_id"),
+            )
+    for before, after in zip(results[False], results[True], strict=True):
+        assert_frame_equal(before, after)
+    taken = [f for f in fast if f is not None]
+    if scale * 150 >= 1 << 40:
+        assert not taken
+        return
+    assert len(taken) >= 3  # the full-population curves, the two matrices of kind on
+    assert (max(parts) > 1) == (users_per < 150)  # shared days: several ranges, or one
+    assert max(parts) <= 150 // min(slices) + 2  # by how many users, not by id width
+    assert all((len(f[0]) > 1) == (units_per < 150) for f in taken)  # offsets: parts, or one
+    assert all(len(f[0]) <= 150 // units_per + 2 for f in taken)
 
 
 def test_subsets_and_other_origins_equal_sharing_off(make_dataset, backend) -> None:

@@ -31,7 +31,9 @@ from insights.data._backend import (
     collect,
     epoch_day,
     key_periods,
+    materialize_parts,
     reuse,
+    row_index,
     sorted_distinct,
     with_month_index,
 )
@@ -285,8 +287,7 @@ def entry_units(entries: nw.LazyFrame[Any], people: nw.LazyFrame[Any]) -> nw.Laz
     joining the events to the lazy entry plan (a group-by and a join of the users)
     peaked at 12–15 GB, to the collected frame at 4.5 GB, with identical counts.
     """
-    indexed = entries.with_row_index("__e", order_by=["user_id", "key"])
-    indexed = indexed.with_columns(nw.col("__e").cast(nw.Int64))
+    indexed = row_index(entries, "__e", order_by=["user_id", "key"])
     if "first_seen_day" in indexed.collect_schema().names():  # first-seen cohorts carry it
         return reuse(indexed)
     first = people.select("user_id", "first_seen_day")
@@ -354,10 +355,8 @@ def matrix_counts(
         last = pairs.group_by("__e").agg(nw.col("off").max())
         grouped = last.join(names, on="__e", how="inner").group_by("segment", "key", "off")
         long = grouped.agg(nw.len().alias("count")).rename({"off": "period"})
-    elif (fast := _presorted_periods(dataset, activity, units, unit, windows)) is not None:
-        named = fast.join(names, on="__e", how="inner")
-        long = named.group_by("segment", "key", "off").agg(nw.len().alias("count"))
-        long = long.rename({"off": "period"})
+    elif (fast := _presorted_counts(dataset, activity, units, unit, windows)) is not None:
+        long = fast.rename({"off": "period"})
         # period 0 holds the origin: every entry is retained there (the cohort size)
         first = sizes.with_columns(nw.lit(0).cast(nw.Int64).alias("period"))
         cols = ["segment", "key", "period", "count"]
@@ -382,43 +381,58 @@ def matrix_counts(
     return collect(both).with_columns(pl.col("key", "period", "count").cast(pl.Int64))
 
 
-def _presorted_periods(
+def _presorted_counts(
     dataset: Dataset,
     activity: str | Sequence[str],
     units: nw.LazyFrame[Any],
     unit: str,
     windows: str,
 ) -> nw.LazyFrame[Any] | None:
-    """Distinct ``__e, off`` (entry, rolling period > 0 with a return) from the shared days, or None.
+    """``segment, key, off, count``: entries with a return in rolling period ``off > 0``,
+    from the shared days, or None.
 
     Applies on Polars and DuckDB to ``activity="any"`` with rolling windows when every
     user has one entry that starts on the first day (acquisition cohorts): on Polars the
     shared days come sorted by user and day (:func:`~insights.metrics.activity_days.sorted_day_offsets`),
     so the packed (user, period) keys are already in order and the distinct pass
-    needs no sort. Period 0 (the origin, active by definition) is left to the caller:
-    every entry is retained there. With it, the same pairs as the general path
-    (tests/metrics/test_shared_days.py).
+    needs no sort. The offsets come in parts of whole users (DuckDB: user-id ranges),
+    so each part's distinct periods are counted by segment and cohort on their own
+    and the counts added up (only the counts are kept between parts). Period 0 (the
+    origin, active by definition) is left to the caller: every entry is retained
+    there. With it, the same counts as the general path (tests/metrics/test_shared_days.py,
+    tests/metrics/test_day_offsets.py).
     """
     engine = backend_name(units)
     if activity != "any" or windows != "rolling" or engine not in ("polars", "duckdb"):
         return None
-    u = collect(units.select("user_id", "__e", "start", "first_seen_day"))
-    if u.is_empty() or u["user_id"].n_unique() != u.height:
+    if engine == "polars":  # collected once: read by the checks, the offsets and the join
+        units = reuse(units.select("user_id", "start", "first_seen_day", "segment", "key"))
+    c = nw.col
+    check = collect(  # one aggregate: only its row leaves the engine
+        units.select(
+            nw.len().alias("n"),
+            c("user_id").n_unique().alias("distinct"),
+            (c("start") == c("first_seen_day")).fill_null(False).all().alias("same"),
+        )
+    )
+    n, distinct, same = check.row(0)
+    if n == 0 or distinct != n or not same:
         return None
-    if not (u["start"] == u["first_seen_day"]).all():
-        return None
-    if engine == "polars":
-        units = nw.from_native(u.lazy())
     fast = sorted_day_offsets(dataset, units.select("user_id", "first_seen_day"), span=_DAY_SPAN)
     if fast is None:
         return None
-    packed, lo = fast
-    pairs = key_periods(packed, width=DAYS[unit], presorted=True)
-    pairs = pairs.filter(nw.col("off") > 0)  # days 1-29 of a 30-day unit: period 0, counted already
-    ids = units.select(
-        (nw.col("user_id").cast(nw.Int64) - lo).alias("__i"), nw.col("__e").cast(nw.Int64)
-    )
-    return pairs.join(ids, on="__i", how="inner").select("__e", "off")
+    parts, lo = fast
+    names = units.select((c("user_id").cast(nw.Int64) - lo).alias("__i"), "segment", "key")
+    counts = []
+    for packed in parts:
+        pairs = key_periods(packed, width=DAYS[unit], presorted=True)
+        pairs = pairs.filter(c("off") > 0)  # days 1-29 of a 30-day unit: period 0, counted already
+        named = pairs.join(names, on="__i", how="inner")
+        counts.append(named.group_by("segment", "key", "off").agg(nw.len().alias("count")))
+    if len(counts) == 1:
+        return counts[0]
+    summed = c("count").sum().cast(nw.Int64)
+    return materialize_parts(counts).group_by("segment", "key", "off").agg(summed)
 
 
 def _bucket_bounds(key: pl.Expr, unit: str, week_start: str = "monday") -> tuple[pl.Expr, pl.Expr]:

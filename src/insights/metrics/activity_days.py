@@ -18,11 +18,13 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
+from insights.data import _backend
 from insights.data._backend import (
     backend_name,
     collect,
     distinct_days,
     epoch_day,
+    id_ranges,
     materialize,
     to_lazy,
 )
@@ -113,7 +115,27 @@ def _build_shared(dataset: Dataset, chosen: list[str]) -> nw.LazyFrame[Any]:
         parts = [users.select("user_id", nw.lit(0, nw.Int64).alias("day")).head(0)]
     events = nw.concat(parts, how="vertical")
     user_range, n = _user_range(users)
-    return distinct_days(events, last_day=as_of_day(dataset), user_range=user_range, users=n)
+    origins = None
+    if backend_name(users) == "duckdb" and user_range is not None:
+        # every user's first-seen day, once per user (``__n`` rows of the user in ``users``)
+        first = epoch_day("first_seen_at", like=users).cast(nw.Int64).alias("__f")
+        origins = materialize(
+            users.select("user_id", first)
+            .group_by("user_id")
+            .agg(nw.col("__f").min(), nw.len().alias("__n"))
+        )
+    days = distinct_days(
+        events, last_day=as_of_day(dataset), user_range=user_range, users=n, origins=origins
+    )
+    if origins is not None:
+        _ORIGINS[id(days)] = (days, origins)
+        while len(_ORIGINS) > _SHARED_SIZE:
+            _ORIGINS.popitem(last=False)
+    return days
+
+
+#: DuckDB: per shared days (by id, held), the users' first-seen days its ``__o`` counts from.
+_ORIGINS: OrderedDict[int, tuple[nw.LazyFrame[Any], nw.LazyFrame[Any]]] = OrderedDict()
 
 
 def shared_days(
@@ -180,19 +202,23 @@ def sorted_day_offsets(
     *,
     activity: str | Sequence[str] = DEFAULT_ACTIVITY,
     span: int,
-) -> tuple[nw.LazyFrame[Any], int] | None:
+) -> tuple[list[nw.LazyFrame[Any]], int] | None:
     """Each unit's later active day offsets as one packed key, from the shared days (Polars, DuckDB).
 
     ``units`` holds ``user_id, first_seen_day`` (the origin), one row per user. Returns
-    ``(keys, lo)``: ``keys`` has one column ``__k = (user_id - lo) * span + offset``,
+    ``(parts, lo)``: each part has one column ``__k = (user_id - lo) * span + offset``,
     ``offset = day - first_seen_day``, for every shared day of each unit after its
     origin (offset > 0), in ascending order (what :func:`insights.data._backend.gap_summary`
-    reads with ``presorted=True, origin=True``). The origin itself (offset 0, active
-    by definition) is implied, not a row: with it, the same days as
-    :func:`active_user_days` with ``distinct=True``. ``None`` when this does not
-    apply: not Polars or DuckDB, sharing off, ``user_id`` not integers or repeated, a
-    null origin, or ids too sparse for a lookup table (more than four slots per unit
-    beyond a million); on DuckDB also when an origin is not the user's first-seen day.
+    reads with ``presorted=True, origin=True``); every unit's keys are in one part
+    (one part on Polars; on DuckDB one per user-id range of about
+    :data:`~insights.data._backend.DUCKDB_SLICE_UNITS` units), so a per-unit pass
+    runs part by part. The origin itself (offset 0, active by definition) is
+    implied, not a row: with it, the same days as :func:`active_user_days` with
+    ``distinct=True``. ``None`` when this does not apply: not Polars or DuckDB,
+    sharing off, ``user_id`` not integers or repeated, a null origin, or ids too
+    sparse for a lookup table (more than four slots per unit beyond a million); on
+    DuckDB also when an origin is not the user's first-seen day or the ids span
+    2**40 or more (the packed keys would not fit).
 
     Why. The shared days come sorted by ``user_id, day``; a lookup table from user id
     to origin keeps that order (a hash join would not), so no sort is needed
@@ -202,14 +228,18 @@ def sorted_day_offsets(
     CPU on 23.5M shared days); consumers add them (a unit without later days has
     no row).
 
-    DuckDB: the keys come in no particular order, from a temporary table of every
-    user's later days as offsets from the first-seen day, built once per shared days
-    (one join of the shared days with the users) and read by every consumer whose
+    DuckDB: the keys come in no particular order, from the offsets the shared days
+    carry from each user's first-seen day (``__o``, joined while the shared days are
+    built, one user-id range at a time; see
+    :func:`insights.data._backend.distinct_days`), read by every consumer whose
     origins are the first-seen days (curves and matrix of acquisition cohorts), so
-    the join is not repeated per call (measured at 1M users, 23.5M shared days: the
-    table costs 1.8 s of CPU once; with it and the SQL of ``gap_summary`` and
-    ``key_periods``, DuckDB's curves went from 6.5 to 5.9 s of CPU, table included,
-    and its matrix from 6.9 to 3.8 s).
+    no join is repeated per call (measured at 10M users: the join adds 6–9 s to the
+    shared days, where a separate table of the offsets took 20 s). The parts are
+    user-id ranges of the shared table, which was written range by range, so each
+    part reads only its own row groups; a window or distinct pass per part
+    outgrows memory less (measured at 10M users, 200M user-days under a 6 GB memory
+    limit, the gap summaries: 29 s in one window, 20.7 s in 8 parts, 18.5 s in 16;
+    the distinct periods and their counts: 19.5 s at once, 14.6 s in 8 parts).
 
     Examples
     --------
@@ -221,9 +251,9 @@ def sorted_day_offsets(
     ...                         "started_at": [dt.datetime(1970, 1, d) for d in (9, 5, 1)]}),
     ...     as_of="1970-01-31",
     ... )
-    >>> keys, lo = sorted_day_offsets(ds, users_frame(ds), span=100)
-    >>> lo, collect(keys)["__k"].to_list()  # user 1: offsets (0), 3; user 2: (0), 7
-    (1, [3, 107])
+    >>> parts, lo = sorted_day_offsets(ds, users_frame(ds), span=100)
+    >>> lo, [collect(p)["__k"].to_list() for p in parts]  # user 1: (0), 3; user 2: (0), 7
+    (1, [[3, 107]])
     """
     if backend_name(units) == "duckdb":
         return _duckdb_offsets(dataset, units, activity=activity, span=span)
@@ -257,13 +287,7 @@ def sorted_day_offsets(
         .filter(pl.col("day") > pl.col("__f"))
         .select((at * span + pl.col("day") - pl.col("__f")).alias("__k"))
     )
-    return nw.from_native(later), lo
-
-
-#: DuckDB: the later days of every user as offsets from the first-seen day, per shared days.
-_OFFSETS: OrderedDict[int, tuple[nw.LazyFrame[Any], pl.DataFrame, nw.LazyFrame[Any]]] = (
-    OrderedDict()
-)
+    return [nw.from_native(later)], lo
 
 
 def _duckdb_offsets(
@@ -272,49 +296,50 @@ def _duckdb_offsets(
     *,
     activity: str | Sequence[str],
     span: int,
-) -> tuple[nw.LazyFrame[Any], int] | None:
-    """:func:`sorted_day_offsets` on DuckDB (unordered keys), or None (see there)."""
+) -> tuple[list[nw.LazyFrame[Any]], int] | None:
+    """:func:`sorted_day_offsets` on DuckDB (unordered keys), or None (see there).
+
+    The shared days carry each day's offset from the user's first-seen day
+    (``__o``, see :func:`_build_shared`); one aggregate query checks that the units
+    are distinct users whose origins are those days.
+    """
     shared = shared_days(dataset, activity=activity)
     if shared is None or backend_name(shared) != "duckdb":
         return None
-    hit = _OFFSETS.get(id(shared))
-    if hit is None or hit[2] is not shared:
-        users = dataset.table("users")
-        if not users.collect_schema()["user_id"].is_integer():
-            return None
-        first = epoch_day("first_seen_at", like=users).cast(nw.Int64).alias("__f")
-        origins = materialize(users.select("user_id", first).filter(~nw.col("__f").is_null()))
-        later = shared.join(origins, on="user_id", how="inner").filter(
-            nw.col("day") > nw.col("__f")
+    hit = _ORIGINS.get(id(shared))
+    if hit is None or hit[0] is not shared:
+        return None
+    origins = hit[1]
+    if not units.collect_schema()["user_id"].is_integer():
+        return None
+    c = nw.col
+    same = (c("first_seen_day") == c("__f")) & (c("__n") == 1)
+    check = collect(
+        units.select("user_id", c("first_seen_day").cast(nw.Int64))
+        .join(origins, on="user_id", how="left")
+        .select(
+            nw.len().alias("n"),
+            c("user_id").n_unique().alias("distinct"),
+            c("user_id").null_count().alias("nulls"),
+            c("user_id").cast(nw.Int64).min().alias("lo"),
+            c("user_id").cast(nw.Int64).max().alias("hi"),
+            same.fill_null(False).all().alias("same"),
         )
-        offsets = materialize(later.select("user_id", (nw.col("day") - nw.col("__f")).alias("__o")))
-        # the entry holds ``shared``, so its id cannot be reused while the entry lives
-        hit = (offsets, collect(origins), shared)
-        if hit[1]["user_id"].n_unique() != hit[1].height:  # a user twice: no offsets
-            return None
-        _OFFSETS[id(shared)] = hit
-        while len(_OFFSETS) > _SHARED_SIZE:
-            _OFFSETS.popitem(last=False)
-    offsets, origins_pl, _ = hit
-    u = collect(units.select("user_id", nw.col("first_seen_day").cast(nw.Int64)))
-    if (
-        u.is_empty()
-        or not u.schema["user_id"].is_integer()
-        or u["user_id"].null_count() > 0
-        or u["user_id"].n_unique() != u.height
-    ):
-        return None
-    same = u.join(origins_pl, on="user_id", how="left").select(
-        (pl.col("first_seen_day") == pl.col("__f")).fill_null(False).all()
     )
-    if not same.item():  # an origin other than the first-seen day
+    n, distinct, nulls, lo, hi, ok = check.row(0)
+    if n == 0 or nulls or distinct != n or not ok or hi - lo >= 1 << 40:  # keys fit in 63 bits
         return None
-    lo = int(u["user_id"].min())  # type: ignore[arg-type]
-    rows = offsets
-    if u.height != origins_pl.height:  # some users only
-        rows = offsets.join(units.select("user_id"), on="user_id", how="inner")
-    at = nw.col("user_id").cast(nw.Int64) - lo
-    return rows.select((at * span + nw.col("__o")).alias("__k")), lo
+    some = n != collect(origins.select(nw.len())).item()  # some users only: join them
+    at = c("user_id").cast(nw.Int64) - lo
+    parts = []
+    # ranges holding about DUCKDB_SLICE_UNITS units each, however sparse the ids
+    width = -(-(int(hi) - int(lo) + 1) * _backend.DUCKDB_SLICE_UNITS // n)
+    for a, b in id_ranges(int(lo), int(hi), width):
+        rows = shared.filter(c("user_id").is_between(a, b) & (c("__o") > 0))
+        if some:
+            rows = rows.join(units.select("user_id"), on="user_id", how="inner")
+        parts.append(rows.select((at * span + c("__o")).alias("__k")))
+    return parts, int(lo)
 
 
 def _disk_params(dataset: Dataset, chosen: list[str], engine: str) -> dict[str, Any]:

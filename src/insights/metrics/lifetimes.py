@@ -30,7 +30,15 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from insights.data._backend import _DAY_SPAN, backend_name, collect, gap_summary, reuse
+from insights.data._backend import (
+    _DAY_SPAN,
+    backend_name,
+    collect,
+    gap_summary,
+    materialize_parts,
+    reuse,
+    row_index,
+)
 from insights.data.dataset import Dataset, churn_gap_of, warn_empty
 from insights.metrics._periods import PeriodLike, parse_period
 from insights.metrics._segments import Where, acquired_users
@@ -82,12 +90,20 @@ def lifetimes_of(
             users = reuse(users)
         fast = sorted_day_offsets(dataset, users.select(*keys), activity=activity, span=_DAY_SPAN)
     if fast is not None:  # the shared days after each origin (Polars: in user x day order)
-        packed, lo = fast
+        parts, lo = fast
         k = nw.col("__k")
-        days = packed.select((k // _DAY_SPAN).alias("__i"), (k % _DAY_SPAN).alias("day"))
-        summary = gap_summary(
-            days, unit="__i", day="day", gap=churn_gap, presorted=True, origin=True
-        )
+        summaries = [  # every unit's days are in one part: a summary per part
+            gap_summary(
+                packed.select((k // _DAY_SPAN).alias("__i"), (k % _DAY_SPAN).alias("day")),
+                unit="__i",
+                day="day",
+                gap=churn_gap,
+                presorted=True,
+                origin=True,
+            )
+            for packed in parts
+        ]
+        summary = materialize_parts(summaries) if len(summaries) > 1 else summaries[0]
         at = (nw.col("user_id").cast(nw.Int64) - lo).alias("__i")
         # a user without a later day has no summary row: active on day 0 only
         joined = (
@@ -99,7 +115,7 @@ def lifetimes_of(
     else:
         # A dense integer per unit lets the engine sort one packed key (see gap_summary).
         # read three times below (the days, their summary, the users): computed once (reuse)
-        units = reuse(users.select(*keys).unique().with_row_index("__unit", order_by=keys))
+        units = reuse(row_index(users.select(*keys).unique(), "__unit", order_by=keys))
         days = active_user_days(
             dataset, activity=activity, users=units, distinct=False, carry=["__unit"]
         ).select("__unit", (nw.col("day") - nw.col("first_seen_day")).alias("day"))
