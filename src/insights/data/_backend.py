@@ -13,7 +13,7 @@ import os
 import secrets
 import tempfile
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +202,31 @@ def _configure_duckdb(relation: Any) -> None:
             relation.query("__insights_cfg", f"SET {name} = '{text}'")
 
 
+@contextlib.contextmanager
+def _any_row_order(relation: Any) -> Iterator[None]:
+    """DuckDB's ``preserve_insertion_order`` off while ``insights`` writes a temporary table,
+    then the connection's own value again.
+
+    Why. A temporary table of ours is read only by queries that do not depend on
+    its row order, and DuckDB writes it in parallel, with less memory, when it
+    need not keep the order (the setting the hand-written SQL peer uses). The
+    user's own queries on the connection keep their setting.
+    """
+    try:
+        before = relation.query(
+            "__insights_cfg", "SELECT current_setting('preserve_insertion_order')"
+        ).fetchall()[0][0]
+        relation.query("__insights_cfg", "SET preserve_insertion_order = false")
+    except Exception:  # noqa: BLE001 - an older DuckDB or a closed connection: as it was
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            relation.query("__insights_cfg", f"SET preserve_insertion_order = {bool(before)}")
+
+
 def _drop_table(relation: Any, name: str) -> None:
     with contextlib.suppress(Exception):  # the connection may be closed already
         relation.query("__insights_drop", f'DROP TABLE IF EXISTS temp.main."{name}"')
@@ -261,11 +286,15 @@ def materialize_parts(parts: Sequence[nw.LazyFrame[Any]]) -> nw.LazyFrame[Any]:
     relation = parts[0].to_native()
     _configure_duckdb(relation)
     name = f"__insights_{secrets.token_hex(8)}"
-    relation.query("__insights_src", f'CREATE TEMP TABLE "{name}" AS SELECT * FROM __insights_src')
-    for part in parts[1:]:
-        part.to_native().query(
-            "__insights_src", f'INSERT INTO temp.main."{name}" BY NAME SELECT * FROM __insights_src'
+    with _any_row_order(relation):
+        relation.query(
+            "__insights_src", f'CREATE TEMP TABLE "{name}" AS SELECT * FROM __insights_src'
         )
+        for part in parts[1:]:
+            part.to_native().query(
+                "__insights_src",
+                f'INSERT INTO temp.main."{name}" BY NAME SELECT * FROM __insights_src',
+            )
     table = relation.query("__insights_src", f'SELECT * FROM temp.main."{name}"')
     weakref.finalize(table, _drop_table, relation, name)
     return nw.from_native(table)
@@ -346,8 +375,9 @@ def distinct_days(
     per pair, is held in memory, in ``user_id, day`` order (other user ids: a
     ``unique`` and a sort, same order). Rows of users outside ``user_range`` and days more
     than 2**20 - 1 days (2,870 years) before ``last_day`` are left out. DuckDB
-    computes a ``SELECT DISTINCT`` (not narwhals' ``unique``, spelled as a window)
-    into a temporary table (:func:`materialize_parts`); other engines stay lazy.
+    computes a ``SELECT DISTINCT`` (its hash aggregate, which spills by design;
+    narwhals' ``unique`` is a window there, measured no faster) into a temporary
+    table (:func:`materialize_parts`); other engines stay lazy.
 
     Memory. The Polars sort holds every event's key twice (input and output):
     at 10M users (432M events) one sort peaked at 8.5 GB. With ``users`` (how many
