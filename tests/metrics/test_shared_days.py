@@ -240,21 +240,6 @@ def test_a_damaged_intermediate_is_discarded_and_computed_again(tmp_path, monkey
     assert_frame_equal(_sorted(got), _reference_days(frames))
 
 
-@pytest.mark.parametrize("own", [True, False])
-def test_duckdb_row_order_setting_is_the_users_again(own: bool) -> None:
-    """Our temporary tables are written with ``preserve_insertion_order`` off; the
-    connection's own value (DuckDB's default, or the user's) is back afterwards."""
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute(f"SET preserve_insertion_order = {own}")
-    rel = nw.from_native(con.sql("SELECT range AS a FROM range(10)"))
-    kept = materialize(rel.filter(nw.col("a") > 6))
-    assert sorted(collect(kept)["a"].to_list()) == [7, 8, 9]
-    setting = "SELECT current_setting('preserve_insertion_order')"
-    assert con.sql(setting).fetchall()[0][0] is own
-
-
 def test_duckdb_temp_tables_limits_and_cleanup() -> None:
     import duckdb
     import narwhals as nw
@@ -292,5 +277,7 @@ def test_distinct_days_cut_into_user_ranges_equal_one_sort(monkeypatch, slice_us
     expected = sorted(set(zip(users.tolist(), days.tolist(), strict=True)))
     events = nw.from_native(pl.DataFrame({"user_id": users, "day": days}).lazy())
     monkeypatch.setattr(_backend, "SLICE_USERS", slice_users)
-    out = collect(_backend.distinct_days(events, last_day=19_950, user_range=(100, 230), users=131))
+    out = collect(
+        _backend.distinct_days(events, last_day=19_950, user_range=(100, 230), users=131)
+    )
     assert out.rows() == expected

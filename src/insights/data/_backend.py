@@ -13,7 +13,7 @@ import os
 import secrets
 import tempfile
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -202,31 +202,6 @@ def _configure_duckdb(relation: Any) -> None:
             relation.query("__insights_cfg", f"SET {name} = '{text}'")
 
 
-@contextlib.contextmanager
-def _any_row_order(relation: Any) -> Iterator[None]:
-    """DuckDB's ``preserve_insertion_order`` off while ``insights`` writes a temporary table,
-    then the connection's own value again.
-
-    Why. A temporary table of ours is read only by queries that do not depend on
-    its row order, and DuckDB writes it in parallel, with less memory, when it
-    need not keep the order (the setting the hand-written SQL peer uses). The
-    user's own queries on the connection keep their setting.
-    """
-    try:
-        before = relation.query(
-            "__insights_cfg", "SELECT current_setting('preserve_insertion_order')"
-        ).fetchall()[0][0]
-        relation.query("__insights_cfg", "SET preserve_insertion_order = false")
-    except Exception:  # noqa: BLE001 - an older DuckDB or a closed connection: as it was
-        yield
-        return
-    try:
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            relation.query("__insights_cfg", f"SET preserve_insertion_order = {bool(before)}")
-
-
 def _drop_table(relation: Any, name: str) -> None:
     with contextlib.suppress(Exception):  # the connection may be closed already
         relation.query("__insights_drop", f'DROP TABLE IF EXISTS temp.main."{name}"')
@@ -286,15 +261,11 @@ def materialize_parts(parts: Sequence[nw.LazyFrame[Any]]) -> nw.LazyFrame[Any]:
     relation = parts[0].to_native()
     _configure_duckdb(relation)
     name = f"__insights_{secrets.token_hex(8)}"
-    with _any_row_order(relation):
-        relation.query(
-            "__insights_src", f'CREATE TEMP TABLE "{name}" AS SELECT * FROM __insights_src'
+    relation.query("__insights_src", f'CREATE TEMP TABLE "{name}" AS SELECT * FROM __insights_src')
+    for part in parts[1:]:
+        part.to_native().query(
+            "__insights_src", f'INSERT INTO temp.main."{name}" BY NAME SELECT * FROM __insights_src'
         )
-        for part in parts[1:]:
-            part.to_native().query(
-                "__insights_src",
-                f'INSERT INTO temp.main."{name}" BY NAME SELECT * FROM __insights_src',
-            )
     table = relation.query("__insights_src", f'SELECT * FROM temp.main."{name}"')
     weakref.finalize(table, _drop_table, relation, name)
     return nw.from_native(table)
