@@ -295,17 +295,21 @@ def row_index(frame: nw.LazyFrame[Any], name: str, *, order_by: Sequence[str]) -
     )
 
 
-def id_ranges(lo: int, hi: int, size: int) -> list[tuple[int, int]]:
-    """``lo..hi`` cut into consecutive inclusive ranges of about ``size`` values (at least one).
+def id_ranges(lo: int, hi: int, *, count: int, per: int) -> list[tuple[int, int]]:
+    """``lo..hi`` cut into consecutive inclusive ranges of equal width, each holding about
+    ``per`` of the ``count`` ids spread over it (at least one range).
+
+    Sized by how many ids there are, not by the width of ``lo..hi``: sparse ids give
+    few wide ranges, not many empty ones.
 
     Examples
     --------
-    >>> id_ranges(1, 10, 4)
+    >>> id_ranges(1, 10, count=10, per=4)
     [(1, 4), (5, 8), (9, 10)]
-    >>> id_ranges(0, 5, 100)
-    [(0, 5)]
+    >>> id_ranges(0, 10**12, count=6, per=4)  # six sparse ids: two ranges
+    [(0, 500000000000), (500000000001, 1000000000000)]
     """
-    pieces = max(1, -(-(hi - lo + 1) // max(1, size)))
+    pieces = max(1, -(-max(count, 1) // max(per, 1)))
     width = -(-(hi - lo + 1) // pieces)
     return [(a, min(a + width - 1, hi)) for a in range(lo, hi + 1, width)]
 
@@ -387,7 +391,7 @@ def distinct_days(
     dtype = native.collect_schema()["user_id"]
     u, d, k = pl.col("user_id"), pl.col("day"), pl.col("__k")
     parts = []
-    for a, b in id_ranges(lo, hi, -(-(hi - lo + 1) * SLICE_USERS // max(users or 1, 1))):
+    for a, b in id_ranges(lo, hi, count=users or 0, per=SLICE_USERS):
         keys = (
             native.filter(u.is_between(a, b) & (d >= base) & (d <= last_day))
             .select(((u.cast(pl.Int64) - lo) * span + (d - base)).alias("__k"))
@@ -414,9 +418,7 @@ def _duckdb_distinct_days(
     ranges: list[tuple[int, int] | None] = [None]
     if user_range is not None:
         lo, hi = user_range
-        ranges = list(
-            id_ranges(lo, hi, -(-(hi - lo + 1) * DUCKDB_SLICE_USERS // max(users or 1, 1)))
-        )
+        ranges = list(id_ranges(lo, hi, count=users or 0, per=DUCKDB_SLICE_USERS))
     parts = []
     for r in ranges:
         part, first = pairs, origins

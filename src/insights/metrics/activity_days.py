@@ -82,8 +82,12 @@ def check_activity(activity: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-#: Shared days kept in memory (the most recently used last).
-_SHARED: OrderedDict[tuple[Any, ...], tuple[nw.LazyFrame[Any], tuple[Any, ...]]] = OrderedDict()
+#: Shared days kept in memory (the most recently used last): the days, the native tables
+#: they come from (held, so their ids are not reused) and, on DuckDB, the users'
+#: first-seen days their ``__o`` counts from (None elsewhere).
+_SHARED: OrderedDict[
+    tuple[Any, ...], tuple[nw.LazyFrame[Any], tuple[Any, ...], nw.LazyFrame[Any] | None]
+] = OrderedDict()
 _SHARED_SIZE = 2
 #: Engines whose shared days are computed once (Spark keeps one lazy plan per call).
 _SHARING_ENGINES = ("polars", "duckdb")
@@ -103,7 +107,10 @@ def _user_range(users: nw.LazyFrame[Any]) -> tuple[tuple[int, int] | None, int]:
     return (None if lo is None else (int(lo), int(hi))), int(n)
 
 
-def _build_shared(dataset: Dataset, chosen: list[str]) -> nw.LazyFrame[Any]:
+def _build_shared(
+    dataset: Dataset, chosen: list[str]
+) -> tuple[nw.LazyFrame[Any], nw.LazyFrame[Any] | None]:
+    """The shared days and, on DuckDB, the per-user origins their ``__o`` counts from."""
     users = dataset.table("users")
     parts = []
     for name in chosen:
@@ -127,15 +134,7 @@ def _build_shared(dataset: Dataset, chosen: list[str]) -> nw.LazyFrame[Any]:
     days = distinct_days(
         events, last_day=as_of_day(dataset), user_range=user_range, users=n, origins=origins
     )
-    if origins is not None:
-        _ORIGINS[id(days)] = (days, origins)
-        while len(_ORIGINS) > _SHARED_SIZE:
-            _ORIGINS.popitem(last=False)
-    return days
-
-
-#: DuckDB: per shared days (by id, held), the users' first-seen days its ``__o`` counts from.
-_ORIGINS: OrderedDict[int, tuple[nw.LazyFrame[Any], nw.LazyFrame[Any]]] = OrderedDict()
+    return days, origins
 
 
 def shared_days(
@@ -186,11 +185,11 @@ def shared_days(
     if hit is not None:
         _SHARED.move_to_end(key)
         return hit[0]
-    days = _from_disk(dataset, chosen, engine)
+    days, origins = _from_disk(dataset, chosen, engine), None
     if days is None:
-        days = _build_shared(dataset, chosen)
+        days, origins = _build_shared(dataset, chosen)
         _to_disk(dataset, chosen, engine, days)
-    _SHARED[key] = (days, natives)
+    _SHARED[key] = (days, natives, origins)
     while len(_SHARED) > _SHARED_SIZE:
         _SHARED.popitem(last=False)
     return days
@@ -307,10 +306,9 @@ def _duckdb_offsets(
     shared = shared_days(dataset, activity=activity)
     if shared is None or backend_name(shared) != "duckdb":
         return None
-    hit = _ORIGINS.get(id(shared))
-    if hit is None or hit[0] is not shared:
+    origins = next((e[2] for e in _SHARED.values() if e[0] is shared), None)
+    if origins is None:
         return None
-    origins = hit[1]
     if not units.collect_schema()["user_id"].is_integer():
         return None
     c = nw.col
@@ -333,9 +331,7 @@ def _duckdb_offsets(
     some = n != collect(origins.select(nw.len())).item()  # some users only: join them
     at = c("user_id").cast(nw.Int64) - lo
     parts = []
-    # ranges holding about DUCKDB_SLICE_UNITS units each, however sparse the ids
-    width = -(-(int(hi) - int(lo) + 1) * _backend.DUCKDB_SLICE_UNITS // n)
-    for a, b in id_ranges(int(lo), int(hi), width):
+    for a, b in id_ranges(int(lo), int(hi), count=n, per=_backend.DUCKDB_SLICE_UNITS):
         rows = shared.filter(c("user_id").is_between(a, b) & (c("__o") > 0))
         if some:
             rows = rows.join(units.select("user_id"), on="user_id", how="inner")
