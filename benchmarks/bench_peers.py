@@ -77,7 +77,11 @@ Results: ``peers.json``, ``peers.md`` (tier x case table, equality, goals) and
 Usage::
 
     python benchmarks/bench_peers.py --tiers S XS [--cases floor polars sql] [--out benchmarks/results]
+    python benchmarks/bench_peers.py --tiers M --cases floor polars duckdb sql --repeat 5
     python benchmarks/bench_peers.py --report-only   # redraw peers.md and scaling.png from peers.json
+
+``--repeat N`` runs every case N times, interleaved round after round (the machine is
+shared: a slow spell then hits every case alike), and keeps each case's median run.
 """
 
 from __future__ import annotations
@@ -476,6 +480,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--work", type=Path, default=Path("/tmp/peers/work"), help="dumped aggregates")
     ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of every case, interleaved (case by case, round after round); the row "
+        "kept is the run with the median call seconds, the others' seconds beside it",
+    )
+    ap.add_argument(
         "--report-only", action="store_true", help="redraw peers.md/scaling.png from peers.json"
     )
     a = ap.parse_args()
@@ -510,8 +521,32 @@ def main() -> None:
     print(text)
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median call seconds (the lower middle of an even count), with
+    ``repeats`` / ``repeats_cpu``: every successful run's call seconds, in run order.
+
+    A case whose runs all failed keeps its last run.
+
+    Examples
+    --------
+    >>> r = median_run([{"exit": 0, "call": 3.0, "call_cpu": 5.0}, {"exit": 0, "call": 1.0},
+    ...                 {"exit": 1}, {"exit": 0, "call": 2.0, "call_cpu": 4.0}])
+    >>> r["call"], r["repeats"]
+    (2.0, [3.0, 1.0, 2.0])
+    """
+    ok = [r for r in runs if r.get("exit") == 0 and "call" in r]
+    if not ok:
+        return runs[-1]
+    mid = sorted(ok, key=lambda r: r["call"])[(len(ok) - 1) // 2]
+    out = dict(mid)
+    if len(runs) > 1:
+        out["repeats"] = [round(r["call"], 3) for r in ok]
+        out["repeats_cpu"] = [round(r["call_cpu"], 3) for r in ok if "call_cpu" in r]
+    return out
+
+
 def run_tiers(a: argparse.Namespace) -> list[dict]:
-    """Every tier x case in a fresh process; the result rows."""
+    """Every tier x case in a fresh process (``a.repeat`` rounds, interleaved); the rows."""
     rows: list[dict] = []
     for tier in a.tiers:
         data = tier_data(tier)
@@ -526,14 +561,18 @@ def run_tiers(a: argparse.Namespace) -> list[dict]:
             )
             continue
         users = json.loads((data / "manifest.json").read_text())["users"]
-        for name in a.cases:
-            if name == "spark" and (why := spark_available()):
-                res: dict[str, Any] = {"case": name, "not_available": why}
-            else:
-                res = run_case(name, data, a.work / f"{tier}-{name}")
-            res.update(tier=tier, users=users, date=time.strftime("%Y-%m-%d %H:%M"))
-            rows.append(res)
-            print(json.dumps({k: v for k, v in res.items() if k != "tail"}), flush=True)
+        runs: dict[str, list[dict]] = {}
+        # round after round, so a slow spell of the shared machine hits every case alike
+        for _ in range(max(a.repeat, 1)):
+            for name in a.cases:
+                if name == "spark" and (why := spark_available()):
+                    res: dict[str, Any] = {"case": name, "not_available": why}
+                else:
+                    res = run_case(name, data, a.work / f"{tier}-{name}")
+                res.update(tier=tier, users=users, date=time.strftime("%Y-%m-%d %H:%M"))
+                runs.setdefault(name, []).append(res)
+                print(json.dumps({k: v for k, v in res.items() if k != "tail"}), flush=True)
+        rows += [median_run(got) for got in runs.values()]
     return rows
 
 
@@ -692,9 +731,11 @@ def report(saved: dict) -> str:
             )
         )
         cpu = f"{r['call_cpu']:.2f}" if "call_cpu" in r and r["case"] != "spark" else "—"
+        reps = r.get("repeats", [])
+        spread = f" (median of {len(reps)}: {min(reps):.2f}–{max(reps):.2f})" if len(reps) > 1 else ""
         peak = f"{r['peak_mb']}" + (f" (JVM {r['peak_mb_jvm']:.0f})" if "peak_mb_jvm" in r else "")
         lines.append(
-            f"{head} {r['call']:.2f} | {cpu} | {r['process_seconds']} / {r['process_cpu_seconds']} | "
+            f"{head} {r['call']:.2f}{spread} | {cpu} | {r['process_seconds']} / {r['process_cpu_seconds']} | "
             f"{peak} | {phases} | {r['loadavg_before']}/{r['loadavg_after']} | {eq} |"
         )
     for r in saved["rows"]:
@@ -739,7 +780,10 @@ def report(saved: dict) -> str:
         "fresh interpreter. call CPU = this Python process (— for Spark: its work is in the JVM, counted in process CPU). "
         "Peak MB = the child's own peak RSS (for Spark the max of driver and JVM). Equality: max "
         "|S(t) - S_polars(t)| over all times of either fit (goal <= 1e-9) and every matrix cell "
-        "(cohort, period, retained, n) identical. Load average = 1-min, machine shared.",
+        "(cohort, period, retained, n) identical. Load average = 1-min, machine shared. With "
+        "`--repeat N` every case runs N times, round after round; a row is its median run "
+        "(its CPU, memory and phases), the range of the N call times beside it, and the goals "
+        "compare medians.",
         "",
         f"{saved.get('meta', {})}",
     ]

@@ -60,10 +60,14 @@ def test_epoch_day_spellings_agree_before_1970_on_leap_days_dates_and_time_zones
     native = pl.DataFrame({"t": stamps}).with_columns(
         pl.col("t").dt.date().alias("d"),
         pl.col("t").dt.replace_time_zone("Asia/Shanghai").alias("z"),
+        pl.col("t").dt.cast_time_unit("ns").alias("t_ns"),
+        pl.col("t").dt.cast_time_unit("ms").alias("t_ms"),
     )
     frame = nw.from_native(native.lazy())
     want = [(s - dt.datetime(1970, 1, 1)).days if s else None for s in stamps]
-    for column in ("t", "d", "z"):  # datetime, date, time-zone aware (local wall-clock day)
+    # datetime (us, ns, ms: Polars floor-divides the integer timestamp), date, time-zone
+    # aware (local wall-clock day)
+    for column in ("t", "t_ns", "t_ms", "d", "z"):
         portable = collect(frame.select(epoch_day(column).alias("x")))["x"].to_list()
         fast = collect(frame.select(epoch_day(column, like=frame).alias("x")))["x"].to_list()
         assert portable == fast == want, column

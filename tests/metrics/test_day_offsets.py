@@ -70,6 +70,27 @@ def test_gap_summary_matches_a_loop(engine: str, origin: bool) -> None:
             assert_frame_equal(_tidy(collect(fast)), _reference(days, gap, origin=origin))
 
 
+@pytest.mark.parametrize("origin", [False, True])
+def test_gap_summary_of_packed_keys_matches_a_loop(backend: str, origin: bool, request) -> None:
+    """``day=None``: the rows are packed keys ``u * 2**22 + d`` (as the shared offsets
+    come), read as they are on Polars and DuckDB, unpacked on Spark."""
+    days = _days(3)
+    if origin:
+        days = days.filter(pl.col("d") > 0)
+    keys = days.select((pl.col("u") * _DAY_SPAN + pl.col("d")).alias("__k"))
+    if backend == "pyspark":
+        frame = nw.from_native(request.getfixturevalue("spark").createDataFrame(keys.to_pandas()))
+    else:
+        frame = _on(backend, keys)
+    for gap in (1, 30):
+        got = collect(gap_summary(frame, unit="u", day=None, gap=gap, origin=origin))
+        assert_frame_equal(_tidy(got), _reference(days, gap, origin=origin))
+        if backend == "polars":  # in key order: the sort is skipped
+            ordered = _on(backend, keys.sort("__k"))
+            fast = gap_summary(ordered, unit="u", day=None, gap=gap, presorted=True, origin=origin)
+            assert_frame_equal(_tidy(collect(fast)), _reference(days, gap, origin=origin))
+
+
 @pytest.mark.parametrize("engine", ["polars", "duckdb"])
 def test_key_periods_match_a_set(engine: str) -> None:
     days = _days(2)

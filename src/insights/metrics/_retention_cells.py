@@ -418,15 +418,17 @@ def _presorted_counts(
     n, distinct, same = check.row(0)
     if n == 0 or distinct != n or not same:
         return None
-    fast = sorted_day_offsets(dataset, units.select("user_id", "first_seen_day"), span=_DAY_SPAN)
+    width = DAYS[unit]
+    origins = units.select("user_id", "first_seen_day")
+    # period 0 (days 0 .. width - 1) holds the origin: counted already, its days left out
+    fast = sorted_day_offsets(dataset, origins, span=_DAY_SPAN, after=width - 1)
     if fast is None:
         return None
     parts, lo = fast
     names = units.select((c("user_id").cast(nw.Int64) - lo).alias("__i"), "segment", "key")
     counts = []
     for packed in parts:
-        pairs = key_periods(packed, width=DAYS[unit], presorted=True)
-        pairs = pairs.filter(c("off") > 0)  # days 1-29 of a 30-day unit: period 0, counted already
+        pairs = key_periods(packed, width=width, presorted=True)
         named = pairs.join(names, on="__i", how="inner")
         counts.append(named.group_by("segment", "key", "off").agg(nw.len().alias("count")))
     if len(counts) == 1:

@@ -201,13 +201,16 @@ def sorted_day_offsets(
     *,
     activity: str | Sequence[str] = DEFAULT_ACTIVITY,
     span: int,
+    after: int = 0,
 ) -> tuple[list[nw.LazyFrame[Any]], int] | None:
     """Each unit's later active day offsets as one packed key, from the shared days (Polars, DuckDB).
 
     ``units`` holds ``user_id, first_seen_day`` (the origin), one row per user. Returns
     ``(parts, lo)``: each part has one column ``__k = (user_id - lo) * span + offset``,
-    ``offset = day - first_seen_day``, for every shared day of each unit after its
-    origin (offset > 0), in ascending order (what :func:`insights.data._backend.gap_summary`
+    ``offset = day - first_seen_day``, for every shared day of each unit more than
+    ``after`` days after its origin (offset > after; a consumer that counts periods of
+    ``after + 1`` days leaves out the first period, which holds the origin anyway), in
+    ascending order (what :func:`insights.data._backend.gap_summary`
     reads with ``presorted=True, origin=True``); every unit's keys are in one part
     (one part on Polars; on DuckDB one per user-id range of about
     :data:`~insights.data._backend.DUCKDB_SLICE_UNITS` units), so a per-unit pass
@@ -254,9 +257,12 @@ def sorted_day_offsets(
     >>> parts, lo = sorted_day_offsets(ds, users_frame(ds), span=100)
     >>> lo, [collect(p)["__k"].to_list() for p in parts]  # user 1: (0), 3; user 2: (0), 7
     (1, [[3, 107]])
+    >>> parts, lo = sorted_day_offsets(ds, users_frame(ds), span=100, after=5)
+    >>> [collect(p)["__k"].to_list() for p in parts]  # offsets 0 .. 5 left out
+    [[107]]
     """
     if backend_name(units) == "duckdb":
-        return _duckdb_offsets(dataset, units, activity=activity, span=span)
+        return _duckdb_offsets(dataset, units, activity=activity, span=span, after=after)
     if backend_name(units) != "polars":
         return None
     shared = shared_days(dataset, activity=activity)
@@ -284,7 +290,7 @@ def sorted_day_offsets(
         shared.to_native()
         .filter(at.is_between(0, size - 1))
         .with_columns(first.alias("__f"))
-        .filter(pl.col("day") > pl.col("__f"))
+        .filter(pl.col("day") - pl.col("__f") > after)
         .select((at * span + pl.col("day") - pl.col("__f")).alias("__k"))
     )
     return [nw.from_native(later)], lo
@@ -296,6 +302,7 @@ def _duckdb_offsets(
     *,
     activity: str | Sequence[str],
     span: int,
+    after: int,
 ) -> tuple[list[nw.LazyFrame[Any]], int] | None:
     """:func:`sorted_day_offsets` on DuckDB (unordered keys), or None (see there).
 
@@ -332,7 +339,7 @@ def _duckdb_offsets(
     at = c("user_id").cast(nw.Int64) - lo
     parts = []
     for a, b in id_ranges(int(lo), int(hi), count=n, per=_backend.DUCKDB_SLICE_UNITS):
-        rows = shared.filter(c("user_id").is_between(a, b) & (c("__o") > 0))
+        rows = shared.filter(c("user_id").is_between(a, b) & (c("__o") > after))
         if some:
             rows = rows.join(units.select("user_id"), on="user_id", how="inner")
         parts.append(rows.select((at * span + c("__o")).alias("__k")))

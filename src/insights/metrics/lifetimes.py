@@ -91,16 +91,8 @@ def lifetimes_of(
         fast = sorted_day_offsets(dataset, users.select(*keys), activity=activity, span=_DAY_SPAN)
     if fast is not None:  # the shared days after each origin (Polars: in user x day order)
         parts, lo = fast
-        k = nw.col("__k")
         summaries = [  # every unit's days are in one part: a summary per part
-            gap_summary(
-                packed.select((k // _DAY_SPAN).alias("__i"), (k % _DAY_SPAN).alias("day")),
-                unit="__i",
-                day="day",
-                gap=churn_gap,
-                presorted=True,
-                origin=True,
-            )
+            gap_summary(packed, unit="__i", day=None, gap=churn_gap, presorted=True, origin=True)
             for packed in parts
         ]
         summary = materialize_parts(summaries) if len(summaries) > 1 else summaries[0]
