@@ -732,7 +732,9 @@ def report(saved: dict) -> str:
         )
         cpu = f"{r['call_cpu']:.2f}" if "call_cpu" in r and r["case"] != "spark" else "—"
         reps = r.get("repeats", [])
-        spread = f" (median of {len(reps)}: {min(reps):.2f}–{max(reps):.2f})" if len(reps) > 1 else ""
+        spread = (
+            f" (median of {len(reps)}: {min(reps):.2f}–{max(reps):.2f})" if len(reps) > 1 else ""
+        )
         peak = f"{r['peak_mb']}" + (f" (JVM {r['peak_mb_jvm']:.0f})" if "peak_mb_jvm" in r else "")
         lines.append(
             f"{head} {r['call']:.2f}{spread} | {cpu} | {r['process_seconds']} / {r['process_cpu_seconds']} | "
