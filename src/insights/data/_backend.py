@@ -584,26 +584,26 @@ def gap_summary(
     """
     c = nw.col
     engine = backend_name(days)
-    if day is None and engine not in ("polars", "duckdb"):  # the portable paths read two columns
+    keyed = day is None  # the rows are packed keys
+    if keyed and engine not in ("polars", "duckdb"):  # the portable paths read two columns
         k = c("__k")
         days = days.select((k // _DAY_SPAN).alias(unit), (k % _DAY_SPAN).alias("__day"))
-        day = "__day"
+        keyed = False
+    d = day or "__day"
     if engine == "pyspark":
-        nxt = c(day).shift(-1).over(unit, order_by=day)
+        nxt = c(d).shift(-1).over(unit, order_by=d)
         out = (
-            days.with_columns(
-                nw.when(nxt - c(day) > gap).then(c(day)).otherwise(None).alias("__churn")
-            )
+            days.with_columns(nw.when(nxt - c(d) > gap).then(c(d)).otherwise(None).alias("__churn"))
             .group_by(unit)
-            .agg(c("__churn").min(), c(day).max().alias("__last"), c(day).min().alias("__first"))
+            .agg(c("__churn").min(), c(d).max().alias("__last"), c(d).min().alias("__first"))
         )
         return _with_origin(out, gap) if origin else out.drop("__first")
     if engine == "duckdb":
         return _duckdb_gap_summary(days, unit=unit, day=day, gap=gap, origin=origin)
-    if day is None:
+    if keyed:
         packed = days.select("__k")
     else:
-        packed = days.select((c(unit).cast(nw.Int64) * _DAY_SPAN + c(day)).alias("__k"))
+        packed = days.select((c(unit).cast(nw.Int64) * _DAY_SPAN + c(d)).alias("__k"))
     k, nk, pk = c("__k"), c("__next"), c("__prev")
     if engine == "polars":
         native = packed.to_native() if presorted else packed.to_native().sort("__k")
