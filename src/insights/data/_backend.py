@@ -641,12 +641,20 @@ def _duckdb_gap_summary(
     shift and a mask; narwhals spells ``//`` and ``%`` with Python's floor semantics
     for any sign (a nested ``CASE`` per row), which cost more than the window itself
     on 23.5M user-days. One window (``lead``, and ``lag`` when ``origin``) over the
-    packed key, as in the portable path.
+    packed key, as in the portable path; ``day=None``: the rows are that key already.
     """
     bits = _DAY_SPAN.bit_length() - 1
     mask = _DAY_SPAN - 1
-    u, d = (f'"{name.replace(chr(34), chr(34) * 2)}"' for name in (unit, day or "__k"))
-    key = "__k" if day is None else f"CAST({u} AS BIGINT) * {_DAY_SPAN} + CAST({d} AS BIGINT)"
+
+    def quoted(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    u = quoted(unit)
+    key = (
+        "__k"
+        if day is None
+        else f"CAST({u} AS BIGINT) * {_DAY_SPAN} + CAST({quoted(day)} AS BIGINT)"
+    )
     prev = ", lag(k) OVER (ORDER BY k) AS pk" if origin else ""
     first = f" OR pk IS NULL OR pk >> {bits} <> k >> {bits}" if origin else ""
     churn = "min(d) FILTER (WHERE g)"
